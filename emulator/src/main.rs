@@ -1,0 +1,2 @@
+//! `xnat-emulator`: run the emulator on a loopback port.
+fn main() {}

@@ -1,0 +1,106 @@
+//! Command-line arguments (clap derive) and their resolution into library settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use xnat_cmd::source::{ReadOptions, DEFAULT_MAX_JSON_BYTES};
+use xnat_cmd::Platform;
+
+use crate::output::CliError;
+
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 the work failed (invalid command, image without label, \
+XNAT refused, unreadable source); 2 usage error.";
+
+/// Read XNAT Container Service commands from image labels, validate them, install them in XNAT.
+#[derive(Debug, Parser)]
+#[command(name = "xnat-cmd", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More logging on stderr (-v info, -vv debug); XNAT_CMD_LOG takes an EnvFilter.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the commands in each image's `org.nrg.commands` label.
+    Inspect(InspectArgs),
+    /// Check commands offline with XNAT Container Service's rules and messages.
+    Validate(ValidateArgs),
+    /// For image authors: the label value (or a Dockerfile LABEL line) for command files.
+    Label(LabelArgs),
+}
+
+/// Options for reading images from any source.
+#[derive(Debug, Args, Clone)]
+pub struct SourceArgs {
+    /// Platform to read from multi-platform images (default linux/amd64, what XNAT runs).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+    /// Read every platform of a multi-platform image and report whether their labels differ.
+    #[arg(long, conflicts_with = "platform")]
+    pub all_platforms: bool,
+    /// Largest manifest, index or config accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_JSON_BYTES, hide_default_value = true)]
+    pub max_json_bytes: u64,
+}
+
+impl SourceArgs {
+    pub fn read_options(&self) -> Result<ReadOptions, CliError> {
+        let platform = match &self.platform {
+            Some(p) => Platform::parse(p).map_err(CliError::usage)?,
+            None => Platform::linux_amd64(),
+        };
+        Ok(ReadOptions {
+            platform,
+            all_platforms: self.all_platforms,
+            max_json_bytes: self.max_json_bytes,
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Image sources: REF, docker://REF, docker-daemon:REF, docker-archive:PATH[:REF],
+    /// oci:DIR[:TAG], oci-archive:PATH[:TAG].
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<String>,
+    /// JSON on stdout: one object for one source, an array for several.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Command JSON files (an object or a list) or image sources.
+    #[arg(required = true, value_name = "FILE|SOURCE")]
+    pub inputs: Vec<String>,
+    /// Image reference to check command files with, as `POST /xapi/commands?image=REF` would.
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LabelArgs {
+    /// Command JSON files (each an object or a list), in the order their commands should appear.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print a Dockerfile line `LABEL org.nrg.commands="…"`, escaped for Docker.
+    #[arg(long)]
+    pub dockerfile: bool,
+}

@@ -1,0 +1,20 @@
+//! xnat-cmd: XNAT Container Service commands from image labels to a running XNAT.
+//!
+//! The data flow, one module per step:
+//! 1. [`source`] reads an image's config from a registry, a daemon or an archive
+//!    (with [`platform`] selection and the shared [`source::manifest`] model);
+//! 2. [`labels`] takes the `org.nrg.commands` label apart into raw commands;
+//! 3. [`command`] gives typed, XNAT-lenient access to each command and validates it with
+//!    Container Service's own rules and messages;
+//! 4. [`xnat`], [`plan`] and [`apply`] compare with what XNAT has and write the difference.
+
+pub mod command;
+pub mod labels;
+pub mod platform;
+pub mod secret;
+pub mod source;
+
+pub use command::validate::{validate, Diagnostic, Form, Severity};
+pub use labels::{parse_label, ParsedLabel, LABEL_KEY};
+pub use platform::Platform;
+pub use source::{ImageRecord, ReadOptions, ReadResult, SourceSpec};

@@ -1,0 +1,411 @@
+//! The image documents every source walks: index → manifest → config, in OCI and Docker forms.
+//!
+//! Hand-written serde types rather than `oci-spec`: oci-spec's builders reject documents real
+//! registries and `docker save` produce (missing `mediaType`, Docker media types, schema1), and
+//! all we need are a few fields read leniently. Selection of the platform and digest checks
+//! live here so that archives, registries and daemons decide the same way.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use sha2::{Digest as _, Sha256};
+
+use crate::platform::Platform;
+
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+pub const DOCKER_SCHEMA1_SIGNED: &str =
+    "application/vnd.docker.distribution.manifest.v1+prettyjws";
+
+/// The OCI annotation that names an image in a layout's `index.json`.
+pub const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
+/// containerd's (and Docker ≥ 25 `docker save`'s) full image name annotation.
+pub const CONTAINERD_NAME_ANNOTATION: &str = "io.containerd.image.name";
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct DescriptorPlatform {
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    #[serde(default)]
+    pub variant: Option<String>,
+}
+
+impl DescriptorPlatform {
+    pub fn to_platform(&self) -> Platform {
+        Platform::new(&self.os, &self.architecture, self.variant.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Descriptor {
+    #[serde(rename = "mediaType", default)]
+    pub media_type: Option<String>,
+    pub digest: String,
+    #[serde(default)]
+    pub size: Option<i64>,
+    #[serde(default)]
+    pub platform: Option<DescriptorPlatform>,
+    #[serde(default)]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+impl Descriptor {
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations.as_ref()?.get(key).map(String::as_str)
+    }
+
+    pub fn is_index(&self) -> bool {
+        matches!(self.media_type.as_deref(), Some(OCI_INDEX) | Some(DOCKER_LIST))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Index {
+    #[serde(rename = "mediaType", default)]
+    pub media_type: Option<String>,
+    #[serde(default)]
+    pub manifests: Vec<Descriptor>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImageManifest {
+    #[serde(rename = "mediaType", default)]
+    pub media_type: Option<String>,
+    pub config: Descriptor,
+    #[serde(default)]
+    pub layers: Vec<Descriptor>,
+}
+
+/// Legacy schema1: the config is embedded as a string in `history[0].v1Compatibility`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Schema1Manifest {
+    #[serde(default)]
+    pub architecture: Option<String>,
+    #[serde(default)]
+    pub history: Vec<Schema1History>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Schema1History {
+    #[serde(rename = "v1Compatibility")]
+    pub v1_compatibility: String,
+}
+
+/// A manifest-like document, classified.
+#[derive(Debug, Clone)]
+pub enum ManifestDoc {
+    Index(Index),
+    Image(ImageManifest),
+    Schema1(Schema1Manifest),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{what} is not valid JSON: {source}")]
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{what} has unsupported media type `{media_type}`")]
+    UnsupportedMediaType { what: String, media_type: String },
+    #[error("{what} is neither an image index nor an image manifest")]
+    Unrecognised { what: String },
+    #[error(
+        "no image for platform {wanted} in {what}; available: {}",
+        if available.is_empty() { "none".to_string() } else { available.join(", ") }
+    )]
+    NoMatchingPlatform {
+        what: String,
+        wanted: Platform,
+        available: Vec<String>,
+    },
+    #[error("digest mismatch for {what}: expected {expected}, found {found}")]
+    DigestMismatch {
+        what: String,
+        expected: String,
+        found: String,
+    },
+    #[error("unsupported digest `{digest}` for {what}: only sha256 is supported")]
+    UnsupportedDigest { what: String, digest: String },
+}
+
+/// Classify a manifest document. `media_type` is the Content-Type or descriptor media type
+/// when known; the document's own `mediaType` and shape decide otherwise.
+pub fn parse_manifest(
+    bytes: &[u8],
+    media_type: Option<&str>,
+    what: &str,
+) -> Result<ManifestDoc, ManifestError> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|source| ManifestError::Json {
+            what: what.to_string(),
+            source,
+        })?;
+    let declared = value
+        .get("mediaType")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .or_else(|| {
+            media_type
+                .map(|m| m.split(';').next().unwrap_or(m).trim().to_string())
+                .filter(|m| !m.is_empty() && m != "application/json" && m != "text/plain")
+        });
+    let json_err = |source| ManifestError::Json {
+        what: what.to_string(),
+        source,
+    };
+    let kind = match declared.as_deref() {
+        Some(OCI_INDEX) | Some(DOCKER_LIST) => "index",
+        Some(OCI_MANIFEST) | Some(DOCKER_MANIFEST) => "image",
+        Some(DOCKER_SCHEMA1) | Some(DOCKER_SCHEMA1_SIGNED) => "schema1",
+        Some(other) if other.starts_with("application/vnd.") => {
+            return Err(ManifestError::UnsupportedMediaType {
+                what: what.to_string(),
+                media_type: other.to_string(),
+            })
+        }
+        _ => {
+            // No usable media type: decide by shape, as the image spec allows.
+            if value.get("manifests").is_some() {
+                "index"
+            } else if value.get("config").is_some() {
+                "image"
+            } else if value.get("schemaVersion").and_then(|v| v.as_i64()) == Some(1)
+                || value.get("history").is_some()
+            {
+                "schema1"
+            } else {
+                return Err(ManifestError::Unrecognised {
+                    what: what.to_string(),
+                });
+            }
+        }
+    };
+    Ok(match kind {
+        "index" => ManifestDoc::Index(serde_json::from_value(value).map_err(json_err)?),
+        "image" => ManifestDoc::Image(serde_json::from_value(value).map_err(json_err)?),
+        _ => ManifestDoc::Schema1(serde_json::from_value(value).map_err(json_err)?),
+    })
+}
+
+/// The image entries of an index with their platforms, attestations left out.
+/// Entries without a platform are kept with `None`.
+pub fn image_entries(index: &Index) -> Vec<(Option<Platform>, &Descriptor)> {
+    index
+        .manifests
+        .iter()
+        .filter_map(|d| {
+            let p = d.platform.as_ref().map(DescriptorPlatform::to_platform);
+            match &p {
+                Some(p) if p.is_attestation() => None,
+                _ if d.annotation("vnd.docker.reference.type") == Some("attestation-manifest") => {
+                    None
+                }
+                _ => Some((p, d)),
+            }
+        })
+        .collect()
+}
+
+/// Pick the descriptor for `wanted` in an index. An exact variant match wins over an
+/// entry whose variant the request left open.
+pub fn select_platform<'a>(
+    index: &'a Index,
+    wanted: &Platform,
+    what: &str,
+) -> Result<&'a Descriptor, ManifestError> {
+    let entries = image_entries(index);
+    let mut best: Option<&Descriptor> = None;
+    for (p, d) in &entries {
+        if let Some(p) = p {
+            if p.satisfies(wanted) {
+                if p == wanted {
+                    return Ok(d);
+                }
+                best = best.or(Some(d));
+            }
+        }
+    }
+    best.ok_or_else(|| ManifestError::NoMatchingPlatform {
+        what: what.to_string(),
+        wanted: wanted.clone(),
+        available: entries
+            .iter()
+            .map(|(p, _)| p.as_ref().map_or("unknown".to_string(), |p| p.to_string()))
+            .collect(),
+    })
+}
+
+/// The part of an image config we read. Everything else is ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ImageConfig {
+    #[serde(default)]
+    pub architecture: Option<String>,
+    #[serde(default)]
+    pub os: Option<String>,
+    #[serde(default)]
+    pub variant: Option<String>,
+    #[serde(default, alias = "container_config")]
+    pub config: Option<ContainerConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ContainerConfig {
+    #[serde(rename = "Labels", default)]
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+impl ImageConfig {
+    pub fn parse(bytes: &[u8], what: &str) -> Result<Self, ManifestError> {
+        serde_json::from_slice(bytes).map_err(|source| ManifestError::Json {
+            what: what.to_string(),
+            source,
+        })
+    }
+
+    pub fn platform(&self) -> Option<Platform> {
+        match (&self.os, &self.architecture) {
+            (Some(os), Some(arch)) => Some(Platform::new(os, arch, self.variant.as_deref())),
+            _ => None,
+        }
+    }
+
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        self.config
+            .as_ref()
+            .and_then(|c| c.labels.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// Check that `bytes` hash to `expected` (only sha256 is supported, as everywhere in practice).
+pub fn verify_digest(bytes: &[u8], expected: &str, what: &str) -> Result<(), ManifestError> {
+    if !expected.starts_with("sha256:") {
+        return Err(ManifestError::UnsupportedDigest {
+            what: what.to_string(),
+            digest: expected.to_string(),
+        });
+    }
+    let found = sha256_digest(bytes);
+    if found.eq_ignore_ascii_case(expected) {
+        Ok(())
+    } else {
+        Err(ManifestError::DigestMismatch {
+            what: what.to_string(),
+            expected: expected.to_string(),
+            found,
+        })
+    }
+}
+
+/// Is this a well-formed `sha256:<64 hex>` digest? Used before a digest becomes a path.
+pub fn is_sha256_digest(d: &str) -> bool {
+    d.strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index(json: &str) -> Index {
+        match parse_manifest(json.as_bytes(), None, "test").unwrap() {
+            ManifestDoc::Index(i) => i,
+            other => panic!("not an index: {other:?}"),
+        }
+    }
+
+    const D1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+    #[test]
+    fn classify_by_media_type_and_shape() {
+        let cases: &[(&str, Option<&str>, &str)] = &[
+            (r#"{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#, None, "index"),
+            (r#"{"manifests":[]}"#, None, "index"),
+            (r#"{"config":{"digest":"sha256:00"}}"#, None, "image"),
+            (r#"{"config":{"digest":"sha256:00"}}"#, Some("application/vnd.docker.distribution.manifest.v2+json"), "image"),
+            (r#"{"schemaVersion":1,"history":[{"v1Compatibility":"{}"}]}"#, None, "schema1"),
+            (r#"{"schemaVersion":1,"history":[]}"#, Some("application/vnd.docker.distribution.manifest.v1+prettyjws"), "schema1"),
+        ];
+        for (json, mt, want) in cases {
+            let got = match parse_manifest(json.as_bytes(), *mt, "t").unwrap() {
+                ManifestDoc::Index(_) => "index",
+                ManifestDoc::Image(_) => "image",
+                ManifestDoc::Schema1(_) => "schema1",
+            };
+            assert_eq!(got, *want, "{json}");
+        }
+        assert!(matches!(
+            parse_manifest(b"{}", None, "t"),
+            Err(ManifestError::Unrecognised { .. })
+        ));
+        assert!(matches!(
+            parse_manifest(br#"{"mediaType":"application/vnd.foo+json"}"#, None, "t"),
+            Err(ManifestError::UnsupportedMediaType { .. })
+        ));
+        assert!(matches!(
+            parse_manifest(b"<html>", None, "t"),
+            Err(ManifestError::Json { .. })
+        ));
+    }
+
+    #[test]
+    fn select_skips_attestations_and_prefers_exact_variant() {
+        let idx = index(&format!(
+            r#"{{"manifests":[
+              {{"digest":"{D1}","platform":{{"os":"unknown","architecture":"unknown"}}}},
+              {{"digest":"sha256:a","platform":{{"os":"linux","architecture":"arm64","variant":"v8"}}}},
+              {{"digest":"sha256:b","platform":{{"os":"linux","architecture":"amd64"}}}},
+              {{"digest":"sha256:c","platform":{{"os":"linux","architecture":"arm","variant":"v6"}}}},
+              {{"digest":"sha256:d","platform":{{"os":"linux","architecture":"arm","variant":"v7"}}}}
+            ]}}"#
+        ));
+        let pick = |p: &str| select_platform(&idx, &Platform::parse(p).unwrap(), "t").map(|d| d.digest.clone());
+        assert_eq!(pick("linux/amd64").unwrap(), "sha256:b");
+        assert_eq!(pick("linux/arm64").unwrap(), "sha256:a");
+        assert_eq!(pick("linux/arm/v7").unwrap(), "sha256:d");
+        let err = pick("windows/amd64").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "no image for platform windows/amd64 in t; available: linux/arm64/v8, linux/amd64, linux/arm/v6, linux/arm/v7"
+        );
+    }
+
+    #[test]
+    fn digest_verification() {
+        let d = sha256_digest(b"hello");
+        assert!(verify_digest(b"hello", &d, "blob").is_ok());
+        let err = verify_digest(b"hellO", &d, "blob").unwrap_err();
+        assert!(matches!(err, ManifestError::DigestMismatch { .. }));
+        assert!(is_sha256_digest(&d));
+        assert!(!is_sha256_digest("sha256:../../etc/passwd"));
+        assert!(matches!(
+            verify_digest(b"x", "sha512:abc", "blob"),
+            Err(ManifestError::UnsupportedDigest { .. })
+        ));
+    }
+
+    #[test]
+    fn config_labels_and_platform() {
+        let c = ImageConfig::parse(
+            br#"{"architecture":"arm64","os":"linux","variant":"v8","config":{"Labels":{"a":"b"}}}"#,
+            "c",
+        )
+        .unwrap();
+        assert_eq!(c.labels().get("a").map(String::as_str), Some("b"));
+        assert_eq!(c.platform().unwrap().to_string(), "linux/arm64/v8");
+        let none = ImageConfig::parse(br#"{"config":{"Labels":null}}"#, "c").unwrap();
+        assert!(none.labels().is_empty());
+    }
+}

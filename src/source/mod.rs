@@ -1,0 +1,297 @@
+//! Where image configs come from: registries, daemons and archives, behind one [`Reader`].
+//!
+//! A source is written in containers-transports syntax (as skopeo and podman users know it);
+//! [`SourceSpec::parse`] turns the text into a typed value, [`Reader::read`] returns the
+//! image's labels with enough provenance (reference, digests, platform) to report and to
+//! install. Each transport lives in its own module; this one only dispatches.
+
+pub mod archive;
+pub mod manifest;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::platform::Platform;
+
+/// Default cap for a JSON document (manifest, index, config) read from any source.
+/// Real configs are KBs; a 1 MB label is the largest seen in tests. Configurable.
+pub const DEFAULT_MAX_JSON_BYTES: u64 = 16 * 1024 * 1024;
+
+/// An image source as the user wrote it, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// `REF` or `docker://REF`.
+    Registry { reference: String },
+    /// `docker-daemon:REF`.
+    DockerDaemon { reference: String },
+    /// `docker-archive:PATH[:REF]`.
+    DockerArchive { path: PathBuf, reference: Option<String> },
+    /// `oci:DIR[:TAG]`.
+    Oci { dir: PathBuf, tag: Option<String> },
+    /// `oci-archive:PATH[:TAG]`.
+    OciArchive { path: PathBuf, tag: Option<String> },
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SpecError {
+    #[error("unknown transport `{transport}` in `{source_text}`: use docker://, docker-daemon:, docker-archive:, oci:, oci-archive: or a plain image reference")]
+    UnknownTransport { transport: String, source_text: String },
+    #[error("empty path in `{source_text}`")]
+    EmptyPath { source_text: String },
+    #[error("empty reference in `{source_text}`")]
+    EmptyReference { source_text: String },
+}
+
+const TRANSPORTS: &[&str] = &["docker", "docker-daemon", "docker-archive", "oci", "oci-archive"];
+
+impl SourceSpec {
+    pub fn parse(text: &str) -> Result<Self, SpecError> {
+        let source_text = text.to_string();
+        if let Some(rest) = text.strip_prefix("docker://") {
+            return non_empty_ref(rest, &source_text).map(|reference| SourceSpec::Registry { reference });
+        }
+        // A transport prefix is `name:` where name has no `/` or `.`; otherwise the colon
+        // belongs to a registry reference (`host:5000/repo`, `repo:tag`).
+        if let Some((transport, rest)) = text.split_once(':') {
+            if TRANSPORTS.contains(&transport) && transport != "docker" {
+                let (path, extra) = split_path(rest);
+                return match transport {
+                    "docker-daemon" => non_empty_ref(rest, &source_text)
+                        .map(|reference| SourceSpec::DockerDaemon { reference }),
+                    "docker-archive" => Ok(SourceSpec::DockerArchive {
+                        path: non_empty_path(path, &source_text)?,
+                        reference: extra,
+                    }),
+                    "oci" => Ok(SourceSpec::Oci {
+                        dir: non_empty_path(path, &source_text)?,
+                        tag: extra,
+                    }),
+                    _ => Ok(SourceSpec::OciArchive {
+                        path: non_empty_path(path, &source_text)?,
+                        tag: extra,
+                    }),
+                };
+            }
+            if is_unknown_transport(transport, rest) {
+                return Err(SpecError::UnknownTransport {
+                    transport: transport.to_string(),
+                    source_text,
+                });
+            }
+        }
+        non_empty_ref(text, &source_text).map(|reference| SourceSpec::Registry { reference })
+    }
+
+    /// The transport name, for messages and JSON reports.
+    pub fn transport(&self) -> &'static str {
+        match self {
+            SourceSpec::Registry { .. } => "docker",
+            SourceSpec::DockerDaemon { .. } => "docker-daemon",
+            SourceSpec::DockerArchive { .. } => "docker-archive",
+            SourceSpec::Oci { .. } => "oci",
+            SourceSpec::OciArchive { .. } => "oci-archive",
+        }
+    }
+
+    /// Is this a local file or directory (as opposed to a registry or daemon)?
+    pub fn is_file(&self) -> bool {
+        matches!(
+            self,
+            SourceSpec::DockerArchive { .. } | SourceSpec::Oci { .. } | SourceSpec::OciArchive { .. }
+        )
+    }
+}
+
+impl fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let with = |f: &mut fmt::Formatter<'_>, t: &str, p: &PathBuf, x: &Option<String>| {
+            write!(f, "{t}:{}", p.display())?;
+            if let Some(x) = x {
+                write!(f, ":{x}")?;
+            }
+            Ok(())
+        };
+        match self {
+            SourceSpec::Registry { reference } => write!(f, "docker://{reference}"),
+            SourceSpec::DockerDaemon { reference } => write!(f, "docker-daemon:{reference}"),
+            SourceSpec::DockerArchive { path, reference } => with(f, "docker-archive", path, reference),
+            SourceSpec::Oci { dir, tag } => with(f, "oci", dir, tag),
+            SourceSpec::OciArchive { path, tag } => with(f, "oci-archive", path, tag),
+        }
+    }
+}
+
+/// Other containers-transports names: recognised so the message can say they are unsupported.
+const OTHER_TRANSPORTS: &[&str] = &["containers-storage", "dir", "ostree", "sif", "tarball"];
+
+/// Is `name:rest` a transport we do not know rather than a registry reference? A reference's
+/// first colon separates a tag (`ubuntu:22.04`, no `/` after it) or a port (`host:5000/…`).
+fn is_unknown_transport(name: &str, rest: &str) -> bool {
+    if OTHER_TRANSPORTS.contains(&name) {
+        return true;
+    }
+    let name_ok = name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') && !name.is_empty();
+    let port = rest.split('/').next().is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    name_ok && rest.contains('/') && !port
+}
+
+/// `PATH[:EXTRA]`, split at the first colon as containers/image does on Unix.
+fn split_path(rest: &str) -> (&str, Option<String>) {
+    match rest.split_once(':') {
+        Some((p, x)) if !x.is_empty() => (p, Some(x.to_string())),
+        Some((p, _)) => (p, None),
+        None => (rest, None),
+    }
+}
+
+fn non_empty_path(p: &str, source_text: &str) -> Result<PathBuf, SpecError> {
+    if p.is_empty() {
+        Err(SpecError::EmptyPath {
+            source_text: source_text.to_string(),
+        })
+    } else {
+        Ok(PathBuf::from(p))
+    }
+}
+
+fn non_empty_ref(r: &str, source_text: &str) -> Result<String, SpecError> {
+    if r.trim().is_empty() {
+        Err(SpecError::EmptyReference {
+            source_text: source_text.to_string(),
+        })
+    } else {
+        Ok(r.to_string())
+    }
+}
+
+/// How to read: which platform(s), and limits.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    pub platform: Platform,
+    pub all_platforms: bool,
+    /// Cap on any JSON document (manifest, index, config, label-bearing entry).
+    pub max_json_bytes: u64,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            platform: Platform::linux_amd64(),
+            all_platforms: false,
+            max_json_bytes: DEFAULT_MAX_JSON_BYTES,
+        }
+    }
+}
+
+/// One image (one platform) read from a source.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ImageRecord {
+    /// The image reference recorded with the image or typed by the user, when known
+    /// (OCI `org.opencontainers.image.ref.name` when a full reference, docker-archive
+    /// `RepoTags`, the registry reference, the daemon's name).
+    pub image: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest_digest: Option<String>,
+    pub config_digest: Option<String>,
+    pub platform: Option<Platform>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What a source gave: one record, or one per platform with `--all-platforms`.
+#[derive(Debug, Clone, Default)]
+pub struct ReadResult {
+    pub images: Vec<ImageRecord>,
+    /// Non-fatal findings (a tag's digest header mismatch, a skipped entry, …).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Archive(#[from] archive::ArchiveError),
+    #[error("the `{transport}` source is not available yet in this version of xnat-cmd")]
+    NotAvailable { transport: &'static str },
+}
+
+/// Reads sources; holds what is shared between reads of one run (clients, tokens).
+#[derive(Debug, Clone, Default)]
+pub struct Reader {
+    opts: ReadOptions,
+}
+
+impl Reader {
+    pub fn new(opts: ReadOptions) -> Self {
+        Reader { opts }
+    }
+
+    pub fn options(&self) -> &ReadOptions {
+        &self.opts
+    }
+
+    pub async fn read(&self, spec: &SourceSpec) -> Result<ReadResult, SourceError> {
+        match spec {
+            SourceSpec::Oci { .. } | SourceSpec::OciArchive { .. } | SourceSpec::DockerArchive { .. } => {
+                let spec = spec.clone();
+                let opts = self.opts.clone();
+                // Archive reading is blocking file I/O: keep it off the async workers.
+                tokio::task::spawn_blocking(move || archive::read(&spec, &opts))
+                    .await
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+                    .map_err(SourceError::from)
+            }
+            SourceSpec::Registry { .. } => Err(SourceError::NotAvailable { transport: "docker" }),
+            SourceSpec::DockerDaemon { .. } => Err(SourceError::NotAvailable {
+                transport: "docker-daemon",
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_table() {
+        use SourceSpec::*;
+        let p = PathBuf::from;
+        let cases: Vec<(&str, Result<SourceSpec, &str>)> = vec![
+            ("ubuntu", Ok(Registry { reference: "ubuntu".into() })),
+            ("ubuntu:22.04", Ok(Registry { reference: "ubuntu:22.04".into() })),
+            ("docker://ubuntu", Ok(Registry { reference: "ubuntu".into() })),
+            ("localhost:5000/x/y:1", Ok(Registry { reference: "localhost:5000/x/y:1".into() })),
+            ("docker-daemon:xnat/small:v1", Ok(DockerDaemon { reference: "xnat/small:v1".into() })),
+            ("oci:/tmp/l", Ok(Oci { dir: p("/tmp/l"), tag: None })),
+            ("oci:/tmp/l:v1", Ok(Oci { dir: p("/tmp/l"), tag: Some("v1".into()) })),
+            ("oci-archive:a.tar:v1", Ok(OciArchive { path: p("a.tar"), tag: Some("v1".into()) })),
+            ("docker-archive:a.tar", Ok(DockerArchive { path: p("a.tar"), reference: None })),
+            (
+                "docker-archive:a.tar:xnat/small:v1",
+                Ok(DockerArchive { path: p("a.tar"), reference: Some("xnat/small:v1".into()) }),
+            ),
+            ("dir:/tmp/x", Err("unknown transport `dir`")),
+            ("containers-storage:/x", Err("unknown transport `containers-storage`")),
+            ("oci:", Err("empty path")),
+            ("docker://", Err("empty reference")),
+        ];
+        for (input, want) in cases {
+            match (SourceSpec::parse(input), want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, want, "{input}"),
+                (Err(e), Err(w)) => assert!(e.to_string().contains(w), "{input}: {e}"),
+                (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn display_round_trips() {
+        for s in ["oci:/tmp/l:v1", "docker-archive:a.tar:xnat/small:v1", "docker-daemon:x:1", "oci-archive:b.tar"] {
+            assert_eq!(SourceSpec::parse(s).unwrap().to_string(), s);
+        }
+    }
+}

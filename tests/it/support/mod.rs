@@ -1,0 +1,53 @@
+//! Test support: the built binary with an isolated environment, the corpus, temp dirs.
+//! Services (registry, Podman, the XNAT emulator) start on free loopback ports and stop on Drop.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// The corpus of real command files: `XNAT_CMD_CORPUS` or `../shared/corpus/commands`.
+pub fn corpus_dir() -> PathBuf {
+    match std::env::var_os("XNAT_CMD_CORPUS") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/commands"),
+    }
+}
+
+/// A temp dir that also serves as HOME, DOCKER_CONFIG and XDG dirs for a CLI run.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().expect("create temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `xnat-cmd` with an environment that cannot see the developer's own config.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("xnat-cmd").expect("xnat-cmd binary");
+        let home = self.path();
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("DOCKER_CONFIG", home.join(".docker"))
+            .env("XDG_RUNTIME_DIR", home.join("run"))
+            .env("XDG_CONFIG_HOME", home.join(".config"))
+            .env("NO_COLOR", "1")
+            .current_dir(home);
+        c
+    }
+}
+
+/// Replace every occurrence of `path` in `text` with `[TMP]`, for snapshots.
+pub fn redact_path(text: &str, path: &Path) -> String {
+    text.replace(&path.display().to_string(), "[TMP]")
+}
