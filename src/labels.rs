@@ -20,3 +20,13 @@ pub enum LabelError {
 pub fn parse_label(_value: &str) -> Result<ParsedLabel, LabelError> {
     Err(LabelError::Missing)
 }
+
+/// The commands of an image, from its config labels.
+pub fn commands_from_labels(
+    labels: &std::collections::BTreeMap<String, String>,
+) -> Result<ParsedLabel, LabelError> {
+    match labels.get(LABEL_KEY) {
+        Some(v) => parse_label(v),
+        None => Err(LabelError::Missing),
+    }
+}

@@ -15,6 +15,7 @@ pub mod secret;
 pub mod source;
 
 pub use command::validate::{validate, Diagnostic, Form, Severity};
+pub use command::CommandView;
 pub use labels::{parse_label, ParsedLabel, LABEL_KEY};
 pub use platform::Platform;
 pub use source::{ImageRecord, ReadOptions, ReadResult, SourceSpec};
