@@ -19,3 +19,5 @@ pub use command::CommandView;
 pub use labels::{parse_label, ParsedLabel, LABEL_KEY};
 pub use platform::Platform;
 pub use source::{ImageRecord, ReadOptions, ReadResult, SourceSpec};
+pub mod plan;
+pub mod xnat;
