@@ -8,6 +8,7 @@
 //!    Container Service's own rules and messages;
 //! 4. [`xnat`], [`plan`] and [`apply`] compare with what XNAT has and write the difference.
 
+pub mod apply;
 pub mod command;
 pub mod labels;
 pub mod platform;

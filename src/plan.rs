@@ -45,6 +45,26 @@ pub fn repository(image: &str) -> &str {
     }
 }
 
+/// The image a command is installed under: `--image` when given, else the reference recorded
+/// with the source; tagged the way XNAT tags on create; with `pin`, `repo@sha256:…` of the
+/// manifest that was read.
+pub fn install_image(recorded: Option<&str>, override_ref: Option<&str>, pin: Option<&str>) -> Option<String> {
+    let base = override_ref.or(recorded).map(str::trim).filter(|s| !s.is_empty())?;
+    Some(match pin {
+        Some(digest) => format!("{}@{digest}", repository(base)),
+        None => default_tag(base),
+    })
+}
+
+/// The command with `image` set, as `?image=` would set it on create.
+pub fn with_image(command: &Value, image: &str) -> Value {
+    let mut c = command.clone();
+    if let Some(o) = c.as_object_mut() {
+        o.insert("image".into(), Value::String(image.to_string()));
+    }
+    c
+}
+
 /// One command as it should be installed.
 #[derive(Debug, Clone)]
 pub struct Desired {
@@ -297,6 +317,15 @@ mod tests {
             let p = plan(&[desired("a", image)], &inst, o);
             assert_eq!(kind(&p[0]), want, "{image} vs {inst:?}");
         }
+    }
+
+    #[test]
+    fn install_image_prefers_override_and_pins() {
+        assert_eq!(install_image(Some("x/y"), None, None).as_deref(), Some("x/y:latest"));
+        assert_eq!(install_image(Some("x/y:1"), Some("z:2"), None).as_deref(), Some("z:2"));
+        assert_eq!(install_image(Some("h:5000/x:1"), None, Some("sha256:ab")).as_deref(), Some("h:5000/x@sha256:ab"));
+        assert_eq!(install_image(None, None, None), None);
+        assert_eq!(install_image(Some("  "), None, None), None);
     }
 
     #[test]

@@ -156,8 +156,7 @@ fn parse_netrc(text: &str) -> Vec<NetrcEntry> {
     let mut lines = text.lines();
     let mut tokens: Vec<String> = Vec::new();
     while let Some(line) = lines.next() {
-        let mut it = line.split_whitespace();
-        while let Some(t) = it.next() {
+        for t in line.split_whitespace() {
             if t == "macdef" {
                 // The macro runs to the next empty line.
                 for l in lines.by_ref() {
