@@ -2,6 +2,7 @@
 //! lenient reader accepts (`"true"` for booleans, numbers as strings, nulls for absent).
 //! The value passes through untouched: unknown keys are kept, since XNAT versions add fields.
 
+pub mod normalize;
 pub mod validate;
 
 use serde_json::Value;
