@@ -150,7 +150,9 @@ async fn apply_one(
             changes: Vec::new(),
         };
         if enable.any() {
-            if let Err(e) = enable_wrapper(client, &mut state, enable, dry_run, &mut out.warnings).await {
+            if let Err(e) =
+                enable_wrapper(client, &mut state, enable, dry_run, &mut out.warnings).await
+            {
                 out.status = Status::Failed;
                 out.error = Some(format!("wrapper `{}`: {e}", state.name));
             }
@@ -180,16 +182,28 @@ async fn write_command(
         Action::Replace { id, .. } if dry_run => (Status::WouldReplace, Some(*id), None),
         Action::Create => {
             let id = client.create_command(&p.body, &p.image).await?;
-            (Status::Created, Some(id), Some(client.get_command(id).await?))
+            (
+                Status::Created,
+                Some(id),
+                Some(client.get_command(id).await?),
+            )
         }
         Action::Update { id, .. } => {
             client.update_command(*id, &p.body).await?;
-            (Status::Updated, Some(*id), Some(client.get_command(*id).await?))
+            (
+                Status::Updated,
+                Some(*id),
+                Some(client.get_command(*id).await?),
+            )
         }
         Action::Replace { id, .. } => {
             client.delete_command(*id).await?;
             let new_id = client.create_command(&p.body, &p.image).await?;
-            (Status::Replaced, Some(new_id), Some(client.get_command(new_id).await?))
+            (
+                Status::Replaced,
+                Some(new_id),
+                Some(client.get_command(new_id).await?),
+            )
         }
     })
 }
@@ -218,7 +232,10 @@ async fn enable_wrapper(
             client.set_site_enabled(wid, true).await?;
             site = client.site_enabled(wid).await?;
             if !site {
-                warnings.push(format!("wrapper `{}` still reads as disabled site-wide after enabling", state.name));
+                warnings.push(format!(
+                    "wrapper `{}` still reads as disabled site-wide after enabling",
+                    state.name
+                ));
             }
         }
     }

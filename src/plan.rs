@@ -19,7 +19,9 @@ pub fn has_tag(image: &str) -> bool {
         Some((head, tag)) => {
             !head.is_empty()
                 && !tag.is_empty()
-                && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+                && tag
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
         }
         None => false,
     }
@@ -48,8 +50,15 @@ pub fn repository(image: &str) -> &str {
 /// The image a command is installed under: `--image` when given, else the reference recorded
 /// with the source; tagged the way XNAT tags on create; with `pin`, `repo@sha256:…` of the
 /// manifest that was read.
-pub fn install_image(recorded: Option<&str>, override_ref: Option<&str>, pin: Option<&str>) -> Option<String> {
-    let base = override_ref.or(recorded).map(str::trim).filter(|s| !s.is_empty())?;
+pub fn install_image(
+    recorded: Option<&str>,
+    override_ref: Option<&str>,
+    pin: Option<&str>,
+) -> Option<String> {
+    let base = override_ref
+        .or(recorded)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())?;
     Some(match pin {
         Some(digest) => format!("{}@{digest}", repository(base)),
         None => default_tag(base),
@@ -97,10 +106,22 @@ pub struct Change {
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Action {
     Create,
-    Unchanged { id: i64 },
-    Update { id: i64, installed_image: String, changes: Vec<Change> },
-    Replace { id: i64, installed_image: String },
-    Conflict { ids: Vec<i64>, reason: String },
+    Unchanged {
+        id: i64,
+    },
+    Update {
+        id: i64,
+        installed_image: String,
+        changes: Vec<Change>,
+    },
+    Replace {
+        id: i64,
+        installed_image: String,
+    },
+    Conflict {
+        ids: Vec<i64>,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -133,10 +154,15 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
             .filter(|c| {
                 let v = CommandView::new(c);
                 v.name().as_deref() == Some(name.as_str())
-                    && v.image().is_some_and(|img| repository(&img) == repository(&d.image))
+                    && v.image()
+                        .is_some_and(|img| repository(&img) == repository(&d.image))
             })
             .collect();
-        let id_of = |c: &Value| c.get("id").and_then(crate::command::lenient_i64).unwrap_or(0);
+        let id_of = |c: &Value| {
+            c.get("id")
+                .and_then(crate::command::lenient_i64)
+                .unwrap_or(0)
+        };
         let exact: Vec<&Value> = candidates
             .iter()
             .copied()
@@ -145,9 +171,14 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
         let action = if twin {
             Action::Conflict {
                 ids: vec![],
-                reason: format!("command `{name}` appears twice for repository {}", repository(&d.image)),
+                reason: format!(
+                    "command `{name}` appears twice for repository {}",
+                    repository(&d.image)
+                ),
             }
-        } else if exact.len() > 1 || (exact.is_empty() && candidates.len() > 1 && !opts.side_by_side) {
+        } else if exact.len() > 1
+            || (exact.is_empty() && candidates.len() > 1 && !opts.side_by_side)
+        {
             let pool = if exact.len() > 1 { &exact } else { &candidates };
             Action::Conflict {
                 ids: pool.iter().map(|c| id_of(c)).collect(),
@@ -157,24 +188,38 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
                     if exact.len() > 1 { d.image.clone() } else { format!("repository {}", repository(&d.image)) }
                 ),
             }
-        } else if let Some(current) = exact.first().or_else(|| (!opts.side_by_side).then(|| candidates.first()).flatten()) {
+        } else if let Some(current) = exact
+            .first()
+            .or_else(|| (!opts.side_by_side).then(|| candidates.first()).flatten())
+        {
             let body = update_body(&d.command, current);
-            let changes = diff(&canonical(&body), &canonical_for_compare(current));
+            let changes = diff(&canonical(&body), &installed_canonical(current));
             let id = id_of(current);
             let installed_image = CommandView::new(current).image().unwrap_or_default();
             if changes.is_empty() {
                 Action::Unchanged { id }
             } else if opts.replace {
-                Action::Replace { id, installed_image }
+                Action::Replace {
+                    id,
+                    installed_image,
+                }
             } else {
-                Action::Update { id, installed_image, changes }
+                Action::Update {
+                    id,
+                    installed_image,
+                    changes,
+                }
             }
         } else {
             Action::Create
         };
         let body = match &action {
             Action::Update { .. } => {
-                let current = exact.first().or(candidates.first()).copied().unwrap_or(&Value::Null);
+                let current = exact
+                    .first()
+                    .or(candidates.first())
+                    .copied()
+                    .unwrap_or(&Value::Null);
                 update_body(&d.command, current)
             }
             _ => d.command.clone(),
@@ -193,6 +238,13 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
 
 fn canonical(v: &Value) -> Value {
     canonical_for_compare(v)
+}
+
+/// An installed command (GET output) in comparable form. It goes through the same
+/// normalisation, so defaults a server omits (pre-3.7 has no `visibility`) do not count as
+/// changes.
+fn installed_canonical(v: &Value) -> Value {
+    canonical_for_compare(&normalize(v, Form::Update).unwrap_or_else(|_| v.clone()))
 }
 
 /// The full-form body for `POST /xapi/commands/{id}`: the desired command as XNAT would store
@@ -266,8 +318,18 @@ mod tests {
         let cases = [
             ("busybox", false, "busybox:latest", "busybox"),
             ("busybox:1.36", true, "busybox:1.36", "busybox"),
-            ("host:5000/repo", false, "host:5000/repo:latest", "host:5000/repo"),
-            ("host:5000/repo:v1", true, "host:5000/repo:v1", "host:5000/repo"),
+            (
+                "host:5000/repo",
+                false,
+                "host:5000/repo:latest",
+                "host:5000/repo",
+            ),
+            (
+                "host:5000/repo:v1",
+                true,
+                "host:5000/repo:v1",
+                "host:5000/repo",
+            ),
             ("repo@sha256:abc", true, "repo@sha256:abc", "repo"),
             ("repo:v1@sha256:abc", true, "repo:v1@sha256:abc", "repo"),
             (" x ", false, "x:latest", "x"),
@@ -303,15 +365,56 @@ mod tests {
         };
         let cases: Vec<(Vec<Value>, &str, PlanOptions, &str)> = vec![
             (vec![], "r/a:1", opts, "create"),
-            (vec![installed(1, "a", "r/a:1")], "r/a:1", opts, "unchanged 1"),
+            (
+                vec![installed(1, "a", "r/a:1")],
+                "r/a:1",
+                opts,
+                "unchanged 1",
+            ),
             (vec![installed(1, "a", "r/a:1")], "r/a:2", opts, "update 1"),
-            (vec![installed(1, "a", "r/a:1")], "r/a:2", PlanOptions { side_by_side: true, replace: false }, "create"),
-            (vec![installed(1, "a", "r/a:1")], "r/a:2", PlanOptions { side_by_side: false, replace: true }, "replace 1"),
-            (vec![installed(1, "a", "other/a:1")], "r/a:1", opts, "create"),
+            (
+                vec![installed(1, "a", "r/a:1")],
+                "r/a:2",
+                PlanOptions {
+                    side_by_side: true,
+                    replace: false,
+                },
+                "create",
+            ),
+            (
+                vec![installed(1, "a", "r/a:1")],
+                "r/a:2",
+                PlanOptions {
+                    side_by_side: false,
+                    replace: true,
+                },
+                "replace 1",
+            ),
+            (
+                vec![installed(1, "a", "other/a:1")],
+                "r/a:1",
+                opts,
+                "create",
+            ),
             (vec![installed(1, "b", "r/a:1")], "r/a:1", opts, "create"),
-            (vec![installed(1, "a", "r/a:1"), installed(2, "a", "r/a:2")], "r/a:3", opts, "conflict [1, 2]"),
-            (vec![installed(1, "a", "r/a:1"), installed(2, "a", "r/a:2")], "r/a:2", opts, "unchanged 2"),
-            (vec![installed(1, "a", "r/a:1"), installed(2, "a", "r/a:1")], "r/a:1", opts, "conflict [1, 2]"),
+            (
+                vec![installed(1, "a", "r/a:1"), installed(2, "a", "r/a:2")],
+                "r/a:3",
+                opts,
+                "conflict [1, 2]",
+            ),
+            (
+                vec![installed(1, "a", "r/a:1"), installed(2, "a", "r/a:2")],
+                "r/a:2",
+                opts,
+                "unchanged 2",
+            ),
+            (
+                vec![installed(1, "a", "r/a:1"), installed(2, "a", "r/a:1")],
+                "r/a:1",
+                opts,
+                "conflict [1, 2]",
+            ),
         ];
         for (inst, image, o, want) in cases {
             let p = plan(&[desired("a", image)], &inst, o);
@@ -321,9 +424,18 @@ mod tests {
 
     #[test]
     fn install_image_prefers_override_and_pins() {
-        assert_eq!(install_image(Some("x/y"), None, None).as_deref(), Some("x/y:latest"));
-        assert_eq!(install_image(Some("x/y:1"), Some("z:2"), None).as_deref(), Some("z:2"));
-        assert_eq!(install_image(Some("h:5000/x:1"), None, Some("sha256:ab")).as_deref(), Some("h:5000/x@sha256:ab"));
+        assert_eq!(
+            install_image(Some("x/y"), None, None).as_deref(),
+            Some("x/y:latest")
+        );
+        assert_eq!(
+            install_image(Some("x/y:1"), Some("z:2"), None).as_deref(),
+            Some("z:2")
+        );
+        assert_eq!(
+            install_image(Some("h:5000/x:1"), None, Some("sha256:ab")).as_deref(),
+            Some("h:5000/x@sha256:ab")
+        );
         assert_eq!(install_image(None, None, None), None);
         assert_eq!(install_image(Some("  "), None, None), None);
     }

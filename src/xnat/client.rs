@@ -120,8 +120,14 @@ pub fn redact_url(u: &Url) -> String {
 
 /// Parse the XNAT base URL; keep its path (context path) and make it a directory.
 pub fn parse_base(text: &str) -> Result<Url, XnatError> {
+    // Never echo a password that was typed into the URL.
+    let shown = match (text.find("://"), text.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &text[..s], &text[at + 1..]),
+        (None, Some(at)) => format!("***@{}", &text[at + 1..]),
+        _ => text.to_string(),
+    };
     let bad = |reason: &str| XnatError::BadUrl {
-        url: text.to_string(),
+        url: shown.clone(),
         reason: reason.to_string(),
     };
     let with_scheme = if text.contains("://") {
@@ -225,7 +231,11 @@ impl XnatClient {
             return Err(self.http_error(&Method::POST, &url, status, &body));
         }
         let id = body.trim();
-        let valid = !id.is_empty() && id.len() < 200 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        let valid = !id.is_empty()
+            && id.len() < 200
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
         if !valid {
             return Err(self.auth_error("POST /data/JSESSION did not return a session id"));
         }
@@ -266,7 +276,10 @@ impl XnatClient {
                 .get(LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("?");
-            return Err(self.auth_error(format!("{method} {} was redirected to {to}", redact_url(url))));
+            return Err(self.auth_error(format!(
+                "{method} {} was redirected to {to}",
+                redact_url(url)
+            )));
         }
         if status == StatusCode::UNAUTHORIZED {
             let text = body.trim();
@@ -388,7 +401,10 @@ impl XnatClient {
         name.ok_or_else(|| XnatError::BadBody {
             method: "GET".into(),
             url: redact_url(&self.url("data/auth")),
-            reason: format!("expected `User '<name>' is logged in`, got `{}`", one_line(&text)),
+            reason: format!(
+                "expected `User '<name>' is logged in`, got `{}`",
+                one_line(&text)
+            ),
         })
     }
 
@@ -414,7 +430,11 @@ impl XnatClient {
             .get_json(&format!("xapi/users/{}/roles", seg(user)), &[])
             .await?;
         Ok(v.as_array()
-            .map(|a| a.iter().filter_map(|r| r.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
@@ -454,7 +474,12 @@ impl XnatClient {
     /// `POST /xapi/commands?image=…` → the new id.
     pub async fn create_command(&self, command: &Value, image: &str) -> Result<i64, XnatError> {
         let (_, text) = self
-            .send(Method::POST, "xapi/commands", &[("image", image)], Some(command))
+            .send(
+                Method::POST,
+                "xapi/commands",
+                &[("image", image)],
+                Some(command),
+            )
             .await?;
         text.trim().parse().map_err(|_| XnatError::BadBody {
             method: "POST".into(),
@@ -465,9 +490,14 @@ impl XnatClient {
 
     /// `POST /xapi/commands/{id}`: update in place (children merged by name by XNAT).
     pub async fn update_command(&self, id: i64, command: &Value) -> Result<(), XnatError> {
-        self.send(Method::POST, &format!("xapi/commands/{id}"), &[], Some(command))
-            .await
-            .map(|_| ())
+        self.send(
+            Method::POST,
+            &format!("xapi/commands/{id}"),
+            &[],
+            Some(command),
+        )
+        .await
+        .map(|_| ())
     }
 
     pub async fn delete_command(&self, id: i64) -> Result<(), XnatError> {
@@ -487,9 +517,14 @@ impl XnatClient {
 
     pub async fn set_site_enabled(&self, wrapper_id: i64, enabled: bool) -> Result<(), XnatError> {
         let what = if enabled { "enabled" } else { "disabled" };
-        self.send(Method::PUT, &format!("xapi/wrappers/{wrapper_id}/{what}"), &[("reason", "xnat-cmd")], None)
-            .await
-            .map(|_| ())
+        self.send(
+            Method::PUT,
+            &format!("xapi/wrappers/{wrapper_id}/{what}"),
+            &[("reason", "xnat-cmd")],
+            None,
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Projects whose own record enables the wrapper (the site flag is not consulted).
@@ -498,24 +533,46 @@ impl XnatClient {
             .get_json(&format!("xapi/wrappers/{wrapper_id}/projects"), &[])
             .await?;
         Ok(v.as_array()
-            .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default())
     }
 
     /// `(enabled-for-site, enabled-for-project)` of a wrapper in a project.
-    pub async fn project_enabled(&self, project: &str, wrapper_id: i64) -> Result<(bool, bool), XnatError> {
+    pub async fn project_enabled(
+        &self,
+        project: &str,
+        wrapper_id: i64,
+    ) -> Result<(bool, bool), XnatError> {
         let v = self
-            .get_json(&format!("xapi/projects/{}/wrappers/{wrapper_id}/enabled", seg(project)), &[])
+            .get_json(
+                &format!(
+                    "xapi/projects/{}/wrappers/{wrapper_id}/enabled",
+                    seg(project)
+                ),
+                &[],
+            )
             .await?;
         let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
         Ok((flag("enabled-for-site"), flag("enabled-for-project")))
     }
 
-    pub async fn set_project_enabled(&self, project: &str, wrapper_id: i64, enabled: bool) -> Result<(), XnatError> {
+    pub async fn set_project_enabled(
+        &self,
+        project: &str,
+        wrapper_id: i64,
+        enabled: bool,
+    ) -> Result<(), XnatError> {
         let what = if enabled { "enabled" } else { "disabled" };
         self.send(
             Method::PUT,
-            &format!("xapi/projects/{}/wrappers/{wrapper_id}/{what}", seg(project)),
+            &format!(
+                "xapi/projects/{}/wrappers/{wrapper_id}/{what}",
+                seg(project)
+            ),
             &[("reason", "xnat-cmd")],
             None,
         )
@@ -561,7 +618,14 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(parse_base(input).unwrap().as_str(), want);
-            assert_eq!(parse_base(input).unwrap().join("xapi/commands").unwrap().as_str(), format!("{want}xapi/commands"));
+            assert_eq!(
+                parse_base(input)
+                    .unwrap()
+                    .join("xapi/commands")
+                    .unwrap()
+                    .as_str(),
+                format!("{want}xapi/commands")
+            );
         }
         assert!(parse_base("ftp://host").is_err());
         let e = parse_base("https://u:p@host").unwrap_err().to_string();

@@ -106,7 +106,11 @@ pub fn resolve(
     })
 }
 
-fn from_netrc(path: &Path, host: &str, port: Option<u16>) -> Result<Option<Credentials>, CredentialError> {
+fn from_netrc(
+    path: &Path,
+    host: &str,
+    port: Option<u16>,
+) -> Result<Option<Credentials>, CredentialError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -125,14 +129,21 @@ fn from_netrc(path: &Path, host: &str, port: Option<u16>) -> Result<Option<Crede
     }
     keys.push(host.to_string());
     for key in keys.iter().map(String::as_str).chain(std::iter::once("")) {
-        if let Some(e) = entries.iter().find(|e| e.machine.as_deref().unwrap_or("") == key) {
+        if let Some(e) = entries
+            .iter()
+            .find(|e| e.machine.as_deref().unwrap_or("") == key)
+        {
             if let (Some(login), Some(password)) = (&e.login, &e.password) {
                 return Ok(Some(Credentials {
                     user: login.clone(),
                     password: Secret::new(password.clone()),
                     source: CredentialSource::Netrc {
                         path: path.to_path_buf(),
-                        machine: if key.is_empty() { "default".into() } else { key.to_string() },
+                        machine: if key.is_empty() {
+                            "default".into()
+                        } else {
+                            key.to_string()
+                        },
                     },
                 }));
             }
@@ -228,7 +239,10 @@ mod tests {
         inputs.flag_user = None;
         inputs.flag_password = None;
         let c = resolve(&inputs, "xnat.example.org", None).unwrap();
-        assert_eq!((c.user.as_str(), c.source), ("e", CredentialSource::Environment));
+        assert_eq!(
+            (c.user.as_str(), c.source),
+            ("e", CredentialSource::Environment)
+        );
         inputs.env_user = None;
         inputs.env_pass = None;
         let c = resolve(&inputs, "xnat.example.org", None).unwrap();
@@ -259,12 +273,18 @@ mod tests {
             flag_user: Some("u".into()),
             ..Default::default()
         };
-        assert_eq!(resolve(&inputs, "h", None).unwrap_err(), CredentialError::UserWithoutPassword);
+        assert_eq!(
+            resolve(&inputs, "h", None).unwrap_err(),
+            CredentialError::UserWithoutPassword
+        );
         let inputs = CredentialInputs {
             env_user: Some("u".into()),
             ..Default::default()
         };
-        assert_eq!(resolve(&inputs, "h", None).unwrap_err(), CredentialError::HalfEnvironment);
+        assert_eq!(
+            resolve(&inputs, "h", None).unwrap_err(),
+            CredentialError::HalfEnvironment
+        );
         let inputs = CredentialInputs::default();
         let e = resolve(&inputs, "h", Some(1)).unwrap_err().to_string();
         assert_eq!(e, "no XNAT credentials for `h:1`: tried --user/--password-stdin, XNAT_USER/XNAT_PASS and ~/.netrc");

@@ -42,7 +42,9 @@ impl PreflightError {
 
 /// `(major, minor)` of a plugin version such as `3.7.3` or `3.7.3-fat`; `None` for `unknown`.
 pub fn major_minor(version: &str) -> Option<(u32, u32)> {
-    let mut it = version.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+    let mut it = version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty());
     let major = it.next()?.parse().ok()?;
     let minor = it.next()?.parse().ok()?;
     Some((major, minor))
@@ -58,7 +60,10 @@ pub fn required_role(cs_version: &str) -> &'static str {
 }
 
 /// Log in, learn who we are and what the server runs; check the role when `will_write`.
-pub async fn preflight(client: &XnatClient, will_write: bool) -> Result<ServerInfo, PreflightError> {
+pub async fn preflight(
+    client: &XnatClient,
+    will_write: bool,
+) -> Result<ServerInfo, PreflightError> {
     client.login().await?;
     let user = client.whoami().await?;
     // buildInfo is informational: older or locked-down sites may refuse it.

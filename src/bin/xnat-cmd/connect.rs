@@ -11,7 +11,10 @@ use crate::args::XnatArgs;
 use crate::output::CliError;
 
 /// Build the client, log in and run the preflight (role check when `will_write`).
-pub async fn connect(args: &XnatArgs, will_write: bool) -> Result<(XnatClient, ServerInfo), CliError> {
+pub async fn connect(
+    args: &XnatArgs,
+    will_write: bool,
+) -> Result<(XnatClient, ServerInfo), CliError> {
     let client = client(args)?;
     match preflight(&client, will_write).await {
         Ok(info) => Ok((client, info)),
@@ -60,12 +63,19 @@ fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
         env_pass: env("XNAT_PASS").map(Secret::new),
         netrc_path,
     };
-    let host = base.host_str().unwrap_or_default().trim_matches(['[', ']']).to_string();
+    let host = base
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_string();
     let creds = resolve(&inputs, &host, base.port()).map_err(CliError::usage)?;
     tracing::debug!("XNAT credentials from {}", creds.source);
     let ca_cert_pem = match &args.ca_cert {
         Some(p) => Some(std::fs::read(p).map_err(|e| {
-            CliError::usage(format!("failed to read CA certificate `{}`: {e}", p.display()))
+            CliError::usage(format!(
+                "failed to read CA certificate `{}`: {e}",
+                p.display()
+            ))
         })?),
         None => None,
     };

@@ -17,7 +17,9 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
         return Err(CliError::usage("--image applies to one SOURCE only"));
     }
     if args.source.all_platforms {
-        return Err(CliError::usage("install reads one platform: use --platform instead of --all-platforms"));
+        return Err(CliError::usage(
+            "install reads one platform: use --platform instead of --all-platforms",
+        ));
     }
     let desired = collect(&args).await?;
     let Some(desired) = desired else {
@@ -52,7 +54,11 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
     .await;
     client.logout().await;
     let report = result?;
-    tracing::debug!("XNAT {:?}, Container Service {}", info.xnat_version, info.container_service_version);
+    tracing::debug!(
+        "XNAT {:?}, Container Service {}",
+        info.xnat_version,
+        info.container_service_version
+    );
     if args.json {
         let text = serde_json::to_string_pretty(&report).map_err(CliError::work)?;
         print_stdout(&format!("{text}\n"))?;
@@ -67,10 +73,17 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
             eprintln!("error: {} ({}): {e}", o.planned.name, o.planned.image);
         }
         if let Action::Conflict { reason, .. } = &o.planned.action {
-            eprintln!("error: {} ({}): conflict: {reason}", o.planned.name, o.planned.image);
+            eprintln!(
+                "error: {} ({}): conflict: {reason}",
+                o.planned.name, o.planned.image
+            );
         }
     }
-    Ok(if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if report.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Read every source, inject images, validate everything. `None` when anything is invalid
@@ -91,7 +104,9 @@ async fn collect(args: &InstallArgs) -> Result<Option<Vec<Desired>>, CliError> {
         for w in &result.warnings {
             warn(format!("{}: {w}", r.text));
         }
-        let Some(record) = result.images.first() else { continue };
+        let Some(record) = result.images.first() else {
+            continue;
+        };
         let commands = match commands_of(&r.text, record) {
             Ok(c) => c,
             Err(e) => {
@@ -119,14 +134,21 @@ async fn collect(args: &InstallArgs) -> Result<Option<Vec<Desired>>, CliError> {
         };
         for c in commands {
             let command = with_image(&c, &image);
-            let name = xnat_cmd::CommandView::new(&command).name().unwrap_or_else(|| "(unnamed)".into());
+            let name = xnat_cmd::CommandView::new(&command)
+                .name()
+                .unwrap_or_else(|| "(unnamed)".into());
             for d in validate(&command, Form::Create) {
                 match d.severity {
                     Severity::Error => {
-                        eprintln!("error: {}: command `{name}`: {} (at {})", r.text, d.message, d.pointer);
+                        eprintln!(
+                            "error: {}: command `{name}`: {} (at {})",
+                            r.text, d.message, d.pointer
+                        );
                         ok = false;
                     }
-                    Severity::Warning => warn(format!("{}: command `{name}`: {}", r.text, d.message)),
+                    Severity::Warning => {
+                        warn(format!("{}: command `{name}`: {}", r.text, d.message))
+                    }
                 }
             }
             desired.push(Desired {
@@ -161,15 +183,34 @@ fn human(report: &ApplyReport) -> String {
     let mut s = String::new();
     for o in &report.commands {
         let id = o.id.map_or(String::new(), |i| format!(" (id {i})"));
-        let _ = writeln!(s, "{:<13} {}{id}  {}", status_word(o.status), o.planned.name, o.planned.image);
-        if let Action::Update { installed_image, changes, .. } = &o.planned.action {
+        let _ = writeln!(
+            s,
+            "{:<13} {}{id}  {}",
+            status_word(o.status),
+            o.planned.name,
+            o.planned.image
+        );
+        if let Action::Update {
+            installed_image,
+            changes,
+            ..
+        } = &o.planned.action
+        {
             if installed_image != &o.planned.image {
                 let _ = writeln!(s, "    upgrade from {installed_image}");
             }
             if report.dry_run {
                 for c in changes {
-                    let show = |v: &Option<serde_json::Value>| v.as_ref().map_or("(absent)".to_string(), |v| v.to_string());
-                    let _ = writeln!(s, "    {}: {} → {}", c.pointer, show(&c.installed), show(&c.desired));
+                    let show = |v: &Option<serde_json::Value>| {
+                        v.as_ref().map_or("(absent)".to_string(), |v| v.to_string())
+                    };
+                    let _ = writeln!(
+                        s,
+                        "    {}: {} → {}",
+                        c.pointer,
+                        show(&c.installed),
+                        show(&c.desired)
+                    );
                 }
             }
         }
@@ -188,22 +229,41 @@ fn human(report: &ApplyReport) -> String {
             let changes = if w.changes.is_empty() {
                 String::new()
             } else {
-                format!(" ({}{})", if report.dry_run { "would " } else { "" }, w.changes.join(", "))
+                format!(
+                    " ({}{})",
+                    if report.dry_run { "would " } else { "" },
+                    w.changes.join(", ")
+                )
             };
             let _ = writeln!(s, "    wrapper {}{id}: {site}{projects}{changes}", w.name);
         }
     }
-    let count = |st: &[Status]| report.commands.iter().filter(|o| st.contains(&o.status)).count();
+    let count = |st: &[Status]| {
+        report
+            .commands
+            .iter()
+            .filter(|o| st.contains(&o.status))
+            .count()
+    };
     let _ = writeln!(
         s,
         "{} created, {} updated, {} unchanged, {} failed or in conflict; {} writes, {} reads{}",
-        count(&[Status::Created, Status::Replaced, Status::WouldCreate, Status::WouldReplace]),
+        count(&[
+            Status::Created,
+            Status::Replaced,
+            Status::WouldCreate,
+            Status::WouldReplace
+        ]),
         count(&[Status::Updated, Status::WouldUpdate]),
         count(&[Status::Unchanged]),
         count(&[Status::Failed, Status::Conflict]),
         report.requests.writes,
         report.requests.reads,
-        if report.dry_run { " (dry run: nothing written)" } else { "" }
+        if report.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        }
     );
     s
 }

@@ -52,7 +52,10 @@ async fn gather(client: &XnatClient) -> Result<Vec<Listed>, xnat_cmd::xnat::Xnat
         let mut wrappers = Vec::new();
         for w in v.wrappers() {
             let (enabled_site, enabled_projects) = match w.id() {
-                Some(id) => (client.site_enabled(id).await?, client.wrapper_projects(id).await?),
+                Some(id) => (
+                    client.site_enabled(id).await?,
+                    client.wrapper_projects(id).await?,
+                ),
                 None => (false, Vec::new()),
             };
             wrappers.push(ListedWrapper {
@@ -83,13 +86,36 @@ fn human(listed: &[Listed]) -> String {
     let dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
     let rows: Vec<[String; 4]> = listed
         .iter()
-        .map(|c| [c.id.map_or("-".into(), |i| i.to_string()), dash(&c.name), dash(&c.version), dash(&c.image)])
+        .map(|c| {
+            [
+                c.id.map_or("-".into(), |i| i.to_string()),
+                dash(&c.name),
+                dash(&c.version),
+                dash(&c.image),
+            ]
+        })
         .collect();
     let widths: Vec<usize> = (0..4)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([["ID", "NAME", "VERSION", "IMAGE"][i].len()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([["ID", "NAME", "VERSION", "IMAGE"][i].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |s: &mut String, r: [&str; 4]| {
-        let _ = writeln!(s, "{:<w0$}  {:<w1$}  {:<w2$}  {}", r[0], r[1], r[2], r[3], w0 = widths[0], w1 = widths[1], w2 = widths[2]);
+        let _ = writeln!(
+            s,
+            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2]
+        );
     };
     line(&mut s, ["ID", "NAME", "VERSION", "IMAGE"]);
     for (c, r) in listed.iter().zip(&rows) {
@@ -100,7 +126,11 @@ fn human(listed: &[Listed]) -> String {
                 on.push("site".to_string());
             }
             on.extend(w.enabled_projects.iter().map(|p| {
-                if w.enabled_site { format!("project {p}") } else { format!("project {p} (inactive: not enabled site-wide)") }
+                if w.enabled_site {
+                    format!("project {p}")
+                } else {
+                    format!("project {p} (inactive: not enabled site-wide)")
+                }
             }));
             let _ = writeln!(
                 s,
@@ -108,7 +138,11 @@ fn human(listed: &[Listed]) -> String {
                 w.id.map_or("-".into(), |i| i.to_string()),
                 dash(&w.name),
                 w.contexts.join(", "),
-                if on.is_empty() { "no".to_string() } else { on.join(", ") }
+                if on.is_empty() {
+                    "no".to_string()
+                } else {
+                    on.join(", ")
+                }
             );
         }
     }

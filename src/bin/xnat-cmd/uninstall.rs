@@ -30,11 +30,17 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
     if !args.sources.is_empty() {
         for r in read_all(&args.sources, args.source.read_options()?).await? {
             let result = r.result.map_err(|e| CliError::work(e))?;
-            let Some(record) = result.images.first() else { continue };
+            let Some(record) = result.images.first() else {
+                continue;
+            };
             let commands = commands_of(&r.text, record).map_err(CliError::work)?;
-            let image = install_image(record.image.as_deref(), args.image.as_deref(), None).ok_or_else(|| {
-                CliError::usage(format!("{}: no image reference is recorded with this image: pass --image REF", r.text))
-            })?;
+            let image = install_image(record.image.as_deref(), args.image.as_deref(), None)
+                .ok_or_else(|| {
+                    CliError::usage(format!(
+                        "{}: no image reference is recorded with this image: pass --image REF",
+                        r.text
+                    ))
+                })?;
             for c in commands {
                 if let Some(n) = CommandView::new(&c).name() {
                     wanted.push((n, image.clone()));
@@ -50,12 +56,20 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
             let v = CommandView::new(c);
             if let Some(id) = c.get("id").and_then(lenient_i64) {
                 if !targets.iter().any(|t| t.id == id) {
-                    targets.push(Removal { id, name: v.name(), image: v.image(), removed: false });
+                    targets.push(Removal {
+                        id,
+                        name: v.name(),
+                        image: v.image(),
+                        removed: false,
+                    });
                 }
             }
         };
         for id in &args.ids {
-            match installed.iter().find(|c| c.get("id").and_then(lenient_i64) == Some(*id)) {
+            match installed
+                .iter()
+                .find(|c| c.get("id").and_then(lenient_i64) == Some(*id))
+            {
                 Some(c) => push(c),
                 None => crate::output::warn(format!("no installed command has id {id}")),
             }
@@ -66,9 +80,19 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
                 .filter(|c| CommandView::new(c).name().as_deref() == Some(name.as_str()))
                 .collect();
             // The exact image when installed; otherwise every tag of the same repository.
-            let exact: Vec<_> = same_name.iter().filter(|c| CommandView::new(c).image().as_deref() == Some(image.as_str())).collect();
+            let exact: Vec<_> = same_name
+                .iter()
+                .filter(|c| CommandView::new(c).image().as_deref() == Some(image.as_str()))
+                .collect();
             let pool: Vec<_> = if exact.is_empty() {
-                same_name.iter().filter(|c| CommandView::new(c).image().is_some_and(|i| repository(&i) == repository(image))).collect()
+                same_name
+                    .iter()
+                    .filter(|c| {
+                        CommandView::new(c)
+                            .image()
+                            .is_some_and(|i| repository(&i) == repository(image))
+                    })
+                    .collect()
             } else {
                 exact
             };
