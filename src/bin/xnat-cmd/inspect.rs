@@ -83,7 +83,11 @@ pub async fn run(args: InspectArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
         }
         print_stdout(&s)?;
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn inspect_one(
@@ -91,7 +95,9 @@ fn inspect_one(
     images: &[ImageRecord],
     all_platforms: bool,
 ) -> Result<Inspected, xnat_cmd::labels::LabelError> {
-    let first = images.first().ok_or(xnat_cmd::labels::LabelError::Missing)?;
+    let first = images
+        .first()
+        .ok_or(xnat_cmd::labels::LabelError::Missing)?;
     let commands = commands_of(text, first)?;
     let (platforms, labels_differ) = if all_platforms {
         let mut per = Vec::new();
@@ -143,28 +149,55 @@ fn human(i: &Inspected) -> String {
             let wrappers = v
                 .wrappers()
                 .iter()
-                .map(|w| format!("{} [{}]", w.name().unwrap_or_else(|| "-".into()), w.contexts().join(", ")))
+                .map(|w| {
+                    format!(
+                        "{} [{}]",
+                        w.name().unwrap_or_else(|| "-".into()),
+                        w.contexts().join(", ")
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             [
                 v.name().unwrap_or_else(|| "-".into()),
                 v.version().unwrap_or_else(|| "-".into()),
                 v.command_type(),
-                if v.image().is_some() { "own".into() } else { "-".into() },
-                if wrappers.is_empty() { "-".into() } else { wrappers },
+                if v.image().is_some() {
+                    "own".into()
+                } else {
+                    "-".into()
+                },
+                if wrappers.is_empty() {
+                    "-".into()
+                } else {
+                    wrappers
+                },
             ]
         })
         .collect();
     let head = ["COMMAND", "VERSION", "TYPE", "IMAGE", "WRAPPERS (CONTEXTS)"];
     let widths: Vec<usize> = (0..4)
-        .map(|k| rows.iter().map(|r| r[k].chars().count()).chain([head[k].len()]).max().unwrap_or(0))
+        .map(|k| {
+            rows.iter()
+                .map(|r| r[k].chars().count())
+                .chain([head[k].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut line = |r: [&str; 5]| {
         let _ = writeln!(
             s,
             "  {:<a$}  {:<b$}  {:<c$}  {:<d$}  {}",
-            r[0], r[1], r[2], r[3], r[4],
-            a = widths[0], b = widths[1], c = widths[2], d = widths[3]
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            a = widths[0],
+            b = widths[1],
+            c = widths[2],
+            d = widths[3]
         );
     };
     line(head);
@@ -172,7 +205,10 @@ fn human(i: &Inspected) -> String {
         line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
     }
     if let Some(true) = i.labels_differ {
-        let _ = writeln!(s, "  note: the label differs between platforms (see --json)");
+        let _ = writeln!(
+            s,
+            "  note: the label differs between platforms (see --json)"
+        );
     }
     s
 }
