@@ -4,6 +4,7 @@
 
 pub mod normalize;
 pub mod validate;
+mod warnings;
 
 use serde_json::Value;
 
