@@ -137,6 +137,8 @@ async fn collect(args: &InstallArgs) -> Result<Option<Vec<Desired>>, CliError> {
             let name = xnat_cmd::CommandView::new(&command)
                 .name()
                 .unwrap_or_else(|| "(unnamed)".into());
+            // Warnings repeat per occurrence (an ignored key in every input): say each once.
+            let mut warned: Vec<(String, usize)> = Vec::new();
             for d in validate(&command, Form::Create) {
                 match d.severity {
                     Severity::Error => {
@@ -146,10 +148,19 @@ async fn collect(args: &InstallArgs) -> Result<Option<Vec<Desired>>, CliError> {
                         );
                         ok = false;
                     }
-                    Severity::Warning => {
-                        warn(format!("{}: command `{name}`: {}", r.text, d.message))
-                    }
+                    Severity::Warning => match warned.iter_mut().find(|(m, _)| *m == d.message) {
+                        Some((_, n)) => *n += 1,
+                        None => warned.push((d.message, 1)),
+                    },
                 }
+            }
+            for (m, n) in warned {
+                let times = if n > 1 {
+                    format!(" ({n} places)")
+                } else {
+                    String::new()
+                };
+                warn(format!("{}: command `{name}`: {m}{times}", r.text));
             }
             desired.push(Desired {
                 source: r.text.clone(),
