@@ -217,19 +217,18 @@ fn visible(app: &Inner, st: &Store, who: &Identity, cmd: &Value) -> bool {
         .filter_map(|i| u64::try_from(i).ok())
         .collect();
     st.project_enabled.iter().any(|((p, w), e)| {
-        *e == Some(true) && wrappers.contains(w) && project_readable(app, st, &who.user, p)
+        *e == Some(true) && wrappers.contains(w) && project_readable(st, &who.user, p)
     })
 }
 
-fn project_readable(app: &Inner, st: &Store, user: &str, project: &str) -> bool {
+fn project_readable(st: &Store, user: &str, project: &str) -> bool {
     st.users
         .get(user)
         .is_some_and(|u| u.roles.iter().any(|r| r == "Administrator"))
-        || app.config.projects.iter().any(|p| p.id == project)
-            && st
-                .projects
-                .get(project)
-                .is_some_and(|a| a.contains_key(user))
+        || st
+            .projects
+            .get(project)
+            .is_some_and(|a| a.contains_key(user))
 }
 
 /// `GET /xapi/commands[?name=&version=&image=&restrictToEnabledForSite=]`.
