@@ -11,12 +11,13 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{Map, Value};
+use xnat_cmd::command::normalize::{default_tag, normalize};
+use xnat_cmd::command::validate::{with_image, xnat_error_body};
 use xnat_cmd::command::{lenient_i64, lenient_string, list_field, str_field};
 use xnat_cmd::{Form, Severity};
 
 use crate::auth::{self, Identity};
 use crate::config::{Config, VersionMode};
-use crate::normalize_placeholder::normalize;
 use crate::reply;
 use crate::state::{Inner, State as Store};
 
@@ -110,22 +111,6 @@ fn read_body(app: &Inner, headers: &HeaderMap, body: &Bytes) -> Result<Value, Re
     Ok(value)
 }
 
-/// `:latest` unless empty or already tagged (`^.+:[A-Za-z0-9_.-]+$`), as the create path does.
-fn default_tag(image: &str) -> String {
-    let tagged = image.rsplit_once(':').is_some_and(|(head, tag)| {
-        !head.is_empty()
-            && !tag.is_empty()
-            && tag
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-    });
-    if image.is_empty() || tagged {
-        image.to_string()
-    } else {
-        format!("{image}:latest")
-    }
-}
-
 type Key = (Option<String>, Option<String>, Option<String>);
 
 fn key_of(v: &Value) -> Key {
@@ -180,19 +165,15 @@ fn assemble(
 
 /// Errors (not warnings) of the library's validator, as XNAT's 400 body.
 fn validation_failure(raw: &Value, form: Form) -> Option<Response> {
-    let errors: Vec<String> = xnat_cmd::validate(raw, form)
+    let errors: Vec<_> = xnat_cmd::validate(raw, form)
         .into_iter()
         .filter(|d| d.severity == Severity::Error)
-        .map(|d| d.message)
         .collect();
     if errors.is_empty() {
         return None;
     }
     // Controller-local handler: plain text under the mapping's JSON content type (§7.4 step 8).
-    Some(reply::text_as_json(
-        400,
-        format!("Invalid command:\n\t{}", errors.join("\n\t")),
-    ))
+    Some(reply::text_as_json(400, xnat_error_body(&errors)))
 }
 
 /// What blows up before validation: unknown `type` (entity construction) and outputs or
@@ -236,19 +217,18 @@ fn visible(app: &Inner, st: &Store, who: &Identity, cmd: &Value) -> bool {
         .filter_map(|i| u64::try_from(i).ok())
         .collect();
     st.project_enabled.iter().any(|((p, w), e)| {
-        *e == Some(true) && wrappers.contains(w) && project_readable(app, st, &who.user, p)
+        *e == Some(true) && wrappers.contains(w) && project_readable(st, &who.user, p)
     })
 }
 
-fn project_readable(app: &Inner, st: &Store, user: &str, project: &str) -> bool {
+fn project_readable(st: &Store, user: &str, project: &str) -> bool {
     st.users
         .get(user)
         .is_some_and(|u| u.roles.iter().any(|r| r == "Administrator"))
-        || app.config.projects.iter().any(|p| p.id == project)
-            && st
-                .projects
-                .get(project)
-                .is_some_and(|a| a.contains_key(user))
+        || st
+            .projects
+            .get(project)
+            .is_some_and(|a| a.contains_key(user))
 }
 
 /// `GET /xapi/commands[?name=&version=&image=&restrictToEnabledForSite=]`.
@@ -322,18 +302,14 @@ pub async fn create(
     if !accepts_json(&headers) {
         return reply::empty(406);
     }
-    let mut raw = match read_body(&app, &headers, &body) {
+    let raw = match read_body(&app, &headers, &body) {
         Ok(v) => v,
         Err(r) => return r,
     };
     // The `image` parameter replaces the body's image; either way `:latest` is defaulted.
-    let image = q
-        .get("image")
-        .filter(|s| !s.trim().is_empty())
-        .cloned()
-        .or_else(|| str_field(&raw, "image"));
-    if let (Some(image), Some(obj)) = (image, raw.as_object_mut()) {
-        obj.insert("image".to_string(), Value::String(default_tag(&image)));
+    let mut raw = with_image(&raw, q.get("image").map(String::as_str).unwrap_or(""));
+    if let Some(image) = str_field(&raw, "image") {
+        raw["image"] = Value::String(default_tag(&image));
     }
     let normalized = match normalize(&raw, Form::Create) {
         Ok(v) => v,
@@ -499,20 +475,6 @@ pub async fn delete_wrapper(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_tag_follows_xnat_pattern() {
-        for (input, want) in [
-            ("busybox", "busybox:latest"),
-            ("busybox:1.36", "busybox:1.36"),
-            ("host:5000/repo", "host:5000/repo:latest"),
-            ("host:5000/repo:v1", "host:5000/repo:v1"),
-            ("", ""),
-            ("  ", "  :latest"),
-        ] {
-            assert_eq!(default_tag(input), want, "{input}");
-        }
-    }
 
     #[test]
     fn null_versions_duplicate_unless_old_behaviour() {

@@ -18,7 +18,6 @@ mod config;
 mod enablement;
 mod faults;
 mod info;
-mod normalize_placeholder;
 mod reply;
 mod router;
 mod state;

@@ -56,6 +56,7 @@ pub fn build(app: Arc<Inner>) -> Router {
             get(info::build_info_property),
         )
         .route("/xapi/plugins", get(info::plugins))
+        .route("/xapi/docker/images/save", post(info::save_from_labels))
         .route("/xapi/users/{u}/roles", get(info::roles))
         .route("/data/projects", get(info::data_projects))
         .route(

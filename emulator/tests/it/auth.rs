@@ -312,6 +312,17 @@ async fn preflight_endpoints() {
         .call(Method::GET, "/xapi/users/Admin/roles", ADMIN)
         .await;
     assert_eq!(case.status, 403);
+    let save = emu
+        .call(
+            Method::POST,
+            "/xapi/docker/images/save?image=busybox:1",
+            ADMIN,
+        )
+        .await;
+    assert_eq!(
+        (save.status, save.body.as_str()),
+        (424, "Set up Docker server before using this REST endpoint.")
+    );
     let projects = emu
         .call(Method::GET, "/data/projects?format=json", OWNER)
         .await

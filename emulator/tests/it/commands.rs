@@ -380,3 +380,23 @@ async fn non_numeric_id_is_500_text() {
     assert_eq!(a.status, 500);
     assert!(a.body.contains("For input string: \"abc\""), "{}", a.body);
 }
+
+#[tokio::test]
+async fn upstream_bad_command_is_400_with_eight_error_lines() {
+    let emu = Emu::default().await;
+    let path = crate::support::corpus_dir()
+        .join("NrgXnat__container-service__test-bad-command-INVALID-SEMANTICS.json");
+    let body = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{} ({e}); set XNAT_CMD_CORPUS", path.display()));
+    let a = emu
+        .send(
+            emu.req(Method::POST, "/xapi/commands", Some(ADMIN))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+        .await;
+    assert_eq!(a.status, 400);
+    let errors = a.body.strip_prefix("Invalid command:\n\t").unwrap();
+    assert_eq!(errors.split("\n\t").count(), 8, "{}", a.body);
+    assert!(emu.running.emulator().commands().is_empty());
+}
