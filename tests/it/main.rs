@@ -1,4 +1,6 @@
 //! The integration tests: one binary, one module per area, real services from `support`.
 
+mod archive;
+mod install;
 mod model;
 mod support;
