@@ -261,9 +261,9 @@ fn cli_validate_invalid_file() {
 fn cli_validate_without_image_and_with_image_flag() {
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__rtlab.json");
-    insta::assert_snapshot!("no_image", run_cli(&sb, &["validate", &f]));
+    insta::assert_snapshot!("file_without_image", run_cli(&sb, &["validate", &f]));
     insta::assert_snapshot!(
-        "image_flag",
+        "file_with_image_flag",
         run_cli(&sb, &["validate", "--image", "xnat/rtlab", &f])
     );
 }
@@ -343,4 +343,54 @@ fn cli_label_of_an_invalid_file_writes_nothing() {
     let f = corpus_file("NrgXnat__docker-images__xnat-populate.json");
     let bad = corpus_file("NrgXnat__container-service__test-bad-command-INVALID-SEMANTICS.json");
     insta::assert_snapshot!(run_cli(&sb, &["label", &f, &bad]));
+}
+
+/// An OCI layout in the sandbox with one image carrying `labels`, tagged `ref_name`.
+fn oci_with_labels(sb: &crate::support::Sandbox, ref_name: &str, label: Option<&str>) -> String {
+    use crate::support::images::{oci_layout_files, ref_name as annotation, ImageBuilder, Target};
+    let mut b = ImageBuilder::new();
+    if let Some(l) = label {
+        b = b.label(xnat_cmd::LABEL_KEY, l);
+    }
+    let img = b.build();
+    let dir = sb.path().join("layout");
+    oci_layout_files(&[(annotation(ref_name), Target::Image(&img))])
+        .write_dir(&dir)
+        .unwrap();
+    format!("oci:{}", dir.display())
+}
+
+const LABEL_OK: &str = r#"[{"name":"hello","command-line":"echo #WHO#","inputs":[{"name":"WHO"}],
+  "xnat":[{"name":"hello-project","contexts":["xnat:projectData"],"external-inputs":[{"name":"project","type":"Project"}]}]}]"#;
+
+#[test]
+fn cli_validate_oci_source_injects_its_reference() {
+    let sb = crate::support::Sandbox::new();
+    let src = oci_with_labels(&sb, "registry.example.org/lab/hello:1.2", Some(LABEL_OK));
+    insta::assert_snapshot!(run_cli(&sb, &["validate", "--json", &src]));
+}
+
+#[test]
+fn cli_validate_oci_source_without_reference_asks_for_image() {
+    let sb = crate::support::Sandbox::new();
+    let src = oci_with_labels(&sb, "v1", Some(LABEL_OK));
+    insta::assert_snapshot!("oci_without_reference", run_cli(&sb, &["validate", &src]));
+    insta::assert_snapshot!(
+        "oci_with_image_flag",
+        run_cli(&sb, &["validate", "--image", "lab/hello", &src])
+    );
+}
+
+#[test]
+fn cli_validate_oci_source_with_broken_or_missing_label() {
+    let sb = crate::support::Sandbox::new();
+    let src = oci_with_labels(
+        &sb,
+        "registry.example.org/lab/hello:1.2",
+        Some("[{\"name\": \"a\",}]"),
+    );
+    insta::assert_snapshot!("oci_broken_label", run_cli(&sb, &["validate", &src]));
+    let sb = crate::support::Sandbox::new();
+    let src = oci_with_labels(&sb, "registry.example.org/lab/hello:1.2", None);
+    insta::assert_snapshot!("oci_missing_label", run_cli(&sb, &["validate", &src]));
 }

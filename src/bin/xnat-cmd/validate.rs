@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 use serde_json::Value;
 
+use xnat_cmd::command::normalize::default_tag;
 use xnat_cmd::command::validate::{with_image, Diagnostic};
 use xnat_cmd::labels::{commands_from_labels, parse_command_file, CommandFileError, LabelError};
 use xnat_cmd::source::{Reader, SourceError, SourceSpec};
@@ -37,10 +38,11 @@ pub enum InputError {
     #[error("failed to read `{source_text}`")]
     Source {
         source_text: String,
+        // Boxed: source errors are large and this enum travels in every Result here.
         #[source]
-        source: SourceError,
+        source: Box<SourceError>,
     },
-    #[error("`{source_text}`: {source}")]
+    #[error("failed to read the commands of `{source_text}`")]
     Label {
         source_text: String,
         #[source]
@@ -72,6 +74,8 @@ pub struct Finding {
 pub struct Verdict {
     pub source: String,
     pub command: Option<String>,
+    /// The image the command was checked with (after `--image` or injection, and `:latest`).
+    pub image: Option<String>,
     pub valid: bool,
     pub errors: Vec<Finding>,
     pub warnings: Vec<Finding>,
@@ -124,6 +128,7 @@ pub fn verdict(source: &str, cmd: &Value, image: Option<&str>) -> Verdict {
     Verdict {
         source: source.to_string(),
         command: CommandView::new(&cmd).name(),
+        image: CommandView::new(&cmd).image().map(|i| default_tag(&i)),
         valid: errors.is_empty(),
         errors,
         warnings: pick(Severity::Warning),
@@ -146,6 +151,7 @@ pub async fn run(args: ValidateArgs, _global: &GlobalArgs) -> Result<ExitCode, C
             verdicts.push(Verdict {
                 source: input.clone(),
                 command: None,
+                image: None,
                 valid: false,
                 errors: vec![Finding {
                     pointer: String::new(),
@@ -185,7 +191,7 @@ async fn check_input(
     }
     let source_err = |source: SourceError| InputError::Source {
         source_text: input.to_string(),
-        source,
+        source: Box::new(source),
     };
     let spec = SourceSpec::parse(input).map_err(|e| source_err(e.into()))?;
     let result = reader.read(&spec).await.map_err(source_err)?;
