@@ -140,6 +140,64 @@ pub fn commands_from_labels(labels: &BTreeMap<String, String>) -> Result<ParsedL
     }
 }
 
+/// Why a command JSON file (an object or a list of objects) cannot be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CommandFileError {
+    #[error("not valid JSON at line {line}, column {column}: {reason} near `{snippet}`")]
+    InvalidJson {
+        line: usize,
+        column: usize,
+        reason: String,
+        snippet: String,
+    },
+    #[error("expected a command object or a list of them, found {found}")]
+    NotCommands { found: &'static str },
+    #[error("element {index} of the list is {found}, not a command object")]
+    NotAnObject { index: usize, found: &'static str },
+}
+
+/// The commands of a command JSON file: one object, or a list of objects.
+pub fn parse_command_file(text: &str) -> Result<Vec<Value>, CommandFileError> {
+    let parsed: Value = serde_json::from_str(text).map_err(|e| match json_error(text, &e) {
+        LabelError::InvalidJson {
+            line,
+            column,
+            reason,
+            snippet,
+        }
+        | LabelError::LostBackslash {
+            line,
+            column,
+            reason,
+            snippet,
+        } => CommandFileError::InvalidJson {
+            line,
+            column,
+            reason,
+            snippet,
+        },
+        // json_error only builds the two variants above.
+        _ => CommandFileError::NotCommands {
+            found: "broken JSON",
+        },
+    })?;
+    match parsed {
+        Value::Array(items) => {
+            if let Some((index, item)) = items.iter().enumerate().find(|(_, i)| !i.is_object()) {
+                return Err(CommandFileError::NotAnObject {
+                    index,
+                    found: json_kind(item),
+                });
+            }
+            Ok(items)
+        }
+        obj @ Value::Object(_) => Ok(vec![obj]),
+        other => Err(CommandFileError::NotCommands {
+            found: json_kind(&other),
+        }),
+    }
+}
+
 /// Turn serde_json's error into ours: the reason without serde's own position suffix, the
 /// position, a snippet, and whether it looks like the lost-backslash bug.
 fn json_error(text: &str, e: &serde_json::Error) -> LabelError {
@@ -370,6 +428,34 @@ mod tests {
         assert!(e.to_string().contains("org.nrg.commands"));
         let labels = BTreeMap::from([(LABEL_KEY.to_string(), r#"[{"name":"a"}]"#.to_string())]);
         assert_eq!(commands_from_labels(&labels).unwrap().commands.len(), 1);
+    }
+
+    #[test]
+    fn command_files() {
+        assert_eq!(parse_command_file(r#"{"name":"a"}"#).unwrap().len(), 1);
+        assert_eq!(
+            parse_command_file(r#"[{"name":"a"},{"name":"b"}]"#)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            parse_command_file("[1]").unwrap_err(),
+            CommandFileError::NotAnObject {
+                index: 0,
+                found: "a number"
+            }
+        );
+        assert_eq!(
+            parse_command_file("\"x\"").unwrap_err().to_string(),
+            "expected a command object or a list of them, found a string"
+        );
+        assert_eq!(
+            parse_command_file("{\n  \"a\": 1,\n}")
+                .unwrap_err()
+                .to_string(),
+            "not valid JSON at line 3, column 1: trailing comma near `{ \"a\": 1, }`"
+        );
     }
 
     #[test]

@@ -222,3 +222,175 @@ fn upstream_bad_command_yields_exactly_the_eight_upstream_errors() {
     want.sort();
     assert_eq!(got, want);
 }
+
+/// Exit code, stdout and stderr of a CLI run, with the corpus and sandbox paths redacted.
+fn run_cli(sb: &crate::support::Sandbox, args: &[&str]) -> String {
+    let out = sb.cmd().args(args).output().expect("run xnat-cmd");
+    let corpus = corpus_dir().display().to_string();
+    let redact = |b: &[u8]| {
+        crate::support::redact_path(&String::from_utf8_lossy(b), sb.path())
+            .replace(&corpus, "[CORPUS]")
+    };
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        redact(&out.stdout),
+        redact(&out.stderr)
+    )
+}
+
+fn corpus_file(name: &str) -> String {
+    corpus_dir().join(name).display().to_string()
+}
+
+#[test]
+fn cli_validate_valid_file() {
+    let sb = crate::support::Sandbox::new();
+    let f = corpus_file("NrgXnat__docker-images__dicomtonrrd-rtstruct.json");
+    insta::assert_snapshot!(run_cli(&sb, &["validate", &f]));
+}
+
+#[test]
+fn cli_validate_invalid_file() {
+    let sb = crate::support::Sandbox::new();
+    let f = corpus_file("NrgXnat__container-service__test-bad-command-INVALID-SEMANTICS.json");
+    insta::assert_snapshot!(run_cli(&sb, &["validate", &f]));
+}
+
+#[test]
+fn cli_validate_without_image_and_with_image_flag() {
+    let sb = crate::support::Sandbox::new();
+    let f = corpus_file("NrgXnat__docker-images__rtlab.json");
+    insta::assert_snapshot!("file_without_image", run_cli(&sb, &["validate", &f]));
+    insta::assert_snapshot!(
+        "file_with_image_flag",
+        run_cli(&sb, &["validate", "--image", "xnat/rtlab", &f])
+    );
+}
+
+#[test]
+fn cli_validate_non_json_file() {
+    let sb = crate::support::Sandbox::new();
+    let f = corpus_file("NrgXnat__docker-images__ecat-dump-INVALID.json");
+    insta::assert_snapshot!(run_cli(&sb, &["validate", &f]));
+}
+
+#[test]
+fn cli_validate_missing_file() {
+    let sb = crate::support::Sandbox::new();
+    let missing = sb.path().join("missing.json").display().to_string();
+    insta::assert_snapshot!(run_cli(&sb, &["validate", &missing]));
+}
+
+#[test]
+fn cli_validate_json_report() {
+    let sb = crate::support::Sandbox::new();
+    let good = corpus_file("NrgXnat__docker-images__webapp-test.json");
+    let list = corpus_file("NrgXnat__container-service__test-label-commands-LIST.json");
+    let missing = sb.path().join("missing.json").display().to_string();
+    let out = run_cli(&sb, &["validate", "--json", &good, &list, &missing]);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn cli_validate_usage_error() {
+    let sb = crate::support::Sandbox::new();
+    let out = sb.cmd().args(["validate"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("<FILE|SOURCE>"));
+}
+
+#[test]
+fn cli_label_prints_the_compact_list_in_argument_order() {
+    let sb = crate::support::Sandbox::new();
+    let a = corpus_file("NrgXnat__docker-images__webapp-test.json");
+    let b = corpus_file("NrgXnat__container-service__test-label-commands-LIST.json");
+    insta::assert_snapshot!(run_cli(&sb, &["label", &a, &b]));
+    // The printed label parses back into the files' commands, value-equal.
+    let out = sb.cmd().args(["label", &a, &b]).output().unwrap();
+    let label = xnat_cmd::labels::parse_label(&String::from_utf8(out.stdout).unwrap()).unwrap();
+    let mut want =
+        vec![
+            serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&a).unwrap())
+                .unwrap(),
+        ];
+    want.extend(
+        serde_json::from_str::<Vec<serde_json::Value>>(&std::fs::read_to_string(&b).unwrap())
+            .unwrap(),
+    );
+    assert_eq!(label.commands, want);
+}
+
+#[test]
+fn cli_label_dockerfile_line() {
+    let sb = crate::support::Sandbox::new();
+    let f = sb.path().join("cmd.json");
+    std::fs::write(
+        &f,
+        r##"{"name": "esc", "image": "x/esc:1", "command-line": "run -u $XNAT_USER \"#IN#\" C:\\tmp ✓",
+            "inputs": [{"name": "IN"}]}"##,
+    )
+    .unwrap();
+    insta::assert_snapshot!(run_cli(
+        &sb,
+        &["label", "--dockerfile", &f.display().to_string()]
+    ));
+}
+
+#[test]
+fn cli_label_of_an_invalid_file_writes_nothing() {
+    let sb = crate::support::Sandbox::new();
+    let f = corpus_file("NrgXnat__docker-images__xnat-populate.json");
+    let bad = corpus_file("NrgXnat__container-service__test-bad-command-INVALID-SEMANTICS.json");
+    insta::assert_snapshot!(run_cli(&sb, &["label", &f, &bad]));
+}
+
+/// An OCI layout in the sandbox with one image carrying `labels`, tagged `ref_name`.
+fn oci_with_labels(sb: &crate::support::Sandbox, ref_name: &str, label: Option<&str>) -> String {
+    use crate::support::images::{oci_layout_files, ref_name as annotation, ImageBuilder, Target};
+    let mut b = ImageBuilder::new();
+    if let Some(l) = label {
+        b = b.label(xnat_cmd::LABEL_KEY, l);
+    }
+    let img = b.build();
+    let dir = sb.path().join("layout");
+    oci_layout_files(&[(annotation(ref_name), Target::Image(&img))])
+        .write_dir(&dir)
+        .unwrap();
+    format!("oci:{}", dir.display())
+}
+
+const LABEL_OK: &str = r#"[{"name":"hello","command-line":"echo #WHO#","inputs":[{"name":"WHO"}],
+  "xnat":[{"name":"hello-project","contexts":["xnat:projectData"],"external-inputs":[{"name":"project","type":"Project"}]}]}]"#;
+
+#[test]
+fn cli_validate_oci_source_injects_its_reference() {
+    let sb = crate::support::Sandbox::new();
+    let src = oci_with_labels(&sb, "registry.example.org/lab/hello:1.2", Some(LABEL_OK));
+    insta::assert_snapshot!(run_cli(&sb, &["validate", "--json", &src]));
+}
+
+#[test]
+fn cli_validate_oci_source_without_reference_asks_for_image() {
+    let sb = crate::support::Sandbox::new();
+    let src = oci_with_labels(&sb, "v1", Some(LABEL_OK));
+    insta::assert_snapshot!("oci_without_reference", run_cli(&sb, &["validate", &src]));
+    insta::assert_snapshot!(
+        "oci_with_image_flag",
+        run_cli(&sb, &["validate", "--image", "lab/hello", &src])
+    );
+}
+
+#[test]
+fn cli_validate_oci_source_with_broken_or_missing_label() {
+    let sb = crate::support::Sandbox::new();
+    let src = oci_with_labels(
+        &sb,
+        "registry.example.org/lab/hello:1.2",
+        Some("[{\"name\": \"a\",}]"),
+    );
+    insta::assert_snapshot!("oci_broken_label", run_cli(&sb, &["validate", &src]));
+    let sb = crate::support::Sandbox::new();
+    let src = oci_with_labels(&sb, "registry.example.org/lab/hello:1.2", None);
+    insta::assert_snapshot!("oci_missing_label", run_cli(&sb, &["validate", &src]));
+}
