@@ -109,6 +109,8 @@ const HANDLER_TYPES: &[&str] = &["Resource", "Assessor", "Scan"];
 const MULTIPLE_DELIMITERS: &[&str] = &["quoted-space", "space", "comma", "flag"];
 const COMMAND_TYPES: &[&str] = &["docker", "docker-setup", "docker-wrapup"];
 const VISIBILITIES: &[&str] = &["public", "private", "protected"];
+/// Secrets and visibility are 3.7 additions; the source available to us predates them, so
+/// their messages follow the reference doc (§3.1, §3.2) rather than verbatim Java strings.
 const RESERVED_ENV: &[&str] = &["XNAT_USER", "XNAT_PASS", "XNAT_HOST"];
 
 const SELECT_NOTE: &str = "Note that command inputs with values provided by xnat inputs shouldn't be \

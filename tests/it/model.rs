@@ -394,3 +394,41 @@ fn cli_validate_oci_source_with_broken_or_missing_label() {
     let src = oci_with_labels(&sb, "registry.example.org/lab/hello:1.2", None);
     insta::assert_snapshot!("oci_missing_label", run_cli(&sb, &["validate", &src]));
 }
+
+/// Real GET exports in the corpus: what XNAT returned must be a fixed point of `normalize`
+/// (apart from `visibility`, which pre-3.7 servers do not emit).
+#[test]
+fn real_get_exports_are_what_normalize_produces() {
+    use xnat_cmd::command::normalize::{canonical_for_compare, normalize};
+    use xnat_cmd::Form;
+    for name in [
+        "emmaspeh__OXI_NIRFASTer_Demo__nirfaster-demo.json",
+        "Australian-Imaging-Service__acemid-uploader__cr2metadata-extract.json",
+    ] {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(corpus_file(name)).unwrap()).unwrap();
+        let mut got = canonical_for_compare(&normalize(&v, Form::Update).unwrap());
+        got.as_object_mut().unwrap().remove("visibility");
+        assert_eq!(got, canonical_for_compare(&v), "{name}");
+    }
+}
+
+#[test]
+fn cli_validate_reads_a_json_file_without_the_json_suffix() {
+    let sb = crate::support::Sandbox::new();
+    let f = sb.path().join("command");
+    std::fs::write(&f, r#"  {"name": "x", "image": "busybox"}"#).unwrap();
+    let out = sb
+        .cmd()
+        .args(["validate", "--json", &f.display().to_string()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["image"], "busybox:latest");
+}

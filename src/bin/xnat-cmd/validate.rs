@@ -87,12 +87,18 @@ pub fn is_command_file(arg: &str) -> bool {
         return true;
     }
     // An existing file whose content starts like JSON (archives start with a tar header).
+    // Only the first bytes are read: archives can be gigabytes.
     let path = Path::new(arg);
-    path.is_file()
-        && std::fs::read(path)
-            .ok()
-            .and_then(|b| b.iter().copied().find(|c| !c.is_ascii_whitespace()))
-            .is_some_and(|c| c == b'{' || c == b'[')
+    let mut head = [0u8; 4096];
+    let n = match path.is_file().then(|| std::fs::File::open(path)) {
+        Some(Ok(mut f)) => std::io::Read::read(&mut f, &mut head).unwrap_or(0),
+        _ => return false,
+    };
+    head[..n]
+        .iter()
+        .copied()
+        .find(|c| !c.is_ascii_whitespace())
+        .is_some_and(|c| c == b'{' || c == b'[')
 }
 
 /// Read a command file: one object or a list of them.
