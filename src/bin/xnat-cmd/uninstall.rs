@@ -29,7 +29,7 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
     let mut wanted: Vec<(String, String)> = Vec::new();
     if !args.sources.is_empty() {
         for r in read_all(&args.sources, args.source.read_options()?).await? {
-            let result = r.result.map_err(|e| CliError::work(e))?;
+            let result = r.result.map_err(CliError::work)?;
             let Some(record) = result.images.first() else {
                 continue;
             };
