@@ -20,7 +20,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&out)?;
     let layer = Layer::large(&out.join("layer.tar"), size)?;
     let image = ImageBuilder::new()
-        .label("org.nrg.commands", r#"[{"name":"bench","type":"docker","command-line":"true"}]"#)
+        .label(
+            "org.nrg.commands",
+            r#"[{"name":"bench","type":"docker","command-line":"true"}]"#,
+        )
         .label("bench-marker", "xnat-cmd-bench")
         .layer(layer)
         .build();

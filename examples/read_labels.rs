@@ -29,13 +29,17 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut opts = ReadOptions::default();
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--platform" => opts.platform = Platform::parse(&args.next().ok_or("--platform needs a value")?)?,
+            "--platform" => {
+                opts.platform = Platform::parse(&args.next().ok_or("--platform needs a value")?)?
+            }
             "--all-platforms" => opts.all_platforms = true,
             _ if source.is_none() => source = Some(a),
             _ => return Err(format!("unexpected argument `{a}`").into()),
         }
     }
-    let spec = SourceSpec::parse(&source.ok_or("usage: read_labels SOURCE [--platform P] [--all-platforms]")?)?;
+    let spec = SourceSpec::parse(
+        &source.ok_or("usage: read_labels SOURCE [--platform P] [--all-platforms]")?,
+    )?;
     let result = tokio::runtime::Builder::new_current_thread()
         .build()?
         .block_on(Reader::new(opts).read(&spec))?;
