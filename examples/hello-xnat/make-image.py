@@ -3,8 +3,9 @@
 org.nrg.commands label made from the command files here. Deterministic (same inputs, same
 digests), standard library only, so the bundled example can be rebuilt and checked anywhere.
 
-usage: make-image.py LABEL_FILE OUT.tar   (LABEL_FILE holds the label value, e.g. from
-       `xnat-cmd label command.json setup-command.json`)
+usage: make-image.py LABEL_FILE OUT.tar [REF]   (LABEL_FILE holds the label value, e.g. from
+       `xnat-cmd label command.json setup-command.json`; REF is the image name recorded in the
+       layout, default ghcr.io/xnat-cmd/hello-xnat:1.0)
 """
 import gzip, hashlib, io, json, sys, tarfile
 
@@ -25,7 +26,7 @@ def tar_bytes(files):
     return buf.getvalue()
 
 
-def main(label_file, out):
+def main(label_file, out, ref=REF):
     label = open(label_file, encoding="utf-8").read().strip()
     layer_tar = tar_bytes([("usr/share/hello-xnat/README", b"hello from xnat-cmd's example image\n")])
     layer_gz = gzip.compress(layer_tar, compresslevel=9, mtime=0)
@@ -50,7 +51,7 @@ def main(label_file, out):
     index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [{
         "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": man_digest, "size": len(man),
         "platform": {"architecture": "amd64", "os": "linux"},
-        "annotations": {"org.opencontainers.image.ref.name": REF}}]}
+        "annotations": {"org.opencontainers.image.ref.name": ref}}]}
     files = [
         ("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'),
         ("index.json", json.dumps(index, separators=(",", ":"), sort_keys=True).encode()),
@@ -62,6 +63,6 @@ def main(label_file, out):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:])
