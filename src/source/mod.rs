@@ -28,7 +28,10 @@ pub enum SourceSpec {
     /// `docker-daemon:REF`.
     DockerDaemon { reference: String },
     /// `docker-archive:PATH[:REF]`.
-    DockerArchive { path: PathBuf, reference: Option<String> },
+    DockerArchive {
+        path: PathBuf,
+        reference: Option<String>,
+    },
     /// `oci:DIR[:TAG]`.
     Oci { dir: PathBuf, tag: Option<String> },
     /// `oci-archive:PATH[:TAG]`.
@@ -38,20 +41,30 @@ pub enum SourceSpec {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SpecError {
     #[error("unknown transport `{transport}` in `{source_text}`: use docker://, docker-daemon:, docker-archive:, oci:, oci-archive: or a plain image reference")]
-    UnknownTransport { transport: String, source_text: String },
+    UnknownTransport {
+        transport: String,
+        source_text: String,
+    },
     #[error("empty path in `{source_text}`")]
     EmptyPath { source_text: String },
     #[error("empty reference in `{source_text}`")]
     EmptyReference { source_text: String },
 }
 
-const TRANSPORTS: &[&str] = &["docker", "docker-daemon", "docker-archive", "oci", "oci-archive"];
+const TRANSPORTS: &[&str] = &[
+    "docker",
+    "docker-daemon",
+    "docker-archive",
+    "oci",
+    "oci-archive",
+];
 
 impl SourceSpec {
     pub fn parse(text: &str) -> Result<Self, SpecError> {
         let source_text = text.to_string();
         if let Some(rest) = text.strip_prefix("docker://") {
-            return non_empty_ref(rest, &source_text).map(|reference| SourceSpec::Registry { reference });
+            return non_empty_ref(rest, &source_text)
+                .map(|reference| SourceSpec::Registry { reference });
         }
         // A transport prefix is `name:` where name has no `/` or `.`; otherwise the colon
         // belongs to a registry reference (`host:5000/repo`, `repo:tag`).
@@ -100,7 +113,9 @@ impl SourceSpec {
     pub fn is_file(&self) -> bool {
         matches!(
             self,
-            SourceSpec::DockerArchive { .. } | SourceSpec::Oci { .. } | SourceSpec::OciArchive { .. }
+            SourceSpec::DockerArchive { .. }
+                | SourceSpec::Oci { .. }
+                | SourceSpec::OciArchive { .. }
         )
     }
 }
@@ -117,7 +132,9 @@ impl fmt::Display for SourceSpec {
         match self {
             SourceSpec::Registry { reference } => write!(f, "docker://{reference}"),
             SourceSpec::DockerDaemon { reference } => write!(f, "docker-daemon:{reference}"),
-            SourceSpec::DockerArchive { path, reference } => with(f, "docker-archive", path, reference),
+            SourceSpec::DockerArchive { path, reference } => {
+                with(f, "docker-archive", path, reference)
+            }
             SourceSpec::Oci { dir, tag } => with(f, "oci", dir, tag),
             SourceSpec::OciArchive { path, tag } => with(f, "oci-archive", path, tag),
         }
@@ -134,7 +151,10 @@ fn is_unknown_transport(name: &str, rest: &str) -> bool {
         return true;
     }
     let name_ok = name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') && !name.is_empty();
-    let port = rest.split('/').next().is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let port = rest
+        .split('/')
+        .next()
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     name_ok && rest.contains('/') && !port
 }
 
@@ -235,7 +255,9 @@ impl Reader {
 
     pub async fn read(&self, spec: &SourceSpec) -> Result<ReadResult, SourceError> {
         match spec {
-            SourceSpec::Oci { .. } | SourceSpec::OciArchive { .. } | SourceSpec::DockerArchive { .. } => {
+            SourceSpec::Oci { .. }
+            | SourceSpec::OciArchive { .. }
+            | SourceSpec::DockerArchive { .. } => {
                 let spec = spec.clone();
                 let opts = self.opts.clone();
                 // Archive reading is blocking file I/O: keep it off the async workers.
@@ -244,7 +266,9 @@ impl Reader {
                     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
                     .map_err(SourceError::from)
             }
-            SourceSpec::Registry { .. } => Err(SourceError::NotAvailable { transport: "docker" }),
+            SourceSpec::Registry { .. } => Err(SourceError::NotAvailable {
+                transport: "docker",
+            }),
             SourceSpec::DockerDaemon { .. } => Err(SourceError::NotAvailable {
                 transport: "docker-daemon",
             }),
@@ -261,21 +285,76 @@ mod tests {
         use SourceSpec::*;
         let p = PathBuf::from;
         let cases: Vec<(&str, Result<SourceSpec, &str>)> = vec![
-            ("ubuntu", Ok(Registry { reference: "ubuntu".into() })),
-            ("ubuntu:22.04", Ok(Registry { reference: "ubuntu:22.04".into() })),
-            ("docker://ubuntu", Ok(Registry { reference: "ubuntu".into() })),
-            ("localhost:5000/x/y:1", Ok(Registry { reference: "localhost:5000/x/y:1".into() })),
-            ("docker-daemon:xnat/small:v1", Ok(DockerDaemon { reference: "xnat/small:v1".into() })),
-            ("oci:/tmp/l", Ok(Oci { dir: p("/tmp/l"), tag: None })),
-            ("oci:/tmp/l:v1", Ok(Oci { dir: p("/tmp/l"), tag: Some("v1".into()) })),
-            ("oci-archive:a.tar:v1", Ok(OciArchive { path: p("a.tar"), tag: Some("v1".into()) })),
-            ("docker-archive:a.tar", Ok(DockerArchive { path: p("a.tar"), reference: None })),
+            (
+                "ubuntu",
+                Ok(Registry {
+                    reference: "ubuntu".into(),
+                }),
+            ),
+            (
+                "ubuntu:22.04",
+                Ok(Registry {
+                    reference: "ubuntu:22.04".into(),
+                }),
+            ),
+            (
+                "docker://ubuntu",
+                Ok(Registry {
+                    reference: "ubuntu".into(),
+                }),
+            ),
+            (
+                "localhost:5000/x/y:1",
+                Ok(Registry {
+                    reference: "localhost:5000/x/y:1".into(),
+                }),
+            ),
+            (
+                "docker-daemon:xnat/small:v1",
+                Ok(DockerDaemon {
+                    reference: "xnat/small:v1".into(),
+                }),
+            ),
+            (
+                "oci:/tmp/l",
+                Ok(Oci {
+                    dir: p("/tmp/l"),
+                    tag: None,
+                }),
+            ),
+            (
+                "oci:/tmp/l:v1",
+                Ok(Oci {
+                    dir: p("/tmp/l"),
+                    tag: Some("v1".into()),
+                }),
+            ),
+            (
+                "oci-archive:a.tar:v1",
+                Ok(OciArchive {
+                    path: p("a.tar"),
+                    tag: Some("v1".into()),
+                }),
+            ),
+            (
+                "docker-archive:a.tar",
+                Ok(DockerArchive {
+                    path: p("a.tar"),
+                    reference: None,
+                }),
+            ),
             (
                 "docker-archive:a.tar:xnat/small:v1",
-                Ok(DockerArchive { path: p("a.tar"), reference: Some("xnat/small:v1".into()) }),
+                Ok(DockerArchive {
+                    path: p("a.tar"),
+                    reference: Some("xnat/small:v1".into()),
+                }),
             ),
             ("dir:/tmp/x", Err("unknown transport `dir`")),
-            ("containers-storage:/x", Err("unknown transport `containers-storage`")),
+            (
+                "containers-storage:/x",
+                Err("unknown transport `containers-storage`"),
+            ),
             ("oci:", Err("empty path")),
             ("docker://", Err("empty reference")),
         ];
@@ -290,7 +369,12 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for s in ["oci:/tmp/l:v1", "docker-archive:a.tar:xnat/small:v1", "docker-daemon:x:1", "oci-archive:b.tar"] {
+        for s in [
+            "oci:/tmp/l:v1",
+            "docker-archive:a.tar:xnat/small:v1",
+            "docker-daemon:x:1",
+            "oci-archive:b.tar",
+        ] {
             assert_eq!(SourceSpec::parse(s).unwrap().to_string(), s);
         }
     }

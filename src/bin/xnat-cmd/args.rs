@@ -9,7 +9,8 @@ use xnat_cmd::Platform;
 
 use crate::output::CliError;
 
-const EXIT_CODES: &str = "Exit codes: 0 success; 1 the work failed (invalid command, image without label, \
+const EXIT_CODES: &str =
+    "Exit codes: 0 success; 1 the work failed (invalid command, image without label, \
 XNAT refused, unreadable source); 2 usage error.";
 
 /// Read XNAT Container Service commands from image labels, validate them, install them in XNAT.

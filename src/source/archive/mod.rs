@@ -19,7 +19,9 @@ pub enum ArchiveError {
 pub fn read(spec: &SourceSpec, _opts: &ReadOptions) -> Result<ReadResult, ArchiveError> {
     let path = match spec {
         SourceSpec::Oci { dir, .. } => dir.clone(),
-        SourceSpec::OciArchive { path, .. } | SourceSpec::DockerArchive { path, .. } => path.clone(),
+        SourceSpec::OciArchive { path, .. } | SourceSpec::DockerArchive { path, .. } => {
+            path.clone()
+        }
         _ => PathBuf::new(),
     };
     Err(ArchiveError::Io {
