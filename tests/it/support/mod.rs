@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub mod images;
+pub mod registry;
+pub mod token_server;
 
 /// The corpus of real command files: `XNAT_CMD_CORPUS` or `../shared/corpus/commands`.
 pub fn corpus_dir() -> PathBuf {
