@@ -10,8 +10,10 @@
 
 pub mod apply;
 pub mod command;
+pub mod credentials;
 pub mod labels;
 pub mod platform;
+pub mod reference;
 pub mod secret;
 pub mod source;
 

@@ -4,4 +4,5 @@ mod archive;
 mod inspect;
 mod install;
 mod model;
+mod registry;
 mod support;
