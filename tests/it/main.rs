@@ -5,4 +5,5 @@ mod inspect;
 mod install;
 mod model;
 mod registry;
+mod registry_cli;
 mod support;

@@ -16,6 +16,11 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
     if args.image.is_some() && args.sources.len() > 1 {
         return Err(CliError::usage("--image applies to one SOURCE only"));
     }
+    if args.source.registry_password_stdin && args.xnat.password_stdin {
+        return Err(CliError::usage(
+            "--password-stdin and --registry-password-stdin cannot both read stdin: give XNAT's password through XNAT_PASS or ~/.netrc",
+        ));
+    }
     if args.source.all_platforms {
         return Err(CliError::usage(
             "install reads one platform: use --platform instead of --all-platforms",

@@ -1,0 +1,189 @@
+//! The registry source through the CLI: `inspect` and `install` of references on real
+//! `docker-registry` processes (plain, basic auth, token auth with a private repository).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use crate::support::emulator::Emulator;
+use crate::support::images::{BuiltImage, ImageBuilder};
+use crate::support::registry::{Mode, Registry};
+use crate::support::token_server::Policy;
+use crate::support::Sandbox;
+
+fn push(reg: &Registry, repo: &str, tag: &str, image: &BuiltImage) {
+    tokio::runtime::Runtime::new()
+        .expect("runtime")
+        .block_on(reg.push_image_to(repo, tag, image));
+}
+
+fn commands() -> Value {
+    json!([{"name": "reg-tool", "version": "1", "command-line": "run",
+            "xnat": [{"name": "reg-tool-project", "contexts": ["xnat:projectData"],
+                      "external-inputs": [{"name": "project", "type": "Project"}]}]}])
+}
+
+fn image() -> BuiltImage {
+    ImageBuilder::new()
+        .label("org.nrg.commands", &commands().to_string())
+        .build()
+}
+
+#[test]
+fn inspect_and_install_a_reference_from_a_plain_registry() {
+    let sb = Sandbox::new();
+    let reg = Registry::start(Mode::Plain);
+    let img = image();
+    push(&reg, "xnat/tool", "1.0", &img);
+    push(&reg, "xnat/tool", "latest", &img);
+    let r = format!("{}/xnat/tool:1.0", reg.addr);
+
+    let out = sb.cmd().args(["inspect", "--json", &r]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["commands"], commands());
+    assert_eq!(v["image"], r.as_str());
+    assert_eq!(v["config_digest"], img.config_digest.as_str());
+    assert_eq!(v["manifest_digest"], img.manifest_digest.as_str());
+
+    // Untagged: installed as XNAT would store it, with `:latest`.
+    let emu = Emulator::start(&[]);
+    let untagged = format!("docker://{}/xnat/tool", reg.addr);
+    let out = sb
+        .cmd()
+        .env("XNAT_HOST", &emu.url)
+        .env("XNAT_USER", "admin")
+        .env("XNAT_PASS", "admin")
+        .args(["install", &untagged, "--enable-site"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cmds = emu.commands();
+    assert_eq!(cmds.len(), 1);
+    assert_eq!(cmds[0]["image"], format!("{}/xnat/tool:latest", reg.addr));
+}
+
+#[test]
+fn install_from_a_private_repository_with_config_json_credentials() {
+    let sb = Sandbox::new();
+    let policy = Policy {
+        users: BTreeMap::from([("alice".into(), "wonder-land".into())]),
+        public: BTreeSet::new(),
+        refresh_tokens: BTreeMap::new(),
+    };
+    let reg = Registry::start(Mode::Token(policy));
+    push(&reg, "lab/private", "2.0", &image());
+    let r = format!("{}/lab/private:2.0", reg.addr);
+    let emu = Emulator::start(&[]);
+    let install = |sb: &Sandbox| {
+        sb.cmd()
+            .env("XNAT_HOST", &emu.url)
+            .env("XNAT_USER", "admin")
+            .env("XNAT_PASS", "admin")
+            .args(["install", &r])
+            .output()
+            .unwrap()
+    };
+
+    // Without credentials the registry refuses, and XNAT is never written to.
+    let out = install(&sb);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("lab/private"), "{stderr}");
+    assert_eq!(emu.writes(), 0);
+
+    // docker's config.json, as `docker login` writes it.
+    let auth = base64::engine::general_purpose::STANDARD.encode("alice:wonder-land");
+    std::fs::create_dir_all(sb.path().join(".docker")).unwrap();
+    std::fs::write(
+        sb.path().join(".docker/config.json"),
+        json!({"auths": {reg.addr.clone(): {"auth": auth}}}).to_string(),
+    )
+    .unwrap();
+    let out = install(&sb);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("wonder-land"));
+    assert_eq!(emu.commands()[0]["image"], r.as_str());
+}
+
+#[test]
+fn registry_password_from_stdin_on_a_basic_auth_registry() {
+    let sb = Sandbox::new();
+    let reg = Registry::start(Mode::Basic {
+        user: "bob".into(),
+        password: "b0b-secret".into(),
+    });
+    push(&reg, "xnat/basic", "1", &image());
+    let r = format!("{}/xnat/basic:1", reg.addr);
+    let out = sb
+        .cmd()
+        .args([
+            "inspect",
+            "--json",
+            "--registry-user",
+            "bob",
+            "--registry-password-stdin",
+            &r,
+        ])
+        .write_stdin("b0b-secret\n")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["commands"], commands());
+
+    let out = sb
+        .cmd()
+        .args([
+            "inspect",
+            "--registry-user",
+            "bob",
+            "--registry-password-stdin",
+            &r,
+        ])
+        .write_stdin("wrong\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(!stderr.contains("wrong"), "{stderr}");
+}
+
+#[test]
+fn malformed_references_are_usage_or_clear_errors() {
+    let sb = Sandbox::new();
+    let out = sb.cmd().args(["inspect", "Upper/Case:1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("uppercase") || stderr.contains("lower"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1
+    );
+}
