@@ -613,3 +613,85 @@ fn real_commands_from_the_corpus_install_and_reinstall_idempotently() {
         "XNAT's normalisation must not look like a change"
     );
 }
+
+#[test]
+fn enable_all_projects_and_the_project_without_site_warning() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&["--project", "P1", "--project", "P2"]);
+    let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
+    // Project enablement alone does not count in XNAT while the site flag is off: say so.
+    let out = xnat_cmd(&sb, &emu)
+        .args(["install", &src(&a), "--enable-project", "P1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is enabled in project P1 but XNAT does not count it while the wrapper is disabled site-wide: add --enable-site"), "{stderr}");
+
+    let out = xnat_cmd(&sb, &emu)
+        .args([
+            "install",
+            &src(&a),
+            "--enable-site",
+            "--enable-all-projects",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let w = &report["commands"][0]["wrappers"][0];
+    assert_eq!(w["site_enabled"], true);
+    assert_eq!(w["projects_enabled"], json!(["P1", "P2"]));
+    for (_, wid) in wrapper_ids(by_name(&emu.commands(), "tool")[0]) {
+        assert_eq!(project_enabled(&emu, "P2", wid), Some(true));
+    }
+}
+
+#[test]
+fn container_service_3_6_needs_a_site_admin_not_the_container_manager_role() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[
+        "--mode",
+        "3.6",
+        "--user",
+        "root:pw:Administrator",
+        "--user",
+        "plain:pw",
+    ]);
+    let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
+    let run = |user: &str| {
+        sb.cmd()
+            .env("XNAT_HOST", &emu.url)
+            .env("XNAT_USER", user)
+            .env("XNAT_PASS", "pw")
+            .args(["install", &src(&a)])
+            .output()
+            .unwrap()
+    };
+    let out = run("plain");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("lacks the `Administrator` role that Container Service 3.6"),
+        "{stderr}"
+    );
+    assert_eq!(emu.writes(), 0);
+    let out = run("root");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(emu.commands().len(), 2);
+    // 3.6 does not emit `visibility`; the re-run must still see no change.
+    let writes = emu.writes();
+    assert_eq!(run("root").status.code(), Some(0));
+    assert_eq!(emu.writes(), writes);
+}
