@@ -9,33 +9,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::command::normalize::{canonical_for_compare, normalize};
+use crate::command::normalize::{canonical_for_compare, default_tag, normalize};
 use crate::command::validate::Form;
 use crate::command::CommandView;
-
-/// XNAT's rule for "has a tag" (`^.+:[A-Za-z0-9_.-]+$`; digests count as tagged).
-pub fn has_tag(image: &str) -> bool {
-    match image.rsplit_once(':') {
-        Some((head, tag)) => {
-            !head.is_empty()
-                && !tag.is_empty()
-                && tag
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
-        }
-        None => false,
-    }
-}
-
-/// The image as XNAT stores it on create: trimmed, `:latest` appended when untagged.
-pub fn default_tag(image: &str) -> String {
-    let image = image.trim();
-    if image.is_empty() || has_tag(image) {
-        image.to_string()
-    } else {
-        format!("{image}:latest")
-    }
-}
 
 /// The repository part of an image reference: without `@digest` and without `:tag`.
 pub fn repository(image: &str) -> &str {
@@ -61,6 +37,7 @@ pub fn install_image(
         .filter(|s| !s.is_empty())?;
     Some(match pin {
         Some(digest) => format!("{}@{digest}", repository(base)),
+        // Trimmed: XNAT would store `"  :latest"` for a blank-padded name.
         None => default_tag(base),
     })
 }
@@ -316,27 +293,17 @@ mod tests {
     #[test]
     fn tags_and_repositories() {
         let cases = [
-            ("busybox", false, "busybox:latest", "busybox"),
-            ("busybox:1.36", true, "busybox:1.36", "busybox"),
-            (
-                "host:5000/repo",
-                false,
-                "host:5000/repo:latest",
-                "host:5000/repo",
-            ),
-            (
-                "host:5000/repo:v1",
-                true,
-                "host:5000/repo:v1",
-                "host:5000/repo",
-            ),
-            ("repo@sha256:abc", true, "repo@sha256:abc", "repo"),
-            ("repo:v1@sha256:abc", true, "repo:v1@sha256:abc", "repo"),
-            (" x ", false, "x:latest", "x"),
+            ("busybox", "busybox:latest", "busybox"),
+            ("busybox:1.36", "busybox:1.36", "busybox"),
+            ("host:5000/repo", "host:5000/repo:latest", "host:5000/repo"),
+            ("host:5000/repo:v1", "host:5000/repo:v1", "host:5000/repo"),
+            ("repo@sha256:abc", "repo@sha256:abc", "repo"),
+            ("repo:v1@sha256:abc", "repo:v1@sha256:abc", "repo"),
+            (" x ", "x:latest", "x"),
         ];
-        for (img, tagged, defaulted, repo) in cases {
-            assert_eq!(has_tag(img.trim()), tagged, "{img}");
-            assert_eq!(default_tag(img), defaulted, "{img}");
+        for (img, installed, repo) in cases {
+            let got = install_image(Some(img), None, None);
+            assert_eq!(got.as_deref(), Some(installed), "{img}");
             assert_eq!(repository(img.trim()), repo, "{img}");
         }
     }
