@@ -9,7 +9,7 @@ use xnat_cmd::source::ImageRecord;
 use xnat_cmd::{CommandView, Platform};
 
 use crate::args::{GlobalArgs, InspectArgs};
-use crate::output::{print_stdout, warn, CliError};
+use crate::output::{align, print_stdout, warn, CliError};
 use crate::sources::{commands_of, read_all};
 
 #[derive(Debug, Serialize)]
@@ -176,33 +176,11 @@ fn human(i: &Inspected) -> String {
         })
         .collect();
     let head = ["COMMAND", "VERSION", "TYPE", "IMAGE", "WRAPPERS (CONTEXTS)"];
-    let widths: Vec<usize> = (0..4)
-        .map(|k| {
-            rows.iter()
-                .map(|r| r[k].chars().count())
-                .chain([head[k].len()])
-                .max()
-                .unwrap_or(0)
-        })
+    let table: Vec<Vec<String>> = std::iter::once(head.map(String::from).to_vec())
+        .chain(rows.into_iter().map(|r| r.to_vec()))
         .collect();
-    let mut line = |r: [&str; 5]| {
-        let _ = writeln!(
-            s,
-            "  {:<a$}  {:<b$}  {:<c$}  {:<d$}  {}",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            a = widths[0],
-            b = widths[1],
-            c = widths[2],
-            d = widths[3]
-        );
-    };
-    line(head);
-    for r in &rows {
-        line([&r[0], &r[1], &r[2], &r[3], &r[4]]);
+    for line in align(&table) {
+        let _ = writeln!(s, "  {line}");
     }
     if let Some(true) = i.labels_differ {
         let _ = writeln!(

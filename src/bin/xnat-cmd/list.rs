@@ -10,7 +10,7 @@ use xnat_cmd::CommandView;
 
 use crate::args::{GlobalArgs, ListArgs};
 use crate::connect::connect;
-use crate::output::{print_stdout, CliError};
+use crate::output::{align, print_stdout, CliError};
 
 #[derive(Debug, Serialize)]
 struct Listed {
@@ -95,31 +95,16 @@ fn human(listed: &[Listed]) -> String {
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..4)
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([["ID", "NAME", "VERSION", "IMAGE"][i].len()])
-                .max()
-                .unwrap_or(0)
-        })
+    let header = ["ID", "NAME", "VERSION", "IMAGE"]
+        .map(String::from)
+        .to_vec();
+    let table: Vec<Vec<String>> = std::iter::once(header)
+        .chain(rows.iter().map(|r| r.to_vec()))
         .collect();
-    let line = |s: &mut String, r: [&str; 4]| {
-        let _ = writeln!(
-            s,
-            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        );
-    };
-    line(&mut s, ["ID", "NAME", "VERSION", "IMAGE"]);
-    for (c, r) in listed.iter().zip(&rows) {
-        line(&mut s, [&r[0], &r[1], &r[2], &r[3]]);
+    let lines = align(&table);
+    let _ = writeln!(s, "{}", lines[0]);
+    for (c, line) in listed.iter().zip(&lines[1..]) {
+        let _ = writeln!(s, "{line}");
         for w in &c.wrappers {
             let mut on = Vec::new();
             if w.enabled_site {

@@ -75,6 +75,34 @@ pub fn chain(e: &(dyn StdError + 'static)) -> String {
     s
 }
 
+/// Rows as aligned lines: every column but the last padded to its widest cell, two spaces
+/// between columns. The first row is usually the header.
+pub fn align(rows: &[Vec<String>]) -> Vec<String> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|k| {
+            rows.iter()
+                .filter_map(|r| r.get(k))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let mut line = String::new();
+            for (k, cell) in r.iter().enumerate() {
+                if k + 1 == r.len() {
+                    line.push_str(cell);
+                } else {
+                    line.push_str(&format!("{cell:<w$}  ", w = widths[k]));
+                }
+            }
+            line
+        })
+        .collect()
+}
+
 /// A warning on stderr, in the same shape as errors.
 pub fn warn(msg: impl std::fmt::Display) {
     let _ = writeln!(std::io::stderr().lock(), "warning: {msg}");
