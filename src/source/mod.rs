@@ -6,6 +6,7 @@
 //! install. Each transport lives in its own module; this one only dispatches.
 
 pub mod archive;
+pub mod daemon;
 pub mod manifest;
 
 use std::collections::BTreeMap;
@@ -174,6 +175,8 @@ pub struct ReadOptions {
     pub all_platforms: bool,
     /// Cap on any JSON document (manifest, index, config, label-bearing entry).
     pub max_json_bytes: u64,
+    /// `docker-daemon:` settings: where the daemon is, `--pull`.
+    pub daemon: daemon::DaemonOptions,
 }
 
 impl Default for ReadOptions {
@@ -182,6 +185,7 @@ impl Default for ReadOptions {
             platform: Platform::linux_amd64(),
             all_platforms: false,
             max_json_bytes: DEFAULT_MAX_JSON_BYTES,
+            daemon: daemon::DaemonOptions::default(),
         }
     }
 }
@@ -214,6 +218,8 @@ pub enum SourceError {
     Spec(#[from] SpecError),
     #[error(transparent)]
     Archive(#[from] archive::ArchiveError),
+    #[error(transparent)]
+    Daemon(#[from] daemon::DaemonError),
     #[error("the `{transport}` source is not available yet in this version of xnat-cmd")]
     NotAvailable { transport: &'static str },
 }
@@ -245,9 +251,13 @@ impl Reader {
                     .map_err(SourceError::from)
             }
             SourceSpec::Registry { .. } => Err(SourceError::NotAvailable { transport: "docker" }),
-            SourceSpec::DockerDaemon { .. } => Err(SourceError::NotAvailable {
-                transport: "docker-daemon",
-            }),
+            SourceSpec::DockerDaemon { reference } => {
+                let credentials = match self.opts.daemon.pull {
+                    true => daemon::discovered_credentials(reference),
+                    false => None,
+                };
+                Ok(daemon::read(reference, &self.opts, credentials).await?)
+            }
         }
     }
 }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use xnat_cmd::source::daemon::DaemonOptions;
 use xnat_cmd::source::{ReadOptions, DEFAULT_MAX_JSON_BYTES};
 use xnat_cmd::Platform;
 
@@ -51,6 +52,9 @@ pub struct SourceArgs {
     /// Largest manifest, index or config accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_JSON_BYTES, hide_default_value = true)]
     pub max_json_bytes: u64,
+    /// docker-daemon: pull the image through the daemon when it is not local.
+    #[arg(long)]
+    pub pull: bool,
 }
 
 impl SourceArgs {
@@ -63,6 +67,10 @@ impl SourceArgs {
             platform,
             all_platforms: self.all_platforms,
             max_json_bytes: self.max_json_bytes,
+            daemon: DaemonOptions {
+                pull: self.pull,
+                ..DaemonOptions::default()
+            },
         })
     }
 }
