@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+pub mod images;
+
 /// The corpus of real command files: `XNAT_CMD_CORPUS` or `../shared/corpus/commands`.
 pub fn corpus_dir() -> PathBuf {
     match std::env::var_os("XNAT_CMD_CORPUS") {
