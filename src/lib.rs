@@ -9,8 +9,10 @@
 //! 4. [`xnat`], [`plan`] and [`apply`] compare with what XNAT has and write the difference.
 
 pub mod command;
+pub mod credentials;
 pub mod labels;
 pub mod platform;
+pub mod reference;
 pub mod secret;
 pub mod source;
 

@@ -17,7 +17,9 @@ pub struct Platform {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid platform `{value}`: expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8")]
+#[error(
+    "invalid platform `{value}`: expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8"
+)]
 pub struct PlatformError {
     pub value: String,
 }
@@ -47,7 +49,10 @@ impl Platform {
             value: value.to_string(),
         };
         let parts: Vec<&str> = value.split('/').collect();
-        if parts.iter().any(|p| p.is_empty() || p.contains(char::is_whitespace)) {
+        if parts
+            .iter()
+            .any(|p| p.is_empty() || p.contains(char::is_whitespace))
+        {
             return Err(err());
         }
         match parts.as_slice() {

@@ -17,8 +17,7 @@ pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
-pub const DOCKER_SCHEMA1_SIGNED: &str =
-    "application/vnd.docker.distribution.manifest.v1+prettyjws";
+pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
 /// The OCI annotation that names an image in a layout's `index.json`.
 pub const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
@@ -60,7 +59,10 @@ impl Descriptor {
     }
 
     pub fn is_index(&self) -> bool {
-        matches!(self.media_type.as_deref(), Some(OCI_INDEX) | Some(DOCKER_LIST))
+        matches!(
+            self.media_type.as_deref(),
+            Some(OCI_INDEX) | Some(DOCKER_LIST)
+        )
     }
 }
 
@@ -331,12 +333,28 @@ mod tests {
     #[test]
     fn classify_by_media_type_and_shape() {
         let cases: &[(&str, Option<&str>, &str)] = &[
-            (r#"{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#, None, "index"),
+            (
+                r#"{"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#,
+                None,
+                "index",
+            ),
             (r#"{"manifests":[]}"#, None, "index"),
             (r#"{"config":{"digest":"sha256:00"}}"#, None, "image"),
-            (r#"{"config":{"digest":"sha256:00"}}"#, Some("application/vnd.docker.distribution.manifest.v2+json"), "image"),
-            (r#"{"schemaVersion":1,"history":[{"v1Compatibility":"{}"}]}"#, None, "schema1"),
-            (r#"{"schemaVersion":1,"history":[]}"#, Some("application/vnd.docker.distribution.manifest.v1+prettyjws"), "schema1"),
+            (
+                r#"{"config":{"digest":"sha256:00"}}"#,
+                Some("application/vnd.docker.distribution.manifest.v2+json"),
+                "image",
+            ),
+            (
+                r#"{"schemaVersion":1,"history":[{"v1Compatibility":"{}"}]}"#,
+                None,
+                "schema1",
+            ),
+            (
+                r#"{"schemaVersion":1,"history":[]}"#,
+                Some("application/vnd.docker.distribution.manifest.v1+prettyjws"),
+                "schema1",
+            ),
         ];
         for (json, mt, want) in cases {
             let got = match parse_manifest(json.as_bytes(), *mt, "t").unwrap() {
@@ -371,7 +389,9 @@ mod tests {
               {{"digest":"sha256:d","platform":{{"os":"linux","architecture":"arm","variant":"v7"}}}}
             ]}}"#
         ));
-        let pick = |p: &str| select_platform(&idx, &Platform::parse(p).unwrap(), "t").map(|d| d.digest.clone());
+        let pick = |p: &str| {
+            select_platform(&idx, &Platform::parse(p).unwrap(), "t").map(|d| d.digest.clone())
+        };
         assert_eq!(pick("linux/amd64").unwrap(), "sha256:b");
         assert_eq!(pick("linux/arm64").unwrap(), "sha256:a");
         assert_eq!(pick("linux/arm/v7").unwrap(), "sha256:d");

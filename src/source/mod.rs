@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod daemon;
 pub mod manifest;
+pub mod registry;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -29,7 +30,10 @@ pub enum SourceSpec {
     /// `docker-daemon:REF`.
     DockerDaemon { reference: String },
     /// `docker-archive:PATH[:REF]`.
-    DockerArchive { path: PathBuf, reference: Option<String> },
+    DockerArchive {
+        path: PathBuf,
+        reference: Option<String>,
+    },
     /// `oci:DIR[:TAG]`.
     Oci { dir: PathBuf, tag: Option<String> },
     /// `oci-archive:PATH[:TAG]`.
@@ -39,20 +43,30 @@ pub enum SourceSpec {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SpecError {
     #[error("unknown transport `{transport}` in `{source_text}`: use docker://, docker-daemon:, docker-archive:, oci:, oci-archive: or a plain image reference")]
-    UnknownTransport { transport: String, source_text: String },
+    UnknownTransport {
+        transport: String,
+        source_text: String,
+    },
     #[error("empty path in `{source_text}`")]
     EmptyPath { source_text: String },
     #[error("empty reference in `{source_text}`")]
     EmptyReference { source_text: String },
 }
 
-const TRANSPORTS: &[&str] = &["docker", "docker-daemon", "docker-archive", "oci", "oci-archive"];
+const TRANSPORTS: &[&str] = &[
+    "docker",
+    "docker-daemon",
+    "docker-archive",
+    "oci",
+    "oci-archive",
+];
 
 impl SourceSpec {
     pub fn parse(text: &str) -> Result<Self, SpecError> {
         let source_text = text.to_string();
         if let Some(rest) = text.strip_prefix("docker://") {
-            return non_empty_ref(rest, &source_text).map(|reference| SourceSpec::Registry { reference });
+            return non_empty_ref(rest, &source_text)
+                .map(|reference| SourceSpec::Registry { reference });
         }
         // A transport prefix is `name:` where name has no `/` or `.`; otherwise the colon
         // belongs to a registry reference (`host:5000/repo`, `repo:tag`).
@@ -101,7 +115,9 @@ impl SourceSpec {
     pub fn is_file(&self) -> bool {
         matches!(
             self,
-            SourceSpec::DockerArchive { .. } | SourceSpec::Oci { .. } | SourceSpec::OciArchive { .. }
+            SourceSpec::DockerArchive { .. }
+                | SourceSpec::Oci { .. }
+                | SourceSpec::OciArchive { .. }
         )
     }
 }
@@ -118,7 +134,9 @@ impl fmt::Display for SourceSpec {
         match self {
             SourceSpec::Registry { reference } => write!(f, "docker://{reference}"),
             SourceSpec::DockerDaemon { reference } => write!(f, "docker-daemon:{reference}"),
-            SourceSpec::DockerArchive { path, reference } => with(f, "docker-archive", path, reference),
+            SourceSpec::DockerArchive { path, reference } => {
+                with(f, "docker-archive", path, reference)
+            }
             SourceSpec::Oci { dir, tag } => with(f, "oci", dir, tag),
             SourceSpec::OciArchive { path, tag } => with(f, "oci-archive", path, tag),
         }
@@ -135,7 +153,10 @@ fn is_unknown_transport(name: &str, rest: &str) -> bool {
         return true;
     }
     let name_ok = name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-') && !name.is_empty();
-    let port = rest.split('/').next().is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    let port = rest
+        .split('/')
+        .next()
+        .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
     name_ok && rest.contains('/') && !port
 }
 
@@ -175,6 +196,8 @@ pub struct ReadOptions {
     pub all_platforms: bool,
     /// Cap on any JSON document (manifest, index, config, label-bearing entry).
     pub max_json_bytes: u64,
+    /// Registry access: credentials, CAs, insecure hosts, timeouts.
+    pub registry: registry::RegistryOptions,
     /// `docker-daemon:` settings: where the daemon is, `--pull`.
     pub daemon: daemon::DaemonOptions,
 }
@@ -185,6 +208,7 @@ impl Default for ReadOptions {
             platform: Platform::linux_amd64(),
             all_platforms: false,
             max_json_bytes: DEFAULT_MAX_JSON_BYTES,
+            registry: registry::RegistryOptions::default(),
             daemon: daemon::DaemonOptions::default(),
         }
     }
@@ -219,6 +243,8 @@ pub enum SourceError {
     #[error(transparent)]
     Archive(#[from] archive::ArchiveError),
     #[error(transparent)]
+    Registry(#[from] registry::RegistryError),
+    #[error(transparent)]
     Daemon(#[from] daemon::DaemonError),
     #[error("the `{transport}` source is not available yet in this version of xnat-cmd")]
     NotAvailable { transport: &'static str },
@@ -228,11 +254,16 @@ pub enum SourceError {
 #[derive(Debug, Clone, Default)]
 pub struct Reader {
     opts: ReadOptions,
+    /// One registry client per run (tokens, connections), made on first use.
+    registry: std::sync::Arc<tokio::sync::OnceCell<registry::RegistryClient>>,
 }
 
 impl Reader {
     pub fn new(opts: ReadOptions) -> Self {
-        Reader { opts }
+        Reader {
+            opts,
+            registry: Default::default(),
+        }
     }
 
     pub fn options(&self) -> &ReadOptions {
@@ -241,7 +272,9 @@ impl Reader {
 
     pub async fn read(&self, spec: &SourceSpec) -> Result<ReadResult, SourceError> {
         match spec {
-            SourceSpec::Oci { .. } | SourceSpec::OciArchive { .. } | SourceSpec::DockerArchive { .. } => {
+            SourceSpec::Oci { .. }
+            | SourceSpec::OciArchive { .. }
+            | SourceSpec::DockerArchive { .. } => {
                 let spec = spec.clone();
                 let opts = self.opts.clone();
                 // Archive reading is blocking file I/O: keep it off the async workers.
@@ -250,13 +283,17 @@ impl Reader {
                     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
                     .map_err(SourceError::from)
             }
-            SourceSpec::Registry { .. } => Err(SourceError::NotAvailable { transport: "docker" }),
+            SourceSpec::Registry { reference } => {
+                let client = self
+                    .registry
+                    .get_or_try_init(|| async {
+                        registry::RegistryClient::new(&self.opts.registry)
+                    })
+                    .await?;
+                Ok(client.read(reference, &self.opts).await?)
+            }
             SourceSpec::DockerDaemon { reference } => {
-                let credentials = match self.opts.daemon.pull {
-                    true => daemon::discovered_credentials(reference),
-                    false => None,
-                };
-                Ok(daemon::read(reference, &self.opts, credentials).await?)
+                Ok(daemon::read(reference, &self.opts).await?)
             }
         }
     }
@@ -271,21 +308,76 @@ mod tests {
         use SourceSpec::*;
         let p = PathBuf::from;
         let cases: Vec<(&str, Result<SourceSpec, &str>)> = vec![
-            ("ubuntu", Ok(Registry { reference: "ubuntu".into() })),
-            ("ubuntu:22.04", Ok(Registry { reference: "ubuntu:22.04".into() })),
-            ("docker://ubuntu", Ok(Registry { reference: "ubuntu".into() })),
-            ("localhost:5000/x/y:1", Ok(Registry { reference: "localhost:5000/x/y:1".into() })),
-            ("docker-daemon:xnat/small:v1", Ok(DockerDaemon { reference: "xnat/small:v1".into() })),
-            ("oci:/tmp/l", Ok(Oci { dir: p("/tmp/l"), tag: None })),
-            ("oci:/tmp/l:v1", Ok(Oci { dir: p("/tmp/l"), tag: Some("v1".into()) })),
-            ("oci-archive:a.tar:v1", Ok(OciArchive { path: p("a.tar"), tag: Some("v1".into()) })),
-            ("docker-archive:a.tar", Ok(DockerArchive { path: p("a.tar"), reference: None })),
+            (
+                "ubuntu",
+                Ok(Registry {
+                    reference: "ubuntu".into(),
+                }),
+            ),
+            (
+                "ubuntu:22.04",
+                Ok(Registry {
+                    reference: "ubuntu:22.04".into(),
+                }),
+            ),
+            (
+                "docker://ubuntu",
+                Ok(Registry {
+                    reference: "ubuntu".into(),
+                }),
+            ),
+            (
+                "localhost:5000/x/y:1",
+                Ok(Registry {
+                    reference: "localhost:5000/x/y:1".into(),
+                }),
+            ),
+            (
+                "docker-daemon:xnat/small:v1",
+                Ok(DockerDaemon {
+                    reference: "xnat/small:v1".into(),
+                }),
+            ),
+            (
+                "oci:/tmp/l",
+                Ok(Oci {
+                    dir: p("/tmp/l"),
+                    tag: None,
+                }),
+            ),
+            (
+                "oci:/tmp/l:v1",
+                Ok(Oci {
+                    dir: p("/tmp/l"),
+                    tag: Some("v1".into()),
+                }),
+            ),
+            (
+                "oci-archive:a.tar:v1",
+                Ok(OciArchive {
+                    path: p("a.tar"),
+                    tag: Some("v1".into()),
+                }),
+            ),
+            (
+                "docker-archive:a.tar",
+                Ok(DockerArchive {
+                    path: p("a.tar"),
+                    reference: None,
+                }),
+            ),
             (
                 "docker-archive:a.tar:xnat/small:v1",
-                Ok(DockerArchive { path: p("a.tar"), reference: Some("xnat/small:v1".into()) }),
+                Ok(DockerArchive {
+                    path: p("a.tar"),
+                    reference: Some("xnat/small:v1".into()),
+                }),
             ),
             ("dir:/tmp/x", Err("unknown transport `dir`")),
-            ("containers-storage:/x", Err("unknown transport `containers-storage`")),
+            (
+                "containers-storage:/x",
+                Err("unknown transport `containers-storage`"),
+            ),
             ("oci:", Err("empty path")),
             ("docker://", Err("empty reference")),
         ];
@@ -300,7 +392,12 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for s in ["oci:/tmp/l:v1", "docker-archive:a.tar:xnat/small:v1", "docker-daemon:x:1", "oci-archive:b.tar"] {
+        for s in [
+            "oci:/tmp/l:v1",
+            "docker-archive:a.tar:xnat/small:v1",
+            "docker-daemon:x:1",
+            "oci-archive:b.tar",
+        ] {
             assert_eq!(SourceSpec::parse(s).unwrap().to_string(), s);
         }
     }

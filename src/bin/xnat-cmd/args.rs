@@ -4,13 +4,16 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use xnat_cmd::secret::Secret;
 use xnat_cmd::source::daemon::DaemonOptions;
+use xnat_cmd::source::registry::RegistryOptions;
 use xnat_cmd::source::{ReadOptions, DEFAULT_MAX_JSON_BYTES};
 use xnat_cmd::Platform;
 
 use crate::output::CliError;
 
-const EXIT_CODES: &str = "Exit codes: 0 success; 1 the work failed (invalid command, image without label, \
+const EXIT_CODES: &str =
+    "Exit codes: 0 success; 1 the work failed (invalid command, image without label, \
 XNAT refused, unreadable source); 2 usage error.";
 
 /// Read XNAT Container Service commands from image labels, validate them, install them in XNAT.
@@ -55,6 +58,25 @@ pub struct SourceArgs {
     /// docker-daemon: pull the image through the daemon when it is not local.
     #[arg(long)]
     pub pull: bool,
+    /// Registry user; the password is read from stdin (--registry-password-stdin).
+    #[arg(long, value_name = "USER", requires = "registry_password_stdin")]
+    pub registry_user: Option<String>,
+    /// Read the registry password (or token) for --registry-user from stdin.
+    #[arg(long, requires = "registry_user")]
+    pub registry_password_stdin: bool,
+    /// Registry credentials file: a Kubernetes image pull secret (manifest or
+    /// `.dockerconfigjson` content) or a docker config.json.
+    #[arg(long, value_name = "FILE")]
+    pub registry_auth_file: Option<PathBuf>,
+    /// Extra CA certificates (PEM) to trust for registries, besides the system's and SSL_CERT_FILE.
+    #[arg(long, value_name = "FILE")]
+    pub registry_ca: Vec<PathBuf>,
+    /// Registry to reach over HTTPS without certificate checks, or plain HTTP.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub insecure_registry: Vec<String>,
+    /// Seconds allowed for reading one image from a registry, retries included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub registry_timeout: u64,
 }
 
 impl SourceArgs {
@@ -63,6 +85,16 @@ impl SourceArgs {
             Some(p) => Platform::parse(p).map_err(CliError::usage)?,
             None => Platform::linux_amd64(),
         };
+        let mut registry = RegistryOptions {
+            ca_files: self.registry_ca.clone(),
+            insecure: self.insecure_registry.clone(),
+            image_deadline: std::time::Duration::from_secs(self.registry_timeout.max(1)),
+            ..RegistryOptions::default()
+        };
+        if let Some(user) = &self.registry_user {
+            registry.credentials.user = Some((user.clone(), read_password_stdin()?));
+        }
+        registry.credentials.auth_file = self.registry_auth_file.clone();
         Ok(ReadOptions {
             platform,
             all_platforms: self.all_platforms,
@@ -71,8 +103,26 @@ impl SourceArgs {
                 pull: self.pull,
                 ..DaemonOptions::default()
             },
+            registry,
         })
     }
+}
+
+/// The registry password from stdin: one line, trailing newline removed (as `docker login`).
+fn read_password_stdin() -> Result<Secret, CliError> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).map_err(|e| {
+        CliError::usage(format!(
+            "failed to read the registry password from stdin: {e}"
+        ))
+    })?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        return Err(CliError::usage(
+            "--registry-password-stdin: stdin gave an empty password",
+        ));
+    }
+    Ok(Secret::new(password))
 }
 
 #[derive(Debug, Args)]

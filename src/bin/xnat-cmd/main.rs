@@ -28,7 +28,10 @@ fn main() -> ExitCode {
         }
     };
     output::init_logging(cli.global.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return output::report(CliError::work(e)),
     };

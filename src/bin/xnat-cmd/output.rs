@@ -85,7 +85,8 @@ pub fn init_logging(verbose: u8) {
         1 => "xnat_cmd=info",
         _ => "xnat_cmd=debug",
     };
-    let filter = EnvFilter::try_from_env("XNAT_CMD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let filter =
+        EnvFilter::try_from_env("XNAT_CMD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -53,16 +53,12 @@ impl std::fmt::Debug for Daemon {
 impl Daemon {
     /// Find the daemon (see [`endpoint`]) and negotiate the API version with it.
     pub async fn connect(opts: &DaemonOptions) -> Result<Daemon, DaemonError> {
-        let process_env = |k: &str| std::env::var(k).ok();
-        let map_env = |k: &str| opts.env.as_ref().and_then(|m| m.get(k).cloned());
-        let env: endpoint::EnvLookup<'_> = if opts.env.is_some() {
-            &map_env
-        } else {
-            &process_env
-        };
-        let pinned = env("DOCKER_API_VERSION").filter(|v| !v.is_empty());
+        let (pinned, candidates) = opts.with_env(|env| {
+            let pinned = env("DOCKER_API_VERSION").filter(|v| !v.is_empty());
+            endpoint::candidates(opts.host.as_deref(), env).map(|c| (pinned, c))
+        })?;
         let mut tried = Vec::new();
-        for candidate in endpoint::candidates(opts.host.as_deref(), env)? {
+        for candidate in candidates {
             let attempt = |failure| Attempt {
                 endpoint: candidate.address.to_string(),
                 origin: candidate.origin.clone(),

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 pub use client::{Daemon, API_VERSION};
 pub use endpoint::{Address, Candidate};
-pub use pull::{discovered_credentials, PullCredentials};
+pub use pull::discovered_credentials;
 
 use super::{ImageRecord, ReadOptions, ReadResult};
 use crate::platform::Platform;
@@ -35,6 +35,16 @@ pub struct DaemonOptions {
     /// The environment to find the daemon from, instead of the process's (tests, embedding).
     /// A key that is absent here is unset.
     pub env: Option<BTreeMap<String, String>>,
+}
+
+impl DaemonOptions {
+    /// Run `f` with this options' environment: the given map, else the process's.
+    pub(crate) fn with_env<T>(&self, f: impl FnOnce(endpoint::EnvLookup<'_>) -> T) -> T {
+        match &self.env {
+            Some(map) => f(&|k: &str| map.get(k).cloned()),
+            None => f(&|k: &str| std::env::var(k).ok()),
+        }
+    }
 }
 
 impl fmt::Debug for DaemonOptions {
@@ -180,22 +190,19 @@ pub enum DaemonError {
         endpoint: String,
         message: String,
     },
+    #[error("cannot read the registry credentials for the pull")]
+    Credentials(#[from] crate::credentials::CredentialError),
     #[error(
         "image `{reference}` is still not in the daemon at `{endpoint}` after a successful pull"
     )]
     MissingAfterPull { reference: String, endpoint: String },
 }
 
-/// Read `reference`'s labels from the daemon the options point at; `credentials` are used
-/// only for `--pull`.
-pub async fn read(
-    reference: &str,
-    opts: &ReadOptions,
-    credentials: Option<PullCredentials>,
-) -> Result<ReadResult, DaemonError> {
+/// Read `reference`'s labels from the daemon the options point at.
+pub async fn read(reference: &str, opts: &ReadOptions) -> Result<ReadResult, DaemonError> {
     check_reference(reference)?;
     let mut daemon = Daemon::connect(&opts.daemon).await?;
-    read_with(&mut daemon, reference, opts, credentials.as_ref()).await
+    read_with(&mut daemon, reference, opts).await
 }
 
 /// [`read`] on a daemon already connected (many images in one run share the connection).
@@ -203,13 +210,22 @@ pub async fn read_with(
     daemon: &mut Daemon,
     reference: &str,
     opts: &ReadOptions,
-    credentials: Option<&PullCredentials>,
 ) -> Result<ReadResult, DaemonError> {
     check_reference(reference)?;
     let inspect = match inspect(daemon, reference, opts.max_json_bytes).await? {
         Some(v) => v,
         None if opts.daemon.pull => {
-            pull::pull(daemon, reference, Some(&opts.platform), credentials).await?;
+            // Looked up only now: a read of a local image never touches credential files.
+            let credentials = opts
+                .daemon
+                .with_env(|env| discovered_credentials(reference, &opts.registry, env))?;
+            pull::pull(
+                daemon,
+                reference,
+                Some(&opts.platform),
+                credentials.as_ref(),
+            )
+            .await?;
             inspect(daemon, reference, opts.max_json_bytes)
                 .await?
                 .ok_or_else(|| DaemonError::MissingAfterPull {

@@ -6,42 +6,63 @@ use bytes::Buf;
 use http_body_util::BodyExt;
 use hyper::{Method, StatusCode};
 
-use super::{status_message, Daemon, DaemonError};
-use crate::platform::Platform;
-use crate::secret::Secret;
+use std::path::PathBuf;
 
-/// Registry credentials for a pull: user name and password (or token).
-pub type PullCredentials = (String, Secret);
+use super::endpoint::EnvLookup;
+use super::{status_message, Daemon, DaemonError};
+use crate::credentials::{Chain, Credential, CredentialEnv};
+use crate::platform::Platform;
+use crate::reference::Reference;
+use crate::source::registry::RegistryOptions;
 
 /// Cap on one progress line and on an error body; progress lines are ~200 bytes.
 const MAX_LINE_BYTES: usize = 1024 * 1024;
 
-/// Credentials for pulling `reference` found by the registry credential chain.
-///
-/// TODO(h-registry): call the credential discovery in `crate::credentials` (flags,
-/// DOCKER_AUTH_CONFIG, config.json auths/credHelpers/credsStore, podman auth.json) for
-/// `registry_host(reference)` once that branch is merged. Until then pulls are anonymous
-/// unless the caller passes credentials to [`super::read`].
-pub fn discovered_credentials(_reference: &str) -> Option<PullCredentials> {
-    None
-}
-
-/// The registry host a reference names, as docker normalises it (`docker.io` for short names).
-pub fn registry_host(reference: &str) -> &str {
-    match reference.split_once('/') {
-        Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first,
-        _ => "docker.io",
-    }
+/// Credentials for pulling `reference`, from the registry credential chain (flags,
+/// `--registry-auth-file`, DOCKER_AUTH_CONFIG, config.json, podman auth.json) read with the
+/// same environment the daemon was found with. An id or unparsable name gets none: the pull
+/// itself will then say what is wrong.
+pub fn discovered_credentials(
+    reference: &str,
+    registry: &RegistryOptions,
+    env: EnvLookup<'_>,
+) -> Result<Option<(Credential, String)>, DaemonError> {
+    let Ok(r) = Reference::parse(reference) else {
+        return Ok(None);
+    };
+    let path = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let cred_env = CredentialEnv {
+        home: path("HOME"),
+        docker_config: path("DOCKER_CONFIG"),
+        docker_auth_config: env("DOCKER_AUTH_CONFIG").filter(|v| !v.trim().is_empty()),
+        registry_auth_file: path("REGISTRY_AUTH_FILE"),
+        xdg_runtime_dir: path("XDG_RUNTIME_DIR"),
+        xdg_config_home: path("XDG_CONFIG_HOME"),
+    };
+    let chain = Chain::new(&registry.credentials, &cred_env)?;
+    Ok(chain
+        .lookup(&r.registry, &r.repository)?
+        .map(|found| (found.credential, r.auth_key().to_string())))
 }
 
 /// `X-Registry-Auth`: base64url (with padding, as the Go client's `base64.URLEncoding`) of
-/// `{"username","password","serveraddress"}`.
-pub(crate) fn auth_header(user: &str, password: &Secret, server: &str) -> String {
-    let json = serde_json::json!({
-        "username": user,
-        "password": password.expose(),
-        "serveraddress": server,
-    });
+/// docker's `AuthConfig` JSON: `username`/`password`, or an identity or registry token.
+pub(crate) fn auth_header(credential: &Credential, server: &str) -> String {
+    let json = match credential {
+        Credential::Basic { username, password } => serde_json::json!({
+            "username": username,
+            "password": password.expose(),
+            "serveraddress": server,
+        }),
+        Credential::IdentityToken(t) => serde_json::json!({
+            "identitytoken": t.expose(),
+            "serveraddress": server,
+        }),
+        Credential::RegistryToken(t) => serde_json::json!({
+            "registrytoken": t.expose(),
+            "serveraddress": server,
+        }),
+    };
     base64::engine::general_purpose::URL_SAFE.encode(json.to_string())
 }
 
@@ -112,11 +133,11 @@ pub(crate) async fn pull(
     daemon: &mut Daemon,
     reference: &str,
     platform: Option<&Platform>,
-    credentials: Option<&PullCredentials>,
+    credentials: Option<&(Credential, String)>,
 ) -> Result<(), DaemonError> {
     let query = create_query(reference, platform);
     let path = format!("/images/create?{query}");
-    let auth = credentials.map(|(user, pass)| auth_header(user, pass, registry_host(reference)));
+    let auth = credentials.map(|(credential, server)| auth_header(credential, server));
     let headers: Vec<(&str, &str)> = auth
         .iter()
         .map(|a| ("X-Registry-Auth", a.as_str()))
@@ -158,6 +179,7 @@ pub(crate) async fn pull(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
 
     #[test]
     fn query_splits_tag_and_digest() {
@@ -184,21 +206,12 @@ mod tests {
     }
 
     #[test]
-    fn registry_hosts() {
-        for (r, h) in [
-            ("xnat/small:v1", "docker.io"),
-            ("ubuntu", "docker.io"),
-            ("127.0.0.1:5000/x:1", "127.0.0.1:5000"),
-            ("localhost/x", "localhost"),
-            ("ghcr.io/o/r", "ghcr.io"),
-        ] {
-            assert_eq!(registry_host(r), h, "{r}");
-        }
-    }
-
-    #[test]
     fn auth_header_is_base64url_json() {
-        let h = auth_header("testuser", &Secret::new("p?>>"), "127.0.0.1:5001");
+        let basic = Credential::Basic {
+            username: "testuser".into(),
+            password: Secret::new("p?>>"),
+        };
+        let h = auth_header(&basic, "127.0.0.1:5001");
         assert!(!h.contains(['+', '/']), "{h}");
         let raw = base64::engine::general_purpose::URL_SAFE
             .decode(&h)
@@ -207,6 +220,14 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!({"username":"testuser","password":"p?>>","serveraddress":"127.0.0.1:5001"})
+        );
+        let token = auth_header(&Credential::IdentityToken(Secret::new("rt")), "docker.io");
+        let raw = base64::engine::general_purpose::URL_SAFE
+            .decode(&token)
+            .unwrap();
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&raw).unwrap(),
+            serde_json::json!({"identitytoken":"rt","serveraddress":"docker.io"})
         );
     }
 

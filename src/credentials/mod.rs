@@ -1,0 +1,320 @@
+//! Registry credentials: a chain of providers asked in order, where "not found" passes to the
+//! next, as docker, podman and cargo users expect.
+//!
+//! Order: the `--registry-user`/`--registry-password-stdin` flags, `--registry-auth-file`
+//! (a Kubernetes image pull secret or a config.json), `DOCKER_AUTH_CONFIG`,
+//! `$DOCKER_CONFIG/config.json` (or `~/.docker/config.json`; `credHelpers` > `auths` >
+//! `credsStore`), then podman's `REGISTRY_AUTH_FILE` or `${XDG_RUNTIME_DIR}/containers/auth.json`
+//! and `~/.config/containers/auth.json`. Written here rather than with `docker_credential`
+//! because that crate misses `DOCKER_AUTH_CONFIG`, `username`/`password` entries, podman
+//! namespace keys and pull-secret files, and its errors do not say which file is wrong.
+//! Debug logs name the provider that answered, never the secret.
+
+mod config;
+mod helper;
+
+use std::path::PathBuf;
+
+pub use config::AuthConfig;
+
+use crate::secret::Secret;
+
+/// What a provider can supply for a registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// User and password (also ECR-style tokens used as passwords).
+    Basic { username: String, password: Secret },
+    /// An OAuth2 refresh token ("identity token"), exchanged at the token realm.
+    IdentityToken(Secret),
+    /// A ready bearer token for the registry itself (`registrytoken`).
+    RegistryToken(Secret),
+}
+
+/// A credential and the provider that supplied it (for debug logs and error hints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub credential: Credential,
+    pub provider: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    #[error("failed to read credentials file `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("credentials in {origin} are not valid JSON or YAML")]
+    Parse {
+        origin: String,
+        #[source]
+        source: serde_yaml::Error,
+    },
+    #[error("credentials in {origin} are malformed: {what}")]
+    Malformed { origin: String, what: String },
+    #[error("credential helper `docker-credential-{helper}` failed for `{server}`: {message}")]
+    Helper {
+        helper: String,
+        server: String,
+        message: String,
+    },
+}
+
+/// Environment the chain reads, captured once so tests can give their own.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialEnv {
+    pub home: Option<PathBuf>,
+    pub docker_config: Option<PathBuf>,
+    pub docker_auth_config: Option<String>,
+    pub registry_auth_file: Option<PathBuf>,
+    pub xdg_runtime_dir: Option<PathBuf>,
+    pub xdg_config_home: Option<PathBuf>,
+}
+
+impl CredentialEnv {
+    pub fn from_process() -> Self {
+        let path = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        CredentialEnv {
+            home: path("HOME"),
+            docker_config: path("DOCKER_CONFIG"),
+            docker_auth_config: std::env::var("DOCKER_AUTH_CONFIG")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
+            registry_auth_file: path("REGISTRY_AUTH_FILE"),
+            xdg_runtime_dir: path("XDG_RUNTIME_DIR"),
+            xdg_config_home: path("XDG_CONFIG_HOME"),
+        }
+    }
+}
+
+/// Explicit credential options from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialOptions {
+    /// `--registry-user` with the password read from stdin.
+    pub user: Option<(String, Secret)>,
+    /// `--registry-auth-file`: a pull secret or config.json-shaped file.
+    pub auth_file: Option<PathBuf>,
+}
+
+enum Provider {
+    Flags(String, Secret),
+    /// Parsed eagerly (explicit file or env content): errors surface at start-up.
+    Config(AuthConfig),
+    /// A file looked up lazily; a missing file is "not found".
+    File {
+        path: PathBuf,
+        podman: bool,
+    },
+}
+
+/// The provider chain.
+pub struct Chain {
+    providers: Vec<Provider>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("providers", &self.providers.len())
+            .finish()
+    }
+}
+
+impl Chain {
+    /// No credentials at all: anonymous access only.
+    pub fn anonymous() -> Self {
+        Chain { providers: vec![] }
+    }
+
+    pub fn new(opts: &CredentialOptions, env: &CredentialEnv) -> Result<Self, CredentialError> {
+        let mut providers = vec![];
+        if let Some((u, p)) = &opts.user {
+            providers.push(Provider::Flags(u.clone(), p.clone()));
+        }
+        if let Some(path) = &opts.auth_file {
+            let text = std::fs::read_to_string(path).map_err(|source| CredentialError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let origin = format!("`{}`", path.display());
+            providers.push(Provider::Config(AuthConfig::parse_pull_secret(
+                &text, &origin,
+            )?));
+        }
+        if let Some(text) = &env.docker_auth_config {
+            providers.push(Provider::Config(AuthConfig::parse(
+                text,
+                "DOCKER_AUTH_CONFIG",
+            )?));
+        }
+        let docker_dir = env
+            .docker_config
+            .clone()
+            .or_else(|| env.home.as_ref().map(|h| h.join(".docker")));
+        if let Some(dir) = docker_dir {
+            providers.push(Provider::File {
+                path: dir.join("config.json"),
+                podman: false,
+            });
+        }
+        // Podman reads REGISTRY_AUTH_FILE instead of its default places when set.
+        if let Some(p) = &env.registry_auth_file {
+            providers.push(Provider::File {
+                path: p.clone(),
+                podman: true,
+            });
+        } else {
+            if let Some(run) = &env.xdg_runtime_dir {
+                providers.push(Provider::File {
+                    path: run.join("containers/auth.json"),
+                    podman: true,
+                });
+            }
+            let config_home = env
+                .xdg_config_home
+                .clone()
+                .or_else(|| env.home.as_ref().map(|h| h.join(".config")));
+            if let Some(c) = config_home {
+                providers.push(Provider::File {
+                    path: c.join("containers/auth.json"),
+                    podman: true,
+                });
+            }
+        }
+        Ok(Chain { providers })
+    }
+
+    /// Credentials for `registry` (normalised, e.g. `docker.io`, `localhost:5000`) and
+    /// `repository` (for podman's namespace keys), or `None` for anonymous access.
+    pub fn lookup(
+        &self,
+        registry: &str,
+        repository: &str,
+    ) -> Result<Option<Found>, CredentialError> {
+        for p in &self.providers {
+            let found = match p {
+                Provider::Flags(u, pw) => Some(Found {
+                    credential: Credential::Basic {
+                        username: u.clone(),
+                        password: pw.clone(),
+                    },
+                    provider: "--registry-user".to_string(),
+                }),
+                Provider::Config(c) => c.lookup(registry, repository)?,
+                Provider::File { path, podman } => {
+                    let text = match std::fs::read_to_string(path) {
+                        Ok(t) => t,
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                        Err(source) => {
+                            return Err(CredentialError::Read {
+                                path: path.clone(),
+                                source,
+                            })
+                        }
+                    };
+                    let origin = format!("`{}`", path.display());
+                    let mut c = AuthConfig::parse(&text, &origin)?;
+                    c.podman = *podman;
+                    c.lookup(registry, repository)?
+                }
+            };
+            if let Some(f) = found {
+                tracing::debug!(registry, provider = %f.provider, "credentials found");
+                return Ok(Some(f));
+            }
+        }
+        tracing::debug!(registry, "no credentials: anonymous access");
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn chain_order_and_fallthrough() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().to_path_buf();
+        std::fs::create_dir_all(home.join(".docker")).unwrap();
+        std::fs::write(
+            home.join(".docker/config.json"),
+            format!(r#"{{"auths":{{"a.io":{{"auth":"{}"}},"https://index.docker.io/v1/":{{"username":"hub","password":"hp"}}}}}}"#, b64("da:dp")),
+        )
+        .unwrap();
+        std::fs::create_dir_all(home.join(".config/containers")).unwrap();
+        std::fs::write(
+            home.join(".config/containers/auth.json"),
+            format!(
+                r#"{{"auths":{{"b.io/team":{{"auth":"{}"}}}}}}"#,
+                b64("pu:pp")
+            ),
+        )
+        .unwrap();
+        let env = CredentialEnv {
+            home: Some(home.clone()),
+            docker_auth_config: Some(format!(
+                r#"{{"auths":{{"a.io":{{"auth":"{}"}}}}}}"#,
+                b64("env:ep")
+            )),
+            ..Default::default()
+        };
+        let chain = Chain::new(&CredentialOptions::default(), &env).unwrap();
+        let user = |r: &str, repo: &str| match chain.lookup(r, repo).unwrap() {
+            Some(Found {
+                credential: Credential::Basic { username, .. },
+                provider,
+            }) => Some((username, provider)),
+            other => other.map(|f| (format!("{:?}", f.credential), f.provider)),
+        };
+        assert_eq!(
+            user("a.io", "x"),
+            Some(("env".into(), "DOCKER_AUTH_CONFIG auths `a.io`".into()))
+        );
+        let (u, p) = user("docker.io", "library/ubuntu").unwrap();
+        assert_eq!(u, "hub");
+        assert!(
+            p.ends_with("config.json` auths `https://index.docker.io/v1/`"),
+            "{p}"
+        );
+        let (u, _) = user("b.io", "team/app").unwrap();
+        assert_eq!(u, "pu");
+        assert_eq!(
+            user("b.io", "other/app"),
+            None,
+            "namespace key must not match other repos"
+        );
+        assert_eq!(user("c.io", "x"), None);
+
+        let flags = CredentialOptions {
+            user: Some(("flag".into(), Secret::new("fp"))),
+            auth_file: None,
+        };
+        let chain = Chain::new(&flags, &env).unwrap();
+        let f = chain.lookup("a.io", "x").unwrap().unwrap();
+        assert_eq!(f.provider, "--registry-user");
+    }
+
+    #[test]
+    fn bad_env_config_is_an_error_naming_it() {
+        let env = CredentialEnv {
+            docker_auth_config: Some("{not json".into()),
+            ..Default::default()
+        };
+        let e = Chain::new(&CredentialOptions::default(), &env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "credentials in DOCKER_AUTH_CONFIG are not valid JSON or YAML"
+        );
+    }
+}

@@ -1,0 +1,550 @@
+//! Image references (`[HOST[:PORT]/]PATH[:TAG][@DIGEST]`), parsed and normalised exactly as
+//! docker does (distribution's `reference.ParseNormalizedNamed`): `ubuntu` is
+//! `docker.io/library/ubuntu`, `index.docker.io` is an alias of `docker.io`, and the first
+//! path component is a registry only when it has a `.` or `:`, is `localhost`, or has an
+//! upper-case letter. Pure: no I/O.
+//!
+//! Hand-written rather than the `oci-spec`/`docker_credential` helpers because we need
+//! docker's exact normalisation *and* precise, per-part error messages.
+
+use std::fmt;
+
+/// The registry docker means when a reference names none.
+pub const DOCKER_HUB: &str = "docker.io";
+/// The host that actually serves Docker Hub's `/v2/` API.
+pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
+/// The key Docker Hub credentials are stored under in `config.json`.
+pub const DOCKER_HUB_AUTH_KEY: &str = "https://index.docker.io/v1/";
+pub const DEFAULT_TAG: &str = "latest";
+
+const MAX_NAME_LEN: usize = 255;
+const MAX_TAG_LEN: usize = 128;
+
+/// A parsed, normalised image reference.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reference {
+    /// Normalised registry (`docker.io`, `ghcr.io`, `localhost:5000`, `[::1]:5000`).
+    pub registry: String,
+    /// Repository path on that registry (`library/ubuntu`).
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+    /// The name part (before `:tag`/`@digest`) as the user typed it, for `repo:tag` injection.
+    typed_name: String,
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ReferenceError {
+    #[error("invalid reference `{reference}`: it is empty")]
+    Empty { reference: String },
+    #[error("invalid reference `{reference}`: repository name `{repository}` must be lowercase")]
+    Uppercase {
+        reference: String,
+        repository: String,
+    },
+    #[error("invalid reference `{reference}`: bad repository path component `{component}` (use lowercase letters, digits and single `.`, `_`, `__` or `-` separators)")]
+    BadComponent {
+        reference: String,
+        component: String,
+    },
+    #[error("invalid reference `{reference}`: bad registry `{registry}` (expected HOST[:PORT], e.g. ghcr.io or localhost:5000 or [::1]:5000)")]
+    BadRegistry { reference: String, registry: String },
+    #[error("invalid reference `{reference}`: bad tag `{tag}` (up to 128 of A-Z a-z 0-9 _ . -, not starting with . or -)")]
+    BadTag { reference: String, tag: String },
+    #[error("invalid reference `{reference}`: bad digest `{digest}` (expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>)")]
+    BadDigest { reference: String, digest: String },
+    #[error("invalid reference `{reference}`: repository name is longer than 255 characters")]
+    NameTooLong { reference: String },
+    #[error("invalid reference `{reference}`: a 64-character hex string is an image ID, not a reference")]
+    ImageId { reference: String },
+}
+
+impl Reference {
+    pub fn parse(text: &str) -> Result<Self, ReferenceError> {
+        let reference = text.to_string();
+        if text.is_empty() {
+            return Err(ReferenceError::Empty { reference });
+        }
+        if text.len() == 64
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        {
+            return Err(ReferenceError::ImageId { reference });
+        }
+        let (rest, digest) = match text.split_once('@') {
+            Some((r, d)) => {
+                check_digest(d).map_err(|()| ReferenceError::BadDigest {
+                    reference: reference.clone(),
+                    digest: d.to_string(),
+                })?;
+                (r, Some(d.to_string()))
+            }
+            None => (text, None),
+        };
+        // The tag is after the last `:` that follows the last `/` (a `:` before it is a port).
+        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (name, tag) = match rest[last_slash..].rfind(':') {
+            Some(i) => {
+                let (n, t) = (&rest[..last_slash + i], &rest[last_slash + i + 1..]);
+                if !is_valid_tag(t) {
+                    return Err(ReferenceError::BadTag {
+                        reference,
+                        tag: t.to_string(),
+                    });
+                }
+                (n, Some(t.to_string()))
+            }
+            None => (rest, None),
+        };
+        if name.is_empty() {
+            return Err(ReferenceError::Empty { reference });
+        }
+        let (registry, repository) = split_registry(name);
+        if registry != DOCKER_HUB && !is_valid_registry(&registry) {
+            return Err(ReferenceError::BadRegistry {
+                reference,
+                registry,
+            });
+        }
+        if repository.len() > MAX_NAME_LEN {
+            return Err(ReferenceError::NameTooLong { reference });
+        }
+        if repository.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(ReferenceError::Uppercase {
+                reference,
+                repository,
+            });
+        }
+        for component in repository.split('/') {
+            if !is_valid_component(component) {
+                return Err(ReferenceError::BadComponent {
+                    reference,
+                    component: component.to_string(),
+                });
+            }
+        }
+        Ok(Reference {
+            registry,
+            repository,
+            tag,
+            digest,
+            typed_name: name.to_string(),
+        })
+    }
+
+    /// The same reference with `:latest` when it has neither tag nor digest.
+    pub fn with_default_tag(mut self) -> Self {
+        if self.tag.is_none() && self.digest.is_none() {
+            self.tag = Some(DEFAULT_TAG.to_string());
+        }
+        self
+    }
+
+    /// What the manifest request asks for: the digest when pinned, else the tag (or `latest`).
+    pub fn manifest_target(&self) -> &str {
+        self.digest
+            .as_deref()
+            .or(self.tag.as_deref())
+            .unwrap_or(DEFAULT_TAG)
+    }
+
+    /// The host that serves the registry API (`registry-1.docker.io` for Docker Hub).
+    pub fn api_host(&self) -> &str {
+        if self.registry == DOCKER_HUB {
+            DOCKER_HUB_API
+        } else {
+            &self.registry
+        }
+    }
+
+    /// The key credentials for this registry are stored under in docker's `config.json`.
+    pub fn auth_key(&self) -> &str {
+        if self.registry == DOCKER_HUB {
+            DOCKER_HUB_AUTH_KEY
+        } else {
+            &self.registry
+        }
+    }
+
+    /// Docker's short form: `ubuntu:22.04`, `user/app`, `ghcr.io/o/r:1`.
+    pub fn familiar(&self) -> String {
+        let mut s = if self.registry == DOCKER_HUB {
+            self.repository
+                .strip_prefix("library/")
+                .filter(|r| !r.contains('/'))
+                .unwrap_or(&self.repository)
+                .to_string()
+        } else {
+            format!("{}/{}", self.registry, self.repository)
+        };
+        push_suffix(&mut s, self);
+        s
+    }
+
+    /// `repo:tag` as the user typed the name, with `:latest` when untagged: what XNAT is told.
+    pub fn typed_with_tag(&self) -> String {
+        let mut s = self.typed_name.clone();
+        match (&self.tag, &self.digest) {
+            (None, None) => {
+                s.push(':');
+                s.push_str(DEFAULT_TAG);
+            }
+            _ => push_suffix(&mut s, self),
+        }
+        s
+    }
+
+    /// Is the registry on this machine (dockerd then allows plain HTTP)?
+    pub fn is_loopback(&self) -> bool {
+        is_loopback_registry(&self.registry)
+    }
+}
+
+/// `localhost`, 127.0.0.0/8 and `[::1]`, with or without a port.
+pub fn is_loopback_registry(registry: &str) -> bool {
+    let host = host_of(registry);
+    host == "localhost"
+        || host == "::1"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The host of `HOST[:PORT]` without brackets or port.
+pub fn host_of(registry: &str) -> &str {
+    if let Some(rest) = registry.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    registry.split(':').next().unwrap_or(registry)
+}
+
+fn push_suffix(s: &mut String, r: &Reference) {
+    if let Some(t) = &r.tag {
+        s.push(':');
+        s.push_str(t);
+    }
+    if let Some(d) = &r.digest {
+        s.push('@');
+        s.push_str(d);
+    }
+}
+
+impl fmt::Display for Reference {
+    /// Fully qualified: `docker.io/library/ubuntu:latest`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = format!("{}/{}", self.registry, self.repository);
+        push_suffix(&mut s, self);
+        f.write_str(&s)
+    }
+}
+
+impl std::str::FromStr for Reference {
+    type Err = ReferenceError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Reference::parse(s)
+    }
+}
+
+/// docker's `splitDockerDomain`.
+fn split_registry(name: &str) -> (String, String) {
+    let (mut registry, mut repo) = match name.split_once('/') {
+        Some((first, rest))
+            if first.contains(['.', ':'])
+                || first == "localhost"
+                || first.bytes().any(|b| b.is_ascii_uppercase()) =>
+        {
+            (first.to_string(), rest.to_string())
+        }
+        _ => (DOCKER_HUB.to_string(), name.to_string()),
+    };
+    if registry == "index.docker.io" {
+        registry = DOCKER_HUB.to_string();
+    }
+    if registry == DOCKER_HUB && !repo.contains('/') {
+        repo = format!("library/{repo}");
+    }
+    (registry, repo)
+}
+
+fn is_valid_tag(t: &str) -> bool {
+    let b = t.as_bytes();
+    !b.is_empty()
+        && b.len() <= MAX_TAG_LEN
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+fn check_digest(d: &str) -> Result<(), ()> {
+    let (alg, hex) = d.split_once(':').ok_or(())?;
+    let len = match alg {
+        "sha256" => 64,
+        "sha512" => 128,
+        _ => return Err(()),
+    };
+    let ok = hex.len() == len
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    ok.then_some(()).ok_or(())
+}
+
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, upper case handled by the caller.
+fn is_valid_component(c: &str) -> bool {
+    let b = c.as_bytes();
+    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && !alnum(b[i]) {
+            i += 1;
+        }
+        let sep = &c[start..i];
+        let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|x| x == b'-');
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// `HOST[:PORT]` where HOST is a DNS name, an IPv4 address or a bracketed IPv6 literal.
+fn is_valid_registry(r: &str) -> bool {
+    let (host, port) = if let Some(rest) = r.strip_prefix('[') {
+        let Some((h, after)) = rest.split_once(']') else {
+            return false;
+        };
+        if h.is_empty() || h.parse::<std::net::Ipv6Addr>().is_err() {
+            return false;
+        }
+        match after {
+            "" => return true,
+            p => match p.strip_prefix(':') {
+                Some(p) => (None, Some(p)),
+                None => return false,
+            },
+        }
+    } else {
+        match r.split_once(':') {
+            Some((h, p)) => (Some(h), Some(p)),
+            None => (Some(r), None),
+        }
+    };
+    let port_ok = port.map_or(true, |p| {
+        !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+    });
+    let host_ok = host.map_or(true, |h| {
+        !h.is_empty()
+            && h.split('.').all(|label| {
+                let b = label.as_bytes();
+                !b.is_empty()
+                    && b[0].is_ascii_alphanumeric()
+                    && b[b.len() - 1].is_ascii_alphanumeric()
+                    && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            })
+    });
+    port_ok && host_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn normalisation_table() {
+        // (input, fully qualified with default tag, familiar, api host)
+        let dd = format!("ubuntu@{D}");
+        let td = format!("ubuntu:22.04@{D}");
+        let want_dd = format!("docker.io/library/ubuntu@{D}");
+        let want_td = format!("docker.io/library/ubuntu:22.04@{D}");
+        let cases: Vec<(&str, &str, &str, &str)> = vec![
+            (
+                "ubuntu",
+                "docker.io/library/ubuntu:latest",
+                "ubuntu:latest",
+                "registry-1.docker.io",
+            ),
+            (
+                "ubuntu:22.04",
+                "docker.io/library/ubuntu:22.04",
+                "ubuntu:22.04",
+                "registry-1.docker.io",
+            ),
+            (
+                "library/ubuntu",
+                "docker.io/library/ubuntu:latest",
+                "ubuntu:latest",
+                "registry-1.docker.io",
+            ),
+            (
+                "docker.io/ubuntu",
+                "docker.io/library/ubuntu:latest",
+                "ubuntu:latest",
+                "registry-1.docker.io",
+            ),
+            (
+                "index.docker.io/xnat/dcm2niix:1",
+                "docker.io/xnat/dcm2niix:1",
+                "xnat/dcm2niix:1",
+                "registry-1.docker.io",
+            ),
+            (
+                "xnat/dcm2niix",
+                "docker.io/xnat/dcm2niix:latest",
+                "xnat/dcm2niix:latest",
+                "registry-1.docker.io",
+            ),
+            (
+                "localhost/x",
+                "localhost/x:latest",
+                "localhost/x:latest",
+                "localhost",
+            ),
+            (
+                "localhost:5000/x/y:1",
+                "localhost:5000/x/y:1",
+                "localhost:5000/x/y:1",
+                "localhost:5000",
+            ),
+            (
+                "127.0.0.1:5000/xnat/small:v1",
+                "127.0.0.1:5000/xnat/small:v1",
+                "127.0.0.1:5000/xnat/small:v1",
+                "127.0.0.1:5000",
+            ),
+            (
+                "[::1]:5000/x",
+                "[::1]:5000/x:latest",
+                "[::1]:5000/x:latest",
+                "[::1]:5000",
+            ),
+            (
+                "ghcr.io/o/r",
+                "ghcr.io/o/r:latest",
+                "ghcr.io/o/r:latest",
+                "ghcr.io",
+            ),
+            (
+                "Registry.Example/a",
+                "Registry.Example/a:latest",
+                "Registry.Example/a:latest",
+                "Registry.Example",
+            ),
+            (
+                "a__b/c-d--e.f_g",
+                "docker.io/a__b/c-d--e.f_g:latest",
+                "a__b/c-d--e.f_g:latest",
+                "registry-1.docker.io",
+            ),
+            (&dd, &want_dd, &dd, "registry-1.docker.io"),
+            (&td, &want_td, &td, "registry-1.docker.io"),
+        ];
+        for (input, full, familiar, host) in cases {
+            let r = Reference::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            let r = r.with_default_tag();
+            assert_eq!(r.to_string(), full, "{input}");
+            assert_eq!(r.familiar(), familiar, "{input}");
+            assert_eq!(r.api_host(), host, "{input}");
+        }
+    }
+
+    #[test]
+    fn parts_and_targets() {
+        let r = Reference::parse(&format!("localhost:5000/a/b:v1@{D}")).unwrap();
+        assert_eq!(r.registry, "localhost:5000");
+        assert_eq!(r.repository, "a/b");
+        assert_eq!(r.tag.as_deref(), Some("v1"));
+        assert_eq!(r.digest.as_deref(), Some(D));
+        assert_eq!(r.manifest_target(), D, "the digest wins over the tag");
+        assert_eq!(Reference::parse("x").unwrap().manifest_target(), "latest");
+        assert_eq!(Reference::parse("x").unwrap().tag, None);
+        assert_eq!(
+            Reference::parse("ubuntu").unwrap().auth_key(),
+            DOCKER_HUB_AUTH_KEY
+        );
+        assert_eq!(Reference::parse("q.io/a").unwrap().auth_key(), "q.io");
+    }
+
+    #[test]
+    fn typed_with_tag_keeps_what_was_typed() {
+        let cases = [
+            ("ubuntu", "ubuntu:latest"),
+            ("xnat/dcm2niix:1.0", "xnat/dcm2niix:1.0"),
+            ("localhost:5000/a", "localhost:5000/a:latest"),
+            (
+                "docker.io/library/ubuntu",
+                "docker.io/library/ubuntu:latest",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(Reference::parse(input).unwrap().typed_with_tag(), want);
+        }
+    }
+
+    #[test]
+    fn loopback_registries() {
+        for (r, want) in [
+            ("localhost", true),
+            ("localhost:5000", true),
+            ("127.0.0.1:5000", true),
+            ("127.1.2.3", true),
+            ("[::1]:5000", true),
+            ("[::1]", true),
+            ("10.0.0.1:5000", false),
+            ("ghcr.io", false),
+            ("docker.io", false),
+        ] {
+            assert_eq!(is_loopback_registry(r), want, "{r}");
+        }
+    }
+
+    #[test]
+    fn invalid_references_say_what_is_wrong() {
+        let hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let long = format!("a/{}", "b".repeat(260));
+        let cases: Vec<(&str, &str)> = vec![
+            ("", "it is empty"),
+            (
+                "Ubuntu",
+                "repository name `library/Ubuntu` must be lowercase",
+            ),
+            ("ghcr.io/Org/r", "repository name `Org/r` must be lowercase"),
+            ("ubuntu:", "bad tag ``"),
+            ("ubuntu:-x", "bad tag `-x`"),
+            ("ubuntu:a/b", "bad registry `ubuntu:a`"),
+            ("ubuntu@sha256:abc", "bad digest `sha256:abc`"),
+            ("ubuntu@md5:0123", "bad digest `md5:0123`"),
+            ("a//b", "bad repository path component ``"),
+            ("a/b_", "bad repository path component `b_`"),
+            ("a/b___c", "bad repository path component `b___c`"),
+            ("-a/b", "bad repository path component `-a`"),
+            ("host:port/x", "bad registry `host:port`"),
+            ("[::1/x", "bad registry `[::1`"),
+            ("[zz]:5000/x", "bad registry `[zz]:5000`"),
+            ("ex_ample.com/x", "bad registry `ex_ample.com`"),
+            (hex64, "is an image ID"),
+            (&long, "longer than 255"),
+            (":tag", "it is empty"),
+        ];
+        for (input, want) in cases {
+            match Reference::parse(input) {
+                Ok(r) => panic!("{input:?} parsed as {r}"),
+                Err(e) => {
+                    let msg = e.to_string();
+                    assert!(msg.contains(want), "{input:?}: {msg}");
+                    assert!(msg.starts_with("invalid reference `"), "{msg}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Labels straight from an OCI/Docker registry, without pulling: manifest (→ platform
+//! manifest) → config blob, every document digest-checked and size-capped.
+//!
+//! Requests per image (see `client`): no `/v2/` ping; the first request of a run to a token
+//! registry is answered 401 and the challenge is remembered, so later repositories on that
+//! registry get their token straight away. Cold, single-platform tag on a Bearer registry:
+//! manifest (401) → token → manifest → config = 4; an index adds the platform manifest (5).
+//! Warm (token cached for the repository): 2, or 3 for an index.
+
+mod challenge;
+mod client;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use challenge::Challenge;
+pub use client::RegistryClient;
+
+use crate::credentials::{CredentialError, CredentialOptions};
+use crate::reference::ReferenceError;
+use crate::source::manifest::ManifestError;
+
+/// Registry access settings (flags and environment, resolved by the CLI).
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    pub credentials: CredentialOptions,
+    /// Extra PEM CA bundles (`--registry-ca`), on top of the system roots and `SSL_CERT_FILE`.
+    pub ca_files: Vec<PathBuf>,
+    /// `--insecure-registry HOST[:PORT]`: HTTPS without verification, then plain HTTP.
+    pub insecure: Vec<String>,
+    pub connect_timeout: Duration,
+    /// Deadline for reading one image (all its requests, retries and waits).
+    pub image_deadline: Duration,
+    /// Retries after connection errors, 5xx and 429.
+    pub max_retries: u32,
+    /// Longest `Retry-After` honoured on 429.
+    pub max_retry_after: Duration,
+    /// Requests in flight at once to one registry.
+    pub per_registry_concurrency: usize,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            credentials: CredentialOptions::default(),
+            ca_files: vec![],
+            insecure: vec![],
+            connect_timeout: Duration::from_secs(10),
+            image_deadline: Duration::from_secs(120),
+            max_retries: 3,
+            max_retry_after: Duration::from_secs(30),
+            per_registry_concurrency: 8,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    #[error(transparent)]
+    Credentials(#[from] CredentialError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("failed to read CA file `{path}`")]
+    CaFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("CA file `{path}` holds no PEM certificate")]
+    CaPem {
+        path: PathBuf,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("failed to set up the HTTP client")]
+    Client(#[source] reqwest::Error),
+    #[error("manifest unknown: `{reference}` has no such tag or digest ({message})")]
+    ManifestUnknown { reference: String, message: String },
+    #[error("name unknown: repository `{repository}` does not exist on `{registry}` ({message})")]
+    NameUnknown {
+        registry: String,
+        repository: String,
+        message: String,
+    },
+    #[error("unauthorized: `{reference}` {detail}")]
+    Unauthorized { reference: String, detail: String },
+    #[error("authentication failed at `{realm}` for `{registry}` with credentials from {provider}: {message}")]
+    BadCredentials {
+        registry: String,
+        realm: String,
+        provider: String,
+        message: String,
+    },
+    #[error("rate limited by `{registry}`{}{}", .retry_after.map(|s| format!(" (Retry-After {s}s)")).unwrap_or_default(), .remaining.as_ref().map(|r| format!(", ratelimit-remaining: {r}")).unwrap_or_default())]
+    RateLimited {
+        registry: String,
+        retry_after: Option<u64>,
+        remaining: Option<String>,
+    },
+    #[error("{method} {url} failed with HTTP {status}{}{}", .code.as_ref().map(|c| format!(" {c}")).unwrap_or_default(), if .message.is_empty() { String::new() } else { format!(": {}", .message) })]
+    Http {
+        method: &'static str,
+        url: String,
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    #[error("{what} from {url} {problem}")]
+    BadBody {
+        what: String,
+        url: String,
+        problem: String,
+    },
+    #[error("{what} from {url} is larger than {limit} bytes (raise --max-json-bytes if this is expected)")]
+    TooLarge {
+        what: String,
+        url: String,
+        limit: u64,
+    },
+    #[error("TLS certificate of `{registry}` is not trusted: pass its CA with --registry-ca FILE (or SSL_CERT_FILE), or allow it with --insecure-registry {registry}")]
+    Tls {
+        registry: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("cannot reach `{registry}`")]
+    Connect {
+        registry: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("too many redirects from {url}")]
+    TooManyRedirects { url: String },
+    #[error("redirect from {url} without a usable Location header")]
+    BadRedirect { url: String },
+    #[error("reading `{reference}` took longer than {seconds} s")]
+    Deadline { reference: String, seconds: u64 },
+}
