@@ -1,4 +1,5 @@
 //! The integration tests: one binary, one module per area, real services from `support`.
 
 mod archive;
+mod daemon;
 mod support;

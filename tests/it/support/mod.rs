@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub mod images;
+pub mod podman;
 
 /// The corpus of real command files: `XNAT_CMD_CORPUS` or `../shared/corpus/commands`.
 pub fn corpus_dir() -> PathBuf {

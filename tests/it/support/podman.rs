@@ -1,0 +1,306 @@
+//! A private Podman API service (rootful, temp socket, temp storage, `--time=0`) for the
+//! `docker-daemon:` tests, images loaded into it offline, and a minimal plain or basic-auth
+//! CNCF `docker-registry` to pull from. Everything listens on loopback or a temp unix socket
+//! and stops on Drop.
+//!
+//! The registry starter is deliberately small (the registry helper's `support/registry.rs`
+//! was not merged when this was written); swap it for that one when both are in.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use xnat_cmd::source::daemon::DaemonOptions;
+
+use super::images::{write_docker_archive, BuiltImage, Compress, OciLayout, Saved};
+
+const PODMAN: &str = "podman";
+const PODMAN_HINT: &str =
+    "install it with `apt-get install podman` (Debian/Ubuntu) or `dnf install podman`";
+const REGISTRY_HINT: &str =
+    "install the CNCF registry with `apt-get install docker-registry` (Debian/Ubuntu)";
+
+/// A free port on 127.0.0.1 (bound, then released for the service to take).
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    l.local_addr().expect("local addr").port()
+}
+
+/// Poll `ready` until it holds; fail with the service's log if it never does.
+fn wait_until(what: &str, child: &mut Child, log: &Path, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if ready() {
+            return;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "{what} exited ({status}) before it was ready: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "{what} not ready after 20 s: {}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// Where the Podman service listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listen {
+    Unix,
+    Tcp,
+}
+
+/// `podman system service` on a temp socket (or a loopback TCP port) with private storage.
+pub struct Podman {
+    pub dir: tempfile::TempDir,
+    child: Child,
+    host: String,
+}
+
+impl Podman {
+    /// On a unix socket, with no registries marked insecure.
+    pub fn start() -> Self {
+        Self::start_with(Listen::Unix, &[])
+    }
+
+    /// `insecure` registries (`127.0.0.1:PORT`) are reached over plain HTTP: Podman, unlike
+    /// dockerd, does not treat loopback as insecure.
+    pub fn start_with(listen: Listen, insecure: &[String]) -> Self {
+        let dir = tempfile::tempdir().expect("podman temp dir");
+        let conf = dir.path().join("registries.conf");
+        let mut text =
+            String::from("unqualified-search-registries = []\nshort-name-mode = \"disabled\"\n");
+        for r in insecure {
+            text.push_str(&format!(
+                "[[registry]]\nlocation = \"{r}\"\ninsecure = true\n"
+            ));
+        }
+        std::fs::write(&conf, text).expect("write registries.conf");
+        let host = match listen {
+            Listen::Unix => format!("unix://{}", dir.path().join("podman.sock").display()),
+            Listen::Tcp => format!("tcp://127.0.0.1:{}", free_port()),
+        };
+        let log = dir.path().join("service.log");
+        let mut cmd = podman_in(dir.path());
+        cmd.args(["system", "service", "--time=0", &host])
+            .env("CONTAINERS_REGISTRIES_CONF", &conf)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).expect("service log"))
+            .stderr(std::fs::File::create(&log).expect("service log"));
+        let mut child = match cmd.spawn() {
+            Ok(c) => c,
+            Err(e) => panic!("cannot run `{PODMAN}` ({e}): {PODMAN_HINT}"),
+        };
+        let probe = host.clone();
+        wait_until("podman system service", &mut child, &log, || ping(&probe));
+        Podman { dir, child, host }
+    }
+
+    /// `unix:///…/podman.sock` or `tcp://127.0.0.1:PORT`: what DOCKER_HOST would hold.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The socket path (unix services only).
+    pub fn socket(&self) -> PathBuf {
+        PathBuf::from(self.host.trim_start_matches("unix://"))
+    }
+
+    /// Daemon options that reach only this service, whatever the test process's environment.
+    pub fn daemon_options(&self) -> DaemonOptions {
+        DaemonOptions {
+            host: Some(self.host.clone()),
+            env: Some(Default::default()),
+            ..DaemonOptions::default()
+        }
+    }
+
+    /// The podman CLI on this service's storage.
+    pub fn podman(&self) -> Command {
+        podman_in(self.dir.path())
+    }
+
+    /// Save `image` as a `docker save` tar under `names` and `podman load` it (offline).
+    pub fn load(&self, image: &BuiltImage, names: &[&str]) {
+        let tar = self
+            .dir
+            .path()
+            .join(format!("load-{}.tar", &image.config_digest[7..19]));
+        write_docker_archive(&tar, &[Saved::new(image, names)], Compress::None)
+            .expect("write docker archive");
+        let out = self
+            .podman()
+            .arg("load")
+            .arg("-i")
+            .arg(&tar)
+            .output()
+            .expect("run podman load");
+        assert!(
+            out.status.success(),
+            "podman load: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The service's own `/version` document, read over the socket by hand.
+    pub fn version(&self) -> serde_json::Value {
+        let body = raw_get(&self.host, "/version").expect("GET /version");
+        serde_json::from_str(&body).expect("/version JSON")
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // vfs keeps no mounts, but a crashed run may have left some: unmount before the
+        // temp dir is removed.
+        let root = self.dir.path().display().to_string();
+        if let Ok(mounts) = std::fs::read_to_string("/proc/mounts") {
+            for m in mounts
+                .lines()
+                .filter_map(|l| l.split(' ').nth(1))
+                .filter(|m| m.starts_with(&root))
+            {
+                let _ = Command::new("umount").arg("-l").arg(m).status();
+            }
+        }
+    }
+}
+
+/// podman with all state under `dir` (vfs: no overlay mounts to clean up).
+fn podman_in(dir: &Path) -> Command {
+    let mut cmd = Command::new(PODMAN);
+    cmd.arg("--root")
+        .arg(dir.join("root"))
+        .arg("--runroot")
+        .arg(dir.join("run"))
+        .arg("--tmpdir")
+        .arg(dir.join("tmp"))
+        .args([
+            "--storage-driver",
+            "vfs",
+            "--cgroup-manager",
+            "cgroupfs",
+            "--events-backend",
+            "file",
+        ]);
+    cmd
+}
+
+/// A one-shot HTTP/1.0 GET over `unix://` or `tcp://`, independent of the code under test.
+pub fn raw_get(host: &str, path: &str) -> std::io::Result<String> {
+    let request = format!("GET {path} HTTP/1.0\r\nHost: d\r\n\r\n");
+    let mut response = Vec::new();
+    if let Some(sock) = host.strip_prefix("unix://") {
+        let mut s = UnixStream::connect(sock)?;
+        s.write_all(request.as_bytes())?;
+        s.read_to_end(&mut response)?;
+    } else {
+        let mut s = TcpStream::connect(host.trim_start_matches("tcp://"))?;
+        s.write_all(request.as_bytes())?;
+        s.read_to_end(&mut response)?;
+    }
+    let text = String::from_utf8_lossy(&response).into_owned();
+    Ok(text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default())
+}
+
+fn ping(host: &str) -> bool {
+    raw_get(host, "/_ping")
+        .map(|b| b.trim() == "OK")
+        .unwrap_or(false)
+}
+
+/// The CNCF `docker-registry` on 127.0.0.1, plain HTTP, optionally with htpasswd basic auth.
+pub struct Registry {
+    pub dir: tempfile::TempDir,
+    child: Child,
+    pub addr: String,
+}
+
+impl Registry {
+    pub fn start() -> Self {
+        Self::start_inner(None)
+    }
+
+    /// Basic auth with one user (bcrypt htpasswd via `htpasswd` from apache2-utils).
+    pub fn start_basic(user: &str, password: &str) -> Self {
+        Self::start_inner(Some((user, password)))
+    }
+
+    fn start_inner(basic: Option<(&str, &str)>) -> Self {
+        let dir = tempfile::tempdir().expect("registry temp dir");
+        let addr = format!("127.0.0.1:{}", free_port());
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n  secret: not-a-secret-test-only\n",
+            dir.path().join("data").display()
+        );
+        if let Some((user, password)) = basic {
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run htpasswd ({e}): install apache2-utils"));
+            let htpasswd = dir.path().join("htpasswd");
+            std::fs::write(&htpasswd, out.stdout).expect("write htpasswd");
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
+                htpasswd.display()
+            ));
+        }
+        let conf = dir.path().join("config.yml");
+        std::fs::write(&conf, config).expect("write registry config");
+        let log = dir.path().join("registry.log");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).expect("registry log"))
+            .stderr(std::fs::File::create(&log).expect("registry log"))
+            .spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => panic!("cannot run `docker-registry` ({e}): {REGISTRY_HINT}"),
+        };
+        let a = addr.clone();
+        wait_until("docker-registry", &mut child, &log, || {
+            TcpStream::connect(&a).is_ok()
+        });
+        Registry { dir, child, addr }
+    }
+
+    /// Push `image` as `REPO:TAG` with skopeo (from an OCI layout written in code).
+    pub fn push(&self, image: &BuiltImage, repo_tag: &str, creds: Option<(&str, &str)>) {
+        let layout_dir = self
+            .dir
+            .path()
+            .join(format!("layout-{}", &image.config_digest[7..19]));
+        let mut layout = OciLayout::new(&layout_dir);
+        layout.add("push", image);
+        let src = format!("oci:{}:push", layout_dir.display());
+        let dest = format!("docker://{}/{repo_tag}", self.addr);
+        let creds_arg = creds.map(|(u, p)| format!("{u}:{p}"));
+        let mut args = vec!["copy", "--dest-tls-verify=false"];
+        if let Some(c) = &creds_arg {
+            args.extend(["--dest-creds", c]);
+        }
+        args.extend([src.as_str(), dest.as_str()]);
+        super::images::skopeo(&args).expect("skopeo copy to the test registry");
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
