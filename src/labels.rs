@@ -1,7 +1,21 @@
 //! The `org.nrg.commands` label: from a config's labels to a list of raw command values.
+//!
+//! XNAT's label importer reads the value as a JSON *list* of command objects. We are more
+//! lenient than XNAT where real images need it (a lone object is read as a one-element list,
+//! with a warning) and more helpful where XNAT only logs: a broken label is reported with line,
+//! column and the text around the spot, and the backslash bug of NRG's `command2label.py` is
+//! recognised and named.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
 
 /// The one label key XNAT reads.
 pub const LABEL_KEY: &str = "org.nrg.commands";
+
+/// What to do when the label was produced by `command2label.py` and lost its backslashes.
+pub const REBUILD_HINT: &str =
+    "rebuild the label with `xnat-cmd label --dockerfile command.json` and replace the LABEL line in the Dockerfile";
 
 /// A parsed label: the commands, untouched, plus what was lenient about it.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,19 +28,357 @@ pub struct ParsedLabel {
 pub enum LabelError {
     #[error("the image has no `org.nrg.commands` label")]
     Missing,
+    #[error("the `org.nrg.commands` label is empty")]
+    Empty,
+    #[error("org.nrg.commands label is not valid JSON at line {line}, column {column}: {reason} near `{snippet}`")]
+    InvalidJson {
+        line: usize,
+        column: usize,
+        reason: String,
+        snippet: String,
+    },
+    /// The JSON broke on an escape or a raw control character: the signature of a label built
+    /// by `command2label.py`, which does not escape `\`, so Docker eats or garbles them.
+    #[error("org.nrg.commands label is not valid JSON at line {line}, column {column}: {reason} near `{snippet}`; \
+             this looks like the backslash bug of NRG's command2label.py (it does not escape `\\`, so the Dockerfile LABEL lost or garbled them)")]
+    LostBackslash {
+        line: usize,
+        column: usize,
+        reason: String,
+        snippet: String,
+    },
+    #[error("org.nrg.commands label must be a JSON list of command objects, found {found}")]
+    NotAList { found: &'static str },
+    #[error(
+        "org.nrg.commands label: element {index} of the list is {found}, not a command object"
+    )]
+    NotAnObject { index: usize, found: &'static str },
+}
+
+impl LabelError {
+    /// What the user can do about it, when there is something.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            LabelError::LostBackslash { .. } => Some(REBUILD_HINT),
+            LabelError::InvalidJson { .. } => {
+                Some("fix the JSON in the Dockerfile LABEL, or rebuild it with `xnat-cmd label --dockerfile`")
+            }
+            LabelError::NotAList { .. } | LabelError::NotAnObject { .. } => {
+                Some("the label must look like `[{\"name\": ...}, ...]`; `xnat-cmd label` builds it from command files")
+            }
+            LabelError::Missing | LabelError::Empty => None,
+        }
+    }
+}
+
+/// A short name of a JSON value's kind, for messages.
+pub fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// Parse a label value (the unescaped string from the image config).
-pub fn parse_label(_value: &str) -> Result<ParsedLabel, LabelError> {
-    Err(LabelError::Missing)
+pub fn parse_label(value: &str) -> Result<ParsedLabel, LabelError> {
+    if value.trim().is_empty() {
+        return Err(LabelError::Empty);
+    }
+    let parsed: Value = serde_json::from_str(value).map_err(|e| json_error(value, &e))?;
+    let mut warnings = Vec::new();
+    let commands = match parsed {
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                if !item.is_object() {
+                    return Err(LabelError::NotAnObject {
+                        index,
+                        found: json_kind(item),
+                    });
+                }
+            }
+            if items.is_empty() {
+                warnings.push(
+                    "the org.nrg.commands label holds an empty list: no commands".to_string(),
+                );
+            }
+            items
+        }
+        obj @ Value::Object(_) => {
+            warnings.push(
+                "the org.nrg.commands label holds a single JSON object, not a list: read as one command, \
+                 but XNAT's own label import would fail to parse it and save nothing"
+                    .to_string(),
+            );
+            vec![obj]
+        }
+        other => {
+            return Err(LabelError::NotAList {
+                found: json_kind(&other),
+            })
+        }
+    };
+    if has_garbled_escape(&commands) {
+        warnings.push(
+            "a string in the org.nrg.commands label contains a backspace or form-feed character: \
+             probably a `\\b` or `\\f` that lost its backslash (command2label.py does not escape `\\`); "
+                .to_string()
+                + REBUILD_HINT,
+        );
+    }
+    Ok(ParsedLabel { commands, warnings })
 }
 
 /// The commands of an image, from its config labels.
-pub fn commands_from_labels(
-    labels: &std::collections::BTreeMap<String, String>,
-) -> Result<ParsedLabel, LabelError> {
+pub fn commands_from_labels(labels: &BTreeMap<String, String>) -> Result<ParsedLabel, LabelError> {
     match labels.get(LABEL_KEY) {
         Some(v) => parse_label(v),
         None => Err(LabelError::Missing),
+    }
+}
+
+/// Turn serde_json's error into ours: the reason without serde's own position suffix, the
+/// position, a snippet, and whether it looks like the lost-backslash bug.
+fn json_error(text: &str, e: &serde_json::Error) -> LabelError {
+    let (line, column) = (e.line(), e.column());
+    let full = e.to_string();
+    let reason = match full.rfind(" at line ") {
+        Some(i) => full[..i].to_string(),
+        None => full,
+    };
+    let snippet = snippet_at(text, line, column);
+    // An invalid escape, or a raw control character inside a string, is what a Dockerfile
+    // LABEL built without escaping `\` produces (`\\n` → `\n` is fine, `\d` or a lone `\`
+    // followed by a quote is not).
+    let lost_backslash = reason.contains("invalid escape") || reason.contains("control character");
+    if lost_backslash {
+        LabelError::LostBackslash {
+            line,
+            column,
+            reason,
+            snippet,
+        }
+    } else {
+        LabelError::InvalidJson {
+            line,
+            column,
+            reason,
+            snippet,
+        }
+    }
+}
+
+/// Up to 24 characters either side of (line, column), on one line.
+fn snippet_at(text: &str, line: usize, column: usize) -> String {
+    let mut offset = 0usize;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line.max(1) {
+            offset += column.saturating_sub(1).min(l.len());
+            break;
+        }
+        offset += l.len();
+    }
+    let offset = offset.min(text.len());
+    let mut start = offset;
+    let mut taken = 0;
+    for (i, _) in text[..offset].char_indices().rev() {
+        start = i;
+        taken += 1;
+        if taken == 24 {
+            break;
+        }
+    }
+    let mut end = offset;
+    for (count, (i, c)) in text[offset..].char_indices().enumerate() {
+        end = offset + i + c.len_utf8();
+        if count + 1 == 24 {
+            break;
+        }
+    }
+    // One line, whitespace runs collapsed: the snippet goes into a one-line message.
+    let mut out = String::new();
+    for c in text[start..end].chars() {
+        let c = if c.is_control() || c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if !(c == ' ' && out.ends_with(' ')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Does any string hold a backspace or form feed? JSON `\b`/`\f` parse fine, so a Windows-ish
+/// path such as `C:\bin` that lost its escaping parses silently into garbage.
+fn has_garbled_escape(values: &[Value]) -> bool {
+    fn walk(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains(['\u{8}', '\u{c}']),
+            Value::Array(a) => a.iter().any(walk),
+            Value::Object(o) => o
+                .iter()
+                .any(|(k, v)| walk(&Value::String(k.clone())) || walk(v)),
+            _ => false,
+        }
+    }
+    values.iter().any(walk)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lists_objects_and_errors() {
+        struct Case {
+            label: &'static str,
+            want: Result<usize, LabelError>,
+            warnings: usize,
+        }
+        let cases = [
+            Case {
+                label: r#"[{"name":"a"}]"#,
+                want: Ok(1),
+                warnings: 0,
+            },
+            Case {
+                label: r#"[{"name":"a"},{"name":"b"}]"#,
+                want: Ok(2),
+                warnings: 0,
+            },
+            Case {
+                label: r#"{"name":"a"}"#,
+                want: Ok(1),
+                warnings: 1,
+            },
+            Case {
+                label: "[]",
+                want: Ok(0),
+                warnings: 1,
+            },
+            Case {
+                label: "",
+                want: Err(LabelError::Empty),
+                warnings: 0,
+            },
+            Case {
+                label: "  \n",
+                want: Err(LabelError::Empty),
+                warnings: 0,
+            },
+            Case {
+                label: r#""x""#,
+                want: Err(LabelError::NotAList { found: "a string" }),
+                warnings: 0,
+            },
+            Case {
+                label: "42",
+                want: Err(LabelError::NotAList { found: "a number" }),
+                warnings: 0,
+            },
+            Case {
+                label: r#"[{"name":"a"}, 3]"#,
+                want: Err(LabelError::NotAnObject {
+                    index: 1,
+                    found: "a number",
+                }),
+                warnings: 0,
+            },
+            Case {
+                label: r#"[null]"#,
+                want: Err(LabelError::NotAnObject {
+                    index: 0,
+                    found: "null",
+                }),
+                warnings: 0,
+            },
+        ];
+        for c in cases {
+            let got = parse_label(c.label);
+            match (&got, &c.want) {
+                (Ok(p), Ok(n)) => {
+                    assert_eq!(p.commands.len(), *n, "{}", c.label);
+                    assert_eq!(
+                        p.warnings.len(),
+                        c.warnings,
+                        "{}: {:?}",
+                        c.label,
+                        p.warnings
+                    );
+                }
+                (Err(e), Err(w)) => assert_eq!(e, w, "{}", c.label),
+                _ => panic!("{}: got {got:?}, want {:?}", c.label, c.want),
+            }
+        }
+    }
+
+    #[test]
+    fn single_object_warning_says_xnat_saves_nothing() {
+        let p = parse_label(r#"{"name":"a"}"#).unwrap();
+        assert_eq!(p.commands, vec![json!({"name": "a"})]);
+        assert!(p.warnings[0].contains("save nothing"), "{}", p.warnings[0]);
+    }
+
+    #[test]
+    fn broken_json_gives_line_column_reason_and_snippet() {
+        let label = "[{\n  \"name\": \"a\",\n  \"x\": [1, 2,],\n}]";
+        let e = parse_label(label).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "org.nrg.commands label is not valid JSON at line 3, column 14: trailing comma near `ame\": \"a\", \"x\": [1, 2,], }]`"
+        );
+        assert!(e.hint().is_some());
+    }
+
+    #[test]
+    fn lost_backslash_is_named_with_hint() {
+        // command.json had "sed 's/\\./_/g'" (an escaped backslash); command2label.py did not
+        // escape it, Docker turned `\\` into `\`, and JSON now sees the invalid escape `\.`.
+        let label = r#"[{"name":"a","command-line":"sed 's/\./_/g'"}]"#;
+        let e = parse_label(label).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(e, LabelError::LostBackslash { line: 1, .. }),
+            "{e:?}"
+        );
+        assert!(msg.contains("invalid escape"), "{msg}");
+        assert!(msg.contains("command2label.py"), "{msg}");
+        assert_eq!(e.hint(), Some(REBUILD_HINT));
+        // A raw newline inside a string (from a `\n` that lost its backslash pair) as well.
+        let e = parse_label("[{\"name\":\"a\nb\"}]").unwrap_err();
+        assert!(matches!(e, LabelError::LostBackslash { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn garbled_backspace_is_a_warning() {
+        let p = parse_label(r#"[{"name":"a","command-line":"C:\bin"}]"#).unwrap();
+        assert_eq!(p.warnings.len(), 1);
+        assert!(p.warnings[0].contains("command2label.py"));
+    }
+
+    #[test]
+    fn missing_label_names_the_key() {
+        let labels = BTreeMap::from([("other".to_string(), "x".to_string())]);
+        let e = commands_from_labels(&labels).unwrap_err();
+        assert_eq!(e, LabelError::Missing);
+        assert!(e.to_string().contains("org.nrg.commands"));
+        let labels = BTreeMap::from([(LABEL_KEY.to_string(), r#"[{"name":"a"}]"#.to_string())]);
+        assert_eq!(commands_from_labels(&labels).unwrap().commands.len(), 1);
+    }
+
+    #[test]
+    fn snippet_is_bounded_and_on_one_line() {
+        let text = format!("[{}\n{}]", "a".repeat(100), "b".repeat(100));
+        let s = snippet_at(&text, 2, 50);
+        assert_eq!(s.chars().count(), 48);
+        assert!(s.chars().all(|c| c == 'b'));
+        assert_eq!(snippet_at("ab", 1, 99), "ab");
+        assert_eq!(snippet_at("é", 1, 1), "é");
     }
 }

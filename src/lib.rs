@@ -8,6 +8,7 @@
 //!    Container Service's own rules and messages;
 //! 4. [`xnat`], [`plan`] and [`apply`] compare with what XNAT has and write the difference.
 
+pub mod apply;
 pub mod command;
 pub mod credentials;
 pub mod labels;
@@ -21,3 +22,5 @@ pub use command::CommandView;
 pub use labels::{parse_label, ParsedLabel, LABEL_KEY};
 pub use platform::Platform;
 pub use source::{ImageRecord, ReadOptions, ReadResult, SourceSpec};
+pub mod plan;
+pub mod xnat;

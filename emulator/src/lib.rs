@@ -1,1 +1,119 @@
 //! An emulator of XNAT Container Service 3.7.3 on XNAT 1.9 (spec: xnat-container-service.md §7).
+//!
+//! It is stateful, not a mock: commands, wrapper ids, enablement, users, tokens and sessions
+//! live in memory and follow the real server's rules, so the project's tests, README quickstart
+//! and benchmarks all run against the same thing. Validation and GET normalisation come from
+//! the `xnat_cmd` library itself, so the emulator can never disagree with the client's rules.
+//!
+//! [`start`] binds a loopback port and returns a [`Running`] handle with the base URL and test
+//! access to the state ([`Emulator`]).
+
+// Handlers return ready XNAT answers as `Err(Response)` for early exits; boxing them would
+// only add noise on a test server's cold paths.
+#![allow(clippy::result_large_err)]
+
+mod auth;
+mod commands;
+mod config;
+mod enablement;
+mod faults;
+mod info;
+mod normalize_placeholder;
+mod reply;
+mod router;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use config::{Config, Level, Project, Token, User, VersionMode};
+pub use faults::Faults;
+pub use state::{Emulator, LoggedRequest};
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("refusing to bind `{addr}`: the emulator listens on loopback only (127.0.0.1 or ::1)")]
+    NotLoopback { addr: SocketAddr },
+    #[error(
+        "invalid context path `{path}`: use \"\" or a path like /xnat without a trailing slash"
+    )]
+    ContextPath { path: String },
+    #[error("failed to bind `{addr}`")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A started emulator; dropping it does not stop the server, call [`Running::shutdown`].
+pub struct Running {
+    addr: SocketAddr,
+    context_path: String,
+    emulator: Emulator,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Base URL including the context path, without a trailing slash
+    /// (`http://127.0.0.1:PORT` or `http://127.0.0.1:PORT/xnat`).
+    pub fn url(&self) -> String {
+        let host = match self.addr {
+            SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
+            SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
+        };
+        format!("http://{host}{}", self.context_path)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// State and counters, for tests.
+    pub fn emulator(&self) -> &Emulator {
+        &self.emulator
+    }
+
+    /// Stop accepting connections and wait for the server task to end.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Start the emulator on `addr` (port 0 picks a free port). Loopback addresses only.
+pub async fn start(config: Config, addr: SocketAddr) -> Result<Running, StartError> {
+    if !addr.ip().is_loopback() {
+        return Err(StartError::NotLoopback { addr });
+    }
+    let ctx = config.context_path.clone();
+    if !(ctx.is_empty() || (ctx.starts_with('/') && !ctx.ends_with('/') && ctx.len() > 1)) {
+        return Err(StartError::ContextPath { path: ctx });
+    }
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { addr, source })?;
+    let emulator = Emulator::new(config);
+    let app = router::build(Arc::clone(&emulator.inner));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!("emulator server failed: {e}");
+        }
+    });
+    Ok(Running {
+        addr: bound,
+        context_path: ctx,
+        emulator,
+        stop,
+        task,
+    })
+}

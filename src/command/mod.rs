@@ -2,7 +2,9 @@
 //! lenient reader accepts (`"true"` for booleans, numbers as strings, nulls for absent).
 //! The value passes through untouched: unknown keys are kept, since XNAT versions add fields.
 
+pub mod normalize;
 pub mod validate;
+mod warnings;
 
 use serde_json::Value;
 
@@ -87,6 +89,8 @@ pub fn lenient_string(v: &Value) -> Option<String> {
 
 /// A boolean as XNAT's reader coerces it: `true`/`false`, the strings `"true"`/`"false"`
 /// (any case, as Jackson does), numbers 0/1. `Err(())` for anything else that is present.
+// `()` error: the caller knows the value and the place, and says both in its own error.
+#[allow(clippy::result_unit_err)]
 pub fn lenient_bool(v: &Value) -> Result<Option<bool>, ()> {
     match v {
         Value::Null => Ok(None),

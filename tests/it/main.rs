@@ -2,4 +2,6 @@
 
 mod archive;
 mod daemon;
+mod install;
+mod model;
 mod support;

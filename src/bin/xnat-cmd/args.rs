@@ -41,6 +41,105 @@ pub enum Command {
     Validate(ValidateArgs),
     /// For image authors: the label value (or a Dockerfile LABEL line) for command files.
     Label(LabelArgs),
+    /// Install (create, update in place) and enable every command of each image in XNAT.
+    Install(InstallArgs),
+    /// List the commands installed in XNAT, with wrappers and where they are enabled.
+    List(ListArgs),
+    /// Remove the commands of an image (or by id) from XNAT.
+    Uninstall(UninstallArgs),
+}
+
+/// How to reach XNAT. Credentials: --user + --password-stdin, else XNAT_USER/XNAT_PASS, else
+/// ~/.netrc (host or host:port). An alias token works as user (alias) and password (secret).
+#[derive(Debug, Args, Clone)]
+pub struct XnatArgs {
+    /// XNAT base URL, with its context path if any (https://host/xnat).
+    #[arg(long, env = "XNAT_HOST", value_name = "URL")]
+    pub xnat: Option<String>,
+    /// XNAT user name or alias token.
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Read the password (or token secret) from standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Trust this PEM CA certificate (bundle) for XNAT, besides the system roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify XNAT's TLS certificate.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Image sources (see `inspect`).
+    #[arg(required = true, value_name = "SOURCE")]
+    pub sources: Vec<String>,
+    #[command(flatten)]
+    pub xnat: XnatArgs,
+    /// Image reference to install the commands under (one SOURCE only); archives and daemons
+    /// otherwise use the reference recorded with the image.
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// Install under `repo@sha256:…` of the manifest that was read.
+    #[arg(long)]
+    pub pin_digest: bool,
+    /// Keep the installed command of another tag and add the new one beside it.
+    #[arg(long, conflicts_with = "replace")]
+    pub side_by_side: bool,
+    /// Delete and re-create changed commands instead of updating in place (resets wrapper ids,
+    /// so site and project enablement is lost).
+    #[arg(long)]
+    pub replace: bool,
+    /// Enable every wrapper site-wide.
+    #[arg(long)]
+    pub enable_site: bool,
+    /// Enable every wrapper in project P (repeatable); effective only with site enablement.
+    #[arg(long = "enable-project", value_name = "P")]
+    pub enable_projects: Vec<String>,
+    /// Enable every wrapper in every project the user can see.
+    #[arg(long)]
+    pub enable_all_projects: bool,
+    /// Show the plan (with a JSON diff for updates) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub xnat: XnatArgs,
+    /// JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Image sources whose commands to remove.
+    #[arg(value_name = "SOURCE", required_unless_present = "ids")]
+    pub sources: Vec<String>,
+    /// Remove the command with this id (repeatable).
+    #[arg(long = "id", value_name = "N")]
+    pub ids: Vec<i64>,
+    #[command(flatten)]
+    pub xnat: XnatArgs,
+    /// Image reference the commands were installed under (one SOURCE only).
+    #[arg(long, value_name = "REF")]
+    pub image: Option<String>,
+    /// Show what would be removed and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 /// Options for reading images from any source.

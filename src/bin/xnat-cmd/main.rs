@@ -1,9 +1,14 @@
 //! The `xnat-cmd` binary: parse arguments, run one subcommand, map the result to an exit code.
 
 mod args;
+mod connect;
 mod inspect;
+mod install;
 mod label;
+mod list;
 mod output;
+mod sources;
+mod uninstall;
 mod validate;
 
 use std::process::ExitCode;
@@ -47,5 +52,8 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Inspect(a) => inspect::run(a, &cli.global).await,
         Command::Validate(a) => validate::run(a, &cli.global).await,
         Command::Label(a) => label::run(a, &cli.global),
+        Command::Install(a) => install::run(a, &cli.global).await,
+        Command::List(a) => list::run(a, &cli.global).await,
+        Command::Uninstall(a) => uninstall::run(a, &cli.global).await,
     }
 }

@@ -63,6 +63,18 @@ pub fn report(e: CliError) -> ExitCode {
     }
 }
 
+/// An error and its causes on one line (`a: b: c`), for per-item failures in a batch.
+pub fn chain(e: &(dyn StdError + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
 /// A warning on stderr, in the same shape as errors.
 pub fn warn(msg: impl std::fmt::Display) {
     let _ = writeln!(std::io::stderr().lock(), "warning: {msg}");

@@ -1,0 +1,10 @@
+//! Integration tests of the emulator: each test starts it in-process on 127.0.0.1:0 and talks
+//! HTTP to it with reqwest, as a client would.
+
+mod auth;
+mod cli;
+mod commands;
+mod corpus;
+mod enablement;
+mod faults;
+mod support;

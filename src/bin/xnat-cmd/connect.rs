@@ -1,0 +1,88 @@
+//! From `XnatArgs` and the environment to a logged-in, preflighted XNAT client.
+
+use std::io::Read;
+
+use xnat_cmd::secret::Secret;
+use xnat_cmd::xnat::credentials::{resolve, CredentialInputs};
+use xnat_cmd::xnat::preflight::{preflight, ServerInfo};
+use xnat_cmd::xnat::{parse_base, ClientOptions, XnatClient};
+
+use crate::args::XnatArgs;
+use crate::output::CliError;
+
+/// Build the client, log in and run the preflight (role check when `will_write`).
+pub async fn connect(
+    args: &XnatArgs,
+    will_write: bool,
+) -> Result<(XnatClient, ServerInfo), CliError> {
+    let client = client(args)?;
+    match preflight(&client, will_write).await {
+        Ok(info) => Ok((client, info)),
+        Err(e) => {
+            client.logout().await;
+            let hint = e.hint();
+            let err = CliError::work(e);
+            Err(match hint {
+                Some(h) => err.with_hint(h),
+                None => err,
+            })
+        }
+    }
+}
+
+fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
+    let url = args
+        .xnat
+        .as_deref()
+        .ok_or_else(|| CliError::usage("no XNAT URL: pass --xnat URL or set XNAT_HOST"))?;
+    let base = parse_base(url).map_err(CliError::usage)?;
+    let flag_password = if args.password_stdin {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(CliError::work)?;
+        let p = s.trim_end_matches(['\n', '\r']).to_string();
+        if p.is_empty() {
+            return Err(CliError::usage("--password-stdin read an empty password"));
+        }
+        Some(Secret::new(p))
+    } else {
+        None
+    };
+    if flag_password.is_some() && args.user.is_none() {
+        return Err(CliError::usage("--password-stdin needs --user"));
+    }
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let netrc_path = env("NETRC")
+        .map(Into::into)
+        .or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".netrc")));
+    let inputs = CredentialInputs {
+        flag_user: args.user.clone(),
+        flag_password,
+        env_user: env("XNAT_USER"),
+        env_pass: env("XNAT_PASS").map(Secret::new),
+        netrc_path,
+    };
+    let host = base
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_string();
+    let creds = resolve(&inputs, &host, base.port()).map_err(CliError::usage)?;
+    tracing::debug!("XNAT credentials from {}", creds.source);
+    let ca_cert_pem = match &args.ca_cert {
+        Some(p) => Some(std::fs::read(p).map_err(|e| {
+            CliError::usage(format!(
+                "failed to read CA certificate `{}`: {e}",
+                p.display()
+            ))
+        })?),
+        None => None,
+    };
+    let opts = ClientOptions {
+        ca_cert_pem,
+        insecure: args.insecure,
+        timeout: None,
+    };
+    XnatClient::new(base, creds, &opts).map_err(CliError::work)
+}

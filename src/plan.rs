@@ -1,0 +1,462 @@
+//! Desired commands against installed ones → one action per command. Pure: values in, a
+//! serialisable plan out, so the rule is tested with tables and shown verbatim by `--dry-run`.
+//!
+//! Identity: an installed command is the same command when its name matches and its image is
+//! the same repository. Same image and equivalent JSON (compared the way XNAT normalises) →
+//! unchanged; same repository with another tag or digest → update in place, which keeps wrapper
+//! ids and therefore enablement; several candidates → conflict, nothing written for it.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::command::normalize::{canonical_for_compare, normalize};
+use crate::command::validate::Form;
+use crate::command::CommandView;
+
+/// XNAT's rule for "has a tag" (`^.+:[A-Za-z0-9_.-]+$`; digests count as tagged).
+pub fn has_tag(image: &str) -> bool {
+    match image.rsplit_once(':') {
+        Some((head, tag)) => {
+            !head.is_empty()
+                && !tag.is_empty()
+                && tag
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+        }
+        None => false,
+    }
+}
+
+/// The image as XNAT stores it on create: trimmed, `:latest` appended when untagged.
+pub fn default_tag(image: &str) -> String {
+    let image = image.trim();
+    if image.is_empty() || has_tag(image) {
+        image.to_string()
+    } else {
+        format!("{image}:latest")
+    }
+}
+
+/// The repository part of an image reference: without `@digest` and without `:tag`.
+pub fn repository(image: &str) -> &str {
+    let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
+    match no_digest.rsplit_once(':') {
+        // A colon after the last slash is a tag; before it, a registry port.
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => no_digest,
+    }
+}
+
+/// The image a command is installed under: `--image` when given, else the reference recorded
+/// with the source; tagged the way XNAT tags on create; with `pin`, `repo@sha256:…` of the
+/// manifest that was read.
+pub fn install_image(
+    recorded: Option<&str>,
+    override_ref: Option<&str>,
+    pin: Option<&str>,
+) -> Option<String> {
+    let base = override_ref
+        .or(recorded)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())?;
+    Some(match pin {
+        Some(digest) => format!("{}@{digest}", repository(base)),
+        None => default_tag(base),
+    })
+}
+
+/// The command with `image` set, as `?image=` would set it on create.
+pub fn with_image(command: &Value, image: &str) -> Value {
+    let mut c = command.clone();
+    if let Some(o) = c.as_object_mut() {
+        o.insert("image".into(), Value::String(image.to_string()));
+    }
+    c
+}
+
+/// One command as it should be installed.
+#[derive(Debug, Clone)]
+pub struct Desired {
+    /// Where it came from, for reports (`oci-archive:…`).
+    pub source: String,
+    /// The image to install it under, already with a tag (see [`default_tag`]).
+    pub image: String,
+    /// The command with `image` injected.
+    pub command: Value,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Install a new tag next to the old one instead of updating it.
+    pub side_by_side: bool,
+    /// Delete and re-create instead of updating in place (resets wrapper ids and enablement).
+    pub replace: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub pointer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installed: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub desired: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Unchanged {
+        id: i64,
+    },
+    Update {
+        id: i64,
+        installed_image: String,
+        changes: Vec<Change>,
+    },
+    Replace {
+        id: i64,
+        installed_image: String,
+    },
+    Conflict {
+        ids: Vec<i64>,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    pub source: String,
+    pub name: String,
+    pub version: Option<String>,
+    pub image: String,
+    #[serde(flatten)]
+    pub action: Action,
+    /// What is sent: the create body, or the full update body.
+    #[serde(skip)]
+    pub body: Value,
+}
+
+/// Plan every desired command against the installed list (one `GET /xapi/commands`).
+pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<Planned> {
+    let mut out = Vec::with_capacity(desired.len());
+    for (i, d) in desired.iter().enumerate() {
+        let view = CommandView::new(&d.command);
+        let name = view.name().unwrap_or_default();
+        let version = view.version();
+        // Two desired commands with the same name and repository would fight over one slot.
+        let twin = desired[..i].iter().any(|o| {
+            CommandView::new(&o.command).name().as_deref() == Some(name.as_str())
+                && repository(&o.image) == repository(&d.image)
+        });
+        let candidates: Vec<&Value> = installed
+            .iter()
+            .filter(|c| {
+                let v = CommandView::new(c);
+                v.name().as_deref() == Some(name.as_str())
+                    && v.image()
+                        .is_some_and(|img| repository(&img) == repository(&d.image))
+            })
+            .collect();
+        let id_of = |c: &Value| {
+            c.get("id")
+                .and_then(crate::command::lenient_i64)
+                .unwrap_or(0)
+        };
+        let exact: Vec<&Value> = candidates
+            .iter()
+            .copied()
+            .filter(|c| CommandView::new(c).image().as_deref() == Some(d.image.as_str()))
+            .collect();
+        let action = if twin {
+            Action::Conflict {
+                ids: vec![],
+                reason: format!(
+                    "command `{name}` appears twice for repository {}",
+                    repository(&d.image)
+                ),
+            }
+        } else if exact.len() > 1
+            || (exact.is_empty() && candidates.len() > 1 && !opts.side_by_side)
+        {
+            let pool = if exact.len() > 1 { &exact } else { &candidates };
+            Action::Conflict {
+                ids: pool.iter().map(|c| id_of(c)).collect(),
+                reason: format!(
+                    "{} installed commands named `{name}` use {}; remove the extra ones (xnat-cmd uninstall --id N) and run again",
+                    pool.len(),
+                    if exact.len() > 1 { d.image.clone() } else { format!("repository {}", repository(&d.image)) }
+                ),
+            }
+        } else if let Some(current) = exact
+            .first()
+            .or_else(|| (!opts.side_by_side).then(|| candidates.first()).flatten())
+        {
+            let body = update_body(&d.command, current);
+            let changes = diff(&canonical(&body), &installed_canonical(current));
+            let id = id_of(current);
+            let installed_image = CommandView::new(current).image().unwrap_or_default();
+            if changes.is_empty() {
+                Action::Unchanged { id }
+            } else if opts.replace {
+                Action::Replace {
+                    id,
+                    installed_image,
+                }
+            } else {
+                Action::Update {
+                    id,
+                    installed_image,
+                    changes,
+                }
+            }
+        } else {
+            Action::Create
+        };
+        let body = match &action {
+            Action::Update { .. } => {
+                let current = exact
+                    .first()
+                    .or(candidates.first())
+                    .copied()
+                    .unwrap_or(&Value::Null);
+                update_body(&d.command, current)
+            }
+            _ => d.command.clone(),
+        };
+        out.push(Planned {
+            source: d.source.clone(),
+            name,
+            version,
+            image: d.image.clone(),
+            action,
+            body,
+        });
+    }
+    out
+}
+
+fn canonical(v: &Value) -> Value {
+    canonical_for_compare(v)
+}
+
+/// An installed command (GET output) in comparable form. It goes through the same
+/// normalisation, so defaults a server omits (pre-3.7 has no `visibility`) do not count as
+/// changes.
+fn installed_canonical(v: &Value) -> Value {
+    canonical_for_compare(&normalize(v, Form::Update).unwrap_or_else(|_| v.clone()))
+}
+
+/// The full-form body for `POST /xapi/commands/{id}`: the desired command as XNAT would store
+/// it on create (tag, handler key), no ids (a foreign wrapper id breaks XNAT's merge), and the
+/// installed `visibility` kept unless the command sets its own.
+pub fn update_body(desired: &Value, installed: &Value) -> Value {
+    let mut v = normalize(desired, Form::Create).unwrap_or_else(|_| desired.clone());
+    strip_ids(&mut v);
+    if let (Some(obj), Some(vis)) = (v.as_object_mut(), installed.get("visibility")) {
+        if desired.get("visibility").is_none_or(Value::is_null) {
+            obj.insert("visibility".into(), vis.clone());
+        }
+    }
+    v
+}
+
+fn strip_ids(v: &mut Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("id");
+        o.remove("hash");
+        if let Some(Value::Array(ws)) = o.get_mut("xnat") {
+            for w in ws {
+                if let Some(wo) = w.as_object_mut() {
+                    wo.remove("id");
+                }
+            }
+        }
+    }
+}
+
+/// Differences between two JSON values as JSON pointers (`installed` → `desired`).
+pub fn diff(desired: &Value, installed: &Value) -> Vec<Change> {
+    let mut out = Vec::new();
+    diff_at(String::new(), Some(desired), Some(installed), &mut out);
+    out
+}
+
+fn diff_at(ptr: String, d: Option<&Value>, i: Option<&Value>, out: &mut Vec<Change>) {
+    match (d, i) {
+        (Some(Value::Object(a)), Some(Value::Object(b))) => {
+            let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            for k in keys {
+                diff_at(format!("{ptr}/{}", escape(k)), a.get(k), b.get(k), out);
+            }
+        }
+        (Some(Value::Array(a)), Some(Value::Array(b))) => {
+            for idx in 0..a.len().max(b.len()) {
+                diff_at(format!("{ptr}/{idx}"), a.get(idx), b.get(idx), out);
+            }
+        }
+        (a, b) if a == b => {}
+        (a, b) => out.push(Change {
+            pointer: if ptr.is_empty() { "/".into() } else { ptr },
+            installed: b.cloned(),
+            desired: a.cloned(),
+        }),
+    }
+}
+
+fn escape(k: &str) -> String {
+    k.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tags_and_repositories() {
+        let cases = [
+            ("busybox", false, "busybox:latest", "busybox"),
+            ("busybox:1.36", true, "busybox:1.36", "busybox"),
+            (
+                "host:5000/repo",
+                false,
+                "host:5000/repo:latest",
+                "host:5000/repo",
+            ),
+            (
+                "host:5000/repo:v1",
+                true,
+                "host:5000/repo:v1",
+                "host:5000/repo",
+            ),
+            ("repo@sha256:abc", true, "repo@sha256:abc", "repo"),
+            ("repo:v1@sha256:abc", true, "repo:v1@sha256:abc", "repo"),
+            (" x ", false, "x:latest", "x"),
+        ];
+        for (img, tagged, defaulted, repo) in cases {
+            assert_eq!(has_tag(img.trim()), tagged, "{img}");
+            assert_eq!(default_tag(img), defaulted, "{img}");
+            assert_eq!(repository(img.trim()), repo, "{img}");
+        }
+    }
+
+    fn desired(name: &str, image: &str) -> Desired {
+        Desired {
+            source: "test".into(),
+            image: image.into(),
+            command: json!({"name": name, "image": image, "command-line": "x"}),
+        }
+    }
+
+    fn installed(id: i64, name: &str, image: &str) -> Value {
+        json!({"id": id, "name": name, "image": image, "command-line": "x"})
+    }
+
+    #[test]
+    fn identity_rule_table() {
+        let opts = PlanOptions::default();
+        let kind = |p: &Planned| match &p.action {
+            Action::Create => "create".to_string(),
+            Action::Unchanged { id } => format!("unchanged {id}"),
+            Action::Update { id, .. } => format!("update {id}"),
+            Action::Replace { id, .. } => format!("replace {id}"),
+            Action::Conflict { ids, .. } => format!("conflict {ids:?}"),
+        };
+        let cases: Vec<(Vec<Value>, &str, PlanOptions, &str)> = vec![
+            (vec![], "r/a:1", opts, "create"),
+            (
+                vec![installed(1, "a", "r/a:1")],
+                "r/a:1",
+                opts,
+                "unchanged 1",
+            ),
+            (vec![installed(1, "a", "r/a:1")], "r/a:2", opts, "update 1"),
+            (
+                vec![installed(1, "a", "r/a:1")],
+                "r/a:2",
+                PlanOptions {
+                    side_by_side: true,
+                    replace: false,
+                },
+                "create",
+            ),
+            (
+                vec![installed(1, "a", "r/a:1")],
+                "r/a:2",
+                PlanOptions {
+                    side_by_side: false,
+                    replace: true,
+                },
+                "replace 1",
+            ),
+            (
+                vec![installed(1, "a", "other/a:1")],
+                "r/a:1",
+                opts,
+                "create",
+            ),
+            (vec![installed(1, "b", "r/a:1")], "r/a:1", opts, "create"),
+            (
+                vec![installed(1, "a", "r/a:1"), installed(2, "a", "r/a:2")],
+                "r/a:3",
+                opts,
+                "conflict [1, 2]",
+            ),
+            (
+                vec![installed(1, "a", "r/a:1"), installed(2, "a", "r/a:2")],
+                "r/a:2",
+                opts,
+                "unchanged 2",
+            ),
+            (
+                vec![installed(1, "a", "r/a:1"), installed(2, "a", "r/a:1")],
+                "r/a:1",
+                opts,
+                "conflict [1, 2]",
+            ),
+        ];
+        for (inst, image, o, want) in cases {
+            let p = plan(&[desired("a", image)], &inst, o);
+            assert_eq!(kind(&p[0]), want, "{image} vs {inst:?}");
+        }
+    }
+
+    #[test]
+    fn install_image_prefers_override_and_pins() {
+        assert_eq!(
+            install_image(Some("x/y"), None, None).as_deref(),
+            Some("x/y:latest")
+        );
+        assert_eq!(
+            install_image(Some("x/y:1"), Some("z:2"), None).as_deref(),
+            Some("z:2")
+        );
+        assert_eq!(
+            install_image(Some("h:5000/x:1"), None, Some("sha256:ab")).as_deref(),
+            Some("h:5000/x@sha256:ab")
+        );
+        assert_eq!(install_image(None, None, None), None);
+        assert_eq!(install_image(Some("  "), None, None), None);
+    }
+
+    #[test]
+    fn update_body_has_no_ids_and_keeps_visibility() {
+        let d = json!({"name": "a", "image": "r/a:2", "xnat": [{"id": 99, "name": "w"}]});
+        let i = json!({"id": 1, "name": "a", "image": "r/a:1", "visibility": "private", "xnat": [{"id": 5, "name": "w"}]});
+        let b = update_body(&d, &i);
+        assert_eq!(b.get("id"), None);
+        assert_eq!(b.pointer("/xnat/0/id"), None);
+        assert_eq!(b.get("visibility"), Some(&json!("private")));
+    }
+
+    #[test]
+    fn diff_lists_changed_pointers() {
+        let d = json!({"image": "r:2", "xnat": [{"name": "w", "contexts": ["a"]}], "new": 1});
+        let i = json!({"image": "r:1", "xnat": [{"name": "w", "contexts": ["a"]}]});
+        let c = diff(&d, &i);
+        let ptrs: Vec<&str> = c.iter().map(|c| c.pointer.as_str()).collect();
+        assert_eq!(ptrs, vec!["/image", "/new"]);
+        assert_eq!(c[0].installed, Some(json!("r:1")));
+    }
+}

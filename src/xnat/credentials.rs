@@ -1,0 +1,292 @@
+//! Where the XNAT credentials come from, in order: `--user` + `--password-stdin`, the
+//! `XNAT_USER`/`XNAT_PASS` environment (the names XNAT passes into containers), `~/.netrc`
+//! (keyed by `host` or `host:port`). Alias tokens are used like a user and password.
+//!
+//! The netrc reader is hand-written: the crates for it are unmaintained or lack the
+//! `host:port` key xnatpy users already write, and the format is a dozen lines to read.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::secret::Secret;
+
+/// Which provider supplied the credentials: named in every authentication error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    Flags,
+    Environment,
+    Netrc { path: PathBuf, machine: String },
+}
+
+impl fmt::Display for CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialSource::Flags => f.write_str("--user and --password-stdin"),
+            CredentialSource::Environment => f.write_str("XNAT_USER and XNAT_PASS"),
+            CredentialSource::Netrc { path, machine } => {
+                write!(f, "machine `{machine}` in {}", path.display())
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: String,
+    pub password: Secret,
+    pub source: CredentialSource,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CredentialError {
+    #[error("no XNAT credentials for `{host}`: tried --user/--password-stdin, XNAT_USER/XNAT_PASS and {netrc}")]
+    NotFound { host: String, netrc: String },
+    #[error("--user was given without a password: pipe it into --password-stdin")]
+    UserWithoutPassword,
+    #[error("XNAT_USER is set but XNAT_PASS is not (or the reverse): set both")]
+    HalfEnvironment,
+    #[error("failed to read `{path}`: {message}")]
+    Netrc { path: PathBuf, message: String },
+}
+
+/// What the resolver may look at; the binary fills it from flags and the process env.
+#[derive(Debug, Default, Clone)]
+pub struct CredentialInputs {
+    pub flag_user: Option<String>,
+    pub flag_password: Option<Secret>,
+    pub env_user: Option<String>,
+    pub env_pass: Option<Secret>,
+    pub netrc_path: Option<PathBuf>,
+}
+
+/// Resolve credentials for `host` (and `port`, when the URL has one).
+pub fn resolve(
+    inputs: &CredentialInputs,
+    host: &str,
+    port: Option<u16>,
+) -> Result<Credentials, CredentialError> {
+    match (&inputs.flag_user, &inputs.flag_password) {
+        (Some(user), Some(password)) => {
+            return Ok(Credentials {
+                user: user.clone(),
+                password: password.clone(),
+                source: CredentialSource::Flags,
+            })
+        }
+        (Some(_), None) => return Err(CredentialError::UserWithoutPassword),
+        _ => {}
+    }
+    match (&inputs.env_user, &inputs.env_pass) {
+        (Some(user), Some(password)) if !user.is_empty() => {
+            return Ok(Credentials {
+                user: user.clone(),
+                password: password.clone(),
+                source: CredentialSource::Environment,
+            })
+        }
+        (Some(u), None) if !u.is_empty() => return Err(CredentialError::HalfEnvironment),
+        (None, Some(p)) if !p.is_empty() => return Err(CredentialError::HalfEnvironment),
+        _ => {}
+    }
+    let netrc_desc = inputs
+        .netrc_path
+        .as_ref()
+        .map_or("~/.netrc".to_string(), |p| p.display().to_string());
+    if let Some(path) = &inputs.netrc_path {
+        if let Some(c) = from_netrc(path, host, port)? {
+            return Ok(c);
+        }
+    }
+    Err(CredentialError::NotFound {
+        host: match port {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_string(),
+        },
+        netrc: netrc_desc,
+    })
+}
+
+fn from_netrc(
+    path: &Path,
+    host: &str,
+    port: Option<u16>,
+) -> Result<Option<Credentials>, CredentialError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(CredentialError::Netrc {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })
+        }
+    };
+    let entries = parse_netrc(&text);
+    // `host:port` first (xnatpy's key), then the bare host, then `default`.
+    let mut keys = Vec::new();
+    if let Some(p) = port {
+        keys.push(format!("{host}:{p}"));
+    }
+    keys.push(host.to_string());
+    for key in keys.iter().map(String::as_str).chain(std::iter::once("")) {
+        if let Some(e) = entries
+            .iter()
+            .find(|e| e.machine.as_deref().unwrap_or("") == key)
+        {
+            if let (Some(login), Some(password)) = (&e.login, &e.password) {
+                return Ok(Some(Credentials {
+                    user: login.clone(),
+                    password: Secret::new(password.clone()),
+                    source: CredentialSource::Netrc {
+                        path: path.to_path_buf(),
+                        machine: if key.is_empty() {
+                            "default".into()
+                        } else {
+                            key.to_string()
+                        },
+                    },
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct NetrcEntry {
+    /// `None` for the `default` entry.
+    machine: Option<String>,
+    login: Option<String>,
+    password: Option<String>,
+}
+
+/// Tokens separated by any white space; `machine`/`default` start an entry; `login` (or
+/// `user`, which some tools write) and `password` fill it; `macdef` bodies are skipped.
+fn parse_netrc(text: &str) -> Vec<NetrcEntry> {
+    let mut entries: Vec<NetrcEntry> = Vec::new();
+    let mut lines = text.lines();
+    let mut tokens: Vec<String> = Vec::new();
+    while let Some(line) = lines.next() {
+        for t in line.split_whitespace() {
+            if t == "macdef" {
+                // The macro runs to the next empty line.
+                for l in lines.by_ref() {
+                    if l.trim().is_empty() {
+                        break;
+                    }
+                }
+                break;
+            }
+            tokens.push(t.to_string());
+        }
+    }
+    let mut i = 0;
+    while i < tokens.len() {
+        let next = tokens.get(i + 1).cloned();
+        match tokens[i].as_str() {
+            "machine" => {
+                entries.push(NetrcEntry {
+                    machine: next,
+                    ..Default::default()
+                });
+                i += 2;
+            }
+            "default" => {
+                entries.push(NetrcEntry::default());
+                i += 1;
+            }
+            "login" | "user" => {
+                if let Some(e) = entries.last_mut() {
+                    e.login = next;
+                }
+                i += 2;
+            }
+            "password" => {
+                if let Some(e) = entries.last_mut() {
+                    e.password = next;
+                }
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn netrc(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join(".netrc");
+        std::fs::write(&p, text).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn precedence_flags_env_netrc() {
+        let (_d, p) = netrc("machine xnat.example.org login n password np\n");
+        let mut inputs = CredentialInputs {
+            flag_user: Some("f".into()),
+            flag_password: Some(Secret::new("fp")),
+            env_user: Some("e".into()),
+            env_pass: Some(Secret::new("ep")),
+            netrc_path: Some(p),
+        };
+        let c = resolve(&inputs, "xnat.example.org", None).unwrap();
+        assert_eq!((c.user.as_str(), c.source), ("f", CredentialSource::Flags));
+        inputs.flag_user = None;
+        inputs.flag_password = None;
+        let c = resolve(&inputs, "xnat.example.org", None).unwrap();
+        assert_eq!(
+            (c.user.as_str(), c.source),
+            ("e", CredentialSource::Environment)
+        );
+        inputs.env_user = None;
+        inputs.env_pass = None;
+        let c = resolve(&inputs, "xnat.example.org", None).unwrap();
+        assert_eq!(c.user, "n");
+        assert_eq!(c.password.expose(), "np");
+        assert!(matches!(c.source, CredentialSource::Netrc { .. }));
+    }
+
+    #[test]
+    fn netrc_host_port_key_wins_over_host_and_default() {
+        let (_d, p) = netrc(
+            "default login d password dp\nmachine h login h password hp\n\
+             machine h:8080\n  user hp8080\n  password x\nmacdef init\ncd /\n\nmachine other login o password op",
+        );
+        let inputs = CredentialInputs {
+            netrc_path: Some(p),
+            ..Default::default()
+        };
+        assert_eq!(resolve(&inputs, "h", Some(8080)).unwrap().user, "hp8080");
+        assert_eq!(resolve(&inputs, "h", None).unwrap().user, "h");
+        assert_eq!(resolve(&inputs, "zzz", None).unwrap().user, "d");
+        assert_eq!(resolve(&inputs, "other", None).unwrap().user, "o");
+    }
+
+    #[test]
+    fn missing_and_partial_inputs_are_clear_errors() {
+        let inputs = CredentialInputs {
+            flag_user: Some("u".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve(&inputs, "h", None).unwrap_err(),
+            CredentialError::UserWithoutPassword
+        );
+        let inputs = CredentialInputs {
+            env_user: Some("u".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve(&inputs, "h", None).unwrap_err(),
+            CredentialError::HalfEnvironment
+        );
+        let inputs = CredentialInputs::default();
+        let e = resolve(&inputs, "h", Some(1)).unwrap_err().to_string();
+        assert_eq!(e, "no XNAT credentials for `h:1`: tried --user/--password-stdin, XNAT_USER/XNAT_PASS and ~/.netrc");
+    }
+}

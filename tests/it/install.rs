@@ -1,0 +1,615 @@
+//! End-to-end: `xnat-cmd install | list | uninstall` against the XNAT emulator, with images
+//! from archives built by the fixture code. Writes are counted by the emulator itself.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::support::emulator::Emulator;
+use crate::support::images::{write_docker_archive, Compress, ImageBuilder, Saved};
+use crate::support::{corpus_dir, Sandbox};
+
+/// Two commands, the first with two wrappers, as an image author would ship them.
+fn tool_commands(cmdline: &str) -> Value {
+    json!([
+        {
+            "name": "tool",
+            "version": "1.0",
+            "type": "docker",
+            "command-line": cmdline,
+            "mounts": [{"name": "in", "path": "/input"}, {"name": "out", "writable": "true", "path": "/output"}],
+            "inputs": [{"name": "flag", "type": "boolean", "true-value": "-f", "required": "false"}],
+            "outputs": [{"name": "result", "mount": "out"}],
+            "xnat": [
+                {"name": "tool-session", "contexts": ["xnat:imageSessionData"],
+                 "external-inputs": [{"name": "session", "type": "Session", "provides-files-for-command-mount": "in"}],
+                 "output-handlers": [{"name": "res", "accepts-command-output": "result", "as-a-child-of": "session", "type": "Resource", "label": "OUT"}]},
+                {"name": "tool-project", "contexts": ["xnat:projectData"],
+                 "external-inputs": [{"name": "project", "type": "Project"}],
+                 "output-handlers": [{"name": "res", "accepts-command-output": "result", "as-a-child-of": "project", "type": "Resource", "label": "OUT"}]}
+            ]
+        },
+        {"name": "tool-setup", "version": "1.0", "type": "docker-setup", "command-line": "prep"}
+    ])
+}
+
+/// A `docker save` archive of an image tagged `reference` whose label holds `commands`.
+fn archive(dir: &Path, file: &str, reference: &str, commands: &Value) -> PathBuf {
+    let img = ImageBuilder::new()
+        .label("org.nrg.commands", &commands.to_string())
+        .build();
+    let out = dir.join(file);
+    write_docker_archive(&out, &[Saved::new(&img, &[reference])], Compress::None)
+        .expect("write archive");
+    out
+}
+
+fn src(p: &Path) -> String {
+    format!("docker-archive:{}", p.display())
+}
+
+/// `xnat-cmd` with the emulator's URL and admin credentials in the environment.
+fn xnat_cmd(sb: &Sandbox, emu: &Emulator) -> assert_cmd::Command {
+    let mut c = sb.cmd();
+    c.env("XNAT_HOST", &emu.url)
+        .env("XNAT_USER", "admin")
+        .env("XNAT_PASS", "admin");
+    c
+}
+
+fn by_name<'a>(cmds: &'a [Value], name: &str) -> Vec<&'a Value> {
+    cmds.iter().filter(|c| c["name"] == name).collect()
+}
+
+fn wrapper_ids(c: &Value) -> Vec<(String, u64)> {
+    let mut v: Vec<(String, u64)> = c["xnat"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["name"].as_str().unwrap().to_string(),
+                w["id"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn site_enabled(emu: &Emulator, wrapper: u64) -> Option<bool> {
+    emu.state()["site-enabled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["wrapper"] == wrapper)
+        .and_then(|e| e["enabled"].as_bool())
+}
+
+fn project_enabled(emu: &Emulator, project: &str, wrapper: u64) -> Option<bool> {
+    emu.state()["project-enabled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["wrapper"] == wrapper && e["project"] == project)
+        .and_then(|e| e["enabled"].as_bool())
+}
+
+#[test]
+fn install_creates_every_command_and_a_rerun_writes_nothing() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let a = archive(
+        sb.path(),
+        "tool.tar",
+        "xnat/tool:1.0",
+        &tool_commands("run #flag#"),
+    );
+    let out = xnat_cmd(&sb, &emu)
+        .args([
+            "install",
+            &src(&a),
+            "--enable-site",
+            "--enable-project",
+            "demo",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["commands"][0]["status"], "created");
+    assert_eq!(report["commands"][1]["status"], "created");
+
+    let cmds = emu.commands();
+    assert_eq!(cmds.len(), 2);
+    let tool = by_name(&cmds, "tool")[0];
+    // The image recorded with the archive, injected; `writable: "true"` coerced by XNAT.
+    assert_eq!(tool["image"], "xnat/tool:1.0");
+    assert_eq!(by_name(&cmds, "tool-setup")[0]["image"], "xnat/tool:1.0");
+    for (_, wid) in wrapper_ids(tool) {
+        assert_eq!(site_enabled(&emu, wid), Some(true));
+        assert_eq!(project_enabled(&emu, "demo", wid), Some(true));
+    }
+    // 2 creates + 2 wrappers × (site + project) enables.
+    assert_eq!(emu.writes(), 6);
+
+    let before = emu.writes();
+    let out = xnat_cmd(&sb, &emu)
+        .args([
+            "install",
+            &src(&a),
+            "--enable-site",
+            "--enable-project",
+            "demo",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("0 created, 0 updated, 2 unchanged"),
+        "{stdout}"
+    );
+    assert_eq!(emu.writes(), before, "a re-run must not write");
+    assert_eq!(emu.commands().len(), 2);
+}
+
+#[test]
+fn upgrade_to_a_new_tag_updates_in_place_and_keeps_wrapper_ids_and_enablement() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let v1 = archive(
+        sb.path(),
+        "v1.tar",
+        "xnat/tool:1.0",
+        &tool_commands("run #flag#"),
+    );
+    let v2 = archive(
+        sb.path(),
+        "v2.tar",
+        "xnat/tool:2.0",
+        &tool_commands("run2 #flag#"),
+    );
+    xnat_cmd(&sb, &emu)
+        .args([
+            "install",
+            &src(&v1),
+            "--enable-site",
+            "--enable-project",
+            "demo",
+        ])
+        .assert()
+        .success();
+    let before = wrapper_ids(by_name(&emu.commands(), "tool")[0]);
+
+    // Dry run first: the plan with its diff, and no write.
+    let writes = emu.writes();
+    let out = xnat_cmd(&sb, &emu)
+        .args(["install", &src(&v2), "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("would update  tool"), "{stdout}");
+    assert!(stdout.contains("upgrade from xnat/tool:1.0"), "{stdout}");
+    assert!(
+        stdout.contains("/command-line: \"run #flag#\" → \"run2 #flag#\""),
+        "{stdout}"
+    );
+    assert_eq!(emu.writes(), writes);
+
+    xnat_cmd(&sb, &emu)
+        .args(["install", &src(&v2)])
+        .assert()
+        .success();
+    let cmds = emu.commands();
+    assert_eq!(cmds.len(), 2, "updated in place, not added: {cmds:#?}");
+    let tool = by_name(&cmds, "tool")[0];
+    assert_eq!(tool["image"], "xnat/tool:2.0");
+    assert_eq!(tool["command-line"], "run2 #flag#");
+    assert_eq!(wrapper_ids(tool), before, "wrapper ids survive an update");
+    for (_, wid) in &before {
+        assert_eq!(site_enabled(&emu, *wid), Some(true));
+        assert_eq!(project_enabled(&emu, "demo", *wid), Some(true));
+    }
+}
+
+#[test]
+fn side_by_side_keeps_the_old_tag_and_replace_resets_ids() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let v1 = archive(sb.path(), "v1.tar", "xnat/tool:1.0", &tool_commands("a"));
+    let v2 = archive(sb.path(), "v2.tar", "xnat/tool:2.0", &tool_commands("b"));
+    xnat_cmd(&sb, &emu)
+        .args(["install", &src(&v1)])
+        .assert()
+        .success();
+    xnat_cmd(&sb, &emu)
+        .args(["install", &src(&v2), "--side-by-side"])
+        .assert()
+        .success();
+    let tools = emu.commands();
+    let mut images: Vec<&str> = by_name(&tools, "tool")
+        .iter()
+        .map(|c| c["image"].as_str().unwrap())
+        .collect();
+    images.sort();
+    assert_eq!(images, vec!["xnat/tool:1.0", "xnat/tool:2.0"]);
+
+    // With both installed, a third tag is ambiguous: a conflict, nothing written for it.
+    let v3 = archive(sb.path(), "v3.tar", "xnat/tool:3.0", &tool_commands("c"));
+    let writes = emu.writes();
+    let out = xnat_cmd(&sb, &emu)
+        .args(["install", &src(&v3)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("conflict: 2 installed commands named `tool` use repository xnat/tool"),
+        "{stderr}"
+    );
+    assert_eq!(
+        emu.writes(),
+        writes,
+        "nothing written for the conflicting command's twin"
+    );
+}
+
+#[test]
+fn replace_deletes_and_recreates_with_new_wrapper_ids() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let v1 = archive(sb.path(), "v1.tar", "xnat/tool:1.0", &tool_commands("a"));
+    let v2 = archive(sb.path(), "v2.tar", "xnat/tool:2.0", &tool_commands("b"));
+    xnat_cmd(&sb, &emu)
+        .args(["install", &src(&v1)])
+        .assert()
+        .success();
+    let before = wrapper_ids(by_name(&emu.commands(), "tool")[0]);
+    let out = xnat_cmd(&sb, &emu)
+        .args(["install", &src(&v2), "--replace"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("enablement is reset"));
+    let cmds = emu.commands();
+    assert_eq!(by_name(&cmds, "tool").len(), 1);
+    let after = wrapper_ids(by_name(&cmds, "tool")[0]);
+    assert_ne!(after, before);
+}
+
+#[test]
+fn an_invalid_command_in_the_label_means_no_request_at_all() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let mut cmds = tool_commands("x");
+    // An input name XNAT rejects.
+    cmds[0]["inputs"][0]["name"] = json!("bad name");
+    let a = archive(sb.path(), "bad.tar", "xnat/tool:1.0", &cmds);
+    let out = xnat_cmd(&sb, &emu)
+        .args(["install", &src(&a), "--enable-site"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "Command input \"bad name\" name should contain only alphanumeric, _ and - characters."
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was written to XNAT"), "{stderr}");
+    assert_eq!(emu.requests(), 0, "not even a login");
+    assert!(emu.commands().is_empty());
+}
+
+#[test]
+fn a_500_mid_install_then_a_rerun_converges_without_duplicates() {
+    let sb = Sandbox::new();
+    // Writes: create `tool`, enable its two wrappers, create `tool-setup` ← this one fails.
+    let emu = Emulator::start(&["--fail-nth-write", "4"]);
+    let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
+    let out = xnat_cmd(&sb, &emu)
+        .args(["install", &src(&a), "--enable-site"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("failed with 500"), "{stderr}");
+    assert_eq!(emu.commands().len(), 1, "the first create went through");
+
+    let out = xnat_cmd(&sb, &emu)
+        .args(["install", &src(&a), "--enable-site"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cmds = emu.commands();
+    assert_eq!(cmds.len(), 2);
+    assert_eq!(by_name(&cmds, "tool").len(), 1);
+    assert_eq!(by_name(&cmds, "tool-setup").len(), 1);
+    for (_, wid) in wrapper_ids(by_name(&cmds, "tool")[0]) {
+        assert_eq!(site_enabled(&emu, wid), Some(true));
+    }
+    let writes = emu.writes();
+    xnat_cmd(&sb, &emu)
+        .args(["install", &src(&a), "--enable-site"])
+        .assert()
+        .success();
+    assert_eq!(emu.writes(), writes);
+}
+
+#[test]
+fn wrong_password_is_an_authentication_error_naming_the_source() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
+    let out = sb
+        .cmd()
+        .env("XNAT_HOST", &emu.url)
+        .env("XNAT_USER", "admin")
+        .env("XNAT_PASS", "wrong")
+        .args(["install", &src(&a)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: XNAT did not accept the credentials from XNAT_USER and XNAT_PASS (POST "
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("wrong"),
+        "the password must not appear: {stderr}"
+    );
+    assert_eq!(emu.writes(), 0);
+}
+
+#[test]
+fn a_site_admin_without_container_manager_is_told_how_to_get_the_role() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
+    let out = sb
+        .cmd()
+        .env("XNAT_HOST", &emu.url)
+        .env("XNAT_USER", "siteadmin")
+        .env("XNAT_PASS", "siteadmin")
+        .args(["install", &src(&a)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: user `siteadmin` lacks the `ContainerManager` role that Container Service 3.7.3 requires"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: an administrator grants it"),
+        "{stderr}"
+    );
+    assert_eq!(emu.writes(), 0);
+}
+
+#[test]
+fn a_login_redirect_is_an_authentication_error() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&["--force-login-redirect"]);
+    let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
+    let out = xnat_cmd(&sb, &emu)
+        .args(["install", &src(&a)])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("did not accept the credentials"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("redirected to"), "{stderr}");
+    assert_eq!(emu.writes(), 0);
+}
+
+#[test]
+fn context_path_password_stdin_and_list() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&["--context-path", "/xnat"]);
+    assert!(emu.url.ends_with("/xnat"));
+    let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
+    sb.cmd()
+        .args([
+            "install",
+            &src(&a),
+            "--xnat",
+            &emu.url,
+            "--user",
+            "admin",
+            "--password-stdin",
+            "--enable-site",
+        ])
+        .write_stdin("admin\n")
+        .assert()
+        .success();
+    assert_eq!(emu.commands().len(), 2);
+
+    let out = xnat_cmd(&sb, &emu)
+        .args(["list", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tool = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "tool")
+        .unwrap();
+    assert_eq!(tool["image"], "xnat/tool:1.0");
+    assert_eq!(tool["wrappers"].as_array().unwrap().len(), 2);
+    assert!(tool["wrappers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|w| w["enabled_site"] == true));
+}
+
+#[test]
+fn netrc_and_alias_token_credentials() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[
+        "--token",
+        "3f1c2e9a-0000-4000-8000-000000000001:s3cret:admin",
+    ]);
+    let host = emu.url.trim_start_matches("http://").to_string();
+    std::fs::write(
+        sb.path().join(".netrc"),
+        format!("machine {host} login 3f1c2e9a-0000-4000-8000-000000000001 password s3cret\n"),
+    )
+    .unwrap();
+    let out = sb
+        .cmd()
+        .env("XNAT_HOST", &emu.url)
+        .args(["list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "no commands installed\n"
+    );
+}
+
+#[test]
+fn uninstall_by_source_and_by_id() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
+    xnat_cmd(&sb, &emu)
+        .args(["install", &src(&a)])
+        .assert()
+        .success();
+    let writes = emu.writes();
+    let out = xnat_cmd(&sb, &emu)
+        .args(["uninstall", &src(&a), "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("would remove tool (id"));
+    assert_eq!(emu.writes(), writes);
+
+    let setup_id = by_name(&emu.commands(), "tool-setup")[0]["id"]
+        .as_i64()
+        .unwrap();
+    xnat_cmd(&sb, &emu)
+        .args(["uninstall", "--id", &setup_id.to_string()])
+        .assert()
+        .success();
+    assert_eq!(emu.commands().len(), 1);
+    xnat_cmd(&sb, &emu)
+        .args(["uninstall", &src(&a)])
+        .assert()
+        .success();
+    assert!(emu.commands().is_empty());
+}
+
+#[test]
+fn pin_digest_installs_under_the_manifest_digest() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let layout = sb.path().join("layout");
+    let img = ImageBuilder::new()
+        .label("org.nrg.commands", &tool_commands("x").to_string())
+        .build();
+    let mut l = crate::support::images::OciLayout::new(&layout);
+    l.add("registry.example.org/lab/tool:1.0", &img);
+    let source = format!("oci:{}:registry.example.org/lab/tool:1.0", layout.display());
+    xnat_cmd(&sb, &emu)
+        .args(["install", &source, "--pin-digest"])
+        .assert()
+        .success();
+    let want = format!("registry.example.org/lab/tool@{}", img.manifest_digest);
+    assert!(
+        emu.commands().iter().all(|c| c["image"] == want.as_str()),
+        "{:#?}",
+        emu.commands()
+    );
+}
+
+#[test]
+fn real_commands_from_the_corpus_install_and_reinstall_idempotently() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let dir = corpus_dir();
+    let mut label = Vec::new();
+    for f in [
+        "NrgXnat__docker-images__debug.json",
+        "NrgXnat__docker-images__dicomtonrrd-rtstruct.json",
+        "NrgXnat__docker-images__anon-on-demand.json",
+        "kelseym__mri_reface__mri-reface.json",
+        "NrgXnat__docker-images__pyradiomics.json",
+    ] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (set XNAT_CMD_CORPUS to the corpus folder)",
+                dir.join(f).display()
+            )
+        });
+        label.push(serde_json::from_str::<Value>(&text).unwrap());
+    }
+    let a = archive(
+        sb.path(),
+        "corpus.tar",
+        "xnat/corpus:1.0",
+        &Value::Array(label),
+    );
+    let out = xnat_cmd(&sb, &emu)
+        .args(["install", &src(&a), "--enable-site"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(emu.commands().len(), 5);
+    let writes = emu.writes();
+    let out = xnat_cmd(&sb, &emu)
+        .args(["install", &src(&a), "--enable-site"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("5 unchanged"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        emu.writes(),
+        writes,
+        "XNAT's normalisation must not look like a change"
+    );
+}

@@ -1,0 +1,224 @@
+//! The command model against the real corpus: label parsing, validation verdicts, the CLI.
+
+use std::path::PathBuf;
+
+use xnat_cmd::labels::{parse_label, LabelError};
+
+use crate::support::corpus_dir;
+
+fn label_files() -> Vec<PathBuf> {
+    let dir = corpus_dir().join("labels");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| {
+            panic!(
+                "corpus labels at {} unreadable ({e}); set XNAT_CMD_CORPUS",
+                dir.display()
+            )
+        })
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".label.txt"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn corpus_labels_parse_as_documented() {
+    let files = label_files();
+    assert_eq!(files.len(), 9, "the corpus has 9 labels");
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&f).unwrap();
+        let got = parse_label(&text);
+        // The file name says what the label holds: `-Ncmd(s)`, `OBJECT-not-list`, `INVALID-json`.
+        if name.contains("INVALID-json") {
+            let e = got.unwrap_err();
+            assert!(
+                matches!(e, LabelError::InvalidJson { line: 1, .. }),
+                "{name}: {e:?}"
+            );
+            assert!(e.to_string().contains("trailing comma"), "{name}: {e}");
+        } else if name.contains("OBJECT-not-list") {
+            let p = got.unwrap();
+            assert_eq!(p.commands.len(), 1, "{name}");
+            assert_eq!(p.warnings.len(), 1, "{name}");
+        } else {
+            let want = if name.contains("3cmds") {
+                3
+            } else if name.contains("2cmds") {
+                2
+            } else {
+                1
+            };
+            let p = got.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(p.commands.len(), want, "{name}");
+            assert!(p.warnings.is_empty(), "{name}: {:?}", p.warnings);
+            for c in &p.commands {
+                assert!(
+                    c.get("name").and_then(|n| n.as_str()).is_some(),
+                    "{name}: command without name"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn dollar_escapes_survive_in_the_decoded_label() {
+    let text = std::fs::read_to_string(
+        corpus_dir().join("labels/NrgXnat__docker-images__xnat-populate-dollar-escapes.label.txt"),
+    )
+    .unwrap();
+    let p = parse_label(&text).unwrap();
+    let cl = p.commands[0]["command-line"].as_str().unwrap();
+    assert!(
+        cl.contains("-u $XNAT_USER -p $XNAT_PASS --url $XNAT_HOST"),
+        "{cl}"
+    );
+}
+
+/// One row of SOURCES.md: the file and its predicted `POST /xapi/commands` outcome per command.
+#[derive(Debug)]
+struct Row {
+    file: String,
+    outcome: Vec<Outcome>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Created,
+    Rejected { errors: usize, first: String },
+    NotJson,
+}
+
+fn parse_sources() -> Vec<Row> {
+    let text =
+        std::fs::read_to_string(corpus_dir().join("SOURCES.md")).expect("SOURCES.md in the corpus");
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let cells: Vec<&str> = line.split(" | ").collect();
+        if cells.len() < 7 || !cells[0].starts_with("| `") || !cells[0].ends_with(".json`") {
+            continue;
+        }
+        let file = cells[0]
+            .trim_start_matches("| `")
+            .trim_end_matches('`')
+            .to_string();
+        let outcome_text = cells[5];
+        let outcome = if outcome_text.starts_with("201") {
+            vec![Outcome::Created]
+        } else if outcome_text.contains("not valid JSON") {
+            vec![Outcome::NotJson]
+        } else {
+            outcome_text
+                .split("400, ")
+                .skip(1)
+                .map(|seg| {
+                    let (n, rest) = seg
+                        .split_once(" error(s), first: \"")
+                        .expect("400 outcome shape");
+                    let rest = rest.split("\" [").next().unwrap();
+                    let end = rest.rfind('"').expect("closing quote");
+                    Outcome::Rejected {
+                        errors: n.parse().expect("error count"),
+                        first: rest[..end].to_string(),
+                    }
+                })
+                .collect()
+        };
+        rows.push(Row { file, outcome });
+    }
+    rows
+}
+
+#[test]
+fn every_corpus_file_gets_the_predicted_post_verdict() {
+    use xnat_cmd::command::normalize::normalize;
+    use xnat_cmd::{validate, Form, Severity};
+
+    let rows = parse_sources();
+    assert_eq!(rows.len(), 42, "SOURCES.md lists 42 command files");
+    for row in rows {
+        let text = std::fs::read_to_string(corpus_dir().join(&row.file)).unwrap();
+        let value: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(_) => {
+                assert_eq!(
+                    row.outcome,
+                    vec![Outcome::NotJson],
+                    "{}: parsed, but predicted not JSON",
+                    row.file
+                );
+                continue;
+            }
+        };
+        let commands = match value {
+            serde_json::Value::Array(items) => items,
+            other => vec![other],
+        };
+        assert_eq!(commands.len(), row.outcome.len(), "{}", row.file);
+        for (cmd, want) in commands.iter().zip(&row.outcome) {
+            let errors: Vec<String> = validate(cmd, Form::Create)
+                .into_iter()
+                .filter(|d| d.severity == Severity::Error)
+                .map(|d| d.message)
+                .collect();
+            match want {
+                Outcome::Created => {
+                    assert_eq!(errors, Vec::<String>::new(), "{}", row.file);
+                    // What the emulator stores is stable: re-posting it as an update changes nothing.
+                    let stored = normalize(cmd, Form::Create).unwrap();
+                    assert_eq!(
+                        normalize(&stored, Form::Update).unwrap(),
+                        stored,
+                        "{}",
+                        row.file
+                    );
+                }
+                Outcome::Rejected { errors: n, first } => {
+                    assert_eq!(errors.len(), *n, "{}: {errors:#?}", row.file);
+                    assert!(
+                        errors[0].starts_with(first.as_str()),
+                        "{}: first error {:?}, want {first:?}",
+                        row.file,
+                        errors[0]
+                    );
+                }
+                Outcome::NotJson => panic!("{}: predicted not JSON, but it parsed", row.file),
+            }
+        }
+    }
+}
+
+#[test]
+fn upstream_bad_command_yields_exactly_the_eight_upstream_errors() {
+    use xnat_cmd::{validate, Form, Severity};
+
+    let text = std::fs::read_to_string(
+        corpus_dir().join("NrgXnat__container-service__test-bad-command-INVALID-SEMANTICS.json"),
+    )
+    .unwrap();
+    let cmd: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut got: Vec<String> = validate(&cmd, Form::Create)
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.message)
+        .collect();
+    let p = "Command \"hello-world1\" - ";
+    let w = "wrapper \"bad-command\" - ";
+    let note = "Note that command inputs with values provided by xnat inputs shouldn't be designated as select (they'll automatically render as a select if their xnat input resolves to more than one value).";
+    // CommandEntityTest.testDerivedInputsValidation, verbatim (order-insensitive there).
+    let mut want = vec![
+        format!("{p}Command input \"some_bad_config\" is designated as type \"select-one\" but doesn't list select-values. {note}"),
+        format!("{p}Command input \"some_bad_config2\" has select-values set, but is not a select type."),
+        format!("{p}{w}derived input \"scan\" is designated as a \"multiple\" input, which means it cannot provide files for command mounts (consider mounting the parent element)."),
+        format!("{p}{w}derived input \"scan\" is designated as a \"multiple\" input, whichmeans it must directly provide values for some command input."),
+        format!("{p}{w}output handler \"output-handler\" has \"as-a-child-of\": \"scan\", but that input is set to allow multiple values."),
+        format!("{p}{w}output handler \"output-handler2\" has \"as-a-child-of\": \"scan2\", but that input's value is set to \"id\", which will cause the upload to fail (a \"uri\" is required for upload)."),
+        format!("{p}{w}external input \"session\" provides values for command input \"some_config\", which is a select type. {note}"),
+        format!("{p}{w}derived input \"scan3\" provides values for command input \"some_mult_config\", which is a select type. {note}"),
+    ];
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+}

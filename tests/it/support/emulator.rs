@@ -1,0 +1,112 @@
+//! The XNAT emulator as a child process on a free loopback port, with its test hooks
+//! (request counters, state, faults) read over HTTP; killed on Drop.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+/// The `xnat-emulator` binary next to the test binary (built by `cargo build --workspace`).
+pub fn emulator_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target dir")
+        .to_path_buf();
+    let bin = dir.join("xnat-emulator");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+pub struct Emulator {
+    child: Child,
+    pub url: String,
+    http: reqwest::blocking::Client,
+}
+
+impl Emulator {
+    /// Start with the default users (admin/admin a Container Manager) and extra flags.
+    pub fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(emulator_bin())
+            .args(["--bind", "127.0.0.1:0", "--test-hooks"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start xnat-emulator");
+        let stdout = child.stdout.take().expect("emulator stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the emulator's first line");
+        let url = line
+            .trim()
+            .strip_prefix("xnat-emulator listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line from the emulator: {line:?}"))
+            .to_string();
+        Emulator {
+            child,
+            url,
+            http: reqwest::blocking::Client::new(),
+        }
+    }
+
+    fn hook(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}/__emulator/{path}", self.url))
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_else(|e| panic!("GET /__emulator/{path}: {e}"))
+    }
+
+    /// Writes (POST/PUT/DELETE under /xapi) answered so far.
+    pub fn writes(&self) -> u64 {
+        self.hook("counters")["writes"]
+            .as_u64()
+            .expect("writes counter")
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.hook("counters")["requests"]
+            .as_u64()
+            .expect("requests counter")
+    }
+
+    pub fn state(&self) -> Value {
+        self.hook("state")
+    }
+
+    /// The stored commands (GET /__emulator/state `commands`).
+    pub fn commands(&self) -> Vec<Value> {
+        let s = self.state();
+        match &s["commands"] {
+            Value::Array(a) => a.clone(),
+            Value::Object(o) => o.values().cloned().collect(),
+            other => panic!("unexpected commands in state: {other}"),
+        }
+    }
+
+    pub fn set_faults(&self, faults: Value) {
+        let r = self
+            .http
+            .put(format!("{}/__emulator/faults", self.url))
+            .json(&faults)
+            .send()
+            .expect("PUT faults");
+        assert!(r.status().is_success(), "PUT faults: {}", r.status());
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
