@@ -306,7 +306,12 @@ fn serve(conn: std::os::unix::net::UnixStream, max: &str, min: &str, seen: &Mute
             }
         }
         seen.lock().unwrap().push(path.clone());
-        let (status, body) = if path == "/version" {
+        let mut extra = String::new();
+        let (status, body) = if path == "/_ping" {
+            // Like dockerd: the newest version in a header, the oldest nowhere.
+            extra = format!("Api-Version: {max}\r\n");
+            ("200 OK", "OK".to_string())
+        } else if path == "/version" {
             (
                 "200 OK",
                 format!(r#"{{"ApiVersion":"{max}","MinAPIVersion":"{min}","Version":"strict"}}"#),
@@ -323,7 +328,7 @@ fn serve(conn: std::os::unix::net::UnixStream, max: &str, min: &str, seen: &Mute
             )
         };
         let resp = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         if out.write_all(resp.as_bytes()).is_err() {
@@ -349,10 +354,11 @@ async fn the_negotiated_version_is_the_one_used_in_paths() {
     assert_eq!(r.labels.get("a").map(String::as_str), Some("b"));
     assert_eq!(
         *old.paths.lock().unwrap(),
-        ["/version", "/v1.40/images/x/y:1/json"]
+        ["/_ping", "/v1.40/images/x/y:1/json"]
     );
 
-    // A daemon whose minimum is above our newest: never below their minimum.
+    // A daemon whose minimum is above our newest refuses our first try; its `/version` gives
+    // the minimum, and the request is sent again with it (never below their minimum).
     let new = StrictDaemon::start("1.56", "1.50");
     read(
         &opts(DaemonOptions {
@@ -366,7 +372,12 @@ async fn the_negotiated_version_is_the_one_used_in_paths() {
     .unwrap();
     assert_eq!(
         *new.paths.lock().unwrap(),
-        ["/version", "/v1.50/images/x/y:1/json"]
+        [
+            "/_ping",
+            &format!("/v{API_VERSION}/images/x/y:1/json"),
+            "/version",
+            "/v1.50/images/x/y:1/json"
+        ]
     );
 
     // DOCKER_API_VERSION pins the version, as with the docker CLI; the daemon's refusal is

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -39,6 +39,9 @@ pub struct Daemon {
     sender: SendRequest<Full<Bytes>>,
     candidate: Candidate,
     api_version: String,
+    /// `/_ping` gives the daemon's newest version but not its oldest: a 400 is answered
+    /// once by asking `/version` for both and retrying.
+    renegotiated: bool,
 }
 
 impl std::fmt::Debug for Daemon {
@@ -71,16 +74,25 @@ impl Daemon {
                     continue;
                 }
             };
-            match server_versions(&mut sender, &candidate).await {
-                Ok((max, min)) => {
-                    let api_version = pinned
-                        .clone()
-                        .unwrap_or_else(|| negotiate(API_VERSION, max.as_deref(), min.as_deref()));
+            // `/_ping` is what the Go client negotiates with; `/version` is the fallback
+            // because Podman answers it in ~1 s (it collects host details), `/_ping` in 1 ms.
+            let negotiated = match server_ping(&mut sender, &candidate).await {
+                Ok(Some(theirs)) => Ok(negotiate(API_VERSION, Some(&theirs), None)),
+                Ok(None) => server_versions(&mut sender, &candidate)
+                    .await
+                    .map(|(max, min)| negotiate(API_VERSION, max.as_deref(), min.as_deref())),
+                Err(failure) => Err(failure),
+            };
+            match negotiated {
+                Ok(negotiated) => {
+                    let api_version = pinned.clone().unwrap_or(negotiated);
                     tracing::debug!(endpoint = %candidate.address, origin = %candidate.origin, %api_version, "daemon connected");
                     return Ok(Daemon {
                         sender,
                         candidate,
                         api_version,
+                        // A pinned version is the user's choice: never change it.
+                        renegotiated: pinned.is_some(),
                     });
                 }
                 Err(failure) => tried.push(attempt(failure)),
@@ -101,13 +113,42 @@ impl Daemon {
         self.candidate.address.to_string()
     }
 
-    /// Send `method /v{N}{path}`; the connection is reopened if the daemon closed it.
+    /// Send `method /v{N}{path}`; the connection is reopened if the daemon closed it. A 400
+    /// (how daemons refuse an API version) makes us ask `/version` for the supported range
+    /// once and, when that changes the version, send again.
     pub(crate) async fn send(
         &mut self,
         method: Method,
         path: &str,
         headers: &[(&str, &str)],
-    ) -> Result<Response<Incoming>, DaemonError> {
+    ) -> Result<Response<Body>, DaemonError> {
+        let resp = self.send_once(method.clone(), path, headers).await?;
+        if resp.status() != StatusCode::BAD_REQUEST || self.renegotiated {
+            return Ok(resp);
+        }
+        self.renegotiated = true;
+        // Read the refusal so the connection can carry the next request.
+        let refusal = self.read_body(path, resp, MAX_VERSION_BYTES as u64).await?;
+        let versions = server_versions(&mut self.sender, &self.candidate).await;
+        if let Ok((max, min)) = versions {
+            let again = negotiate(API_VERSION, max.as_deref(), min.as_deref());
+            if again != self.api_version {
+                tracing::debug!(from = %self.api_version, to = %again, "daemon refused the API version; renegotiated");
+                self.api_version = again;
+                return self.send_once(method, path, headers).await;
+            }
+        }
+        let mut replay = Response::new(Full::new(refusal).map_err(|never| match never {}).boxed());
+        *replay.status_mut() = StatusCode::BAD_REQUEST;
+        Ok(replay)
+    }
+
+    async fn send_once(
+        &mut self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Response<Body>, DaemonError> {
         let path = format!("/v{}{path}", self.api_version);
         if self.sender.is_closed() || self.sender.ready().await.is_err() {
             self.sender =
@@ -123,22 +164,22 @@ impl Daemon {
                     })?;
         }
         let req = request(&self.candidate, method.clone(), &path, headers);
-        self.sender
-            .send_request(req)
-            .await
-            .map_err(|source| DaemonError::Http {
+        match self.sender.send_request(req).await {
+            Ok(resp) => Ok(resp.map(|b| b.boxed())),
+            Err(source) => Err(DaemonError::Http {
                 method: method.to_string(),
                 path,
                 endpoint: self.candidate.address.to_string(),
                 source,
-            })
+            }),
+        }
     }
 
     /// A whole response body, at most `limit` bytes.
     pub(crate) async fn read_body(
         &self,
         path: &str,
-        resp: Response<Incoming>,
+        resp: Response<Body>,
         limit: u64,
     ) -> Result<Bytes, DaemonError> {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -292,7 +333,38 @@ fn tls_config(files: &TlsFiles) -> Result<Arc<rustls::ClientConfig>, DaemonError
     Ok(Arc::new(config))
 }
 
-/// `GET /version` (unversioned, as every client's first call is): the daemon's newest and
+/// The body type of every response: a streamed daemon body, or a replayed one.
+pub(crate) type Body = BoxBody<Bytes, hyper::Error>;
+
+/// `GET /_ping` (unversioned): the daemon's newest API version from the `API-Version` header,
+/// if it sends one. A failure here means whatever listens is not an Engine API.
+async fn server_ping(
+    sender: &mut SendRequest<Full<Bytes>>,
+    candidate: &Candidate,
+) -> Result<Option<String>, Failure> {
+    let not_api = |why: String| Failure::NotEngineApi(why);
+    let resp = sender
+        .send_request(request(candidate, Method::GET, "/_ping", &[]))
+        .await
+        .map_err(|e| not_api(format!("GET /_ping: {e}")))?;
+    let status = resp.status();
+    let version = resp
+        .headers()
+        .get("api-version")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    // Drain the tiny body (`OK`) so the connection carries the next request.
+    Limited::new(resp.into_body(), MAX_VERSION_BYTES)
+        .collect()
+        .await
+        .map_err(|e| not_api(format!("GET /_ping: {e}")))?;
+    if status != StatusCode::OK {
+        return Err(not_api(format!("GET /_ping answered {status}")));
+    }
+    Ok(version)
+}
+
+/// `GET /version` (unversioned): the daemon's newest and
 /// oldest API versions. A failure here means whatever listens is not an Engine API.
 async fn server_versions(
     sender: &mut SendRequest<Full<Bytes>>,
