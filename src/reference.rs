@@ -338,10 +338,10 @@ fn is_valid_registry(r: &str) -> bool {
             None => (Some(r), None),
         }
     };
-    let port_ok = port.map_or(true, |p| {
-        !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
-    });
-    let host_ok = host.map_or(true, |h| {
+    let port_ok = port
+        .iter()
+        .all(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok = host.iter().all(|h| {
         !h.is_empty()
             && h.split('.').all(|label| {
                 let b = label.as_bytes();

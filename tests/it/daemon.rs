@@ -14,7 +14,9 @@ use xnat_cmd::source::{ImageRecord, ReadOptions, Reader, SourceError, SourceSpec
 use xnat_cmd::Platform;
 
 use crate::support::images::{BuiltImage, ImageBuilder};
-use crate::support::podman::{free_port, Listen, Podman, Registry};
+use crate::support::podman::{free_port, Listen, Podman};
+use crate::support::registry::{Mode, Registry};
+use crate::support::token_server::Policy;
 
 const COMMANDS: &str = r#"[{"name":"dcm2niix","version":"1.0","image":"xnat/small:v1","type":"docker","command-line":"run <in> & \"out\" é"}]"#;
 
@@ -122,9 +124,9 @@ async fn missing_image_suggests_pull_and_the_registry_source() {
 
 #[tokio::test]
 async fn pull_from_a_plain_registry_then_read_by_digest() {
-    let registry = Registry::start();
+    let registry = Registry::start(Mode::Plain);
     let image = small_image();
-    registry.push(&image, "xnat/small:v1", None);
+    registry.push_image_to("xnat/small", "v1", &image).await;
     let podman = Podman::start_with(Listen::Unix, std::slice::from_ref(&registry.addr));
     let reference = format!("{}/xnat/small:v1", registry.addr);
 
@@ -163,9 +165,12 @@ async fn pull_from_a_plain_registry_then_read_by_digest() {
 
 #[tokio::test]
 async fn pull_from_a_basic_auth_registry_sends_x_registry_auth() {
-    let registry = Registry::start_basic("testuser", "testpass");
+    let registry = Registry::start(Mode::Basic {
+        user: "testuser".into(),
+        password: "testpass".into(),
+    });
     let image = small_image();
-    registry.push(&image, "xnat/private:v1", Some(("testuser", "testpass")));
+    registry.push_image_to("xnat/private", "v1", &image).await;
     let podman = Podman::start_with(Listen::Unix, std::slice::from_ref(&registry.addr));
     let reference = format!("{}/xnat/private:v1", registry.addr);
     let mut o = opts(podman.daemon_options());
@@ -180,6 +185,45 @@ async fn pull_from_a_basic_auth_registry_sends_x_registry_auth() {
     o.registry.credentials.user = Some(("testuser".into(), Secret::new("testpass")));
     let r = read(&o, &reference).await.unwrap();
     assert_eq!(r.config_digest.as_deref(), Some(&*image.config_digest));
+    assert_eq!(r.labels, image.labels);
+}
+
+#[tokio::test]
+async fn pull_from_a_token_registry_with_credentials() {
+    let policy = Policy {
+        users: [("testuser".to_string(), "testpass".to_string())].into(),
+        ..Policy::default()
+    };
+    let registry = Registry::start(Mode::Token(policy));
+    let image = small_image();
+    registry.push_image_to("xnat/private", "v1", &image).await;
+    let podman = Podman::start_with(Listen::Unix, std::slice::from_ref(&registry.addr));
+    let reference = format!("{}/xnat/private:v1", registry.addr);
+    let mut o = opts(podman.daemon_options());
+    o.daemon.pull = true;
+
+    let e = daemon_error(read(&o, &reference).await.unwrap_err());
+    let DaemonError::PullFailed { message, .. } = e else {
+        panic!("{e:?}")
+    };
+    assert!(message.contains("unauthorized"), "{message}");
+
+    // Found by the credential chain in a config.json of the (test-given) environment.
+    let home = tempfile::tempdir().unwrap();
+    let auth = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        "testuser:testpass",
+    );
+    std::fs::create_dir_all(home.path().join(".docker")).unwrap();
+    std::fs::write(
+        home.path().join(".docker/config.json"),
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, registry.addr),
+    )
+    .unwrap();
+    o.daemon.env = env(&[("HOME", home.path().to_str().unwrap())]);
+    let r = read(&o, &reference).await.unwrap();
+    assert_eq!(r.config_digest.as_deref(), Some(&*image.config_digest));
+    assert_eq!(r.manifest_digest.as_deref(), Some(&*image.manifest_digest));
     assert_eq!(r.labels, image.labels);
 }
 

@@ -4,4 +4,5 @@ mod archive;
 mod daemon;
 mod install;
 mod model;
+mod registry;
 mod support;

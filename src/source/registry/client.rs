@@ -174,7 +174,13 @@ impl RegistryClient {
             .manifest(r, &target, opts, &what, &mut result.warnings)
             .await?;
         let top_digest = manifest::sha256_digest(&top.body);
-        let doc = manifest::parse_manifest(&top.body, top.content_type.as_deref(), &what)?;
+        let top_url = format!(
+            "{}/v2/{}/manifests/{target}",
+            self.origin_of(r),
+            r.repository
+        );
+        let doc = manifest::parse_manifest(&top.body, top.content_type.as_deref(), &what)
+            .map_err(|e| body_error(&top.body, &what, &top_url, e))?;
         let image = Some(r.typed_with_tag());
         match doc {
             ManifestDoc::Index(index) => {
@@ -282,8 +288,9 @@ impl RegistryClient {
         let path = format!("/v2/{}/blobs/{}", r.repository, desc.digest);
         let f = self.get(r, &path, None, &what, opts.max_json_bytes).await?;
         manifest::verify_digest(&f.body, &desc.digest, &what)?;
+        let url = format!("{}{path}", self.origin_of(r));
         let cfg =
-            ImageConfig::parse(&f.body, &what).map_err(|e| body_error(&f.body, &what, &path, e))?;
+            ImageConfig::parse(&f.body, &what).map_err(|e| body_error(&f.body, &what, &url, e))?;
         Ok(ImageRecord {
             image: None,
             manifest_digest: None,
@@ -298,6 +305,11 @@ impl RegistryClient {
         m.entry(registry.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.opts.per_registry_concurrency.max(1))))
             .clone()
+    }
+
+    /// `scheme://host` of a registry as currently known (for messages).
+    fn origin_of(&self, r: &Reference) -> String {
+        origin(self.scheme(&r.registry).0, r.api_host())
     }
 
     fn is_insecure(&self, registry: &str) -> bool {
@@ -342,6 +354,12 @@ impl RegistryClient {
         let scope = format!("repository:{}:pull", r.repository);
         let _permit = self.semaphore(registry).acquire_owned().await;
         let (mut scheme, mut may_fallback) = self.scheme(registry);
+        let mut undecided = self
+            .schemes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(registry)
+            .is_none();
         let mut url = origin(scheme, &host) + path;
         let mut on_registry = true;
         let mut attempts = 0u32;
@@ -368,7 +386,7 @@ impl RegistryClient {
                     if on_registry
                         && may_fallback
                         && scheme == Scheme::Https
-                        && !(is_cert_error(&e) && !self.is_insecure(registry))
+                        && (!is_cert_error(&e) || self.is_insecure(registry))
                     {
                         // dockerd's rule for loopback and insecure registries: HTTPS, then HTTP.
                         tracing::debug!(registry, "HTTPS failed, trying plain HTTP");
@@ -397,8 +415,10 @@ impl RegistryClient {
                 }
             };
             self.requests.fetch_add(1, Ordering::Relaxed);
-            if on_registry && may_fallback {
+            if on_registry && undecided {
+                // The first answer settles the scheme for the rest of the run.
                 self.remember_scheme(registry, scheme);
+                undecided = false;
                 may_fallback = false;
             }
             let status = resp.status();

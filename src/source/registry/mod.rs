@@ -76,7 +76,7 @@ pub enum RegistryError {
     },
     #[error("failed to set up the HTTP client")]
     Client(#[source] reqwest::Error),
-    #[error("manifest unknown: `{reference}` has no such tag or digest ({message})")]
+    #[error("manifest unknown: `{reference}` has no such tag or digest, or the repository does not exist ({message})")]
     ManifestUnknown { reference: String, message: String },
     #[error("name unknown: repository `{repository}` does not exist on `{registry}` ({message})")]
     NameUnknown {

@@ -10,6 +10,8 @@ use assert_cmd::Command;
 pub mod emulator;
 pub mod images;
 pub mod podman;
+pub mod registry;
+pub mod token_server;
 
 /// The corpus of real command files: `XNAT_CMD_CORPUS` or `../shared/corpus/commands`.
 pub fn corpus_dir() -> PathBuf {

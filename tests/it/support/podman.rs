@@ -1,10 +1,6 @@
-//! A private Podman API service (rootful, temp socket, temp storage, `--time=0`) for the
-//! `docker-daemon:` tests, images loaded into it offline, and a minimal plain or basic-auth
-//! CNCF `docker-registry` to pull from. Everything listens on loopback or a temp unix socket
-//! and stops on Drop.
-//!
-//! The registry starter is deliberately small (the registry helper's `support/registry.rs`
-//! was not merged when this was written); swap it for that one when both are in.
+//! A private Podman API service (rootful, temp socket or loopback TCP, temp storage,
+//! `--time=0`) for the `docker-daemon:` tests, with images loaded into it offline. It stops on
+//! Drop. Registries to pull from come from `support::registry`.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -15,13 +11,11 @@ use std::time::{Duration, Instant};
 
 use xnat_cmd::source::daemon::DaemonOptions;
 
-use super::images::{write_docker_archive, BuiltImage, Compress, OciLayout, Saved};
+use super::images::{write_docker_archive, BuiltImage, Compress, Saved};
 
 const PODMAN: &str = "podman";
 const PODMAN_HINT: &str =
     "install it with `apt-get install podman` (Debian/Ubuntu) or `dnf install podman`";
-const REGISTRY_HINT: &str =
-    "install the CNCF registry with `apt-get install docker-registry` (Debian/Ubuntu)";
 
 /// A free port on 127.0.0.1 (bound, then released for the service to take).
 pub fn free_port() -> u16 {
@@ -219,88 +213,4 @@ fn ping(host: &str) -> bool {
     raw_get(host, "/_ping")
         .map(|b| b.trim() == "OK")
         .unwrap_or(false)
-}
-
-/// The CNCF `docker-registry` on 127.0.0.1, plain HTTP, optionally with htpasswd basic auth.
-pub struct Registry {
-    pub dir: tempfile::TempDir,
-    child: Child,
-    pub addr: String,
-}
-
-impl Registry {
-    pub fn start() -> Self {
-        Self::start_inner(None)
-    }
-
-    /// Basic auth with one user (bcrypt htpasswd via `htpasswd` from apache2-utils).
-    pub fn start_basic(user: &str, password: &str) -> Self {
-        Self::start_inner(Some((user, password)))
-    }
-
-    fn start_inner(basic: Option<(&str, &str)>) -> Self {
-        let dir = tempfile::tempdir().expect("registry temp dir");
-        let addr = format!("127.0.0.1:{}", free_port());
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n  secret: not-a-secret-test-only\n",
-            dir.path().join("data").display()
-        );
-        if let Some((user, password)) = basic {
-            let out = Command::new("htpasswd")
-                .args(["-Bbn", user, password])
-                .output()
-                .unwrap_or_else(|e| panic!("cannot run htpasswd ({e}): install apache2-utils"));
-            let htpasswd = dir.path().join("htpasswd");
-            std::fs::write(&htpasswd, out.stdout).expect("write htpasswd");
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
-                htpasswd.display()
-            ));
-        }
-        let conf = dir.path().join("config.yml");
-        std::fs::write(&conf, config).expect("write registry config");
-        let log = dir.path().join("registry.log");
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log).expect("registry log"))
-            .stderr(std::fs::File::create(&log).expect("registry log"))
-            .spawn();
-        let mut child = match child {
-            Ok(c) => c,
-            Err(e) => panic!("cannot run `docker-registry` ({e}): {REGISTRY_HINT}"),
-        };
-        let a = addr.clone();
-        wait_until("docker-registry", &mut child, &log, || {
-            TcpStream::connect(&a).is_ok()
-        });
-        Registry { dir, child, addr }
-    }
-
-    /// Push `image` as `REPO:TAG` with skopeo (from an OCI layout written in code).
-    pub fn push(&self, image: &BuiltImage, repo_tag: &str, creds: Option<(&str, &str)>) {
-        let layout_dir = self
-            .dir
-            .path()
-            .join(format!("layout-{}", &image.config_digest[7..19]));
-        let mut layout = OciLayout::new(&layout_dir);
-        layout.add("push", image);
-        let src = format!("oci:{}:push", layout_dir.display());
-        let dest = format!("docker://{}/{repo_tag}", self.addr);
-        let creds_arg = creds.map(|(u, p)| format!("{u}:{p}"));
-        let mut args = vec!["copy", "--dest-tls-verify=false"];
-        if let Some(c) = &creds_arg {
-            args.extend(["--dest-creds", c]);
-        }
-        args.extend([src.as_str(), dest.as_str()]);
-        super::images::skopeo(&args).expect("skopeo copy to the test registry");
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

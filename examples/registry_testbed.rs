@@ -1,0 +1,87 @@
+//! A token-auth docker-registry with N pushed images for `scripts/bench-registry.sh`, built
+//! from the integration-test support so the benchmark and the tests share one recipe.
+//!
+//! Prints `REGISTRY=…`, `ACCESS_LOG=…`, `IMAGES=N` and `READY`, then serves until stdin
+//! closes (so the registry is always stopped by Drop). With `--measure`, instead reads every
+//! image once through the library (cold client, then warm) and prints timings and request
+//! counts: the library-level measurement used while the `inspect` CLI is not wired.
+
+#[path = "../tests/it/support/images.rs"]
+#[allow(dead_code)]
+mod images;
+#[path = "../tests/it/support/registry.rs"]
+#[allow(dead_code)]
+mod registry;
+#[path = "../tests/it/support/token_server.rs"]
+#[allow(dead_code)]
+mod token_server;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read as _;
+use std::time::Instant;
+
+use xnat_cmd::credentials::{Chain, CredentialEnv, CredentialOptions};
+use xnat_cmd::source::registry::{RegistryClient, RegistryOptions};
+use xnat_cmd::source::ReadOptions;
+
+const IMAGES: usize = 40;
+
+#[tokio::main]
+async fn main() {
+    let measure = std::env::args().any(|a| a == "--measure");
+    let policy = token_server::Policy {
+        users: BTreeMap::from([("testuser".into(), "testpass".into())]),
+        public: (0..IMAGES)
+            .map(|i| format!("xnat/bench-{i}"))
+            .collect::<BTreeSet<_>>(),
+        refresh_tokens: BTreeMap::new(),
+    };
+    let reg = registry::Registry::start(registry::Mode::Token(policy));
+    for i in 0..IMAGES {
+        let img = images::ImageBuilder::new()
+            .label("org.nrg.commands", &format!("[{{\"name\":\"bench-{i}\"}}]"))
+            .build();
+        reg.push_image_to(&format!("xnat/bench-{i}"), "v1", &img)
+            .await;
+    }
+    let refs: Vec<String> = (0..IMAGES)
+        .map(|i| format!("{}/xnat/bench-{i}:v1", reg.addr))
+        .collect();
+    if measure {
+        let opts = RegistryOptions::default();
+        let chain =
+            Chain::new(&CredentialOptions::default(), &CredentialEnv::default()).expect("chain");
+        let client = RegistryClient::with_chain(&opts, chain).expect("client");
+        let ro = ReadOptions::default();
+        let t = Instant::now();
+        client.read(&refs[0], &ro).await.expect("read");
+        println!(
+            "one image cold: {:.1} ms, {} requests",
+            t.elapsed().as_secs_f64() * 1e3,
+            client.requests()
+        );
+        let before = client.requests();
+        let t = Instant::now();
+        client.read(&refs[0], &ro).await.expect("read");
+        println!(
+            "one image warm: {:.1} ms, {} requests",
+            t.elapsed().as_secs_f64() * 1e3,
+            client.requests() - before
+        );
+        let before = client.requests();
+        let t = Instant::now();
+        let all = futures::future::join_all(refs.iter().map(|r| client.read(r, &ro))).await;
+        assert!(all.iter().all(Result::is_ok));
+        println!(
+            "{IMAGES} images concurrently (first warm): {:.1} ms, {} requests",
+            t.elapsed().as_secs_f64() * 1e3,
+            client.requests() - before
+        );
+        return;
+    }
+    println!("REGISTRY={}", reg.addr);
+    println!("ACCESS_LOG={}", reg.log_path.display());
+    println!("IMAGES={IMAGES}");
+    println!("READY");
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+}

@@ -1,0 +1,361 @@
+//! The CNCF `docker-registry` (distribution 2.8) on a free 127.0.0.1 port, in plain, htpasswd
+//! Basic, TLS (test CA made with rcgen) or token mode (with [`TokenServer`]); images built by
+//! `images` are pushed over the distribution API. The process is killed on Drop.
+
+use std::io::Write as _;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+
+use super::images::{BuiltImage, BuiltIndex, Content, Target};
+use super::token_server::{Policy, TokenServer, ISSUER, SERVICE};
+
+const BINARY: &str = "docker-registry";
+
+pub enum Mode {
+    Plain,
+    Basic { user: String, password: String },
+    Tls,
+    Token(Policy),
+}
+
+pub struct Registry {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    pub dir: tempfile::TempDir,
+    /// The test CA (TLS mode).
+    pub ca_path: Option<PathBuf>,
+    pub token: Option<TokenServer>,
+    basic: Option<(String, String)>,
+    pub log_path: PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+impl Registry {
+    pub fn start(mode: Mode) -> Registry {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let data = dir.path().join("data");
+        let mut extra = String::new();
+        let mut ca_path = None;
+        let mut token = None;
+        let mut basic = None;
+        match mode {
+            Mode::Plain => {}
+            Mode::Basic { user, password } => {
+                let hash = bcrypt::hash(&password, 4).expect("bcrypt");
+                let htpasswd = dir.path().join("htpasswd");
+                std::fs::write(&htpasswd, format!("{user}:{hash}\n")).expect("htpasswd");
+                extra = format!(
+                    "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
+                    htpasswd.display()
+                );
+                basic = Some((user, password));
+            }
+            Mode::Tls => {
+                let (ca_pem, cert_pem, key_pem) = test_pki();
+                let ca = dir.path().join("ca.crt");
+                std::fs::write(&ca, ca_pem).expect("ca");
+                std::fs::write(dir.path().join("server.crt"), cert_pem).expect("cert");
+                std::fs::write(dir.path().join("server.key"), key_pem).expect("key");
+                extra = format!(
+                    "  tls:\n    certificate: {}\n    key: {}\n",
+                    dir.path().join("server.crt").display(),
+                    dir.path().join("server.key").display()
+                );
+                ca_path = Some(ca);
+            }
+            Mode::Token(policy) => {
+                let t = TokenServer::start(policy);
+                let bundle = dir.path().join("token.crt");
+                std::fs::write(&bundle, &t.cert_pem).expect("bundle");
+                extra = format!(
+                    "auth:\n  token:\n    realm: {}\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
+                    t.realm(),
+                    bundle.display()
+                );
+                token = Some(t);
+            }
+        }
+        // `tls:` belongs under `http:`, `auth:` at the top level.
+        let (http_extra, top_extra) = if extra.starts_with("  tls") {
+            (extra, String::new())
+        } else {
+            (String::new(), extra)
+        };
+        let config = format!(
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n  secret: not-a-secret-test-only\n{http_extra}{top_extra}",
+            data.display()
+        );
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).expect("config");
+        let log_path = dir.path().join("registry.log");
+        let log = std::fs::File::create(&log_path).expect("log");
+        let child = Command::new(BINARY)
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start `{BINARY}` ({e}): install it with `apt-get install docker-registry` (Debian's CNCF distribution 2.8)")
+            });
+        let mut reg = Registry {
+            child,
+            addr,
+            dir,
+            ca_path,
+            token,
+            basic,
+            log_path,
+        };
+        reg.wait_ready();
+        reg
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if TcpStream::connect(&self.addr).is_ok() {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("docker-registry exited with {status}: {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("docker-registry not ready on {}: {}", self.addr, self.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// Requests the registry logged in its access log so far.
+    pub fn access_log_requests(&self) -> usize {
+        self.log()
+            .lines()
+            .filter(|l| l.contains("\"GET /v2/") || l.contains("\"HEAD /v2/"))
+            .count()
+    }
+
+    fn base(&self) -> String {
+        let scheme = if self.ca_path.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    fn client(&self) -> reqwest::Client {
+        let mut b = reqwest::Client::builder();
+        if let Some(ca) = &self.ca_path {
+            let pem = std::fs::read(ca).expect("ca");
+            b = b.add_root_certificate(reqwest::Certificate::from_pem(&pem).expect("ca pem"));
+        }
+        b.build().expect("client")
+    }
+
+    fn auth(&self, repo: &str) -> Option<String> {
+        if let Some((u, p)) = &self.basic {
+            return Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+            ));
+        }
+        self.token.as_ref().map(|t| {
+            format!(
+                "Bearer {}",
+                t.mint("pusher", &[&format!("repository:{repo}:pull,push")])
+            )
+        })
+    }
+
+    /// Push an image or index to `repo:tag` with the distribution API.
+    pub async fn push(&self, repo: &str, tag: &str, target: Target<'_>) {
+        let c = self.client();
+        let auth = self.auth(repo);
+        match target {
+            Target::Image(i) => self.push_image(&c, &auth, repo, i).await,
+            Target::Index(x) => {
+                for i in x.images.iter().chain(&x.attestations) {
+                    self.push_image(&c, &auth, repo, i).await;
+                }
+                self.put_manifest(&c, &auth, repo, &x.digest, &x.media_type, &x.bytes)
+                    .await;
+            }
+        }
+        let (mt, bytes) = match target {
+            Target::Image(i) => (&i.manifest_media_type, &i.manifest_bytes),
+            Target::Index(x) => (&x.media_type, &x.bytes),
+        };
+        self.put_manifest(&c, &auth, repo, tag, mt, bytes).await;
+    }
+
+    pub async fn push_image_to(&self, repo: &str, tag: &str, image: &BuiltImage) {
+        self.push(repo, tag, Target::Image(image)).await;
+    }
+
+    pub async fn push_index_to(&self, repo: &str, tag: &str, index: &BuiltIndex) {
+        self.push(repo, tag, Target::Index(index)).await;
+    }
+
+    async fn push_image(
+        &self,
+        c: &reqwest::Client,
+        auth: &Option<String>,
+        repo: &str,
+        i: &BuiltImage,
+    ) {
+        let mut blobs: Vec<(String, Content)> = i
+            .layers
+            .iter()
+            .map(|l| (l.digest.clone(), l.blob.clone()))
+            .collect();
+        blobs.push((
+            i.config_digest.clone(),
+            Content::Bytes(i.config_bytes.clone()),
+        ));
+        for (digest, content) in blobs {
+            let bytes = match content {
+                Content::Bytes(b) => b,
+                Content::File(p) => std::fs::read(p).expect("blob file"),
+            };
+            self.push_blob(c, auth, repo, &digest, bytes).await;
+        }
+        self.put_manifest(
+            c,
+            auth,
+            repo,
+            &i.manifest_digest,
+            &i.manifest_media_type,
+            &i.manifest_bytes,
+        )
+        .await;
+    }
+
+    async fn push_blob(
+        &self,
+        c: &reqwest::Client,
+        auth: &Option<String>,
+        repo: &str,
+        digest: &str,
+        bytes: Vec<u8>,
+    ) {
+        let mut req = c.post(format!("{}/v2/{repo}/blobs/uploads/", self.base()));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let resp = req.send().await.expect("start upload");
+        assert_eq!(
+            resp.status().as_u16(),
+            202,
+            "start upload: {:?}",
+            resp.text().await
+        );
+        let loc = resp.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_string();
+        let url = reqwest::Url::parse(&self.base())
+            .expect("base")
+            .join(&loc)
+            .expect("join");
+        let sep = if url.as_str().contains('?') { '&' } else { '?' };
+        let mut req = c
+            .put(format!("{url}{sep}digest={digest}"))
+            .header("content-type", "application/octet-stream")
+            .body(bytes);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let resp = req.send().await.expect("finish upload");
+        assert_eq!(
+            resp.status().as_u16(),
+            201,
+            "finish upload: {:?}",
+            resp.text().await
+        );
+    }
+
+    async fn put_manifest(
+        &self,
+        c: &reqwest::Client,
+        auth: &Option<String>,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) {
+        let mut req = c
+            .put(format!("{}/v2/{repo}/manifests/{reference}", self.base()))
+            .header("content-type", media_type)
+            .body(bytes.to_vec());
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let resp = req.send().await.expect("put manifest");
+        assert_eq!(
+            resp.status().as_u16(),
+            201,
+            "put manifest: {:?}",
+            resp.text().await
+        );
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A test CA and a server certificate for localhost, 127.0.0.1 and ::1 (PEM: ca, cert, key).
+pub fn test_pki() -> (String, String, String) {
+    let ca_key = rcgen::KeyPair::generate().expect("ca key");
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "xnat-cmd test CA");
+    let ca_cert = ca.self_signed(&ca_key).expect("ca cert");
+    let key = rcgen::KeyPair::generate().expect("server key");
+    let mut p = rcgen::CertificateParams::new(vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "::1".to_string(),
+    ])
+    .expect("server params");
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let cert = p.signed_by(&key, &ca_cert, &ca_key).expect("server cert");
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+}
+
+/// Write `text` to a file in `dir` and return its path.
+pub fn write_file(dir: &std::path::Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    let mut f = std::fs::File::create(&p).expect("create");
+    f.write_all(text.as_bytes()).expect("write");
+    p
+}
