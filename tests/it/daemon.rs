@@ -17,6 +17,7 @@ use crate::support::images::{BuiltImage, ImageBuilder};
 use crate::support::podman::{free_port, Listen, Podman};
 use crate::support::registry::{Mode, Registry};
 use crate::support::token_server::Policy;
+use crate::support::Sandbox;
 
 const COMMANDS: &str = r#"[{"name":"dcm2niix","version":"1.0","image":"xnat/small:v1","type":"docker","command-line":"run <in> & \"out\" é"}]"#;
 
@@ -457,4 +458,55 @@ async fn one_connection_serves_many_reads() {
         );
         assert_eq!(rb.images[0].labels["org.nrg.commands"], "[]");
     }
+}
+
+#[test]
+fn cli_inspect_reads_the_daemon_in_docker_host() {
+    let podman = Podman::start();
+    let image = small_image();
+    podman.load(&image, &["xnat/small:v1"]);
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .cmd()
+        .env("DOCKER_HOST", podman.host())
+        .args(["inspect", "--json", "docker-daemon:xnat/small:v1"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["source"], "docker-daemon:xnat/small:v1");
+    assert_eq!(v["image"], "xnat/small:v1");
+    assert_eq!(v["config_digest"], image.config_digest.as_str());
+    assert_eq!(
+        v["platform"],
+        serde_json::json!({"os": "linux", "architecture": "amd64"})
+    );
+    assert_eq!(
+        v["commands"],
+        serde_json::from_str::<serde_json::Value>(COMMANDS).unwrap()
+    );
+}
+
+#[test]
+fn cli_missing_image_fails_with_the_pull_hint() {
+    let podman = Podman::start();
+    let sandbox = Sandbox::new();
+    let out = sandbox
+        .cmd()
+        .env("DOCKER_HOST", podman.host())
+        .args(["inspect", "docker-daemon:xnat/nosuch:v1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout, b"");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).replace(podman.host(), "[HOST]"),
+        "error: image `xnat/nosuch:v1` is not in the daemon at `[HOST]`: add --pull to pull it through the daemon, \
+         or read it from the registry with `docker://xnat/nosuch:v1`\n"
+    );
 }
