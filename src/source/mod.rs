@@ -6,6 +6,7 @@
 //! install. Each transport lives in its own module; this one only dispatches.
 
 pub mod archive;
+pub mod daemon;
 pub mod manifest;
 pub mod registry;
 
@@ -197,6 +198,8 @@ pub struct ReadOptions {
     pub max_json_bytes: u64,
     /// Registry access: credentials, CAs, insecure hosts, timeouts.
     pub registry: registry::RegistryOptions,
+    /// `docker-daemon:` settings: where the daemon is, `--pull`.
+    pub daemon: daemon::DaemonOptions,
 }
 
 impl Default for ReadOptions {
@@ -206,6 +209,7 @@ impl Default for ReadOptions {
             all_platforms: false,
             max_json_bytes: DEFAULT_MAX_JSON_BYTES,
             registry: registry::RegistryOptions::default(),
+            daemon: daemon::DaemonOptions::default(),
         }
     }
 }
@@ -242,8 +246,8 @@ pub enum SourceError {
     /// `Result<_, SourceError>` large.
     #[error(transparent)]
     Registry(Box<registry::RegistryError>),
-    #[error("the `{transport}` source is not available yet in this version of xnat-cmd")]
-    NotAvailable { transport: &'static str },
+    #[error(transparent)]
+    Daemon(#[from] daemon::DaemonError),
 }
 
 impl From<registry::RegistryError> for SourceError {
@@ -294,9 +298,9 @@ impl Reader {
                     .await?;
                 Ok(client.read(reference, &self.opts).await?)
             }
-            SourceSpec::DockerDaemon { .. } => Err(SourceError::NotAvailable {
-                transport: "docker-daemon",
-            }),
+            SourceSpec::DockerDaemon { reference } => {
+                Ok(daemon::read(reference, &self.opts).await?)
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use xnat_cmd::secret::Secret;
+use xnat_cmd::source::daemon::DaemonOptions;
 use xnat_cmd::source::registry::RegistryOptions;
 use xnat_cmd::source::{ReadOptions, DEFAULT_MAX_JSON_BYTES};
 use xnat_cmd::Platform;
@@ -153,6 +154,9 @@ pub struct SourceArgs {
     /// Largest manifest, index or config accepted, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_JSON_BYTES, hide_default_value = true)]
     pub max_json_bytes: u64,
+    /// docker-daemon: pull the image through the daemon when it is not local.
+    #[arg(long)]
+    pub pull: bool,
     /// Registry user; the password is read from stdin (--registry-password-stdin).
     #[arg(long, value_name = "USER", requires = "registry_password_stdin")]
     pub registry_user: Option<String>,
@@ -194,6 +198,10 @@ impl SourceArgs {
             platform,
             all_platforms: self.all_platforms,
             max_json_bytes: self.max_json_bytes,
+            daemon: DaemonOptions {
+                pull: self.pull,
+                ..DaemonOptions::default()
+            },
             registry,
         })
     }
