@@ -5,8 +5,7 @@
 # builder (tests/it/support/images.rs): one image, a label, and a layer of SIZE bytes
 # (default 1 GiB) streamed to disk. Then, in one run, each reader is timed RUNS times
 # (default 5) and the medians are printed with their ratio:
-#   - `target/release/xnat-cmd inspect oci-archive:FILE:bench` when that subcommand prints
-#     the labels; until it does, `target/release/examples/read_labels` (same library call);
+#   - `target/release/xnat-cmd inspect --json oci-archive:FILE:bench`;
 #   - `skopeo inspect --config oci-archive:FILE:bench`.
 # Needs: cargo, skopeo, ~2×SIZE free disk under $TMPDIR (a temp dir, removed at the end).
 #
@@ -23,21 +22,15 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-archive.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 echo "building (release)…" >&2
-cargo build --release --quiet --bin xnat-cmd --example read_labels --example make_bench_archive
+cargo build --release --quiet --bin xnat-cmd --example make_bench_archive
 
 echo "writing a $SIZE-byte layer archive to $WORK…" >&2
 ARCHIVE=$(target/release/examples/make_bench_archive "$WORK" "$SIZE")
 SRC="oci-archive:$ARCHIVE:bench"
 ls -l "$ARCHIVE" >&2
 
-# Prefer the real CLI once `inspect` shows the labels; the marker label proves it read them.
-if target/release/xnat-cmd inspect "$SRC" 2>/dev/null | grep -q xnat-cmd-bench; then
-    OURS=(target/release/xnat-cmd inspect "$SRC")
-else
-    echo "note: \`xnat-cmd inspect\` does not print labels yet; timing examples/read_labels" >&2
-    OURS=(target/release/examples/read_labels "$SRC")
-fi
-"${OURS[@]}" | grep -q xnat-cmd-bench || { echo "error: ${OURS[*]} did not print the label" >&2; exit 1; }
+OURS=(target/release/xnat-cmd inspect --json "$SRC")
+"${OURS[@]}" | grep -q '"name": "bench"' || { echo "error: ${OURS[*]} did not print the command" >&2; exit 1; }
 THEIRS=(skopeo --insecure-policy inspect --config "$SRC")
 "${THEIRS[@]}" | grep -q xnat-cmd-bench || { echo "error: skopeo did not print the label" >&2; exit 1; }
 
@@ -56,6 +49,6 @@ median_ms() {
 OURS_MS=$(median_ms "${OURS[@]}")
 THEIRS_MS=$(median_ms "${THEIRS[@]}")
 printf '%-60s %12s\n' "reader (median of $RUNS, archive $(du -h --apparent-size "$ARCHIVE" | cut -f1))" "ms"
-printf '%-60s %12s\n' "${OURS[0]##*/} ${OURS[*]:1:1}" "$OURS_MS"
+printf '%-60s %12s\n' "xnat-cmd inspect --json" "$OURS_MS"
 printf '%-60s %12s\n' "skopeo inspect --config" "$THEIRS_MS"
 awk -v a="$OURS_MS" -v b="$THEIRS_MS" 'BEGIN { printf "ratio skopeo / xnat-cmd: %.0fx\n", (a > 0 ? b / a : 0) }'
