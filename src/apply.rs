@@ -225,12 +225,23 @@ async fn enable_wrapper(
         }
         return Ok(());
     };
-    let mut site = client.site_enabled(wid).await?;
+    // A project read also says whether the wrapper is enabled site-wide, so with projects to
+    // check the first one replaces the site read: a re-run costs one read per project.
+    let mut first_project = match enable.projects.first() {
+        Some(p) => Some((p.clone(), client.project_enabled(p, wid).await?)),
+        None => None,
+    };
+    let mut site = match &first_project {
+        Some((_, (site, _))) => *site,
+        None => client.site_enabled(wid).await?,
+    };
     if enable.site && !site {
         state.changes.push("enable site-wide".into());
         if !dry_run {
             client.set_site_enabled(wid, true).await?;
             site = client.site_enabled(wid).await?;
+            // The project's effective state depends on the site flag: read it again.
+            first_project = None;
             if !site {
                 warnings.push(format!(
                     "wrapper `{}` still reads as disabled site-wide after enabling",
@@ -241,7 +252,10 @@ async fn enable_wrapper(
     }
     state.site_enabled = Some(site);
     for p in &enable.projects {
-        let (_, mut on) = client.project_enabled(p, wid).await?;
+        let mut on = match first_project.take() {
+            Some((fp, (_, on))) if &fp == p => on,
+            _ => client.project_enabled(p, wid).await?.1,
+        };
         if !on {
             state.changes.push(format!("enable in project {p}"));
             if !dry_run {

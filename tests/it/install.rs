@@ -140,6 +140,7 @@ fn install_creates_every_command_and_a_rerun_writes_nothing() {
     assert_eq!(emu.writes(), 6);
 
     let before = emu.writes();
+    let requests = emu.requests();
     let out = xnat_cmd(&sb, &emu)
         .args([
             "install",
@@ -157,6 +158,9 @@ fn install_creates_every_command_and_a_rerun_writes_nothing() {
         "{stdout}"
     );
     assert_eq!(emu.writes(), before, "a re-run must not write");
+    // Session open/close, whoami, buildInfo, plugins, roles, ONE list, and one enablement read
+    // per wrapper and project (it also tells the site flag).
+    assert_eq!(emu.requests() - requests, 7 + 2);
     assert_eq!(emu.commands().len(), 2);
 }
 
