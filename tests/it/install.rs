@@ -161,6 +161,8 @@ fn install_creates_every_command_and_a_rerun_writes_nothing() {
     // Session open/close, whoami, buildInfo, plugins, roles, ONE list, and one enablement read
     // per wrapper and project (it also tells the site flag).
     assert_eq!(emu.requests() - requests, 7 + 2);
+    // One server session per run, closed at the end: none is left behind.
+    assert_eq!(emu.state()["sessions"], json!({}));
     assert_eq!(emu.commands().len(), 2);
 }
 
