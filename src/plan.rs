@@ -42,15 +42,6 @@ pub fn install_image(
     })
 }
 
-/// The command with `image` set, as `?image=` would set it on create.
-pub fn with_image(command: &Value, image: &str) -> Value {
-    let mut c = command.clone();
-    if let Some(o) = c.as_object_mut() {
-        o.insert("image".into(), Value::String(image.to_string()));
-    }
-    c
-}
-
 /// One command as it should be installed.
 #[derive(Debug, Clone)]
 pub struct Desired {

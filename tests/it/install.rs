@@ -602,6 +602,13 @@ fn real_commands_from_the_corpus_install_and_reinstall_idempotently() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(emu.commands().len(), 5);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "command `debug` names image busybox:latest but is installed under xnat/corpus:1.0"
+        ),
+        "{stderr}"
+    );
     let writes = emu.writes();
     let out = xnat_cmd(&sb, &emu)
         .args(["install", &src(&a), "--enable-site"])

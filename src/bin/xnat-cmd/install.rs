@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use xnat_cmd::apply::{apply, ApplyReport, EnableSpec, Status};
-use xnat_cmd::plan::{install_image, plan, with_image, Action, Desired, PlanOptions};
+use xnat_cmd::command::validate::with_image;
+use xnat_cmd::plan::{install_image, plan, repository, Action, Desired, PlanOptions};
 use xnat_cmd::{validate, Form, Severity};
 
 use crate::args::{GlobalArgs, InstallArgs};
@@ -142,6 +143,16 @@ async fn collect(args: &InstallArgs) -> Result<Option<Vec<Desired>>, CliError> {
             let name = xnat_cmd::CommandView::new(&command)
                 .name()
                 .unwrap_or_else(|| "(unnamed)".into());
+            // XNAT's own label import also replaces the command's image; say so when the
+            // author named another repository, as that is often a stale copy-paste.
+            if let Some(own) = xnat_cmd::CommandView::new(&c).image() {
+                if repository(&own) != repository(&image) {
+                    warn(format!(
+                        "{}: command `{name}` names image {own} but is installed under {image}, the image it was read from",
+                        r.text
+                    ));
+                }
+            }
             // Warnings repeat per occurrence (an ignored key in every input): say each once.
             let mut warned: Vec<(String, usize)> = Vec::new();
             for d in validate(&command, Form::Create) {
