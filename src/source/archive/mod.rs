@@ -245,36 +245,14 @@ fn record(
     })
 }
 
-/// An image reference in the form docker compares names: `xnat/small:v1` and
-/// `docker.io/xnat/small:v1` are one image, `busybox` is `docker.io/library/busybox:latest`.
-/// Deliberately small: only used to match names recorded in one archive against each other.
+/// A reference in docker's fully qualified form (`xnat/small:v1` → `docker.io/xnat/small:v1`),
+/// so that the short names `docker save` writes match the long ones skopeo writes. Text that is
+/// not a reference (a bare OCI tag such as `v1`) compares as it is.
 fn normalize_reference(r: &str) -> String {
-    let r = r.trim();
-    let (name, suffix) = match r.find('@') {
-        Some(i) => (&r[..i], &r[i..]),
-        None => (r, ""),
-    };
-    let last = name.rsplit('/').next().unwrap_or(name);
-    let (name, tag) = if suffix.is_empty() && !last.contains(':') {
-        (name.to_string(), ":latest")
-    } else {
-        (name.to_string(), "")
-    };
-    let first = name.split('/').next().unwrap_or("");
-    let has_host =
-        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    let full = if has_host {
-        name
-    } else if name.contains('/') {
-        format!("docker.io/{name}")
-    } else {
-        format!("docker.io/library/{name}")
-    };
-    let full = full
-        .strip_prefix("index.docker.io/")
-        .map(|rest| format!("docker.io/{rest}"))
-        .unwrap_or(full);
-    format!("{full}{tag}{suffix}")
+    match crate::reference::Reference::parse(r.trim()) {
+        Ok(parsed) => parsed.with_default_tag().to_string(),
+        Err(_) => r.trim().to_string(),
+    }
 }
 
 /// A relative entry name from a document (docker's `Config`/`Layers` paths), checked so it
