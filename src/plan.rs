@@ -42,6 +42,20 @@ pub fn install_image(
     })
 }
 
+/// Are two images the same repository, the way docker names them? `xnat/tool`,
+/// `docker.io/xnat/tool` and `index.docker.io/xnat/tool` are one repository; text that is not
+/// a valid reference compares by its repository part as written.
+pub fn same_repository(a: &str, b: &str) -> bool {
+    repository_key(a) == repository_key(b)
+}
+
+fn repository_key(image: &str) -> String {
+    match crate::reference::Reference::parse(image.trim()) {
+        Ok(r) => format!("{}/{}", r.registry, r.repository),
+        Err(_) => repository(image.trim()).to_string(),
+    }
+}
+
 /// One command as it should be installed.
 #[derive(Debug, Clone)]
 pub struct Desired {
@@ -115,15 +129,14 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
         // Two desired commands with the same name and repository would fight over one slot.
         let twin = desired[..i].iter().any(|o| {
             CommandView::new(&o.command).name().as_deref() == Some(name.as_str())
-                && repository(&o.image) == repository(&d.image)
+                && same_repository(&o.image, &d.image)
         });
         let candidates: Vec<&Value> = installed
             .iter()
             .filter(|c| {
                 let v = CommandView::new(c);
                 v.name().as_deref() == Some(name.as_str())
-                    && v.image()
-                        .is_some_and(|img| repository(&img) == repository(&d.image))
+                    && v.image().is_some_and(|img| same_repository(&img, &d.image))
             })
             .collect();
         let id_of = |c: &Value| {
@@ -297,6 +310,23 @@ mod tests {
             assert_eq!(got.as_deref(), Some(installed), "{img}");
             assert_eq!(repository(img.trim()), repo, "{img}");
         }
+    }
+
+    #[test]
+    fn repositories_compare_as_docker_names_them() {
+        assert!(same_repository("xnat/tool:1", "docker.io/xnat/tool:2"));
+        let digest = format!("sha256:{}", "a".repeat(64));
+        assert!(same_repository(
+            "index.docker.io/xnat/tool:1",
+            &format!("xnat/tool@{digest}")
+        ));
+        assert!(same_repository(
+            "busybox:latest",
+            "docker.io/library/busybox:1.36"
+        ));
+        assert!(!same_repository("ghcr.io/xnat/tool:1", "xnat/tool:1"));
+        assert!(!same_repository("host:5000/a:1", "host:5001/a:1"));
+        assert!(same_repository("Not A Ref:1", "Not A Ref:2"));
     }
 
     fn desired(name: &str, image: &str) -> Desired {

@@ -708,3 +708,37 @@ fn container_service_3_6_needs_a_site_admin_not_the_container_manager_role() {
     assert_eq!(run("root").status.code(), Some(0));
     assert_eq!(emu.writes(), writes);
 }
+
+#[test]
+fn short_and_fully_qualified_docker_hub_names_are_one_repository() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    // `docker save` writes `xnat/tool:1.0`; skopeo writes `docker.io/xnat/tool:2.0`.
+    let v1 = archive(sb.path(), "v1.tar", "xnat/tool:1.0", &tool_commands("a"));
+    let v2 = archive(
+        sb.path(),
+        "v2.tar",
+        "docker.io/xnat/tool:2.0",
+        &tool_commands("b"),
+    );
+    xnat_cmd(&sb, &emu)
+        .args(["install", &src(&v1)])
+        .assert()
+        .success();
+    let ids = wrapper_ids(by_name(&emu.commands(), "tool")[0]);
+    xnat_cmd(&sb, &emu)
+        .args(["install", &src(&v2)])
+        .assert()
+        .success();
+    let cmds = emu.commands();
+    assert_eq!(
+        by_name(&cmds, "tool").len(),
+        1,
+        "an upgrade, not a second command"
+    );
+    assert_eq!(
+        by_name(&cmds, "tool")[0]["image"],
+        "docker.io/xnat/tool:2.0"
+    );
+    assert_eq!(wrapper_ids(by_name(&cmds, "tool")[0]), ids);
+}

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use xnat_cmd::apply::{apply, ApplyReport, EnableSpec, Status};
 use xnat_cmd::command::validate::with_image;
-use xnat_cmd::plan::{install_image, plan, repository, Action, Desired, PlanOptions};
+use xnat_cmd::plan::{install_image, plan, same_repository, Action, Desired, PlanOptions};
 use xnat_cmd::{validate, Form, Severity};
 
 use crate::args::{GlobalArgs, InstallArgs};
@@ -146,7 +146,7 @@ async fn collect(args: &InstallArgs) -> Result<Option<Vec<Desired>>, CliError> {
             // XNAT's own label import also replaces the command's image; say so when the
             // author named another repository, as that is often a stale copy-paste.
             if let Some(own) = xnat_cmd::CommandView::new(&c).image() {
-                if repository(&own) != repository(&image) {
+                if !same_repository(&own, &image) {
                     warn(format!(
                         "{}: command `{name}` names image {own} but is installed under {image}, the image it was read from",
                         r.text

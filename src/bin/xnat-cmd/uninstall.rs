@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use xnat_cmd::command::lenient_i64;
-use xnat_cmd::plan::{install_image, repository};
+use xnat_cmd::plan::{install_image, same_repository};
 use xnat_cmd::CommandView;
 
 use crate::args::{GlobalArgs, UninstallArgs};
@@ -90,7 +90,7 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
                     .filter(|c| {
                         CommandView::new(c)
                             .image()
-                            .is_some_and(|i| repository(&i) == repository(image))
+                            .is_some_and(|i| same_repository(&i, image))
                     })
                     .collect()
             } else {
