@@ -8,6 +8,9 @@
 
 #[path = "../tests/it/support/images.rs"]
 mod images;
+#[path = "../tests/it/support/pki.rs"]
+#[allow(dead_code)]
+mod pki;
 #[path = "../tests/it/support/registry.rs"]
 #[allow(dead_code)]
 mod registry;

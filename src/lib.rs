@@ -16,6 +16,7 @@ pub mod platform;
 pub mod reference;
 pub mod secret;
 pub mod source;
+mod tls;
 
 pub use command::validate::{validate, Diagnostic, Form, Severity};
 pub use command::CommandView;

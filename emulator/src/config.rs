@@ -1,6 +1,8 @@
 //! Emulator configuration: users, tokens, projects, XNAT version mode and switches for the
 //! behaviours the spec leaves open (status of unreadable bodies, version-less duplicates).
 
+use std::path::PathBuf;
+
 use crate::faults::Faults;
 
 /// Which Container Service line to imitate; it decides who may install commands (§1.8).
@@ -119,6 +121,10 @@ pub struct Config {
     /// Serve the `/__emulator/` test hooks (not part of XNAT).
     pub test_hooks: bool,
     pub faults: Faults,
+    /// PEM certificate chain for HTTPS (leaf first); set together with `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the leaf in `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -148,6 +154,8 @@ impl Default for Config {
             versionless_duplicates_allowed: false,
             test_hooks: false,
             faults: Faults::default(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

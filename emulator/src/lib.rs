@@ -21,6 +21,7 @@ mod info;
 mod reply;
 mod router;
 mod state;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 pub use config::{Config, Level, Project, Token, User, VersionMode};
 pub use faults::Faults;
 pub use state::{Emulator, LoggedRequest};
+pub use tls::TlsError;
 
 /// Why the emulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -44,12 +46,17 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("HTTPS needs both a certificate and a key: pass --tls-cert FILE and --tls-key FILE together")]
+    TlsPair,
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// A started emulator; dropping it does not stop the server, call [`Running::shutdown`].
 pub struct Running {
     addr: SocketAddr,
     context_path: String,
+    https: bool,
     emulator: Emulator,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
@@ -57,13 +64,14 @@ pub struct Running {
 
 impl Running {
     /// Base URL including the context path, without a trailing slash
-    /// (`http://127.0.0.1:PORT` or `http://127.0.0.1:PORT/xnat`).
+    /// (`http://127.0.0.1:PORT`, `https://127.0.0.1:PORT/xnat`, ...).
     pub fn url(&self) -> String {
         let host = match self.addr {
             SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
             SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),
         };
-        format!("http://{host}{}", self.context_path)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{host}{}", self.context_path)
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -83,6 +91,7 @@ impl Running {
 }
 
 /// Start the emulator on `addr` (port 0 picks a free port). Loopback addresses only.
+/// With [`Config::tls_cert`] and [`Config::tls_key`] set it serves HTTPS.
 pub async fn start(config: Config, addr: SocketAddr) -> Result<Running, StartError> {
     if !addr.ip().is_loopback() {
         return Err(StartError::NotLoopback { addr });
@@ -91,6 +100,12 @@ pub async fn start(config: Config, addr: SocketAddr) -> Result<Running, StartErr
     if !(ctx.is_empty() || (ctx.starts_with('/') && !ctx.ends_with('/') && ctx.len() > 1)) {
         return Err(StartError::ContextPath { path: ctx });
     }
+    // Read the TLS files before binding: a bad file is the user's error, not a port problem.
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        (None, None) => None,
+        _ => return Err(StartError::TlsPair),
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Bind { addr, source })?;
@@ -100,17 +115,31 @@ pub async fn start(config: Config, addr: SocketAddr) -> Result<Running, StartErr
     let emulator = Emulator::new(config);
     let app = router::build(Arc::clone(&emulator.inner));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = stopped.await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!("emulator server failed: {e}");
+    let https = tls.is_some();
+    let shutdown = async move {
+        let _ = stopped.await;
+    };
+    let task = match tls {
+        None => tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+            if let Err(e) = serve.await {
+                tracing::error!("emulator server failed: {e}");
+            }
+        }),
+        Some(config) => {
+            let listener = tls::TlsListener::new(listener, bound, config);
+            tokio::spawn(async move {
+                let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+                if let Err(e) = serve.await {
+                    tracing::error!("emulator server failed: {e}");
+                }
+            })
         }
-    });
+    };
     Ok(Running {
         addr: bound,
         context_path: ctx,
+        https,
         emulator,
         stop,
         task,

@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -69,6 +70,12 @@ struct Args {
     /// Fault: redirect every /xapi and /data request to the login page
     #[arg(long)]
     force_login_redirect: bool,
+    /// Serve HTTPS with this PEM certificate chain (leaf first; needs --tls-key)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Stop when stdin reaches end of file (lets a parent process own the lifetime)
     #[arg(long)]
     exit_on_stdin_eof: bool,
@@ -160,6 +167,8 @@ fn config(args: Args) -> Config {
         delay_ms: args.delay_ms,
         force_login_redirect: args.force_login_redirect,
     };
+    c.tls_cert = args.tls_cert;
+    c.tls_key = args.tls_key;
     c
 }
 

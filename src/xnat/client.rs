@@ -12,6 +12,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::credentials::{CredentialSource, Credentials};
+use crate::tls::is_cert_error;
 
 /// A non-browser User-Agent: XNAT answers browser agents with a 302 to its login page.
 pub const USER_AGENT: &str = concat!("xnat-cmd/", env!("CARGO_PKG_VERSION"));
@@ -31,8 +32,16 @@ pub enum XnatError {
     BadUrl { url: String, reason: String },
     #[error("failed to read the CA certificate")]
     BadCa(#[source] reqwest::Error),
+    #[error("the CA certificate holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
+    NoCa,
     #[error("failed to build the HTTP client")]
     Client(#[source] reqwest::Error),
+    #[error("TLS certificate of XNAT at {url} is not trusted")]
+    Untrusted {
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("cannot reach XNAT at {url}")]
     Unreachable {
         url: String,
@@ -72,6 +81,9 @@ impl XnatError {
             )),
             XnatError::Authentication { .. } => Some(
                 "check the user and password (or alias token); a browser-style redirect means XNAT did not see valid credentials".into(),
+            ),
+            XnatError::Untrusted { .. } => Some(
+                "pass the site's CA certificate with --ca-cert FILE (PEM), or skip verification with --insecure (test sites only)".into(),
             ),
             XnatError::Unreachable { .. } => Some("check --xnat / XNAT_HOST, including any context path such as /xnat".into()),
             _ => None,
@@ -162,7 +174,13 @@ impl XnatClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(opts.timeout.unwrap_or(Duration::from_secs(120)));
         if let Some(pem) = &opts.ca_cert_pem {
-            for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(XnatError::BadCa)? {
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(XnatError::BadCa)?;
+            // Non-PEM text parses as an empty bundle; trusting nothing extra would only fail
+            // later with a misleading "not trusted".
+            if certs.is_empty() {
+                return Err(XnatError::NoCa);
+            }
+            for cert in certs {
                 b = b.add_root_certificate(cert);
             }
         }
@@ -202,6 +220,16 @@ impl XnatClient {
         self.base.join(path).unwrap_or_else(|_| self.base.clone())
     }
 
+    /// A request that got no answer: an untrusted certificate, or XNAT not reachable.
+    fn send_error(&self, source: reqwest::Error) -> XnatError {
+        let url = redact_url(&self.base);
+        if is_cert_error(&source) {
+            XnatError::Untrusted { url, source }
+        } else {
+            XnatError::Unreachable { url, source }
+        }
+    }
+
     fn auth_error(&self, detail: impl Into<String>) -> XnatError {
         XnatError::Authentication {
             source_desc: self.creds.source.to_string(),
@@ -218,10 +246,7 @@ impl XnatClient {
             .basic_auth(&self.creds.user, Some(self.creds.password.expose()))
             .send()
             .await
-            .map_err(|source| XnatError::Unreachable {
-                url: redact_url(&self.base),
-                source,
-            })?;
+            .map_err(|source| self.send_error(source))?;
         self.stats.reads.fetch_add(1, Ordering::Relaxed);
         let status = resp.status();
         let headers = resp.headers().clone();
@@ -349,10 +374,7 @@ impl XnatClient {
                     .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                     .body(b.to_string());
             }
-            let resp = req.send().await.map_err(|source| XnatError::Unreachable {
-                url: redact_url(&self.base),
-                source,
-            })?;
+            let resp = req.send().await.map_err(|source| self.send_error(source))?;
             if write {
                 self.stats.writes.fetch_add(1, Ordering::Relaxed);
             } else {

@@ -8,3 +8,4 @@ mod model;
 mod registry;
 mod registry_cli;
 mod support;
+mod xnat_tls;

@@ -8,3 +8,8 @@ mod corpus;
 mod enablement;
 mod faults;
 mod support;
+mod tls;
+
+// The root crate's rcgen test PKI, the same file rather than a second copy.
+#[path = "../../../tests/it/support/pki.rs"]
+mod pki;

@@ -5,7 +5,7 @@ use std::io::Read;
 use xnat_cmd::secret::Secret;
 use xnat_cmd::xnat::credentials::{resolve, CredentialInputs};
 use xnat_cmd::xnat::preflight::{preflight, ServerInfo};
-use xnat_cmd::xnat::{parse_base, ClientOptions, XnatClient};
+use xnat_cmd::xnat::{parse_base, ClientOptions, XnatClient, XnatError};
 
 use crate::args::XnatArgs;
 use crate::output::CliError;
@@ -84,5 +84,16 @@ fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
         insecure: args.insecure,
         timeout: None,
     };
-    XnatClient::new(base, creds, &opts).map_err(CliError::work)
+    XnatClient::new(base, creds, &opts).map_err(|e| match (&e, &args.ca_cert) {
+        // A bad --ca-cert is a usage error: say which file and what it needs.
+        (XnatError::BadCa(source), Some(p)) => CliError::usage(format!(
+            "CA certificate `{}` is not valid PEM ({source}): pass the site's CA certificate in PEM form",
+            p.display()
+        )),
+        (XnatError::NoCa, Some(p)) => CliError::usage(format!(
+            "CA certificate `{}` holds no PEM certificate (-----BEGIN CERTIFICATE-----): pass the site's CA certificate in PEM form",
+            p.display()
+        )),
+        _ => CliError::work(e),
+    })
 }

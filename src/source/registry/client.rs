@@ -24,6 +24,7 @@ use crate::reference::{is_loopback_registry, Reference};
 use crate::secret::Secret;
 use crate::source::manifest::{self, ImageConfig, ManifestDoc};
 use crate::source::{ImageRecord, ReadOptions, ReadResult};
+use crate::tls::is_cert_error;
 
 /// Every manifest type we read; without the OCI ones the reference registry answers 404.
 const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -751,22 +752,6 @@ fn parse_retry_after(v: &str) -> Option<u64> {
         at.duration_since(std::time::SystemTime::now())
             .map_or(0, |d| d.as_secs()),
     )
-}
-
-/// Does a reqwest error come from certificate verification (not a protocol mismatch)?
-fn is_cert_error(e: &reqwest::Error) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        let s = err.to_string();
-        if s.contains("invalid peer certificate")
-            || s.contains("UnknownIssuer")
-            || s.contains("certificate")
-        {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
 }
 
 fn connect_error(url: &str, e: reqwest::Error) -> RegistryError {

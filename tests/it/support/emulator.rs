@@ -1,5 +1,6 @@
-//! The XNAT emulator as a child process on a free loopback port, with its test hooks
-//! (request counters, state, faults) read over HTTP; killed on Drop.
+//! The XNAT emulator as a child process on a free loopback port, over HTTP or HTTPS (a test
+//! CA from [`super::pki`]), with its test hooks (request counters, state, faults) read over
+//! HTTP(S); killed on Drop.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -26,15 +27,52 @@ pub fn emulator_bin() -> PathBuf {
 
 pub struct Emulator {
     child: Child,
+    /// `http://127.0.0.1:PORT[/ctx]`, or `https://...` from [`Emulator::start_tls`].
     pub url: String,
+    /// The CA that signed the HTTPS certificate ([`Emulator::start_tls`] only).
+    pub ca_path: Option<PathBuf>,
     http: reqwest::blocking::Client,
+    /// Holds the PEM files while the emulator runs.
+    _pki_dir: Option<tempfile::TempDir>,
 }
 
 impl Emulator {
     /// Start with the default users (admin/admin a Container Manager) and extra flags.
     pub fn start(extra: &[&str]) -> Self {
+        Self::spawn(extra, &[], reqwest::blocking::Client::new(), None, None)
+    }
+
+    /// Like [`Emulator::start`] but over HTTPS, with a fresh test CA and a server certificate
+    /// for 127.0.0.1; the hooks client trusts that CA, the CA file is [`Emulator::ca_path`].
+    pub fn start_tls(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pki = super::pki::write_test_pki(dir.path());
+        let ca = std::fs::read(&pki.ca).expect("read ca.pem");
+        let http = reqwest::blocking::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("ca pem"))
+            .build()
+            .expect("hooks client");
+        let tls = [
+            "--tls-cert".to_string(),
+            pki.cert.display().to_string(),
+            "--tls-key".to_string(),
+            pki.key.display().to_string(),
+        ];
+        let emu = Self::spawn(extra, &tls, http, Some(pki.ca), Some(dir));
+        assert!(emu.url.starts_with("https://"), "{}", emu.url);
+        emu
+    }
+
+    fn spawn(
+        extra: &[&str],
+        tls: &[String],
+        http: reqwest::blocking::Client,
+        ca_path: Option<PathBuf>,
+        pki_dir: Option<tempfile::TempDir>,
+    ) -> Self {
         let mut child = Command::new(emulator_bin())
             .args(["--bind", "127.0.0.1:0", "--test-hooks"])
+            .args(tls)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -54,7 +92,9 @@ impl Emulator {
         Emulator {
             child,
             url,
-            http: reqwest::blocking::Client::new(),
+            ca_path,
+            http,
+            _pki_dir: pki_dir,
         }
     }
 

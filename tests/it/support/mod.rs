@@ -9,6 +9,7 @@ use assert_cmd::Command;
 
 pub mod emulator;
 pub mod images;
+pub mod pki;
 pub mod podman;
 pub mod registry;
 pub mod token_server;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 
 use super::images::{BuiltImage, BuiltIndex, Content, Target};
+use super::pki::test_pki;
 use super::token_server::{Policy, TokenServer, ISSUER, SERVICE};
 
 const BINARY: &str = "docker-registry";
@@ -321,32 +322,6 @@ impl Drop for Registry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A test CA and a server certificate for localhost, 127.0.0.1 and ::1 (PEM: ca, cert, key).
-pub fn test_pki() -> (String, String, String) {
-    let ca_key = rcgen::KeyPair::generate().expect("ca key");
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::CrlSign,
-    ];
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "xnat-cmd test CA");
-    let ca_cert = ca.self_signed(&ca_key).expect("ca cert");
-    let key = rcgen::KeyPair::generate().expect("server key");
-    let mut p = rcgen::CertificateParams::new(vec![
-        "localhost".to_string(),
-        "127.0.0.1".to_string(),
-        "::1".to_string(),
-    ])
-    .expect("server params");
-    p.distinguished_name
-        .push(rcgen::DnType::CommonName, "localhost");
-    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = p.signed_by(&key, &ca_cert, &ca_key).expect("server cert");
-    (ca_cert.pem(), cert.pem(), key.serialize_pem())
 }
 
 /// Write `text` to a file in `dir` and return its path.
