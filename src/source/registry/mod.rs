@@ -7,8 +7,10 @@
 //! manifest (401) → token → manifest → config = 4; an index adds the platform manifest (5).
 //! Warm (token cached for the repository): 2, or 3 for an index.
 
+mod auth;
 mod challenge;
 mod client;
+mod http;
 
 use std::path::PathBuf;
 use std::time::Duration;
