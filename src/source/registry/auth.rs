@@ -15,7 +15,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::challenge::Challenge;
-use super::client::{connect_error, describe_bad_body, error_message, read_capped, RegistryClient};
+use super::client::{connect_error, describe_bad_body, error_message, read_capped, Shared};
 use super::RegistryError;
 use crate::credentials::{Credential, Found};
 use crate::reference::Reference;
@@ -94,7 +94,7 @@ fn usable_bearer(challenges: &[Challenge]) -> Option<&Challenge> {
         .find(|c| c.scheme == "bearer" && c.param("realm").is_some())
 }
 
-impl RegistryClient {
+impl Shared {
     fn registry_auth(&self, registry: &str) -> Arc<RegistryAuth> {
         lock(&self.auth)
             .entry(registry.to_string())

