@@ -250,8 +250,8 @@ impl Shared {
     ///
     /// No `HEAD` first: Docker Hub counts manifest GETs against the pull limit and not HEADs,
     /// but a HEAD only saves a GET when the digest it returns is already cached, and there is
-    /// no manifest cache (a tag can move, so only a digest-keyed one would be sound). Without one a HEAD
-    /// would add a request to every image.
+    /// no manifest cache (tags move, so only a digest-keyed one would be sound). Without one,
+    /// a HEAD would add a request to every image.
     async fn manifest(
         &self,
         r: &Reference,
