@@ -412,3 +412,72 @@ async fn token_registry_anonymous_private_and_counted() {
         labels("[private]")
     );
 }
+
+/// Cold reads started together: one first contact (one 401) for the whole registry, one
+/// token per repository even when two reads need the same one, fetched concurrently.
+#[tokio::test]
+async fn concurrent_cold_reads_share_first_contact_and_tokens() {
+    let repos: Vec<String> = (0..6).map(|i| format!("xnat/many-{i}")).collect();
+    let reg = Registry::start(Mode::Token(Policy {
+        public: repos.iter().cloned().collect(),
+        ..token_policy()
+    }));
+    for (i, repo) in repos.iter().enumerate() {
+        let img = ImageBuilder::new().label(LABEL, &format!("[{i}]")).build();
+        reg.push_image_to(repo, "v1", &img).await;
+    }
+    let token = reg.token.as_ref().unwrap();
+    let tokens_before = token.requests();
+    let log_before = reg.access_log_requests();
+    // Eight reads, the first repository three times: 6 scopes.
+    let mut refs: Vec<(String, String)> = repos
+        .iter()
+        .enumerate()
+        .map(|(i, repo)| (format!("{}/{repo}:v1", reg.addr), format!("[{i}]")))
+        .collect();
+    refs.push(refs[0].clone());
+    refs.push(refs[0].clone());
+    let (_home, c) = anon_client();
+    let results = futures::future::join_all(refs.iter().map(|(r, _)| read(&c, r))).await;
+    for ((reference, want), got) in refs.iter().zip(results) {
+        assert_eq!(got.unwrap().images[0].labels, labels(want), "{reference}");
+    }
+    assert_eq!(token.requests() - tokens_before, 6, "one token per scope");
+    assert_eq!(
+        c.requests(),
+        1 + 6 + 8 * 2,
+        "one 401, 6 tokens, manifest and config per read"
+    );
+    assert_eq!(reg.access_log_requests() - log_before, 1 + 8 * 2);
+}
+
+/// The same on a Basic registry: the first 401 is answered before the others send, so they
+/// carry the credentials from the start.
+#[tokio::test]
+async fn concurrent_cold_reads_on_basic_registry_share_one_401() {
+    let reg = Registry::start(Mode::Basic {
+        user: "testuser".into(),
+        password: "testpass".into(),
+    });
+    let repos: Vec<String> = (0..4).map(|i| format!("xnat/basic-{i}")).collect();
+    for (i, repo) in repos.iter().enumerate() {
+        let img = ImageBuilder::new().label(LABEL, &format!("[{i}]")).build();
+        reg.push_image_to(repo, "v1", &img).await;
+    }
+    let home = tempfile::tempdir().unwrap();
+    docker_config(home.path(), &reg.addr, "testuser", "testpass");
+    let c = client_in(home.path(), RegistryOptions::default());
+    let refs: Vec<String> = repos
+        .iter()
+        .map(|repo| format!("{}/{repo}:v1", reg.addr))
+        .collect();
+    let results = futures::future::join_all(refs.iter().map(|r| read(&c, r))).await;
+    for (i, got) in results.into_iter().enumerate() {
+        assert_eq!(got.unwrap().images[0].labels, labels(&format!("[{i}]")));
+    }
+    assert_eq!(
+        c.requests(),
+        1 + 4 * 2,
+        "one 401, manifest and config per read"
+    );
+}

@@ -5,10 +5,14 @@
 //! registry is answered 401 and the challenge is remembered, so later repositories on that
 //! registry get their token straight away. Cold, single-platform tag on a Bearer registry:
 //! manifest (401) → token → manifest → config = 4; an index adds the platform manifest (5).
-//! Warm (token cached for the repository): 2, or 3 for an index.
+//! Warm (token cached for the repository): 2, or 3 for an index. Reads started together
+//! share the first contact: N cold images on one token registry cost 1 + 3N requests (one
+//! 401, then token, manifest and config each), and two reads of one repository share a token.
 
+mod auth;
 mod challenge;
 mod client;
+mod http;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,0 +1,341 @@
+//! Registry authentication shared by every read of a run: remembered challenges, one token per
+//! (registry, scope) fetched once even when several reads need it at the same moment, Basic
+//! credentials, and the credential lookup (once per registry).
+//!
+//! Concurrency: nothing here holds a lock across a network call except a scope's own slot, so
+//! reads of different repositories fetch their tokens in parallel, while reads of the same
+//! repository wait for the one fetch in flight and reuse its token.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+use super::challenge::Challenge;
+use super::client::{connect_error, describe_bad_body, error_message, read_capped, Shared};
+use super::RegistryError;
+use crate::credentials::{Credential, Found};
+use crate::reference::Reference;
+use crate::secret::Secret;
+
+/// The token spec's default and minimum lifetime.
+const DEFAULT_TOKEN_SECONDS: u64 = 60;
+
+#[derive(Debug, Clone)]
+struct Token {
+    value: Secret,
+    expires: Instant,
+}
+
+impl Token {
+    fn new(value: Secret, expires_in: Option<u64>) -> Self {
+        // Refresh a little early so a token does not expire between check and use.
+        let secs = expires_in
+            .unwrap_or(DEFAULT_TOKEN_SECONDS)
+            .max(DEFAULT_TOKEN_SECONDS);
+        Token {
+            value,
+            expires: Instant::now() + Duration::from_secs(secs.saturating_sub(5)),
+        }
+    }
+
+    fn fresh(&self) -> bool {
+        self.expires > Instant::now()
+    }
+
+    fn header(&self) -> Secret {
+        Secret::new(format!("Bearer {}", self.value.expose()))
+    }
+}
+
+/// One scope's token; its async lock is held while the token is fetched, which is what makes
+/// concurrent reads of one repository share a single token request.
+type TokenSlot = tokio::sync::Mutex<Option<Token>>;
+
+/// What we know about one registry's authentication.
+#[derive(Debug, Default)]
+pub(super) struct RegistryAuth {
+    /// The last Bearer challenge (realm, service), reused for new scopes.
+    bearer: Mutex<Option<Challenge>>,
+    /// `Basic` header value once the registry asked for Basic.
+    basic: Mutex<Option<Secret>>,
+    tokens: Mutex<HashMap<String, Arc<TokenSlot>>>,
+    /// Credential lookup result, once per registry: `None` = anonymous. The lookup only reads
+    /// small files (no credential helpers), so it runs inline; the cell makes concurrent first
+    /// reads share it.
+    credential: tokio::sync::OnceCell<Option<Found>>,
+}
+
+impl RegistryAuth {
+    fn slot(&self, scope: &str) -> Arc<TokenSlot> {
+        lock(&self.tokens)
+            .entry(scope.to_string())
+            .or_default()
+            .clone()
+    }
+
+    fn existing_slot(&self, scope: &str) -> Option<Arc<TokenSlot>> {
+        lock(&self.tokens).get(scope).cloned()
+    }
+}
+
+/// These locks guard plain data and are never held across an `.await`; a panic elsewhere
+/// cannot leave them half-updated, so a poisoned lock is still usable.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn usable_bearer(challenges: &[Challenge]) -> Option<&Challenge> {
+    challenges
+        .iter()
+        .find(|c| c.scheme == "bearer" && c.param("realm").is_some())
+}
+
+impl Shared {
+    fn registry_auth(&self, registry: &str) -> Arc<RegistryAuth> {
+        lock(&self.auth)
+            .entry(registry.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// The Authorization value for `scope` if we already know how to authenticate.
+    pub(super) async fn auth_header(
+        &self,
+        r: &Reference,
+        scope: &str,
+    ) -> Result<Option<Secret>, RegistryError> {
+        let ra = self.registry_auth(&r.registry);
+        let bearer = lock(&ra.bearer).clone();
+        let slot = match bearer {
+            Some(_) => Some(ra.slot(scope)),
+            None => ra.existing_slot(scope),
+        };
+        if let Some(slot) = slot {
+            let mut held = slot.lock().await;
+            if let Some(t) = held.as_ref().filter(|t| t.fresh()) {
+                return Ok(Some(t.header()));
+            }
+            if let Some(b) = lock(&ra.basic).clone() {
+                return Ok(Some(b));
+            }
+            // A known Bearer registry: fetch the token for this new scope without a 401 first.
+            if let Some(ch) = bearer {
+                let t = self.fetch_token(r, &ra, &ch, scope).await?;
+                let header = t.header();
+                *held = Some(t);
+                return Ok(Some(header));
+            }
+        }
+        let basic = lock(&ra.basic).clone();
+        Ok(basic)
+    }
+
+    /// Remember a 401's Bearer challenge so reads that start now fetch their token before
+    /// their first request. Returns whether there was one.
+    pub(super) fn remember_bearer(&self, registry: &str, challenges: &[Challenge]) -> bool {
+        let Some(ch) = usable_bearer(challenges) else {
+            return false;
+        };
+        *lock(&self.registry_auth(registry).bearer) = Some(ch.clone());
+        true
+    }
+
+    /// Act on a 401 to a request that carried `sent`. `Ok(true)` means "retry the request".
+    pub(super) async fn answer_challenge(
+        &self,
+        r: &Reference,
+        scope: &str,
+        challenges: &[Challenge],
+        sent: Option<&Secret>,
+    ) -> Result<bool, RegistryError> {
+        let ra = self.registry_auth(&r.registry);
+        let sent = sent.map(Secret::expose);
+        if let Some(ch) = usable_bearer(challenges) {
+            *lock(&ra.bearer) = Some(ch.clone());
+            let slot = ra.slot(scope);
+            let mut held = slot.lock().await;
+            if let Some(t) = held.as_ref().filter(|t| t.fresh()) {
+                if sent != Some(t.header().expose()) {
+                    // Another read got a token for this scope while ours was in flight.
+                    return Ok(true);
+                }
+                if ch.param("error") != Some("invalid_token") {
+                    // insufficient_scope with a token we already hold: a new token changes nothing.
+                    return Ok(false);
+                }
+            }
+            // insufficient_scope: ask for what the registry advertises if it differs from ours.
+            let wanted = ch.param("scope").unwrap_or(scope).to_string();
+            let t = self.fetch_token(r, &ra, ch, &wanted).await?;
+            *held = Some(t.clone());
+            drop(held);
+            if wanted != scope {
+                // Our own slot is released first: two reads never wait on each other's slot.
+                *ra.slot(&wanted).lock().await = Some(t);
+            }
+            return Ok(true);
+        }
+        if challenges.iter().any(|c| c.scheme == "basic") {
+            if let Some(b) = lock(&ra.basic).clone() {
+                // Retry only if another read learnt the credentials after ours was sent.
+                return Ok(sent != Some(b.expose()));
+            }
+            if let Some(Found {
+                credential: Credential::Basic { username, password },
+                ..
+            }) = self.credential(r, &ra).await?
+            {
+                let raw = format!("{username}:{}", password.expose());
+                let value = Secret::new(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(raw)
+                ));
+                lock(&ra.basic).get_or_insert(value);
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    async fn credential(
+        &self,
+        r: &Reference,
+        ra: &RegistryAuth,
+    ) -> Result<Option<Found>, RegistryError> {
+        let found = ra
+            .credential
+            .get_or_try_init(|| async { self.chain.lookup(&r.registry, &r.repository) })
+            .await?;
+        Ok(found.clone())
+    }
+
+    /// Get a token for `scope` from the challenge's realm (the caller stores it).
+    async fn fetch_token(
+        &self,
+        r: &Reference,
+        ra: &RegistryAuth,
+        ch: &Challenge,
+        scope: &str,
+    ) -> Result<Token, RegistryError> {
+        let realm = ch.param("realm").unwrap_or_default().to_string();
+        let service = ch.param("service").map(str::to_string);
+        let found = self.credential(r, ra).await?;
+        let credential = found.as_ref().map(|f| &f.credential);
+        if let Some(Credential::RegistryToken(t)) = credential {
+            return Ok(Token::new(t.clone(), None));
+        }
+        let client = self.clients.pick(&realm, false).await?;
+        let req = match credential {
+            Some(Credential::IdentityToken(t)) => {
+                // OAuth2 refresh grant (distribution `oauth.md`; ACR identity tokens).
+                let mut form = vec![
+                    ("grant_type", "refresh_token".to_string()),
+                    ("refresh_token", t.expose().to_string()),
+                    ("client_id", "xnat-cmd".to_string()),
+                    ("scope", scope.to_string()),
+                ];
+                if let Some(s) = &service {
+                    form.push(("service", s.clone()));
+                }
+                client.post(&realm).form(&form)
+            }
+            Some(Credential::Basic { username, password }) => {
+                let mut q = vec![("scope", scope.to_string()), ("account", username.clone())];
+                if let Some(s) = &service {
+                    q.push(("service", s.clone()));
+                }
+                client
+                    .get(&realm)
+                    .query(&q)
+                    .basic_auth(username, Some(password.expose()))
+            }
+            // A registry token was returned above.
+            None | Some(Credential::RegistryToken(_)) => {
+                let mut q = vec![("scope", scope.to_string())];
+                if let Some(s) = &service {
+                    q.push(("service", s.clone()));
+                }
+                client.get(&realm).query(&q)
+            }
+        };
+        let resp = req.send().await.map_err(|e| connect_error(&realm, e))?;
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let status = resp.status();
+        let body = read_capped(resp, 1024 * 1024, "token response", &realm).await?;
+        let provider = found
+            .as_ref()
+            .map_or("none (anonymous)".to_string(), |f| f.provider.clone());
+        if !status.is_success() {
+            let (_, message) = error_message(&body);
+            return Err(RegistryError::BadCredentials {
+                registry: r.registry.clone(),
+                realm,
+                provider,
+                message: format!(
+                    "HTTP {}{}",
+                    status.as_u16(),
+                    if message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {message}")
+                    }
+                ),
+            });
+        }
+        #[derive(Deserialize)]
+        struct TokenResponse {
+            token: Option<String>,
+            access_token: Option<String>,
+            expires_in: Option<u64>,
+        }
+        let t: TokenResponse =
+            serde_json::from_slice(&body).map_err(|_| RegistryError::BadBody {
+                what: "token response".into(),
+                url: realm.clone(),
+                problem: describe_bad_body(&body),
+            })?;
+        let value = t
+            .token
+            .or(t.access_token)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| RegistryError::BadBody {
+                what: "token response".into(),
+                url: realm.clone(),
+                problem: "has neither `token` nor `access_token`".into(),
+            })?;
+        tracing::debug!(registry = %r.registry, scope, provider = %provider, "got a registry token");
+        Ok(Token::new(Secret::new(value), t.expires_in))
+    }
+
+    /// The error for a 401 we cannot answer, saying where credentials were looked for.
+    pub(super) async fn unauthorized(
+        &self,
+        r: &Reference,
+        challenges: &[Challenge],
+        body: &[u8],
+    ) -> RegistryError {
+        let ra = self.registry_auth(&r.registry);
+        let found = self.credential(r, &ra).await.ok().flatten();
+        let (_, message) = error_message(body);
+        let insufficient = challenges
+            .iter()
+            .any(|c| c.param("error") == Some("insufficient_scope"));
+        let why = match (&found, insufficient) {
+            (None, _) => "needs credentials and none were found (use --registry-user, --registry-auth-file, docker login or podman login)".to_string(),
+            (Some(f), true) => format!("is not readable with the credentials from {}: the repository does not exist or access is denied", f.provider),
+            (Some(f), false) => format!("refused the credentials from {}", f.provider),
+        };
+        RegistryError::Unauthorized {
+            reference: r.to_string(),
+            detail: if message.is_empty() {
+                why
+            } else {
+                format!("{why} ({message})")
+            },
+        }
+    }
+}
