@@ -96,7 +96,7 @@ impl Registry {
             (String::new(), extra)
         };
         let config = format!(
-            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n  secret: not-a-secret-test-only\n{http_extra}{top_extra}",
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n  secret: not-a-secret-test-only\n{http_extra}{top_extra}",
             data.display()
         );
         let config_path = dir.path().join("config.yml");
