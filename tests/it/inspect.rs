@@ -267,3 +267,32 @@ fn bad_inputs_get_one_clear_line_and_the_right_exit_code() {
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn the_bundled_example_image_rebuilds_byte_for_byte_from_its_command_files() {
+    let sb = Sandbox::new();
+    let ex = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hello-xnat");
+    let (code, label, stderr) = run(
+        &sb,
+        &[
+            "label",
+            ex.join("command.json").to_str().unwrap(),
+            ex.join("setup-command.json").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let label_file = sb.path().join("label.json");
+    std::fs::write(&label_file, label).unwrap();
+    let out_tar = sb.path().join("image.oci.tar");
+    let status = std::process::Command::new("python3")
+        .arg(ex.join("make-image.py"))
+        .arg(&label_file)
+        .arg(&out_tar)
+        .status()
+        .expect("python3 (the example's image builder) must be installed");
+    assert!(status.success());
+    assert!(
+        std::fs::read(&out_tar).unwrap() == std::fs::read(ex.join("image.oci.tar")).unwrap(),
+        "examples/hello-xnat/image.oci.tar is stale: rebuild it as the README says"
+    );
+}
