@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every check and test of xnat-cmd on this machine, installing what the tests need first.
 #   scripts/test.sh            # fmt check, clippy -D warnings, all tests
-# Needs root (or passwordless sudo) for apt-get when skopeo, docker-registry or podman are
+# Needs root (or passwordless sudo) for apt-get when skopeo, docker-registry, podman or python3 are
 # missing. The tests start their own services (registry, token server, podman, XNAT emulator)
 # on loopback ports and stop them.
 set -euo pipefail
@@ -11,7 +11,6 @@ need=()
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v podman >/dev/null 2>&1 || need+=(podman)
-command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 if ((${#need[@]})); then
   echo "== installing: ${need[*]}" >&2
