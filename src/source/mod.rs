@@ -276,6 +276,31 @@ impl Reader {
         &self.opts
     }
 
+    /// Announce every source the run will read, before reading them: registry references
+    /// are planned so that repositories on one token registry share token requests (one per
+    /// set of up to 16). Optional; reads work the same without it, one token per repository.
+    pub fn prepare(&self, specs: &[SourceSpec]) {
+        let references: Vec<&str> = specs
+            .iter()
+            .filter_map(|s| match s {
+                SourceSpec::Registry { reference } => Some(reference.as_str()),
+                _ => None,
+            })
+            .collect();
+        if references.len() < 2 {
+            return;
+        }
+        if self.registry.get().is_none() {
+            // A client that cannot be made is left to the reads, which report why.
+            if let Ok(client) = registry::RegistryClient::new(&self.opts.registry) {
+                let _ = self.registry.set(client);
+            }
+        }
+        if let Some(client) = self.registry.get() {
+            client.plan(references);
+        }
+    }
+
     pub async fn read(&self, spec: &SourceSpec) -> Result<ReadResult, SourceError> {
         match spec {
             SourceSpec::Oci { .. }

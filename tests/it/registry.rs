@@ -14,6 +14,7 @@ use crate::support::images::{BuiltIndex, Format, ImageBuilder};
 use crate::support::registry::{write_file, Mode, Registry};
 use crate::support::token_server::Policy;
 
+mod batch;
 mod quirks;
 
 const LABEL: &str = "org.nrg.commands";

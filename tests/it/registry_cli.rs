@@ -187,3 +187,82 @@ fn malformed_references_are_usage_or_clear_errors() {
         1
     );
 }
+
+/// `inspect` of several references on a token registry announces them before reading: one
+/// token request for the set; an anonymous read of a private repository in it fails alone.
+#[test]
+fn inspect_of_several_references_shares_one_token() {
+    let sb = Sandbox::new();
+    let public: Vec<String> = (0..3).map(|i| format!("lab/open-{i}")).collect();
+    let policy = Policy {
+        users: BTreeMap::new(),
+        public: public.iter().cloned().collect(),
+        refresh_tokens: BTreeMap::new(),
+    };
+    let reg = Registry::start(Mode::Token(policy));
+    let img = image();
+    for repo in public.iter().chain([&"lab/closed".to_string()]) {
+        push(&reg, repo, "1", &img);
+    }
+    let token = reg.token.as_ref().unwrap();
+    let refs: Vec<String> = public
+        .iter()
+        .map(|repo| format!("{}/{repo}:1", reg.addr))
+        .collect();
+
+    let before = token.requests();
+    let out = sb
+        .cmd()
+        .arg("inspect")
+        .arg("--json")
+        .args(&refs)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let images: Vec<_> = v.as_array().unwrap().iter().map(|o| &o["image"]).collect();
+    assert_eq!(images, refs.iter().collect::<Vec<_>>());
+    assert!(v
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["commands"] == commands()));
+    assert_eq!(
+        token.requests() - before,
+        1,
+        "one token for three repositories"
+    );
+
+    let closed = format!("{}/lab/closed:1", reg.addr);
+    let before = token.requests();
+    let out = sb
+        .cmd()
+        .arg("inspect")
+        .args(&refs)
+        .arg(&closed)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("error: {closed}: unauthorized: `{closed}` needs credentials and none were found (use --registry-user, --registry-auth-file, docker login or podman login) (authentication required)\n")
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let headers: Vec<_> = stdout.lines().filter(|l| !l.starts_with(' ')).collect();
+    let want: Vec<_> = refs
+        .iter()
+        .map(|r| {
+            format!(
+                "{r} ({r}, linux/amd64, config {})",
+                &img.config_digest[..19]
+            )
+        })
+        .collect();
+    assert_eq!(headers, want, "{stdout}");
+    assert_eq!(token.requests() - before, 1, "one token for the set");
+}

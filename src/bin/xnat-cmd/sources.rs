@@ -19,6 +19,8 @@ pub async fn read_all(texts: &[String], opts: ReadOptions) -> Result<Vec<SourceR
         .map(|t| SourceSpec::parse(t).map_err(CliError::usage))
         .collect::<Result<_, _>>()?;
     let reader = Reader::new(opts);
+    // Registry references share token requests when announced before the first read.
+    reader.prepare(&specs);
     let futures = specs.iter().map(|s| reader.read(s));
     let results = futures::future::join_all(futures).await;
     Ok(texts

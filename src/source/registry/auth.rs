@@ -1,10 +1,12 @@
 //! Registry authentication shared by every read of a run: remembered challenges, one token per
-//! (registry, scope) fetched once even when several reads need it at the same moment, Basic
+//! (registry, scope) fetched once even when several reads need it at the same moment, one token
+//! per planned scope set (batch) when the caller announced the run's references, Basic
 //! credentials, and the credential lookup (once per registry).
 //!
-//! Concurrency: nothing here holds a lock across a network call except a scope's own slot, so
-//! reads of different repositories fetch their tokens in parallel, while reads of the same
-//! repository wait for the one fetch in flight and reuse its token.
+//! Concurrency: nothing here holds a lock across a network call except a scope's own slot and
+//! its batch's slot, always taken in that order (scope, then batch). Reads of different
+//! repositories fetch their tokens in parallel, reads of the same repository (or of one batch)
+//! wait for the one fetch in flight and reuse its token.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -55,6 +57,19 @@ impl Token {
 /// concurrent reads of one repository share a single token request.
 type TokenSlot = tokio::sync::Mutex<Option<Token>>;
 
+/// Most scopes asked for in one token request: the token (a JWT listing every grant) travels
+/// in each request's `Authorization` header, which servers cap at 8–16 KiB; 16 repositories
+/// keep it near 2 KiB.
+pub(super) const MAX_BATCH_SCOPES: usize = 16;
+
+/// Scopes the run announced it will need on one registry, fetched with one token request.
+#[derive(Debug, Default)]
+struct Batch {
+    scopes: Vec<String>,
+    /// The set's token; taken after a member scope's own slot, held while it is fetched.
+    token: TokenSlot,
+}
+
 /// What we know about one registry's authentication.
 #[derive(Debug, Default)]
 pub(super) struct RegistryAuth {
@@ -63,6 +78,8 @@ pub(super) struct RegistryAuth {
     /// `Basic` header value once the registry asked for Basic.
     basic: Mutex<Option<Secret>>,
     tokens: Mutex<HashMap<String, Arc<TokenSlot>>>,
+    /// Planned scope sets of more than one scope, by member scope.
+    batches: Mutex<HashMap<String, Arc<Batch>>>,
     /// Credential lookup result, once per registry: `None` = anonymous. The lookup only reads
     /// small files (no credential helpers), so it runs inline; the cell makes concurrent first
     /// reads share it.
@@ -80,12 +97,46 @@ impl RegistryAuth {
     fn existing_slot(&self, scope: &str) -> Option<Arc<TokenSlot>> {
         lock(&self.tokens).get(scope).cloned()
     }
+
+    fn batch(&self, scope: &str) -> Option<Arc<Batch>> {
+        lock(&self.batches).get(scope).cloned()
+    }
+
+    /// Group the scopes not planned yet into sets of at most [`MAX_BATCH_SCOPES`]; a set of
+    /// one stays an ordinary per-scope token.
+    fn plan(&self, scopes: impl IntoIterator<Item = String>) {
+        let mut batches = lock(&self.batches);
+        let mut new: Vec<String> = scopes
+            .into_iter()
+            .filter(|s| !batches.contains_key(s))
+            .collect();
+        new.sort();
+        new.dedup();
+        for chunk in new.chunks(MAX_BATCH_SCOPES).filter(|c| c.len() > 1) {
+            let batch = Arc::new(Batch {
+                scopes: chunk.to_vec(),
+                token: TokenSlot::default(),
+            });
+            for scope in chunk {
+                batches.insert(scope.clone(), batch.clone());
+            }
+        }
+    }
 }
 
 /// These locks guard plain data and are never held across an `.await`; a panic elsewhere
 /// cannot leave them half-updated, so a poisoned lock is still usable.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The scope a read of `r` needs.
+pub(super) fn pull_scope(r: &Reference) -> String {
+    format!("repository:{}:pull", r.repository)
+}
+
+fn scope_query(scopes: &[String]) -> Vec<(&'static str, String)> {
+    scopes.iter().map(|s| ("scope", s.clone())).collect()
 }
 
 fn usable_bearer(challenges: &[Challenge]) -> Option<&Challenge> {
@@ -100,6 +151,20 @@ impl Shared {
             .entry(registry.to_string())
             .or_default()
             .clone()
+    }
+
+    /// Plan one token per set of the references' scopes on each registry (see `RegistryAuth::plan`).
+    pub(super) fn plan(&self, references: &[Reference]) {
+        let mut by_registry: HashMap<&str, Vec<String>> = HashMap::new();
+        for r in references {
+            by_registry
+                .entry(r.registry.as_str())
+                .or_default()
+                .push(pull_scope(r));
+        }
+        for (registry, scopes) in by_registry {
+            self.registry_auth(registry).plan(scopes);
+        }
     }
 
     /// The Authorization value for `scope` if we already know how to authenticate.
@@ -124,7 +189,7 @@ impl Shared {
             }
             // A known Bearer registry: fetch the token for this new scope without a 401 first.
             if let Some(ch) = bearer {
-                let t = self.fetch_token(r, &ra, &ch, scope).await?;
+                let t = self.token_for(r, &ra, &ch, scope, None).await?;
                 let header = t.header();
                 *held = Some(t);
                 return Ok(Some(header));
@@ -170,7 +235,12 @@ impl Shared {
             }
             // insufficient_scope: ask for what the registry advertises if it differs from ours.
             let wanted = ch.param("scope").unwrap_or(scope).to_string();
-            let t = self.fetch_token(r, &ra, ch, &wanted).await?;
+            let t = if wanted == scope {
+                self.token_for(r, &ra, ch, scope, sent).await?
+            } else {
+                self.fetch_token(r, &ra, ch, std::slice::from_ref(&wanted))
+                    .await?
+            };
             *held = Some(t.clone());
             drop(held);
             if wanted != scope {
@@ -213,13 +283,41 @@ impl Shared {
         Ok(found.clone())
     }
 
-    /// Get a token for `scope` from the challenge's realm (the caller stores it).
-    async fn fetch_token(
+    /// A token for `scope` (the caller holds its slot and stores the token there): its
+    /// batch's token when the scope was planned with others — fetched once for the whole set,
+    /// unless it is the one the registry just rejected (`rejected`) — else its own.
+    async fn token_for(
         &self,
         r: &Reference,
         ra: &RegistryAuth,
         ch: &Challenge,
         scope: &str,
+        rejected: Option<&str>,
+    ) -> Result<Token, RegistryError> {
+        let Some(batch) = ra.batch(scope) else {
+            return self.fetch_token(r, ra, ch, &[scope.to_string()]).await;
+        };
+        let mut held = batch.token.lock().await;
+        if let Some(t) = held
+            .as_ref()
+            .filter(|t| t.fresh() && Some(t.header().expose()) != rejected)
+        {
+            return Ok(t.clone());
+        }
+        let t = self.fetch_token(r, ra, ch, &batch.scopes).await?;
+        *held = Some(t.clone());
+        Ok(t)
+    }
+
+    /// Get one token for `scopes` from the challenge's realm (the caller stores it). The token
+    /// server grants the subset the credentials allow; a scope left out is refused later by
+    /// the registry with `insufficient_scope`, as a token for that scope alone would be.
+    async fn fetch_token(
+        &self,
+        r: &Reference,
+        ra: &RegistryAuth,
+        ch: &Challenge,
+        scopes: &[String],
     ) -> Result<Token, RegistryError> {
         let realm = ch.param("realm").unwrap_or_default().to_string();
         let service = ch.param("service").map(str::to_string);
@@ -236,7 +334,8 @@ impl Shared {
                     ("grant_type", "refresh_token".to_string()),
                     ("refresh_token", t.expose().to_string()),
                     ("client_id", "xnat-cmd".to_string()),
-                    ("scope", scope.to_string()),
+                    // The OAuth2 form takes one space-separated scope list (`oauth.md`).
+                    ("scope", scopes.join(" ")),
                 ];
                 if let Some(s) = &service {
                     form.push(("service", s.clone()));
@@ -244,7 +343,9 @@ impl Shared {
                 client.post(&realm).form(&form)
             }
             Some(Credential::Basic { username, password }) => {
-                let mut q = vec![("scope", scope.to_string()), ("account", username.clone())];
+                // The token GET takes one `scope` parameter per scope (`token.md`).
+                let mut q = scope_query(scopes);
+                q.push(("account", username.clone()));
                 if let Some(s) = &service {
                     q.push(("service", s.clone()));
                 }
@@ -255,7 +356,7 @@ impl Shared {
             }
             // A registry token was returned above.
             None | Some(Credential::RegistryToken(_)) => {
-                let mut q = vec![("scope", scope.to_string())];
+                let mut q = scope_query(scopes);
                 if let Some(s) = &service {
                     q.push(("service", s.clone()));
                 }
@@ -307,7 +408,7 @@ impl Shared {
                 url: realm.clone(),
                 problem: "has neither `token` nor `access_token`".into(),
             })?;
-        tracing::debug!(registry = %r.registry, scope, provider = %provider, "got a registry token");
+        tracing::debug!(registry = %r.registry, scopes = %scopes.join(" "), provider = %provider, "got a registry token");
         Ok(Token::new(Secret::new(value), t.expires_in))
     }
 
@@ -337,5 +438,43 @@ impl Shared {
                 format!("{why} ({message})")
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sizes(ra: &RegistryAuth, scopes: &[String]) -> Vec<Option<usize>> {
+        scopes
+            .iter()
+            .map(|s| ra.batch(s).map(|b| b.scopes.len()))
+            .collect()
+    }
+
+    #[test]
+    fn plan_chunks_new_scopes_and_leaves_singles_alone() {
+        let ra = RegistryAuth::default();
+        let scopes: Vec<String> = (0..33)
+            .map(|i| format!("repository:r{i:02}:pull"))
+            .collect();
+        ra.plan(scopes.iter().cloned().chain([scopes[0].clone()]));
+        let got = sizes(&ra, &scopes);
+        assert_eq!(got[..32], vec![Some(MAX_BATCH_SCOPES); 32][..]);
+        assert_eq!(got[32], None, "a set of one is an ordinary scope");
+        let first = ra.batch(&scopes[0]).unwrap();
+        assert_eq!(first.scopes, scopes[..16]);
+        // Planning again keeps the sets made and groups only what is new.
+        let more = vec![
+            scopes[1].clone(),
+            scopes[32].clone(),
+            "repository:s:pull".to_string(),
+        ];
+        ra.plan(more);
+        assert!(Arc::ptr_eq(&first, &ra.batch(&scopes[1]).unwrap()));
+        assert_eq!(
+            ra.batch("repository:s:pull").unwrap().scopes,
+            [scopes[32].clone(), "repository:s:pull".to_string()]
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! The registry HTTP client shared by every read of a run: one token per (registry, scope)
-//! reused across images, remembered challenges (no `/v2/` ping), keep-alive connections, a
+//! The registry HTTP client shared by every read of a run: one token per (registry, scope), or
+//! per planned scope set, reused across images, remembered challenges (no `/v2/` ping), keep-alive connections, a
 //! concurrency bound per registry, bounded retries, and manual redirects so `Authorization`
 //! never leaves the registry's host.
 
@@ -17,7 +17,7 @@ use serde::Deserialize;
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
-use super::auth::RegistryAuth;
+use super::auth::{pull_scope, RegistryAuth};
 use super::challenge;
 use super::http::Clients;
 use super::{RegistryError, RegistryOptions};
@@ -123,6 +123,18 @@ impl RegistryClient {
     /// HTTP requests answered so far (every hop, token requests included).
     pub fn requests(&self) -> u64 {
         self.shared.requests()
+    }
+
+    /// Announce the references this run will read, so that reads of several repositories on
+    /// one token registry share one token request per set of up to 16 repositories instead of
+    /// one each. Optional: without it every repository gets its own token. Texts that are not
+    /// valid references are left out (their reads report the error).
+    pub fn plan<'a>(&self, references: impl IntoIterator<Item = &'a str>) {
+        let parsed: Vec<Reference> = references
+            .into_iter()
+            .filter_map(|t| Reference::parse(t).ok())
+            .collect();
+        self.shared.plan(&parsed);
     }
 
     /// Read one reference's labels (one record, or one per platform with `all_platforms`).
@@ -342,7 +354,7 @@ impl Shared {
     ) -> Result<Fetched, RegistryError> {
         let registry = r.registry.as_str();
         let host = r.api_host().to_string();
-        let scope = format!("repository:{}:pull", r.repository);
+        let scope = pull_scope(r);
         let state = self.host(registry);
         // First contact: one request asks, concurrent ones wait for its answer.
         let mut first = None;

@@ -8,6 +8,8 @@
 //! Warm (token cached for the repository): 2, or 3 for an index. Reads started together
 //! share the first contact: N cold images on one token registry cost 1 + 3N requests (one
 //! 401, then token, manifest and config each), and two reads of one repository share a token.
+//! References announced with `RegistryClient::plan` share one token per set of up to 16
+//! repositories: 1 + ceil(N/16) + 2N.
 
 mod auth;
 mod challenge;

@@ -267,10 +267,11 @@ async fn token_post(State(s): State<Arc<Shared>>, body: String) -> Response {
         .into_owned()
         .collect();
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    // The OAuth2 form carries a space-separated scope list (distribution `oauth.md`).
     let scopes: Vec<String> = form
         .iter()
         .filter(|(k, _)| k == "scope")
-        .map(|(_, v)| v.clone())
+        .flat_map(|(_, v)| v.split_whitespace().map(str::to_string))
         .collect();
     match get("grant_type").as_deref() {
         Some("refresh_token") => {
