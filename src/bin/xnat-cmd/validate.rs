@@ -143,10 +143,23 @@ pub fn verdict(source: &str, cmd: &Value, image: Option<&str>) -> Verdict {
 
 pub async fn run(args: ValidateArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
     let reader = Reader::new(args.source.read_options()?);
+    // Image sources are read concurrently, registry tokens planned for the whole run.
+    let specs: Vec<SourceSpec> = args
+        .inputs
+        .iter()
+        .filter(|i| !is_command_file(i))
+        .filter_map(|i| SourceSpec::parse(i).ok())
+        .collect();
+    reader.prepare(&specs);
+    let checks = args
+        .inputs
+        .iter()
+        .map(|input| check_input(&reader, input, args.image.as_deref()));
+    let results = futures::future::join_all(checks).await;
     let mut verdicts = Vec::new();
     let mut failed_inputs = Vec::new();
-    for input in &args.inputs {
-        match check_input(&reader, input, args.image.as_deref()).await {
+    for (input, result) in args.inputs.iter().zip(results) {
+        match result {
             Ok(v) => verdicts.extend(v),
             Err(e) => failed_inputs.push((input.clone(), e)),
         }
