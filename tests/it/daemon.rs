@@ -472,13 +472,7 @@ fn cli_inspect_reads_the_daemon_in_docker_host() {
         .args(["inspect", "--json", "docker-daemon:xnat/small:v1"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::support::success_json(&out);
     assert_eq!(v["source"], "docker-daemon:xnat/small:v1");
     assert_eq!(v["image"], "xnat/small:v1");
     assert_eq!(v["config_digest"], image.config_digest.as_str());

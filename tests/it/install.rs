@@ -455,13 +455,7 @@ fn context_path_password_stdin_and_list() {
         .args(["list", "--json"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = crate::support::success_json(&out);
     let tool = listed
         .as_array()
         .unwrap()
@@ -651,13 +645,7 @@ fn enable_all_projects_and_the_project_without_site_warning() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = crate::support::success_json(&out);
     let w = &report["commands"][0]["wrappers"][0];
     assert_eq!(w["site_enabled"], true);
     assert_eq!(w["projects_enabled"], json!(["P1", "P2"]));

@@ -40,13 +40,7 @@ fn inspect_and_install_a_reference_from_a_plain_registry() {
     let r = format!("{}/xnat/tool:1.0", reg.addr);
 
     let out = sb.cmd().args(["inspect", "--json", &r]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::support::success_json(&out);
     assert_eq!(v["commands"], commands());
     assert_eq!(v["image"], r.as_str());
     assert_eq!(v["config_digest"], img.config_digest.as_str());
@@ -144,13 +138,7 @@ fn registry_password_from_stdin_on_a_basic_auth_registry() {
         .write_stdin("b0b-secret\n")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::support::success_json(&out);
     assert_eq!(v["commands"], commands());
 
     let out = sb
@@ -218,13 +206,7 @@ fn inspect_of_several_references_shares_one_token() {
         .args(&refs)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::support::success_json(&out);
     let images: Vec<_> = v.as_array().unwrap().iter().map(|o| &o["image"]).collect();
     assert_eq!(images, refs.iter().collect::<Vec<_>>());
     assert!(v

@@ -58,3 +58,19 @@ impl Sandbox {
 pub fn redact_path(text: &str, path: &Path) -> String {
     text.replace(&path.display().to_string(), "[TMP]")
 }
+
+/// A CLI run that must have succeeded (stderr shown if not), its stdout parsed as JSON.
+pub fn success_json(out: &std::process::Output) -> serde_json::Value {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
