@@ -50,10 +50,15 @@ fn src(p: &Path) -> String {
 
 /// `xnat-cmd` with the emulator's URL and admin credentials in the environment.
 fn xnat_cmd(sb: &Sandbox, emu: &Emulator) -> assert_cmd::Command {
+    xnat_cmd_as(sb, emu, "admin", "admin")
+}
+
+/// `xnat-cmd` with the emulator's URL and these credentials in the environment.
+fn xnat_cmd_as(sb: &Sandbox, emu: &Emulator, user: &str, password: &str) -> assert_cmd::Command {
     let mut c = sb.cmd();
     c.env("XNAT_HOST", &emu.url)
-        .env("XNAT_USER", "admin")
-        .env("XNAT_PASS", "admin");
+        .env("XNAT_USER", user)
+        .env("XNAT_PASS", password);
     c
 }
 
@@ -361,11 +366,7 @@ fn wrong_password_is_an_authentication_error_naming_the_source() {
     let sb = Sandbox::new();
     let emu = Emulator::start(&[]);
     let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
-    let out = sb
-        .cmd()
-        .env("XNAT_HOST", &emu.url)
-        .env("XNAT_USER", "admin")
-        .env("XNAT_PASS", "wrong")
+    let out = xnat_cmd_as(&sb, &emu, "admin", "wrong")
         .args(["install", &src(&a)])
         .output()
         .unwrap();
@@ -389,11 +390,7 @@ fn a_site_admin_without_container_manager_is_told_how_to_get_the_role() {
     let sb = Sandbox::new();
     let emu = Emulator::start(&[]);
     let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
-    let out = sb
-        .cmd()
-        .env("XNAT_HOST", &emu.url)
-        .env("XNAT_USER", "siteadmin")
-        .env("XNAT_PASS", "siteadmin")
+    let out = xnat_cmd_as(&sb, &emu, "siteadmin", "siteadmin")
         .args(["install", &src(&a)])
         .output()
         .unwrap();
@@ -667,10 +664,7 @@ fn container_service_3_6_needs_a_site_admin_not_the_container_manager_role() {
     ]);
     let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
     let run = |user: &str| {
-        sb.cmd()
-            .env("XNAT_HOST", &emu.url)
-            .env("XNAT_USER", user)
-            .env("XNAT_PASS", "pw")
+        xnat_cmd_as(&sb, &emu, user, "pw")
             .args(["install", &src(&a)])
             .output()
             .unwrap()
