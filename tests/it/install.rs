@@ -48,18 +48,12 @@ fn src(p: &Path) -> String {
     format!("docker-archive:{}", p.display())
 }
 
-/// `xnat-cmd` with the emulator's URL and admin credentials in the environment.
 fn xnat_cmd(sb: &Sandbox, emu: &Emulator) -> assert_cmd::Command {
-    xnat_cmd_as(sb, emu, "admin", "admin")
+    emu.xnat_cmd(sb)
 }
 
-/// `xnat-cmd` with the emulator's URL and these credentials in the environment.
 fn xnat_cmd_as(sb: &Sandbox, emu: &Emulator, user: &str, password: &str) -> assert_cmd::Command {
-    let mut c = sb.cmd();
-    c.env("XNAT_HOST", &emu.url)
-        .env("XNAT_USER", user)
-        .env("XNAT_PASS", password);
-    c
+    emu.xnat_cmd_as(sb, user, password)
 }
 
 fn by_name<'a>(cmds: &'a [Value], name: &str) -> Vec<&'a Value> {

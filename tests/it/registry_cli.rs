@@ -49,11 +49,8 @@ fn inspect_and_install_a_reference_from_a_plain_registry() {
     // Untagged: installed as XNAT would store it, with `:latest`.
     let emu = Emulator::start(&[]);
     let untagged = format!("docker://{}/xnat/tool", reg.addr);
-    let out = sb
-        .cmd()
-        .env("XNAT_HOST", &emu.url)
-        .env("XNAT_USER", "admin")
-        .env("XNAT_PASS", "admin")
+    let out = emu
+        .xnat_cmd(&sb)
         .args(["install", &untagged, "--enable-site"])
         .output()
         .unwrap();
@@ -80,15 +77,7 @@ fn install_from_a_private_repository_with_config_json_credentials() {
     push(&reg, "lab/private", "2.0", &image());
     let r = format!("{}/lab/private:2.0", reg.addr);
     let emu = Emulator::start(&[]);
-    let install = |sb: &Sandbox| {
-        sb.cmd()
-            .env("XNAT_HOST", &emu.url)
-            .env("XNAT_USER", "admin")
-            .env("XNAT_PASS", "admin")
-            .args(["install", &r])
-            .output()
-            .unwrap()
-    };
+    let install = |sb: &Sandbox| emu.xnat_cmd(sb).args(["install", &r]).output().unwrap();
 
     // Without credentials the registry refuses, and XNAT is never written to.
     let out = install(&sb);

@@ -8,13 +8,8 @@ use crate::support::emulator::Emulator;
 use crate::support::images::{write_docker_archive, Compress, ImageBuilder, Saved};
 use crate::support::Sandbox;
 
-/// `xnat-cmd` with the emulator's URL and admin credentials in the environment.
 fn xnat_cmd(sb: &Sandbox, emu: &Emulator) -> assert_cmd::Command {
-    let mut c = sb.cmd();
-    c.env("XNAT_HOST", &emu.url)
-        .env("XNAT_USER", "admin")
-        .env("XNAT_PASS", "admin");
-    c
+    emu.xnat_cmd(sb)
 }
 
 fn ca_arg(emu: &Emulator) -> String {

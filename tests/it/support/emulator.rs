@@ -150,3 +150,25 @@ impl Drop for Emulator {
         let _ = self.child.wait();
     }
 }
+
+impl Emulator {
+    /// `xnat-cmd` run in `sb`, pointed at this emulator with these credentials in the
+    /// environment (never in argv).
+    pub fn xnat_cmd_as(
+        &self,
+        sb: &super::Sandbox,
+        user: &str,
+        password: &str,
+    ) -> assert_cmd::Command {
+        let mut c = sb.cmd();
+        c.env("XNAT_HOST", &self.url)
+            .env("XNAT_USER", user)
+            .env("XNAT_PASS", password);
+        c
+    }
+
+    /// `xnat-cmd` as the emulator's default Container Manager (`admin`).
+    pub fn xnat_cmd(&self, sb: &super::Sandbox) -> assert_cmd::Command {
+        self.xnat_cmd_as(sb, "admin", "admin")
+    }
+}
