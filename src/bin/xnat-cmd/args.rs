@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use xnat_cmd::secret::Secret;
 use xnat_cmd::source::daemon::DaemonOptions;
-use xnat_cmd::source::registry::RegistryOptions;
+use xnat_cmd::source::registry::{default_cache_dir, RegistryOptions};
 use xnat_cmd::source::{ReadOptions, DEFAULT_MAX_JSON_BYTES};
 use xnat_cmd::Platform;
 
@@ -176,6 +176,14 @@ pub struct SourceArgs {
     /// Seconds allowed for reading one image from a registry, retries included.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub registry_timeout: u64,
+    /// Directory caching registry manifests and configs by digest, so a re-check of an
+    /// unchanged tag is one HEAD request (default: $XNAT_CMD_CACHE, else
+    /// $XDG_CACHE_HOME/xnat-cmd, else ~/.cache/xnat-cmd).
+    #[arg(long, value_name = "DIR")]
+    pub registry_cache: Option<PathBuf>,
+    /// Read registries without the cache (no HEAD requests, nothing written).
+    #[arg(long, conflicts_with = "registry_cache")]
+    pub no_registry_cache: bool,
 }
 
 impl SourceArgs {
@@ -188,6 +196,13 @@ impl SourceArgs {
             ca_files: self.registry_ca.clone(),
             insecure: self.insecure_registry.clone(),
             image_deadline: std::time::Duration::from_secs(self.registry_timeout.max(1)),
+            cache_dir: if self.no_registry_cache {
+                None
+            } else {
+                self.registry_cache
+                    .clone()
+                    .or_else(|| default_cache_dir(|name| std::env::var(name).ok()))
+            },
             ..RegistryOptions::default()
         };
         if let Some(user) = &self.registry_user {

@@ -18,6 +18,7 @@ use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
 use super::auth::{pull_scope, RegistryAuth};
+use super::cache::Cache;
 use super::challenge;
 use super::http::Clients;
 use super::{RegistryError, RegistryOptions};
@@ -69,6 +70,7 @@ pub(super) struct Shared {
     pub(super) auth: Mutex<HashMap<String, Arc<RegistryAuth>>>,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     pub(super) requests: AtomicU64,
+    cache: Option<Cache>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -114,6 +116,7 @@ impl RegistryClient {
             auth: Mutex::new(HashMap::new()),
             hosts: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
+            cache: opts.cache_dir.clone().map(Cache::new),
         };
         Ok(RegistryClient {
             shared: Arc::new(shared),
@@ -259,12 +262,12 @@ impl Shared {
         Ok(result)
     }
 
-    /// GET a manifest by tag or digest; digests verified, tag digest headers compared.
+    /// A manifest by tag or digest; digests verified, tag digest headers compared.
     ///
-    /// No `HEAD` first: Docker Hub counts manifest GETs against the pull limit and not HEADs,
-    /// but a HEAD only saves a GET when the digest it returns is already cached, and there is
-    /// no manifest cache (tags move, so only a digest-keyed one would be sound). Without one,
-    /// a HEAD would add a request to every image.
+    /// With the cache: a digest is served from it when held; a tag whose last digest is held
+    /// is asked with one `HEAD` (Docker Hub counts manifest GETs against the pull limit, not
+    /// HEADs) and served from the cache when the registry names a digest we hold. A tag with
+    /// no cached digest gets no HEAD, so a cold read costs no extra request.
     async fn manifest(
         &self,
         r: &Reference,
@@ -273,14 +276,28 @@ impl Shared {
         what: &str,
         warnings: &mut Vec<String>,
     ) -> Result<Fetched, RegistryError> {
+        let cap = opts.max_json_bytes;
+        let by_digest = target.contains(':');
+        if let Some(cache) = &self.cache {
+            if by_digest {
+                if let Some(m) = cache.manifest(target, cap) {
+                    tracing::debug!(reference = %r, digest = target, "manifest from the cache");
+                    return Ok(cached(m, target));
+                }
+            } else if let Some(d) = cache.tag_digest(r, target) {
+                if cache.manifest(&d, cap).is_some() {
+                    if let Some(m) = self.head_manifest(r, target, what, cap, cache).await? {
+                        return Ok(m);
+                    }
+                }
+            }
+        }
         let path = format!("/v2/{}/manifests/{target}", r.repository);
-        let f = self
-            .get(r, &path, Some(MANIFEST_ACCEPT), what, opts.max_json_bytes)
-            .await?;
-        if target.contains(':') {
+        let f = self.get(r, &path, Some(MANIFEST_ACCEPT), what, cap).await?;
+        let found = manifest::sha256_digest(&f.body);
+        if by_digest {
             manifest::verify_digest(&f.body, target, what)?;
         } else if let Some(h) = &f.digest_header {
-            let found = manifest::sha256_digest(&f.body);
             if h.starts_with("sha256:") && !h.eq_ignore_ascii_case(&found) {
                 // A warning, not an error: broken registries send wrong headers (ggcr's experience).
                 warnings.push(format!(
@@ -288,7 +305,52 @@ impl Shared {
                 ));
             }
         }
+        if let Some(cache) = &self.cache {
+            // Keyed by what the body hashes to, so a wrong header cannot poison the cache.
+            cache.put_manifest(&found, &f.body, f.content_type.as_deref());
+            if !by_digest {
+                cache.put_tag_digest(r, target, &found);
+            }
+        }
         Ok(f)
+    }
+
+    /// `HEAD` a tag's manifest; the cached manifest when its `Docker-Content-Digest` is one we
+    /// hold, `None` (go on with a GET) when the digest is missing, unknown, or the HEAD failed
+    /// in a way the GET will report better (HEAD answers carry no error body).
+    async fn head_manifest(
+        &self,
+        r: &Reference,
+        tag: &str,
+        what: &str,
+        cap: u64,
+        cache: &Cache,
+    ) -> Result<Option<Fetched>, RegistryError> {
+        let path = format!("/v2/{}/manifests/{tag}", r.repository);
+        let head = match self
+            .request(Method::HEAD, r, &path, Some(MANIFEST_ACCEPT), what, cap)
+            .await
+        {
+            Ok(h) => h,
+            Err(
+                RegistryError::Http { .. }
+                | RegistryError::ManifestUnknown { .. }
+                | RegistryError::NameUnknown { .. }
+                | RegistryError::Unauthorized { .. },
+            ) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(digest) = head.digest_header.filter(|d| manifest::is_sha256_digest(d)) else {
+            tracing::debug!(reference = %r, "HEAD gave no usable digest, fetching the manifest");
+            return Ok(None);
+        };
+        let Some(m) = cache.manifest(&digest, cap) else {
+            tracing::debug!(reference = %r, digest, "tag moved, fetching the manifest");
+            return Ok(None);
+        };
+        tracing::debug!(reference = %r, digest, "tag unchanged, manifest from the cache");
+        cache.put_tag_digest(r, tag, &digest);
+        Ok(Some(cached(m, &digest)))
     }
 
     async fn config(
@@ -306,11 +368,21 @@ impl Shared {
             .into());
         }
         let path = format!("/v2/{}/blobs/{}", r.repository, desc.digest);
-        let f = self.get(r, &path, None, &what, opts.max_json_bytes).await?;
-        manifest::verify_digest(&f.body, &desc.digest, &what)?;
+        let cached = (self.cache.as_ref()).and_then(|c| c.blob(&desc.digest, opts.max_json_bytes));
+        let body = match cached {
+            Some(body) => body,
+            None => {
+                let f = self.get(r, &path, None, &what, opts.max_json_bytes).await?;
+                manifest::verify_digest(&f.body, &desc.digest, &what)?;
+                if let Some(c) = &self.cache {
+                    c.put_blob(&desc.digest, &f.body);
+                }
+                f.body
+            }
+        };
         let url = format!("{}{path}", self.origin_of(r));
         let cfg =
-            ImageConfig::parse(&f.body, &what).map_err(|e| body_error(&f.body, &what, &url, e))?;
+            ImageConfig::parse(&body, &what).map_err(|e| body_error(&body, &what, &url, e))?;
         Ok(ImageRecord {
             image: None,
             manifest_digest: None,
@@ -352,6 +424,19 @@ impl Shared {
         what: &str,
         cap: u64,
     ) -> Result<Fetched, RegistryError> {
+        self.request(Method::GET, r, path, accept, what, cap).await
+    }
+
+    /// `method` (GET or HEAD) on `path`, with auth, retries, redirects and a size cap.
+    async fn request(
+        &self,
+        method: Method,
+        r: &Reference,
+        path: &str,
+        accept: Option<&str>,
+        what: &str,
+        cap: u64,
+    ) -> Result<Fetched, RegistryError> {
         let registry = r.registry.as_str();
         let host = r.api_host().to_string();
         let scope = pull_scope(r);
@@ -383,7 +468,7 @@ impl Shared {
                 .clients
                 .pick(&url, self.is_insecure(registry) && on_registry)
                 .await?;
-            let mut req = client.request(Method::GET, &url);
+            let mut req = client.request(method.clone(), &url);
             if let Some(a) = accept {
                 req = req.header(ACCEPT, a);
             }
@@ -526,8 +611,17 @@ impl Shared {
                 continue;
             }
             let body = resp.bytes().await.unwrap_or_default();
-            return Err(api_error(r, &url, status, &body));
+            return Err(api_error(&method, r, &url, status, &body));
         }
+    }
+}
+
+/// A cached manifest as if fetched: the digest header is the digest it was verified against.
+fn cached(m: super::cache::CachedManifest, digest: &str) -> Fetched {
+    Fetched {
+        body: m.body,
+        content_type: m.media_type,
+        digest_header: Some(digest.to_string()),
     }
 }
 
@@ -693,7 +787,13 @@ fn body_error(body: &[u8], what: &str, url: &str, e: manifest::ManifestError) ->
     }
 }
 
-fn api_error(r: &Reference, url: &str, status: StatusCode, body: &[u8]) -> RegistryError {
+fn api_error(
+    method: &Method,
+    r: &Reference,
+    url: &str,
+    status: StatusCode,
+    body: &[u8],
+) -> RegistryError {
     let (code, message) = error_message(body);
     match code.as_deref() {
         Some("MANIFEST_UNKNOWN") => RegistryError::ManifestUnknown {
@@ -710,7 +810,11 @@ fn api_error(r: &Reference, url: &str, status: StatusCode, body: &[u8]) -> Regis
             detail: format!("was refused ({message})"),
         },
         _ => RegistryError::Http {
-            method: "GET",
+            method: if *method == Method::HEAD {
+                "HEAD"
+            } else {
+                "GET"
+            },
             url: url.to_string(),
             status: status.as_u16(),
             code,

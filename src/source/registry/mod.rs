@@ -12,6 +12,7 @@
 //! repositories: 1 + ceil(N/16) + 2N.
 
 mod auth;
+mod cache;
 mod challenge;
 mod client;
 mod http;
@@ -19,6 +20,7 @@ mod http;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use cache::{default_dir as default_cache_dir, CACHE_ENV};
 pub use challenge::Challenge;
 pub use client::RegistryClient;
 
@@ -43,6 +45,9 @@ pub struct RegistryOptions {
     pub max_retry_after: Duration,
     /// Requests in flight at once to one registry.
     pub per_registry_concurrency: usize,
+    /// Digest-keyed manifest/config cache (`--registry-cache`); `None` (the library default)
+    /// reads without one. With it, a re-check of a cached tag is one `HEAD`.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Default for RegistryOptions {
@@ -56,6 +61,7 @@ impl Default for RegistryOptions {
             max_retries: 3,
             max_retry_after: Duration::from_secs(30),
             per_registry_concurrency: 8,
+            cache_dir: None,
         }
     }
 }

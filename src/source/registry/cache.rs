@@ -1,0 +1,251 @@
+//! The registry's on-disk, digest-keyed cache: manifests (raw bytes with their media type) and
+//! config blobs by digest, plus the last manifest digest seen per (registry, repository, tag).
+//!
+//! It exists so that a re-check of a tag can be one `HEAD` (which Docker Hub does not count
+//! as a pull) instead of manifest and config GETs. Every entry is verified against its digest
+//! when read, so a corrupt or tampered file is ignored (and rewritten by the next GET), never
+//! trusted. The cache is an optimisation only: a directory that cannot be created or written
+//! is a debug line, never an error, and reads keep working on a read-only file system.
+//!
+//! Layout under the directory: `manifests/sha256/<hex>` (first line the media type, then the
+//! raw manifest), `blobs/sha256/<hex>` (the raw blob), `tags/<hex>` (a JSON record naming the
+//! tag and its digest; the name is the SHA-256 of `registry/repository:tag`).
+
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::reference::Reference;
+use crate::source::manifest;
+
+/// Environment variable naming the cache directory (below `--registry-cache`).
+pub const CACHE_ENV: &str = "XNAT_CMD_CACHE";
+
+/// The default cache directory: `XNAT_CMD_CACHE`, else `$XDG_CACHE_HOME/xnat-cmd`, else
+/// `$HOME/.cache/xnat-cmd`; `None` when none is set. `var` looks a variable up (the process
+/// environment in the CLI); empty values count as unset, as the XDG spec says.
+pub fn default_dir(var: impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let set = |name: &str| var(name).filter(|v| !v.is_empty());
+    if let Some(dir) = set(CACHE_ENV) {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(xdg) = set("XDG_CACHE_HOME") {
+        return Some(Path::new(&xdg).join("xnat-cmd"));
+    }
+    set("HOME").map(|home| Path::new(&home).join(".cache").join("xnat-cmd"))
+}
+
+/// A cached manifest.
+pub(super) struct CachedManifest {
+    pub(super) body: Bytes,
+    pub(super) media_type: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TagRecord {
+    reference: String,
+    digest: String,
+}
+
+#[derive(Debug)]
+pub(super) struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    pub(super) fn new(dir: PathBuf) -> Self {
+        Cache { dir }
+    }
+
+    /// The manifest with `digest`, if cached, within `cap` bytes and matching its digest.
+    pub(super) fn manifest(&self, digest: &str, cap: u64) -> Option<CachedManifest> {
+        let path = self.digest_path("manifests", digest)?;
+        // The media type line is short; allow it on top of the document's own cap.
+        let raw = read_capped(&path, cap.saturating_add(256))?;
+        let nl = raw.iter().position(|&b| b == b'\n')?;
+        let media_type = std::str::from_utf8(&raw[..nl]).ok()?.to_string();
+        let body = raw.slice(nl + 1..);
+        if body.len() as u64 > cap || !matches(&body, digest, &path) {
+            return None;
+        }
+        Some(CachedManifest {
+            body,
+            media_type: (!media_type.is_empty()).then_some(media_type),
+        })
+    }
+
+    pub(super) fn put_manifest(&self, digest: &str, body: &[u8], media_type: Option<&str>) {
+        let Some(path) = self.digest_path("manifests", digest) else {
+            return;
+        };
+        // A media type with a line break would corrupt the format; store none instead.
+        let mt = media_type
+            .filter(|m| !m.contains(['\n', '\r']))
+            .unwrap_or("");
+        let mut raw = Vec::with_capacity(mt.len() + 1 + body.len());
+        raw.extend_from_slice(mt.as_bytes());
+        raw.push(b'\n');
+        raw.extend_from_slice(body);
+        write_atomic(&path, &raw);
+    }
+
+    /// The blob with `digest`, if cached, within `cap` bytes and matching its digest.
+    pub(super) fn blob(&self, digest: &str, cap: u64) -> Option<Bytes> {
+        let path = self.digest_path("blobs", digest)?;
+        let body = read_capped(&path, cap)?;
+        matches(&body, digest, &path).then_some(body)
+    }
+
+    pub(super) fn put_blob(&self, digest: &str, body: &[u8]) {
+        if let Some(path) = self.digest_path("blobs", digest) {
+            write_atomic(&path, body);
+        }
+    }
+
+    /// The manifest digest last seen for the tag of `r`.
+    pub(super) fn tag_digest(&self, r: &Reference, tag: &str) -> Option<String> {
+        let (key, path) = self.tag_path(r, tag);
+        let raw = read_capped(&path, 4096)?;
+        let rec: TagRecord = serde_json::from_slice(&raw).ok()?;
+        (rec.reference == key && manifest::is_sha256_digest(&rec.digest)).then_some(rec.digest)
+    }
+
+    pub(super) fn put_tag_digest(&self, r: &Reference, tag: &str, digest: &str) {
+        let (reference, path) = self.tag_path(r, tag);
+        let rec = TagRecord {
+            reference,
+            digest: digest.to_string(),
+        };
+        if let Ok(raw) = serde_json::to_vec(&rec) {
+            write_atomic(&path, &raw);
+        }
+    }
+
+    fn tag_path(&self, r: &Reference, tag: &str) -> (String, PathBuf) {
+        let key = format!("{}/{}:{tag}", r.registry, r.repository);
+        let name = manifest::sha256_digest(key.as_bytes());
+        let hex = name.trim_start_matches("sha256:").to_string();
+        (key, self.dir.join("tags").join(hex))
+    }
+
+    /// Only well-formed SHA-256 digests name files, so no digest text can escape the dir.
+    fn digest_path(&self, kind: &str, digest: &str) -> Option<PathBuf> {
+        if !manifest::is_sha256_digest(digest) {
+            return None;
+        }
+        let hex = digest["sha256:".len()..].to_ascii_lowercase();
+        Some(self.dir.join(kind).join("sha256").join(hex))
+    }
+}
+
+fn matches(body: &[u8], digest: &str, path: &Path) -> bool {
+    let ok = manifest::sha256_digest(body).eq_ignore_ascii_case(digest);
+    if !ok {
+        tracing::debug!(path = %path.display(), "cache entry does not match its digest, ignored");
+    }
+    ok
+}
+
+/// The whole file, or `None` when it is missing, unreadable or larger than `cap`.
+fn read_capped(path: &Path, cap: u64) -> Option<Bytes> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::debug!(path = %path.display(), error = %e, "cache read failed");
+            }
+            return None;
+        }
+    };
+    let mut buf = Vec::new();
+    if let Err(e) = file.take(cap.saturating_add(1)).read_to_end(&mut buf) {
+        tracing::debug!(path = %path.display(), error = %e, "cache read failed");
+        return None;
+    }
+    if buf.len() as u64 > cap {
+        tracing::debug!(path = %path.display(), cap, "cache entry too large, ignored");
+        return None;
+    }
+    Some(Bytes::from(buf))
+}
+
+/// Write through a temp file in the same directory and rename it into place, so readers (and
+/// other runs) see the old file or the new one, never a half-written one. By hand because
+/// `tempfile` is only a dev-dependency and this needs five lines of it.
+fn write_atomic(path: &Path, bytes: &[u8]) {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let Some(dir) = path.parent() else { return };
+    let tmp = dir.join(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = std::fs::create_dir_all(dir)
+        .and_then(|()| {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
+            f.write_all(bytes)
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        tracing::debug!(path = %path.display(), error = %e, "cache write failed, going on without it");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_dir_order() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let all = [(CACHE_ENV, "/c"), ("XDG_CACHE_HOME", "/x"), ("HOME", "/h")];
+        assert_eq!(default_dir(env(&all)), Some(PathBuf::from("/c")));
+        assert_eq!(
+            default_dir(env(&[
+                (CACHE_ENV, ""),
+                ("XDG_CACHE_HOME", "/x"),
+                ("HOME", "/h")
+            ])),
+            Some(PathBuf::from("/x/xnat-cmd"))
+        );
+        assert_eq!(
+            default_dir(env(&[("HOME", "/h")])),
+            Some(PathBuf::from("/h/.cache/xnat-cmd"))
+        );
+        assert_eq!(default_dir(env(&[])), None);
+    }
+
+    #[test]
+    fn entries_are_verified_and_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Cache::new(dir.path().to_path_buf());
+        let body = br#"{"schemaVersion":2}"#;
+        let d = manifest::sha256_digest(body);
+        c.put_manifest(&d, body, Some("application/x"));
+        let m = c.manifest(&d, 1024).unwrap();
+        assert_eq!(
+            (&m.body[..], m.media_type.as_deref()),
+            (&body[..], Some("application/x"))
+        );
+        assert!(c.manifest(&d, 5).is_none(), "over the cap");
+        c.put_blob(&d, b"not the content");
+        assert!(c.blob(&d, 1024).is_none(), "a wrong body is not trusted");
+        c.put_blob(&d, body);
+        assert_eq!(&c.blob(&d, 1024).unwrap()[..], &body[..]);
+        assert!(c.blob("sha256:../../etc", 1024).is_none());
+    }
+}
