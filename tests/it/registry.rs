@@ -15,6 +15,7 @@ use crate::support::registry::{write_file, Mode, Registry};
 use crate::support::token_server::Policy;
 
 mod batch;
+mod cache;
 mod quirks;
 
 const LABEL: &str = "org.nrg.commands";
