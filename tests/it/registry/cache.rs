@@ -247,7 +247,7 @@ async fn cli_cache_location_and_opt_out() {
     run(&sb, &[], None);
     assert!(sb.path().join(".cache/xnat-cmd/tags").is_dir());
     run(&sb, &[], None);
-    assert_eq!(xnat_requests(&reg, 6), [head.clone()]);
+    assert_eq!(xnat_requests(&reg, 6), std::slice::from_ref(&head));
 
     let dir = sb.path().join("flag-cache");
     run(&sb, &["--registry-cache", dir.to_str().unwrap()], None);
