@@ -10,6 +10,9 @@
 //! 401, then token, manifest and config each), and two reads of one repository share a token.
 //! References announced with `RegistryClient::plan` share one token per set of up to 16
 //! repositories: 1 + ceil(N/16) + 2N.
+//!
+//! With a cache (`RegistryOptions::cache_dir`, see `cache`), a re-check of a tag whose digest
+//! is cached is one HEAD (+ token in a new run), and a cached `@sha256:` read is no request.
 
 mod auth;
 mod cache;
