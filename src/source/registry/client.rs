@@ -29,7 +29,7 @@ use crate::source::{ImageRecord, ReadOptions, ReadResult};
 use crate::tls::is_cert_error;
 
 /// Every manifest type we read; without the OCI ones the reference registry answers 404.
-const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+pub(super) const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, \
 application/vnd.docker.distribution.manifest.v2+json, \
@@ -56,10 +56,10 @@ struct Host {
 }
 
 /// A fetched document.
-struct Fetched {
-    body: Bytes,
-    content_type: Option<String>,
-    digest_header: Option<String>,
+pub(super) struct Fetched {
+    pub(super) body: Bytes,
+    pub(super) content_type: Option<String>,
+    pub(super) digest_header: Option<String>,
 }
 
 pub(super) struct Shared {
@@ -282,11 +282,11 @@ impl Shared {
             if by_digest {
                 if let Some(m) = cache.manifest(target, cap) {
                     tracing::debug!(reference = %r, digest = target, "manifest from the cache");
-                    return Ok(cached(m, target));
+                    return Ok(super::head::cached(m, target));
                 }
             } else if let Some(d) = cache.tag_digest(r, target) {
                 if cache.manifest(&d, cap).is_some() {
-                    if let Some(m) = self.head_manifest(r, target, what, cap, cache).await? {
+                    if let Some(m) = self.head_manifest(r, target, &d, what, cap, cache).await? {
                         return Ok(m);
                     }
                 }
@@ -313,44 +313,6 @@ impl Shared {
             }
         }
         Ok(f)
-    }
-
-    /// `HEAD` a tag's manifest; the cached manifest when its `Docker-Content-Digest` is one we
-    /// hold, `None` (go on with a GET) when the digest is missing, unknown, or the HEAD failed
-    /// in a way the GET will report better (HEAD answers carry no error body).
-    async fn head_manifest(
-        &self,
-        r: &Reference,
-        tag: &str,
-        what: &str,
-        cap: u64,
-        cache: &Cache,
-    ) -> Result<Option<Fetched>, RegistryError> {
-        let path = format!("/v2/{}/manifests/{tag}", r.repository);
-        let head = match self
-            .request(Method::HEAD, r, &path, Some(MANIFEST_ACCEPT), what, cap)
-            .await
-        {
-            Ok(h) => h,
-            Err(
-                RegistryError::Http { .. }
-                | RegistryError::ManifestUnknown { .. }
-                | RegistryError::NameUnknown { .. }
-                | RegistryError::Unauthorized { .. },
-            ) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let Some(digest) = head.digest_header.filter(|d| manifest::is_sha256_digest(d)) else {
-            tracing::debug!(reference = %r, "HEAD gave no usable digest, fetching the manifest");
-            return Ok(None);
-        };
-        let Some(m) = cache.manifest(&digest, cap) else {
-            tracing::debug!(reference = %r, digest, "tag moved, fetching the manifest");
-            return Ok(None);
-        };
-        tracing::debug!(reference = %r, digest, "tag unchanged, manifest from the cache");
-        cache.put_tag_digest(r, tag, &digest);
-        Ok(Some(cached(m, &digest)))
     }
 
     async fn config(
@@ -428,7 +390,7 @@ impl Shared {
     }
 
     /// `method` (GET or HEAD) on `path`, with auth, retries, redirects and a size cap.
-    async fn request(
+    pub(super) async fn request(
         &self,
         method: Method,
         r: &Reference,
@@ -613,15 +575,6 @@ impl Shared {
             let body = resp.bytes().await.unwrap_or_default();
             return Err(api_error(&method, r, &url, status, &body));
         }
-    }
-}
-
-/// A cached manifest as if fetched: the digest header is the digest it was verified against.
-fn cached(m: super::cache::CachedManifest, digest: &str) -> Fetched {
-    Fetched {
-        body: m.body,
-        content_type: m.media_type,
-        digest_header: Some(digest.to_string()),
     }
 }
 

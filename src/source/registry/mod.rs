@@ -18,6 +18,7 @@ mod auth;
 mod cache;
 mod challenge;
 mod client;
+mod head;
 mod http;
 
 use std::path::PathBuf;
