@@ -149,62 +149,57 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
             .copied()
             .filter(|c| CommandView::new(c).image().as_deref() == Some(d.image.as_str()))
             .collect();
-        let action = if twin {
-            Action::Conflict {
+        // The action, and for an update its full body (computed once, compared, then sent).
+        let (action, update) = if twin {
+            let action = Action::Conflict {
                 ids: vec![],
                 reason: format!(
                     "command `{name}` appears twice for repository {}",
                     repository(&d.image)
                 ),
-            }
+            };
+            (action, None)
         } else if exact.len() > 1
             || (exact.is_empty() && candidates.len() > 1 && !opts.side_by_side)
         {
             let pool = if exact.len() > 1 { &exact } else { &candidates };
-            Action::Conflict {
+            let action = Action::Conflict {
                 ids: pool.iter().map(|c| id_of(c)).collect(),
                 reason: format!(
                     "{} installed commands named `{name}` use {}; remove the extra ones (xnat-cmd uninstall --id N) and run again",
                     pool.len(),
                     if exact.len() > 1 { d.image.clone() } else { format!("repository {}", repository(&d.image)) }
                 ),
-            }
+            };
+            (action, None)
         } else if let Some(current) = exact
             .first()
             .or_else(|| (!opts.side_by_side).then(|| candidates.first()).flatten())
         {
             let body = update_body(&d.command, current);
-            let changes = diff(&canonical(&body), &installed_canonical(current));
+            let changes = diff(&canonical_for_compare(&body), &installed_canonical(current));
             let id = id_of(current);
             let installed_image = CommandView::new(current).image().unwrap_or_default();
             if changes.is_empty() {
-                Action::Unchanged { id }
+                (Action::Unchanged { id }, None)
             } else if opts.replace {
-                Action::Replace {
+                let action = Action::Replace {
                     id,
                     installed_image,
-                }
+                };
+                (action, None)
             } else {
-                Action::Update {
+                let action = Action::Update {
                     id,
                     installed_image,
                     changes,
-                }
+                };
+                (action, Some(body))
             }
         } else {
-            Action::Create
+            (Action::Create, None)
         };
-        let body = match &action {
-            Action::Update { .. } => {
-                let current = exact
-                    .first()
-                    .or(candidates.first())
-                    .copied()
-                    .unwrap_or(&Value::Null);
-                update_body(&d.command, current)
-            }
-            _ => d.command.clone(),
-        };
+        let body = update.unwrap_or_else(|| d.command.clone());
         out.push(Planned {
             source: d.source.clone(),
             name,
@@ -215,10 +210,6 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
         });
     }
     out
-}
-
-fn canonical(v: &Value) -> Value {
-    canonical_for_compare(v)
 }
 
 /// An installed command (GET output) in comparable form. It goes through the same

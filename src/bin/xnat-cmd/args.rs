@@ -206,7 +206,10 @@ impl SourceArgs {
             ..RegistryOptions::default()
         };
         if let Some(user) = &self.registry_user {
-            registry.credentials.user = Some((user.clone(), read_password_stdin()?));
+            registry.credentials.user = Some((
+                user.clone(),
+                read_password_stdin("--registry-password-stdin")?,
+            ));
         }
         registry.credentials.auth_file = self.registry_auth_file.clone();
         Ok(ReadOptions {
@@ -222,19 +225,18 @@ impl SourceArgs {
     }
 }
 
-/// The registry password from stdin: one line, trailing newline removed (as `docker login`).
-fn read_password_stdin() -> Result<Secret, CliError> {
+/// A password or token from stdin for `flag`: the first line, its line ending removed (as
+/// `docker login --password-stdin` reads it). Used for both the registry and XNAT secrets.
+pub fn read_password_stdin(flag: &str) -> Result<Secret, CliError> {
     let mut line = String::new();
-    std::io::stdin().read_line(&mut line).map_err(|e| {
-        CliError::usage(format!(
-            "failed to read the registry password from stdin: {e}"
-        ))
-    })?;
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| CliError::usage(format!("{flag}: failed to read stdin: {e}")))?;
     let password = line.trim_end_matches(['\n', '\r']).to_string();
     if password.is_empty() {
-        return Err(CliError::usage(
-            "--registry-password-stdin: stdin gave an empty password",
-        ));
+        return Err(CliError::usage(format!(
+            "{flag}: stdin gave an empty password"
+        )));
     }
     Ok(Secret::new(password))
 }

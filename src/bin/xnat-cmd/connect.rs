@@ -1,13 +1,11 @@
 //! From `XnatArgs` and the environment to a logged-in, preflighted XNAT client.
 
-use std::io::Read;
-
 use xnat_cmd::secret::Secret;
 use xnat_cmd::xnat::credentials::{resolve, CredentialInputs};
 use xnat_cmd::xnat::preflight::{preflight, ServerInfo};
 use xnat_cmd::xnat::{parse_base, ClientOptions, XnatClient, XnatError};
 
-use crate::args::XnatArgs;
+use crate::args::{read_password_stdin, XnatArgs};
 use crate::output::CliError;
 
 /// Build the client, log in and run the preflight (role check when `will_write`).
@@ -37,15 +35,7 @@ fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
         .ok_or_else(|| CliError::usage("no XNAT URL: pass --xnat URL or set XNAT_HOST"))?;
     let base = parse_base(url).map_err(CliError::usage)?;
     let flag_password = if args.password_stdin {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(CliError::work)?;
-        let p = s.trim_end_matches(['\n', '\r']).to_string();
-        if p.is_empty() {
-            return Err(CliError::usage("--password-stdin read an empty password"));
-        }
-        Some(Secret::new(p))
+        Some(read_password_stdin("--password-stdin")?)
     } else {
         None
     };
