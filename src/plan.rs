@@ -9,7 +9,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::command::normalize::{canonical_for_compare, default_tag, normalize};
+use crate::command::normalize::{canonical_for_compare, normalize};
 use crate::command::validate::Form;
 use crate::command::CommandView;
 
@@ -21,25 +21,6 @@ pub fn repository(image: &str) -> &str {
         Some((repo, tag)) if !tag.contains('/') => repo,
         _ => no_digest,
     }
-}
-
-/// The image a command is installed under: `--image` when given, else the reference recorded
-/// with the source; tagged the way XNAT tags on create; with `pin`, `repo@sha256:…` of the
-/// manifest that was read.
-pub fn install_image(
-    recorded: Option<&str>,
-    override_ref: Option<&str>,
-    pin: Option<&str>,
-) -> Option<String> {
-    let base = override_ref
-        .or(recorded)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())?;
-    Some(match pin {
-        Some(digest) => format!("{}@{digest}", repository(base)),
-        // Trimmed: XNAT would store `"  :latest"` for a blank-padded name.
-        None => default_tag(base),
-    })
 }
 
 /// Are two images the same repository, the way docker names them? `xnat/tool`,
@@ -56,12 +37,38 @@ fn repository_key(image: &str) -> String {
     }
 }
 
+/// The installed commands that `uninstall` of command `name` from `image` removes: the ones
+/// of that exact image when any is installed, else every tag of the same repository (so
+/// uninstalling `tool:2` also finds the `tool:1` an older run installed).
+pub fn uninstall_matches<'a>(name: &str, image: &str, installed: &'a [Value]) -> Vec<&'a Value> {
+    let same_name: Vec<&Value> = installed
+        .iter()
+        .filter(|c| CommandView::new(c).name().as_deref() == Some(name))
+        .collect();
+    let exact: Vec<&Value> = same_name
+        .iter()
+        .copied()
+        .filter(|c| CommandView::new(c).image().as_deref() == Some(image))
+        .collect();
+    if !exact.is_empty() {
+        return exact;
+    }
+    same_name
+        .into_iter()
+        .filter(|c| {
+            CommandView::new(c)
+                .image()
+                .is_some_and(|i| same_repository(&i, image))
+        })
+        .collect()
+}
+
 /// One command as it should be installed.
 #[derive(Debug, Clone)]
 pub struct Desired {
     /// Where it came from, for reports (`oci-archive:…`).
     pub source: String,
-    /// The image to install it under, already with a tag (see [`default_tag`]).
+    /// The image to install it under, already with a tag (see [`crate::pipeline::install_image`]).
     pub image: String,
     /// The command with `image` injected.
     pub command: Value,
@@ -297,7 +304,7 @@ mod tests {
             (" x ", "x:latest", "x"),
         ];
         for (img, installed, repo) in cases {
-            let got = install_image(Some(img), None, None);
+            let got = crate::pipeline::install_image(Some(img), None, None);
             assert_eq!(got.as_deref(), Some(installed), "{img}");
             assert_eq!(repository(img.trim()), repo, "{img}");
         }
@@ -402,21 +409,25 @@ mod tests {
     }
 
     #[test]
-    fn install_image_prefers_override_and_pins() {
-        assert_eq!(
-            install_image(Some("x/y"), None, None).as_deref(),
-            Some("x/y:latest")
-        );
-        assert_eq!(
-            install_image(Some("x/y:1"), Some("z:2"), None).as_deref(),
-            Some("z:2")
-        );
-        assert_eq!(
-            install_image(Some("h:5000/x:1"), None, Some("sha256:ab")).as_deref(),
-            Some("h:5000/x@sha256:ab")
-        );
-        assert_eq!(install_image(None, None, None), None);
-        assert_eq!(install_image(Some("  "), None, None), None);
+    fn uninstall_matches_exact_image_else_repository() {
+        let installed = vec![
+            json!({"id": 1, "name": "a", "image": "lab/t:1"}),
+            json!({"id": 2, "name": "a", "image": "docker.io/lab/t:2"}),
+            json!({"id": 3, "name": "b", "image": "lab/t:1"}),
+            json!({"id": 4, "name": "a", "image": "other/t:1"}),
+        ];
+        let ids = |name: &str, image: &str| -> Vec<i64> {
+            uninstall_matches(name, image, &installed)
+                .iter()
+                .filter_map(|c| c["id"].as_i64())
+                .collect()
+        };
+        assert_eq!(ids("a", "lab/t:1"), vec![1]);
+        assert_eq!(ids("a", "lab/t:3"), vec![1, 2]);
+        assert_eq!(ids("a", "docker.io/lab/t:9"), vec![1, 2]);
+        assert_eq!(ids("b", "lab/t:2"), vec![3]);
+        assert_eq!(ids("c", "lab/t:1"), Vec::<i64>::new());
+        assert_eq!(ids("a", "ghcr.io/lab/t:1"), Vec::<i64>::new());
     }
 
     #[test]

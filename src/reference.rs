@@ -219,6 +219,20 @@ pub fn host_of(registry: &str) -> &str {
     registry.split(':').next().unwrap_or(registry)
 }
 
+/// docker's rule for the first path component of a name: a registry host when it holds `.`
+/// or `:`, is `localhost`, or has upper case (`UPPER/x` is host `UPPER`, repository `x`).
+fn names_registry(first: &str) -> bool {
+    first.contains(['.', ':']) || first == "localhost" || first.bytes().any(|b| b.is_ascii_uppercase())
+}
+
+/// The registry host written at the start of `text`, when its first component names one
+/// (for messages about references that fail because of it).
+pub fn explicit_registry(text: &str) -> Option<&str> {
+    let name = text.split('@').next().unwrap_or(text);
+    let (first, _) = name.split_once('/')?;
+    names_registry(first).then_some(first)
+}
+
 fn push_suffix(s: &mut String, r: &Reference) {
     if let Some(t) = &r.tag {
         s.push(':');
@@ -249,11 +263,7 @@ impl std::str::FromStr for Reference {
 /// docker's `splitDockerDomain`.
 fn split_registry(name: &str) -> (String, String) {
     let (mut registry, mut repo) = match name.split_once('/') {
-        Some((first, rest))
-            if first.contains(['.', ':'])
-                || first == "localhost"
-                || first.bytes().any(|b| b.is_ascii_uppercase()) =>
-        {
+        Some((first, rest)) if names_registry(first) => {
             (first.to_string(), rest.to_string())
         }
         _ => (DOCKER_HUB.to_string(), name.to_string()),

@@ -1,0 +1,471 @@
+//! The image pipeline every subcommand shares: input text → source → image records → label →
+//! the image each command is installed under → the command with that image injected → XNAT's
+//! verdict. `inspect`, `validate`, `install` and `uninstall` (and fleet `sync`) call [`run`] and
+//! only render what it returns; the rules in between live here, with tests.
+//!
+//! Two stages, so that a typo is a usage error before any I/O: [`classify`] turns every
+//! argument into an [`Input`] (or an [`InputError`], exit 2); [`run`] reads the inputs
+//! concurrently — registry tokens planned for the whole run — and returns one [`Item`] per
+//! input, in argument order, each either its images and prepared commands or an [`ItemError`].
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::command::normalize::default_tag;
+use crate::command::validate::with_image;
+use crate::command::CommandView;
+use crate::labels::{commands_from_labels, parse_command_file, CommandFileError, LabelError};
+use crate::plan::{repository, same_repository, Desired};
+use crate::problem::Hint;
+use crate::reference::{Reference, ReferenceError};
+use crate::source::{ImageRecord, ReadOptions, Reader, SourceError, SourceSpec, SpecError};
+use crate::{validate, Diagnostic, Form, Severity};
+
+/// One argument, classified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A command JSON file: an object or a list of them (`validate` only).
+    CommandFile(PathBuf),
+    /// An image source in containers-transports syntax.
+    Source(SourceSpec),
+}
+
+/// An argument that names no readable input: a usage error, reported before any I/O.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InputError {
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    #[error("`{path}` is a file, not an image reference")]
+    BareFile { path: String },
+    #[error("`{path}` is a directory, not an image reference")]
+    BareDirectory { path: String, oci_layout: bool },
+}
+
+impl Hint for InputError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            InputError::BareFile { path } => Some(format!(
+                "name its transport: `oci-archive:{path}` (a tar of an OCI layout) or `docker-archive:{path}` (a `docker save` tar); `docker://{path}` reads a registry"
+            )),
+            InputError::BareDirectory { path, oci_layout } => Some(if *oci_layout {
+                format!("read the OCI layout in it with `oci:{path}`; `docker://{path}` reads a registry")
+            } else {
+                format!("an OCI layout directory is read with `oci:DIR` (it has no `oci-layout` file, so it may not be one); `docker://{path}` reads a registry")
+            }),
+            InputError::Reference(e) => registry_host_note(e),
+            InputError::Spec(_) => None,
+        }
+    }
+}
+
+/// Say when the first path component was read as a registry host (docker's rule: it holds
+/// `.` or `:`, is `localhost`, or has upper case), since that is what makes `UPPER/x` fail.
+fn registry_host_note(e: &ReferenceError) -> Option<String> {
+    let text = match e {
+        ReferenceError::Uppercase { reference, .. }
+        | ReferenceError::BadComponent { reference, .. }
+        | ReferenceError::BadRegistry { reference, .. } => reference,
+        _ => return None,
+    };
+    let host = crate::reference::explicit_registry(text)?;
+    Some(format!(
+        "`{host}` was taken as a registry host (a first component with `.`, `:` or upper case, or `localhost`, names a registry, as in docker); repository names are lowercase"
+    ))
+}
+
+/// What kind of argument `text` is. `allow_files`: command JSON files are accepted
+/// (`validate`); otherwise every argument is an image source.
+pub fn classify(text: &str, allow_files: bool) -> Result<Input, InputError> {
+    if allow_files && is_command_file(text) {
+        return Ok(Input::CommandFile(PathBuf::from(text)));
+    }
+    let spec = SourceSpec::parse(text)?;
+    if let SourceSpec::Registry { reference } = &spec {
+        // Only a plain argument (no `docker://`) can be a path typed without its transport.
+        if !text.starts_with("docker://") {
+            let path = Path::new(text);
+            if path.is_dir() {
+                return Err(InputError::BareDirectory {
+                    path: text.to_string(),
+                    oci_layout: path.join("oci-layout").is_file(),
+                });
+            }
+            if path.is_file() {
+                return Err(InputError::BareFile {
+                    path: text.to_string(),
+                });
+            }
+        }
+        Reference::parse(reference)?;
+    }
+    Ok(Input::Source(spec))
+}
+
+/// Is this argument a command JSON file rather than an image source? A name ending in
+/// `.json`, or an existing file whose content starts like JSON (archives start with a tar
+/// header or gzip magic). Only the first bytes are read: archives can be gigabytes.
+pub fn is_command_file(arg: &str) -> bool {
+    if arg.ends_with(".json") {
+        return true;
+    }
+    let path = Path::new(arg);
+    let mut head = [0u8; 4096];
+    let n = match path.is_file().then(|| std::fs::File::open(path)) {
+        Some(Ok(mut f)) => std::io::Read::read(&mut f, &mut head).unwrap_or(0),
+        _ => return false,
+    };
+    head[..n]
+        .iter()
+        .copied()
+        .find(|c| !c.is_ascii_whitespace())
+        .is_some_and(|c| c == b'{' || c == b'[')
+}
+
+/// Classify every argument; the first that names nothing readable is the error.
+pub fn classify_all(texts: &[String], allow_files: bool) -> Result<Vec<Input>, (String, InputError)> {
+    texts
+        .iter()
+        .map(|t| classify(t, allow_files).map_err(|e| (t.clone(), e)))
+        .collect()
+}
+
+/// How to read, and which image the commands go under.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub read: ReadOptions,
+    /// `--image REF`: the reference to check and install the commands under, instead of the
+    /// one recorded with the image.
+    pub image: Option<String>,
+    /// `--pin-digest`: install under `repo@sha256:…` of the manifest that was read.
+    pub pin_digest: bool,
+    /// The run must know the reference of every image (`install`, `uninstall`); otherwise
+    /// (`validate`, `inspect`) a command that carries its own `image` is checked with it.
+    pub need_reference: bool,
+}
+
+/// One input's outcome.
+#[derive(Debug)]
+pub struct Item {
+    /// The argument as typed.
+    pub input: String,
+    /// Non-fatal findings of reading it and parsing its label, in order.
+    pub warnings: Vec<String>,
+    pub outcome: Result<Vec<Image>, ItemError>,
+}
+
+/// One image read from an input (one per platform with `--all-platforms`; one pseudo-image
+/// for a command file).
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// The input, with the platform when an input gave several images.
+    pub name: String,
+    /// What the source said about the image; `None` for a command file.
+    pub record: Option<ImageRecord>,
+    /// The reference the commands are installed under, tagged as XNAT tags on create
+    /// ([`install_image`]); `None` when neither `--image` nor the image names one.
+    pub install_image: Option<String>,
+    pub commands: Vec<Prepared>,
+}
+
+/// One command, ready to check and send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    /// The command as the label (or file) holds it.
+    pub original: Value,
+    /// What XNAT is sent: the original with the install image injected.
+    pub command: Value,
+    pub name: Option<String>,
+    /// The image it was checked with (injected, else its own), tagged as XNAT tags.
+    pub image: Option<String>,
+    /// XNAT's findings for `command` (create form); empty when it could not be checked.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Findings of the pipeline itself (an image of another repository replaced).
+    pub notes: Vec<String>,
+    /// Neither `--image`, the source nor the command names an image: not checked.
+    pub missing_image: bool,
+}
+
+impl Prepared {
+    pub fn valid(&self) -> bool {
+        !self.missing_image && !self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("(unnamed)")
+    }
+}
+
+/// Why one input gave no commands.
+#[derive(Debug, thiserror::Error)]
+pub enum ItemError {
+    #[error("failed to read `{path}`")]
+    ReadFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}` is not a command file")]
+    NotCommands {
+        path: String,
+        #[source]
+        source: CommandFileError,
+    },
+    #[error(transparent)]
+    Source(Box<SourceError>),
+    #[error(transparent)]
+    Label(#[from] LabelError),
+    #[error("no image reference is recorded with this image")]
+    NoReference,
+    #[error("no manifest digest is known for this source, so --pin-digest cannot pin it")]
+    NoDigest,
+}
+
+impl From<SourceError> for ItemError {
+    fn from(e: SourceError) -> Self {
+        ItemError::Source(Box::new(e))
+    }
+}
+
+impl Hint for ItemError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ItemError::Label(e) => e.hint().map(str::to_string),
+            ItemError::NoReference => {
+                Some("pass --image REF: the reference XNAT should run the commands with".into())
+            }
+            ItemError::NoDigest => Some(
+                "read the image from a registry or an archive that records its manifest, or drop --pin-digest".into(),
+            ),
+            ItemError::Source(e) => e.hint(),
+            ItemError::ReadFile { .. } | ItemError::NotCommands { .. } => None,
+        }
+    }
+}
+
+impl Hint for SourceError {
+    fn hint(&self) -> Option<String> {
+        use crate::source::registry::RegistryError as R;
+        match self {
+            SourceError::Registry(e) => match e.as_ref() {
+                R::Connect { registry, .. } => Some(format!(
+                    "check the name and this machine's network; behind a proxy set HTTPS_PROXY (and NO_PROXY); a registry on plain HTTP needs --insecure-registry {registry}; on an air-gapped site read an image archive instead (docker-archive:PATH, oci-archive:PATH)"
+                )),
+                R::Deadline { .. } => Some(
+                    "raise --registry-timeout, or check the network to the registry".into(),
+                ),
+                R::Unauthorized { .. } | R::BadCredentials { .. } => Some(
+                    "give registry credentials: --registry-auth-file (a pull secret), docker login, or --registry-user with --registry-password-stdin".into(),
+                ),
+                R::RateLimited { .. } => Some(
+                    "wait and run again, or log in (authenticated pulls have a higher limit); the digest cache makes re-checks a HEAD, which Docker Hub does not count".into(),
+                ),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// The image a command is installed under: `--image` when given, else the reference recorded
+/// with the source; tagged the way XNAT tags on create; with `pin`, `repo@sha256:…` of the
+/// manifest that was read. `None` when there is no reference.
+pub fn install_image(
+    recorded: Option<&str>,
+    override_ref: Option<&str>,
+    pin: Option<&str>,
+) -> Option<String> {
+    let base = override_ref
+        .or(recorded)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())?;
+    Some(match pin {
+        Some(digest) => format!("{}@{digest}", repository(base)),
+        // Trimmed: XNAT would store `"  :latest"` for a blank-padded name.
+        None => default_tag(base),
+    })
+}
+
+/// Check one command as XNAT's create would, with `image` injected when known (else its own).
+/// `from_image`: the command comes from an image's label, where XNAT's label import replaces
+/// the command's image — so an author's image of another repository is worth a note.
+pub fn prepare(original: &Value, image: Option<&str>, from_image: bool) -> Prepared {
+    let own = CommandView::new(original).image();
+    let command = match image {
+        Some(i) => with_image(original, i),
+        None => original.clone(),
+    };
+    let name = CommandView::new(&command).name();
+    let mut notes = Vec::new();
+    if let (Some(own), Some(installed), true) = (&own, image, from_image) {
+        if !same_repository(own, installed) {
+            notes.push(format!(
+                "command `{}` names image {own} but is installed under {installed}, the image it was read from",
+                name.as_deref().unwrap_or("(unnamed)")
+            ));
+        }
+    }
+    // In a label, a command without an image is normal (the import supplies one), so with no
+    // image to inject it is reported as "needs --image", not as XNAT's "image is required".
+    let missing_image = from_image && image.is_none() && own.is_none();
+    let diagnostics = if missing_image {
+        Vec::new()
+    } else {
+        validate(&command, Form::Create)
+    };
+    Prepared {
+        image: CommandView::new(&command).image().map(|i| default_tag(&i)),
+        original: original.clone(),
+        command,
+        name,
+        diagnostics,
+        notes,
+        missing_image,
+    }
+}
+
+/// Warnings that repeat per occurrence (an ignored key in every input) said once each, with
+/// how many places they occur in, in first-seen order.
+pub fn merge_repeated<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) -> Vec<(String, usize)> {
+    let mut merged: Vec<(String, usize)> = Vec::new();
+    for d in diags {
+        match merged.iter_mut().find(|(m, _)| *m == d.message) {
+            Some((_, n)) => *n += 1,
+            None => merged.push((d.message.clone(), 1)),
+        }
+    }
+    merged
+}
+
+/// Read every input concurrently (results in input order) and prepare its commands.
+pub async fn run(texts: &[String], inputs: &[Input], opts: &Options) -> Vec<Item> {
+    let reader = Reader::new(opts.read.clone());
+    let specs: Vec<SourceSpec> = inputs
+        .iter()
+        .filter_map(|i| match i {
+            Input::Source(s) => Some(s.clone()),
+            Input::CommandFile(_) => None,
+        })
+        .collect();
+    // Registry references share token requests when announced before the first read.
+    reader.prepare(&specs);
+    let work = texts
+        .iter()
+        .zip(inputs)
+        .map(|(text, input)| run_one(&reader, text, input, opts));
+    futures::future::join_all(work).await
+}
+
+async fn run_one(reader: &Reader, text: &str, input: &Input, opts: &Options) -> Item {
+    let mut item = Item {
+        input: text.to_string(),
+        warnings: Vec::new(),
+        outcome: Ok(Vec::new()),
+    };
+    item.outcome = match input {
+        Input::CommandFile(path) => command_file(path, opts).map(|i| vec![i]),
+        Input::Source(spec) => match reader.read(spec).await {
+            Ok(result) => {
+                item.warnings.extend(result.warnings);
+                images(text, &result.images, opts, &mut item.warnings)
+            }
+            Err(e) => Err(e.into()),
+        },
+    };
+    item
+}
+
+fn command_file(path: &Path, opts: &Options) -> Result<Image, ItemError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ItemError::ReadFile {
+        path: shown.clone(),
+        source,
+    })?;
+    let commands = parse_command_file(&text).map_err(|source| ItemError::NotCommands {
+        path: shown.clone(),
+        source,
+    })?;
+    // As `POST /xapi/commands[?image=]`: `--image` replaces, else the command's own.
+    let image = opts.image.as_deref().map(default_tag);
+    Ok(Image {
+        name: shown,
+        record: None,
+        commands: commands
+            .iter()
+            .map(|c| prepare(c, image.as_deref(), false))
+            .collect(),
+        install_image: image,
+    })
+}
+
+fn images(
+    text: &str,
+    records: &[ImageRecord],
+    opts: &Options,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<Image>, ItemError> {
+    let several = records.len() > 1;
+    let mut out = Vec::with_capacity(records.len());
+    for record in records {
+        let parsed = commands_from_labels(&record.labels)?;
+        warnings.extend(parsed.warnings);
+        let pin = match (opts.pin_digest, &record.manifest_digest) {
+            (false, _) => None,
+            (true, Some(d)) => Some(d.as_str()),
+            (true, None) => return Err(ItemError::NoDigest),
+        };
+        let image = install_image(record.image.as_deref(), opts.image.as_deref(), pin);
+        if image.is_none() && opts.need_reference {
+            return Err(ItemError::NoReference);
+        }
+        let name = match (&record.platform, several) {
+            (Some(p), true) => format!("{text} ({p})"),
+            _ => text.to_string(),
+        };
+        out.push(Image {
+            name,
+            commands: parsed
+                .commands
+                .iter()
+                .map(|c| prepare(c, image.as_deref(), true))
+                .collect(),
+            record: Some(record.clone()),
+            install_image: image,
+        });
+    }
+    Ok(out)
+}
+
+/// The commands to install from a run's items: the first image of each readable input.
+/// `None` when anything failed or is invalid — then nothing may be written.
+pub fn desired(items: &[Item]) -> Option<Vec<Desired>> {
+    let mut out = Vec::new();
+    for item in items {
+        let images = item.outcome.as_ref().ok()?;
+        let Some(image) = images.first() else {
+            continue;
+        };
+        let install = image.install_image.as_ref()?;
+        for p in &image.commands {
+            if !p.valid() {
+                return None;
+            }
+            out.push(Desired {
+                source: item.input.clone(),
+                image: install.clone(),
+                command: p.command.clone(),
+            });
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+#[path = "pipeline_tests.rs"]
+mod tests;
