@@ -10,7 +10,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::command::CommandView;
-use crate::plan::{Action, Planned};
+use crate::plan::{Action, Change, Planned};
+use crate::problem::Problem;
 use crate::xnat::client::{StatsSnapshot, XnatClient, XnatError};
 
 /// What to enable after installing.
@@ -40,29 +41,97 @@ pub enum Status {
     Failed,
 }
 
+/// A wrapper's enablement after the run, as XNAT reports it (names as in `list --json`).
 #[derive(Debug, Clone, Serialize)]
 pub struct WrapperState {
     pub name: String,
     pub id: Option<i64>,
-    pub site_enabled: Option<bool>,
-    /// Projects (among those asked for) where the wrapper is effectively enabled.
-    pub projects_enabled: Vec<String>,
+    /// Enabled site-wide. A wrapper XNAT has just created is disabled until enabled; in a
+    /// dry run, the state before the run.
+    pub enabled_site: bool,
+    /// Projects, among those asked to enable, where the wrapper is effectively enabled.
+    pub enabled_projects: Vec<String>,
     /// Writes made (or, in a dry run, that would be made) for this wrapper.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One command's outcome. Serialised as one flat object (see [`OutcomeJson`]): the plan's
+/// facts, the `status` word, and `error` in the shape every error takes (`error`, `causes`,
+/// `hint`).
+#[derive(Debug, Clone)]
 pub struct Outcome {
-    #[serde(flatten)]
     pub planned: Planned,
     pub status: Status,
     pub id: Option<i64>,
     pub wrappers: Vec<WrapperState>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    pub error: Option<Problem>,
+}
+
+/// The JSON form of an [`Outcome`]: every key once.
+#[derive(Serialize)]
+struct OutcomeJson<'a> {
+    source: &'a str,
+    name: &'a str,
+    version: Option<&'a str>,
+    image: &'a str,
+    status: Status,
+    /// The command's id in XNAT after the run (the new id after a replace).
+    id: Option<i64>,
+    /// The image installed before an update or a replace.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    previous_image: Option<&'a str>,
+    /// What an update changes, as JSON pointers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changes: Option<&'a [Change]>,
+    /// The installed commands that made the match ambiguous.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conflict: Option<ConflictJson<'a>>,
+    wrappers: &'a [WrapperState],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a Problem>,
+}
+
+#[derive(Serialize)]
+struct ConflictJson<'a> {
+    ids: &'a [i64],
+    reason: &'a str,
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = &self.planned;
+        let (previous_image, changes, conflict) = match &p.action {
+            Action::Update {
+                installed_image,
+                changes,
+                ..
+            } => (Some(installed_image.as_str()), Some(changes.as_slice()), None),
+            Action::Replace {
+                installed_image, ..
+            } => (Some(installed_image.as_str()), None, None),
+            Action::Conflict { ids, reason } => (None, None, Some(ConflictJson { ids, reason })),
+            Action::Create | Action::Unchanged { .. } => (None, None, None),
+        };
+        OutcomeJson {
+            source: &p.source,
+            name: &p.name,
+            version: p.version.as_deref(),
+            image: &p.image,
+            status: self.status,
+            id: self.id,
+            previous_image,
+            changes,
+            conflict,
+            wrappers: &self.wrappers,
+            warnings: &self.warnings,
+            error: self.error.as_ref(),
+        }
+        .serialize(s)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -127,7 +196,7 @@ async fn apply_one(
             stored
         }
         Err(e) => {
-            out.error = Some(e.to_string());
+            out.error = Some(Problem::from_error(&e).with_hint(e.hint()));
             return out;
         }
     };
@@ -141,21 +210,33 @@ async fn apply_one(
         .iter()
         .map(|w| (w.name().unwrap_or_default(), w.id()))
         .collect();
+    // XNAT creates wrappers disabled: a fresh command's state needs no read.
+    let fresh = matches!(out.status, Status::Created | Status::Replaced);
     for (name, id) in wrappers {
         let mut state = WrapperState {
             name,
             id,
-            site_enabled: None,
-            projects_enabled: Vec::new(),
+            enabled_site: false,
+            enabled_projects: Vec::new(),
             changes: Vec::new(),
         };
-        if enable.any() {
-            if let Err(e) =
-                enable_wrapper(client, &mut state, enable, dry_run, &mut out.warnings).await
-            {
-                out.status = Status::Failed;
-                out.error = Some(format!("wrapper `{}`: {e}", state.name));
+        let result = if enable.any() {
+            enable_wrapper(client, &mut state, enable, dry_run, &mut out.warnings).await
+        } else {
+            match id {
+                Some(wid) if !fresh => client.site_enabled(wid).await.map(|on| {
+                    state.enabled_site = on;
+                }),
+                _ => Ok(()),
             }
+        };
+        if let Err(e) = result {
+            out.status = Status::Failed;
+            out.error = Some(
+                Problem::from_error(&e)
+                    .with_hint(e.hint())
+                    .about(&format!("wrapper `{}`", state.name)),
+            );
         }
         out.wrappers.push(state);
     }
@@ -250,7 +331,7 @@ async fn enable_wrapper(
             }
         }
     }
-    state.site_enabled = Some(site);
+    state.enabled_site = site;
     for p in &enable.projects {
         let mut on = match first_project.take() {
             Some((fp, (_, on))) if &fp == p => on,
@@ -270,8 +351,106 @@ async fn enable_wrapper(
             }
         }
         if on {
-            state.projects_enabled.push(p.clone());
+            state.enabled_projects.push(p.clone());
         }
     }
     Ok(())
+}
+
+/// Projects asked to enable that XNAT does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", describe_unknown(.missing))]
+pub struct UnknownProjects {
+    /// Each unknown id with the existing ids it resembles.
+    pub missing: Vec<(String, Vec<String>)>,
+}
+
+fn describe_unknown(missing: &[(String, Vec<String>)]) -> String {
+    let parts: Vec<String> = missing
+        .iter()
+        .map(|(id, close)| {
+            if close.is_empty() {
+                format!("`{id}`")
+            } else {
+                let c: Vec<String> = close.iter().map(|c| format!("`{c}`")).collect();
+                format!("`{id}` (did you mean {}?)", c.join(" or "))
+            }
+        })
+        .collect();
+    let (noun, verb) = if missing.len() == 1 {
+        ("project", "does")
+    } else {
+        ("projects", "do")
+    };
+    format!("{noun} {} {verb} not exist in XNAT", parts.join(", "))
+}
+
+impl crate::problem::Hint for UnknownProjects {
+    fn hint(&self) -> Option<String> {
+        Some("project ids are case-sensitive, as in XNAT's URLs; nothing was written".into())
+    }
+}
+
+/// Check that every project to enable exists, comparing ids exactly (XNAT's project ids are
+/// case-sensitive). Close matches — the same id in another case, or a few edits away — are
+/// offered for each unknown one.
+pub fn check_projects(asked: &[String], existing: &[String]) -> Result<(), UnknownProjects> {
+    let missing: Vec<(String, Vec<String>)> = asked
+        .iter()
+        .filter(|p| !existing.contains(p))
+        .map(|p| (p.clone(), close_matches(p, existing)))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(UnknownProjects { missing })
+    }
+}
+
+fn close_matches(id: &str, existing: &[String]) -> Vec<String> {
+    let lower = id.to_lowercase();
+    let mut scored: Vec<(usize, &String)> = existing
+        .iter()
+        .filter_map(|e| {
+            let d = strsim::levenshtein(&lower, &e.to_lowercase());
+            // Short ids tolerate one edit, longer ones two.
+            let limit = if id.chars().count() <= 4 { 1 } else { 2 };
+            (d <= limit).then_some((d, e))
+        })
+        .collect();
+    scored.sort();
+    scored.into_iter().take(3).map(|(_, e)| e.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn projects_must_exist_exactly() {
+        let existing = v(&["DEMO", "P1", "Neuro_7T", "other"]);
+        assert_eq!(check_projects(&v(&["DEMO", "P1"]), &existing), Ok(()));
+        assert_eq!(check_projects(&[], &existing), Ok(()));
+        let e = check_projects(&v(&["demo", "NOSUCHPROJ", "neuro_7t", "P2"]), &existing)
+            .unwrap_err();
+        assert_eq!(
+            e.missing,
+            vec![
+                ("demo".to_string(), v(&["DEMO"])),
+                ("NOSUCHPROJ".to_string(), vec![]),
+                ("neuro_7t".to_string(), v(&["Neuro_7T"])),
+                ("P2".to_string(), v(&["P1"])),
+            ]
+        );
+        assert_eq!(
+            e.to_string(),
+            "projects `demo` (did you mean `DEMO`?), `NOSUCHPROJ`, `neuro_7t` (did you mean `Neuro_7T`?), `P2` (did you mean `P1`?) do not exist in XNAT"
+        );
+        let one = check_projects(&v(&["X"]), &[]).unwrap_err();
+        assert_eq!(one.to_string(), "project `X` does not exist in XNAT");
+    }
 }

@@ -381,16 +381,22 @@ async fn run_one(reader: &Reader, text: &str, input: &Input, opts: &Options) -> 
     item
 }
 
-fn command_file(path: &Path, opts: &Options) -> Result<Image, ItemError> {
+/// The commands of a command JSON file (an object or a list of them).
+pub fn read_command_file(path: &Path) -> Result<Vec<Value>, ItemError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ItemError::ReadFile {
         path: shown.clone(),
         source,
     })?;
-    let commands = parse_command_file(&text).map_err(|source| ItemError::NotCommands {
-        path: shown.clone(),
+    parse_command_file(&text).map_err(|source| ItemError::NotCommands {
+        path: shown,
         source,
-    })?;
+    })
+}
+
+fn command_file(path: &Path, opts: &Options) -> Result<Image, ItemError> {
+    let shown = path.display().to_string();
+    let commands = read_command_file(path)?;
     // As `POST /xapi/commands[?image=]`: `--image` replaces, else the command's own.
     let image = opts.image.as_deref().map(default_tag);
     Ok(Image {

@@ -661,3 +661,9 @@ mod tests {
         assert_eq!(one_line("a\n\tb"), "a b");
     }
 }
+
+impl crate::problem::Hint for XnatError {
+    fn hint(&self) -> Option<String> {
+        XnatError::hint(self)
+    }
+}

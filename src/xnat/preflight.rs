@@ -40,6 +40,12 @@ impl PreflightError {
     }
 }
 
+impl crate::problem::Hint for PreflightError {
+    fn hint(&self) -> Option<String> {
+        PreflightError::hint(self)
+    }
+}
+
 /// `(major, minor)` of a plugin version such as `3.7.3` or `3.7.3-fat`; `None` for `unknown`.
 pub fn major_minor(version: &str) -> Option<(u32, u32)> {
     let mut it = version

@@ -18,12 +18,7 @@ pub async fn connect(
         Ok(info) => Ok((client, info)),
         Err(e) => {
             client.logout().await;
-            let hint = e.hint();
-            let err = CliError::work(e);
-            Err(match hint {
-                Some(h) => err.with_hint(h),
-                None => err,
-            })
+            Err(CliError::work_of(&e))
         }
     }
 }
@@ -84,6 +79,6 @@ fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
             "CA certificate `{}` holds no PEM certificate (-----BEGIN CERTIFICATE-----): pass the site's CA certificate in PEM form",
             p.display()
         )),
-        _ => CliError::work(e),
+        _ => CliError::work_of(&e),
     })
 }

@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use serde_json::Value;
-use xnat_cmd::source::ImageRecord;
+use xnat_cmd::pipeline::{Image, Options};
 use xnat_cmd::{CommandView, Platform};
 
 use crate::args::{GlobalArgs, InspectArgs};
-use crate::output::{align, print_stdout, warn, CliError};
-use crate::sources::{commands_of, read_all};
+use crate::output::{align, error, print_stdout, warn, CliError};
+use crate::sources::{item_problem, run as read, warn_item};
 
 #[derive(Debug, Serialize)]
 struct Inspected {
@@ -36,35 +36,28 @@ struct PlatformCommands {
 }
 
 pub async fn run(args: InspectArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
-    let reads = read_all(&args.sources, args.source.read_options()?).await?;
-    let single = args.sources.len() == 1;
+    let opts = Options {
+        read: args.source.read_options()?,
+        ..Options::default()
+    };
+    let items = read(&args.sources, false, &opts).await?;
     let mut results = Vec::new();
     let mut failed = false;
-    for r in reads {
-        let res = match r.result {
-            Ok(res) => res,
+    for item in &items {
+        warn_item(item);
+        match &item.outcome {
+            Ok(images) => match inspect_one(&item.input, images, args.source.all_platforms) {
+                Some(i) => results.push(i),
+                None => failed = true,
+            },
             Err(e) => {
-                if single {
-                    return Err(CliError::work(e));
-                }
-                eprintln!("error: {}: {}", r.text, crate::output::chain(&e));
-                failed = true;
-                continue;
-            }
-        };
-        for w in &res.warnings {
-            warn(format!("{}: {w}", r.text));
-        }
-        match inspect_one(&r.text, &res.images, args.source.all_platforms) {
-            Ok(i) => results.push(i),
-            Err(e) => {
-                eprintln!("error: {}: {e}", r.text);
+                error(&item_problem(&item.input, e));
                 failed = true;
             }
         }
     }
     if args.json {
-        let text = if single {
+        let text = if args.sources.len() == 1 {
             match results.first() {
                 Some(one) => serde_json::to_string_pretty(one),
                 None => Ok(String::new()),
@@ -90,24 +83,24 @@ pub async fn run(args: InspectArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
     })
 }
 
-fn inspect_one(
-    text: &str,
-    images: &[ImageRecord],
-    all_platforms: bool,
-) -> Result<Inspected, xnat_cmd::labels::LabelError> {
-    let first = images
-        .first()
-        .ok_or(xnat_cmd::labels::LabelError::Missing)?;
-    let commands = commands_of(text, first)?;
+fn originals(image: &Image) -> Vec<Value> {
+    image.commands.iter().map(|p| p.original.clone()).collect()
+}
+
+/// `None` (reported) when the source gave no image at all.
+fn inspect_one(text: &str, images: &[Image], all_platforms: bool) -> Option<Inspected> {
+    let first = images.first()?;
+    let record = first.record.as_ref()?;
+    let commands = originals(first);
     let (platforms, labels_differ) = if all_platforms {
-        let mut per = Vec::new();
-        for rec in images {
-            per.push(PlatformCommands {
-                platform: rec.platform.clone(),
-                config_digest: rec.config_digest.clone(),
-                commands: commands_of(text, rec)?,
-            });
-        }
+        let per: Vec<PlatformCommands> = images
+            .iter()
+            .map(|i| PlatformCommands {
+                platform: i.record.as_ref().and_then(|r| r.platform.clone()),
+                config_digest: i.record.as_ref().and_then(|r| r.config_digest.clone()),
+                commands: originals(i),
+            })
+            .collect();
         let differ = per.iter().any(|p| p.commands != commands);
         if differ {
             warn(format!("{text}: the org.nrg.commands label differs between platforms; XNAT runs linux/amd64"));
@@ -116,12 +109,12 @@ fn inspect_one(
     } else {
         (None, None)
     };
-    Ok(Inspected {
+    Some(Inspected {
         source: text.to_string(),
-        image: first.image.clone(),
-        manifest_digest: first.manifest_digest.clone(),
-        config_digest: first.config_digest.clone(),
-        platform: first.platform.clone(),
+        image: record.image.clone(),
+        manifest_digest: record.manifest_digest.clone(),
+        config_digest: record.config_digest.clone(),
+        platform: record.platform.clone(),
         commands,
         platforms,
         labels_differ,

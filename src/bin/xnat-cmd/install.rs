@@ -3,15 +3,16 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use xnat_cmd::apply::{apply, ApplyReport, EnableSpec, Status};
-use xnat_cmd::command::validate::with_image;
-use xnat_cmd::plan::{install_image, plan, same_repository, Action, Desired, PlanOptions};
-use xnat_cmd::{validate, Form, Severity};
+use xnat_cmd::apply::{apply, check_projects, ApplyReport, EnableSpec, Status};
+use xnat_cmd::pipeline::{self, merge_repeated, Item, Options};
+use xnat_cmd::plan::{plan, Action, PlanOptions};
+use xnat_cmd::problem::Problem;
+use xnat_cmd::Severity;
 
 use crate::args::{GlobalArgs, InstallArgs};
 use crate::connect::connect;
-use crate::output::{print_stdout, warn, CliError};
-use crate::sources::{commands_of, read_all};
+use crate::output::{error, print_stdout, warn, CliError};
+use crate::sources::{item_problem, run as read, warn_item};
 
 pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
@@ -27,19 +28,32 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
             "install reads one platform: use --platform instead of --all-platforms",
         ));
     }
-    let desired = collect(&args).await?;
-    let Some(desired) = desired else {
+    let opts = Options {
+        read: args.source.read_options()?,
+        image: args.image.clone(),
+        pin_digest: args.pin_digest,
+        need_reference: true,
+    };
+    let items = read(&args.sources, false, &opts).await?;
+    report_items(&items);
+    let Some(desired) = pipeline::desired(&items) else {
+        error(&Problem::new("nothing was written to XNAT: fix the errors above and run again"));
         return Ok(ExitCode::from(1));
     };
 
     let (client, info) = connect(&args.xnat, true).await?;
     let result = async {
-        let installed = client.list_commands().await.map_err(CliError::work)?;
+        let installed = client.list_commands().await.map_err(|e| CliError::work_of(&e))?;
         let mut projects = args.enable_projects.clone();
-        if args.enable_all_projects {
-            for p in client.projects().await.map_err(CliError::work)? {
-                if !projects.contains(&p) {
-                    projects.push(p);
+        if args.enable_all_projects || !projects.is_empty() {
+            let existing = client.projects().await.map_err(|e| CliError::work_of(&e))?;
+            // Before any write: a typo in a project id must not half-install.
+            check_projects(&projects, &existing).map_err(|e| CliError::work_of(&e))?;
+            if args.enable_all_projects {
+                for p in existing {
+                    if !projects.contains(&p) {
+                        projects.push(p);
+                    }
                 }
             }
         }
@@ -72,17 +86,15 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
         print_stdout(&human(&report))?;
     }
     for o in &report.commands {
+        let about = format!("{} ({})", o.planned.name, o.planned.image);
         for w in &o.warnings {
-            warn(format!("{}: {w}", o.planned.name));
+            warn(format!("{about}: {w}"));
         }
-        if let Some(e) = &o.error {
-            eprintln!("error: {} ({}): {e}", o.planned.name, o.planned.image);
+        if let Some(p) = &o.error {
+            error(&p.clone().about(&about));
         }
         if let Action::Conflict { reason, .. } = &o.planned.action {
-            eprintln!(
-                "error: {} ({}): conflict: {reason}",
-                o.planned.name, o.planned.image
-            );
+            error(&Problem::new(format!("conflict: {reason}")).about(&about));
         }
     }
     Ok(if report.failed() {
@@ -92,104 +104,37 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
     })
 }
 
-/// Read every source, inject images, validate everything. `None` when anything is invalid
-/// (already reported): then nothing is written, not even a login.
-async fn collect(args: &InstallArgs) -> Result<Option<Vec<Desired>>, CliError> {
-    let reads = read_all(&args.sources, args.source.read_options()?).await?;
-    let mut desired = Vec::new();
-    let mut ok = true;
-    for r in reads {
-        let result = match r.result {
-            Ok(res) => res,
+/// Every input's warnings and failures, every command's notes, repeated warnings and errors —
+/// printed before anything is written.
+fn report_items(items: &[Item]) {
+    for item in items {
+        warn_item(item);
+        let images = match &item.outcome {
+            Ok(images) => images,
             Err(e) => {
-                eprintln!("error: {}: {}", r.text, crate::output::chain(&e));
-                ok = false;
+                error(&item_problem(&item.input, e));
                 continue;
             }
         };
-        for w in &result.warnings {
-            warn(format!("{}: {w}", r.text));
-        }
-        let Some(record) = result.images.first() else {
-            continue;
-        };
-        let commands = match commands_of(&r.text, record) {
-            Ok(c) => c,
-            Err(e) => {
-                eprintln!("error: {}: {e}", r.text);
-                ok = false;
-                continue;
+        for p in images.iter().take(1).flat_map(|i| &i.commands) {
+            let about = format!("{}: command `{}`", item.input, p.display_name());
+            for n in &p.notes {
+                warn(format!("{}: {n}", item.input));
             }
-        };
-        let pin = if args.pin_digest {
-            match &record.manifest_digest {
-                Some(d) => Some(d.as_str()),
-                None => {
-                    eprintln!("error: {}: no manifest digest known for this source, so --pin-digest cannot pin it", r.text);
-                    ok = false;
-                    continue;
-                }
+            for d in p.errors() {
+                error(&Problem::new(format!("{} (at {})", d.message, d.pointer)).about(&about));
             }
-        } else {
-            None
-        };
-        let Some(image) = install_image(record.image.as_deref(), args.image.as_deref(), pin) else {
-            eprintln!("error: {}: no image reference is recorded with this image: pass --image REF (the reference XNAT should run)", r.text);
-            ok = false;
-            continue;
-        };
-        for c in commands {
-            let command = with_image(&c, &image);
-            let name = xnat_cmd::CommandView::new(&command)
-                .name()
-                .unwrap_or_else(|| "(unnamed)".into());
-            // XNAT's own label import also replaces the command's image; say so when the
-            // author named another repository, as that is often a stale copy-paste.
-            if let Some(own) = xnat_cmd::CommandView::new(&c).image() {
-                if !same_repository(&own, &image) {
-                    warn(format!(
-                        "{}: command `{name}` names image {own} but is installed under {image}, the image it was read from",
-                        r.text
-                    ));
-                }
-            }
-            // Warnings repeat per occurrence (an ignored key in every input): say each once.
-            let mut warned: Vec<(String, usize)> = Vec::new();
-            for d in validate(&command, Form::Create) {
-                match d.severity {
-                    Severity::Error => {
-                        eprintln!(
-                            "error: {}: command `{name}`: {} (at {})",
-                            r.text, d.message, d.pointer
-                        );
-                        ok = false;
-                    }
-                    Severity::Warning => match warned.iter_mut().find(|(m, _)| *m == d.message) {
-                        Some((_, n)) => *n += 1,
-                        None => warned.push((d.message, 1)),
-                    },
-                }
-            }
-            for (m, n) in warned {
+            let warnings = p.diagnostics.iter().filter(|d| d.severity == Severity::Warning);
+            for (m, n) in merge_repeated(warnings) {
                 let times = if n > 1 {
                     format!(" ({n} places)")
                 } else {
                     String::new()
                 };
-                warn(format!("{}: command `{name}`: {m}{times}", r.text));
+                warn(format!("{about}: {m}{times}"));
             }
-            desired.push(Desired {
-                source: r.text.clone(),
-                image: image.clone(),
-                command,
-            });
         }
     }
-    if !ok {
-        eprintln!("error: nothing was written to XNAT: fix the errors above and run again");
-        return Ok(None);
-    }
-    Ok(Some(desired))
 }
 
 fn status_word(s: Status) -> &'static str {
@@ -243,15 +188,15 @@ fn human(report: &ApplyReport) -> String {
         }
         for w in &o.wrappers {
             let id = w.id.map_or(String::new(), |i| format!(" #{i}"));
-            let site = match w.site_enabled {
-                Some(true) => "site: enabled",
-                Some(false) => "site: disabled",
-                None => "site: -",
+            let site = if w.enabled_site {
+                "site: enabled"
+            } else {
+                "site: disabled"
             };
-            let projects = if w.projects_enabled.is_empty() {
+            let projects = if w.enabled_projects.is_empty() {
                 String::new()
             } else {
-                format!("; projects: {}", w.projects_enabled.join(", "))
+                format!("; projects: {}", w.enabled_projects.join(", "))
             };
             let changes = if w.changes.is_empty() {
                 String::new()

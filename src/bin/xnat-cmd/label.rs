@@ -8,41 +8,28 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use xnat_cmd::command::validate::with_image;
-use xnat_cmd::{validate, CommandView, Form, Severity, LABEL_KEY};
+use xnat_cmd::pipeline::{prepare, read_command_file};
+use xnat_cmd::problem::Problem;
+use xnat_cmd::{CommandView, LABEL_KEY};
 
 use crate::args::{GlobalArgs, LabelArgs};
 use crate::output::{self, CliError};
-use crate::validate::{human, read_command_file, verdict};
+use crate::validate::{human, verdict};
 
 /// Stand-in image for commands without one: XNAT's label import sets the image the label is
 /// read from, so a missing `image` is not an authoring error.
 const LABEL_IMAGE: &str = "label-image:latest";
 
-#[derive(Debug, thiserror::Error)]
-#[error("{count} invalid command(s): no label written")]
-struct InvalidCommands {
-    count: usize,
-}
-
 pub fn run(args: LabelArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
     let mut commands: Vec<Value> = Vec::new();
     let mut verdicts = Vec::new();
     for path in &args.files {
-        let path = path.display().to_string();
-        let cmds = read_command_file(&path).map_err(CliError::work)?;
+        let cmds = read_command_file(path).map_err(|e| CliError::work_of(&e))?;
         for c in cmds {
-            let has_image = CommandView::new(&c).image().is_some();
-            let checked = if has_image {
-                c.clone()
-            } else {
-                with_image(&c, LABEL_IMAGE)
-            };
-            let invalid = validate(&checked, Form::Create)
-                .iter()
-                .any(|d| d.severity == Severity::Error);
-            if invalid {
-                verdicts.push(verdict(&path, &checked, None));
+            let own = CommandView::new(&c).image().is_some();
+            let p = prepare(&c, (!own).then_some(LABEL_IMAGE), false);
+            if !p.valid() {
+                verdicts.push(verdict(&path.display().to_string(), &p, true));
             }
             commands.push(c);
         }
@@ -52,10 +39,11 @@ pub fn run(args: LabelArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> 
         let mut err = std::io::stderr().lock();
         let _ = std::io::Write::write_all(&mut err, human(&verdicts).as_bytes());
         drop(err);
-        output::report(CliError::work(InvalidCommands {
-            count: verdicts.len(),
-        }));
-        return Ok(ExitCode::from(1));
+        let n = verdicts.len();
+        return Err(CliError::Work(Problem::new(format!(
+            "{n} invalid command{}: no label written",
+            if n == 1 { "" } else { "s" }
+        ))));
     }
     let json = serde_json::to_string(&commands).map_err(CliError::work)?;
     let text = if args.dockerfile {

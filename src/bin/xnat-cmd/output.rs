@@ -1,78 +1,59 @@
 //! Errors, exit codes and logging: the one place where results become what the user sees.
 
 use std::error::Error as StdError;
+use std::io::IsTerminal;
 use std::io::Write;
 use std::process::ExitCode;
 
-/// What ends a subcommand early. The work's own failures (invalid commands) are reported by
-/// the subcommand, which then returns exit code 1 as `Ok`.
+use xnat_cmd::problem::{problem, Hint, Problem};
+
+/// What ends a subcommand early. The work's own failures (invalid commands, one item of
+/// many) are reported by the subcommand as they happen, which then returns exit code 1 as `Ok`.
 #[derive(Debug)]
 pub enum CliError {
     /// Bad arguments: exit 2.
-    Usage(String),
+    Usage(Problem),
     /// The work failed: exit 1.
-    Work {
-        error: Box<dyn StdError + Send + Sync>,
-        hint: Option<String>,
-    },
+    Work(Problem),
 }
 
 impl CliError {
-    pub fn usage(e: impl std::fmt::Display) -> Self {
-        CliError::Usage(e.to_string())
+    pub fn usage(msg: impl std::fmt::Display) -> Self {
+        CliError::Usage(Problem::new(msg.to_string()))
     }
 
-    pub fn work(e: impl StdError + Send + Sync + 'static) -> Self {
-        CliError::Work {
-            error: Box::new(e),
-            hint: None,
-        }
+    /// A usage error from an error that knows its hint, about one argument.
+    pub fn usage_of<E: StdError + Hint + 'static>(e: &E) -> Self {
+        CliError::Usage(problem(e))
     }
 
-    pub fn with_hint(self, hint: impl Into<String>) -> Self {
-        match self {
-            CliError::Work { error, .. } => CliError::Work {
-                error,
-                hint: Some(hint.into()),
-            },
-            other => other,
-        }
+    pub fn work(e: impl StdError + 'static) -> Self {
+        CliError::Work(Problem::from_error(&e))
+    }
+
+    /// A failure from an error that knows its hint.
+    pub fn work_of<E: StdError + Hint + 'static>(e: &E) -> Self {
+        CliError::Work(problem(e))
     }
 }
 
-/// Print `error: …`, each `caused by: …` once, and a hint; return the exit code.
+/// Print the problem (`error: …`, `caused by: …`, `hint: …`); return the exit code.
 pub fn report(e: CliError) -> ExitCode {
-    let mut err = std::io::stderr().lock();
     match e {
-        CliError::Usage(msg) => {
-            let _ = writeln!(err, "error: {msg}");
+        CliError::Usage(p) => {
+            error(&p);
             ExitCode::from(2)
         }
-        CliError::Work { error, hint } => {
-            let _ = writeln!(err, "error: {error}");
-            let mut cause = error.source();
-            while let Some(c) = cause {
-                let _ = writeln!(err, "caused by: {c}");
-                cause = c.source();
-            }
-            if let Some(h) = hint {
-                let _ = writeln!(err, "hint: {h}");
-            }
+        CliError::Work(p) => {
+            error(&p);
             ExitCode::from(1)
         }
     }
 }
 
-/// An error and its causes on one line (`a: b: c`), for per-item failures in a batch.
-pub fn chain(e: &(dyn StdError + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cause = c.source();
-    }
-    s
+/// One problem on stderr, for a whole run or for one item of many alike.
+pub fn error(p: &Problem) {
+    let _ = std::io::stderr().lock().write_all(p.render().as_bytes());
 }
 
 /// Rows as aligned lines: every column but the last padded to its widest cell, two spaces
@@ -127,8 +108,11 @@ pub fn init_logging(verbose: u8) {
     };
     let filter =
         EnvFilter::try_from_env("XNAT_CMD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    // Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .without_time()
         .try_init();

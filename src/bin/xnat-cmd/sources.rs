@@ -1,41 +1,27 @@
-//! Reading many sources in one run (concurrently) and turning records into commands.
+//! A subcommand's side of the library pipeline: arguments classified first (a bad one is a
+//! usage error before any I/O), then [`xnat_cmd::pipeline::run`], with each input's warnings
+//! and failures printed the one way every subcommand prints them.
 
-use xnat_cmd::labels::{commands_from_labels, LabelError};
-use xnat_cmd::source::{ImageRecord, ReadOptions, Reader, SourceError, SourceSpec};
+use xnat_cmd::pipeline::{self, Item, ItemError, Options};
+use xnat_cmd::problem::{problem, Problem};
 
-use crate::output::CliError;
+use crate::output::{self, CliError};
 
-/// One source as read: its text, and the records or the error.
-pub struct SourceRead {
-    pub text: String,
-    pub result: Result<xnat_cmd::ReadResult, SourceError>,
+/// Classify `texts` (command files too when `allow_files`), then read and prepare them all.
+pub async fn run(texts: &[String], allow_files: bool, opts: &Options) -> Result<Vec<Item>, CliError> {
+    let inputs =
+        pipeline::classify_all(texts, allow_files).map_err(|(_, e)| CliError::usage_of(&e))?;
+    Ok(pipeline::run(texts, &inputs, opts).await)
 }
 
-/// Parse every source first (a typo is a usage error before any I/O), then read them all
-/// concurrently, results in argument order.
-pub async fn read_all(texts: &[String], opts: ReadOptions) -> Result<Vec<SourceRead>, CliError> {
-    let specs: Vec<SourceSpec> = texts
-        .iter()
-        .map(|t| SourceSpec::parse(t).map_err(CliError::usage))
-        .collect::<Result<_, _>>()?;
-    let reader = Reader::new(opts);
-    // Registry references share token requests when announced before the first read.
-    reader.prepare(&specs);
-    let futures = specs.iter().map(|s| reader.read(s));
-    let results = futures::future::join_all(futures).await;
-    Ok(texts
-        .iter()
-        .cloned()
-        .zip(results)
-        .map(|(text, result)| SourceRead { text, result })
-        .collect())
-}
-
-/// The commands of one record, warnings printed.
-pub fn commands_of(text: &str, record: &ImageRecord) -> Result<Vec<serde_json::Value>, LabelError> {
-    let parsed = commands_from_labels(&record.labels)?;
-    for w in &parsed.warnings {
-        crate::output::warn(format!("{text}: {w}"));
+/// Print an item's warnings, `warning: INPUT: …`.
+pub fn warn_item(item: &Item) {
+    for w in &item.warnings {
+        output::warn(format_args!("{}: {w}", item.input));
     }
-    Ok(parsed.commands)
+}
+
+/// An item's failure as the user sees it, naming the input.
+pub fn item_problem(input: &str, e: &ItemError) -> Problem {
+    problem(e).about(input)
 }

@@ -1,17 +1,19 @@
-//! `xnat-cmd uninstall`: remove the commands of an image (matched by name and image, like
-//! install), or commands by id.
+//! `xnat-cmd uninstall`: remove the commands of an image (its exact image when installed, else
+//! every tag of its repository: [`xnat_cmd::plan::uninstall_matches`]), or commands by id.
 
 use std::process::ExitCode;
 
 use serde::Serialize;
 use xnat_cmd::command::lenient_i64;
-use xnat_cmd::plan::{install_image, same_repository};
+use xnat_cmd::pipeline::Options;
+use xnat_cmd::plan::uninstall_matches;
+use xnat_cmd::problem::Problem;
 use xnat_cmd::CommandView;
 
 use crate::args::{GlobalArgs, UninstallArgs};
 use crate::connect::connect;
-use crate::output::{print_stdout, CliError};
-use crate::sources::{commands_of, read_all};
+use crate::output::{error, print_stdout, warn, CliError};
+use crate::sources::{item_problem, run as read, warn_item};
 
 #[derive(Debug, Serialize)]
 struct Removal {
@@ -28,30 +30,49 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
     // (name, image) pairs wanted gone, from the sources.
     let mut wanted: Vec<(String, String)> = Vec::new();
     if !args.sources.is_empty() {
-        for r in read_all(&args.sources, args.source.read_options()?).await? {
-            let result = r.result.map_err(CliError::work)?;
-            let Some(record) = result.images.first() else {
-                continue;
-            };
-            let commands = commands_of(&r.text, record).map_err(CliError::work)?;
-            let image = install_image(record.image.as_deref(), args.image.as_deref(), None)
-                .ok_or_else(|| {
-                    CliError::usage(format!(
-                        "{}: no image reference is recorded with this image: pass --image REF",
-                        r.text
-                    ))
-                })?;
-            for c in commands {
-                if let Some(n) = CommandView::new(&c).name() {
-                    wanted.push((n, image.clone()));
+        let opts = Options {
+            read: args.source.read_options()?,
+            image: args.image.clone(),
+            need_reference: true,
+            ..Options::default()
+        };
+        let mut failed = false;
+        for item in read(&args.sources, false, &opts).await? {
+            warn_item(&item);
+            match &item.outcome {
+                Ok(images) => {
+                    for image in images.iter().take(1) {
+                        let Some(install) = &image.install_image else {
+                            continue;
+                        };
+                        for p in &image.commands {
+                            if let Some(n) = &p.name {
+                                wanted.push((n.clone(), install.clone()));
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    error(&item_problem(&item.input, e));
+                    failed = true;
                 }
             }
+        }
+        if failed {
+            error(&Problem::new(
+                "nothing was removed from XNAT: fix the errors above and run again",
+            ));
+            return Ok(ExitCode::from(1));
         }
     }
     let (client, _info) = connect(&args.xnat, true).await?;
     let result = async {
-        let installed = client.list_commands().await.map_err(CliError::work)?;
+        let installed = client
+            .list_commands()
+            .await
+            .map_err(|e| CliError::work_of(&e))?;
         let mut targets: Vec<Removal> = Vec::new();
+        let mut unknown_ids = Vec::new();
         let mut push = |c: &serde_json::Value| {
             let v = CommandView::new(c);
             if let Some(id) = c.get("id").and_then(lenient_i64) {
@@ -71,41 +92,35 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
                 .find(|c| c.get("id").and_then(lenient_i64) == Some(*id))
             {
                 Some(c) => push(c),
-                None => crate::output::warn(format!("no installed command has id {id}")),
+                None => unknown_ids.push(*id),
             }
         }
         for (name, image) in &wanted {
-            let same_name: Vec<&serde_json::Value> = installed
-                .iter()
-                .filter(|c| CommandView::new(c).name().as_deref() == Some(name.as_str()))
-                .collect();
-            // The exact image when installed; otherwise every tag of the same repository.
-            let exact: Vec<_> = same_name
-                .iter()
-                .filter(|c| CommandView::new(c).image().as_deref() == Some(image.as_str()))
-                .collect();
-            let pool: Vec<_> = if exact.is_empty() {
-                same_name
-                    .iter()
-                    .filter(|c| {
-                        CommandView::new(c)
-                            .image()
-                            .is_some_and(|i| same_repository(&i, image))
-                    })
-                    .collect()
-            } else {
-                exact
-            };
-            if pool.is_empty() {
-                crate::output::warn(format!("command `{name}` of {image} is not installed"));
+            let found = uninstall_matches(name, image, &installed);
+            if found.is_empty() {
+                warn(format!("command `{name}` of {image} is not installed"));
             }
-            for c in pool {
+            for c in found {
                 push(c);
             }
         }
+        // An id the user named that XNAT does not have is a mistake: remove nothing.
+        if !unknown_ids.is_empty() {
+            let ids: Vec<String> = unknown_ids.iter().map(|i| i.to_string()).collect();
+            return Err(CliError::Work(
+                Problem::new(format!(
+                    "no installed command has id {}: nothing was removed",
+                    ids.join(", ")
+                ))
+                .with_hint(Some("`xnat-cmd list` shows the installed commands and their ids")),
+            ));
+        }
         if !args.dry_run {
             for t in &mut targets {
-                client.delete_command(t.id).await.map_err(CliError::work)?;
+                client
+                    .delete_command(t.id)
+                    .await
+                    .map_err(|e| CliError::work_of(&e))?;
                 t.removed = true;
             }
         }

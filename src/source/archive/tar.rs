@@ -116,7 +116,7 @@ fn index_entries(
 ) -> Result<HashMap<String, Slot>, ArchiveError> {
     let bad = |source| ArchiveError::BadTar {
         path: path.to_path_buf(),
-        source,
+        source: plain_tar_error(source),
     };
     let mut archive = ::tar::Archive::new(file);
     let mut entries = HashMap::new();
@@ -202,6 +202,20 @@ enum Kept {
 }
 
 /// A gzip-compressed tar, read in one pass (see the module doc for why one).
+/// The tar crate's header errors quote the bytes it read ("numeric field was not a number:
+/// <file contents> when getting cksum for …"): for a file that is not a tar at all that prints
+/// the file. Keep the kind, say it plainly.
+fn plain_tar_error(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::InvalidData || e.kind() == io::ErrorKind::Other {
+        io::Error::new(
+            e.kind(),
+            "a 512-byte header does not parse as tar: the file is not a tar archive, or is damaged",
+        )
+    } else {
+        e
+    }
+}
+
 pub(crate) struct GzipTar {
     path: PathBuf,
     entries: HashMap<String, Kept>,
@@ -219,7 +233,7 @@ impl GzipTar {
             },
             _ => ArchiveError::BadTar {
                 path: path.to_path_buf(),
-                source,
+                source: plain_tar_error(source),
             },
         };
         let mut archive =
