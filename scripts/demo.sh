@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --quiet --workspace --bins
+echo "== building xnat-cmd and xnat-emulator (release; a few minutes the first time)" >&2
+cargo build --release --workspace --bins
 bin=target/release
 image=examples/hello-xnat/image.oci.tar
 

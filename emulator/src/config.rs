@@ -130,7 +130,7 @@ pub struct Config {
 impl Default for Config {
     /// `admin`/`admin` (Administrator + ContainerManager), `siteadmin`/`siteadmin`
     /// (Administrator only: a plain admin who is not a Container Manager), `owner`/`owner`
-    /// (owns project `demo`), `member`/`member` (Edit on `demo`).
+    /// (owns project `DEMO`), `member`/`member` (Edit on `DEMO`).
     fn default() -> Self {
         Config {
             users: vec![
@@ -140,7 +140,7 @@ impl Default for Config {
                 User::new("member", "member", &[]),
             ],
             tokens: Vec::new(),
-            projects: vec![Project::new("demo")
+            projects: vec![Project::new("DEMO")
                 .with("owner", Level::Delete)
                 .with("member", Level::Edit)],
             context_path: String::new(),

@@ -10,10 +10,16 @@ use std::process::ExitCode;
 use clap::Parser;
 use xnat_emulator::{Config, Faults, Level, Project, Token, User, VersionMode};
 
+/// What a run without --user/--project has (see `Config::default`).
+const DEFAULTS: &str = "Without --user: users admin/admin (Administrator, ContainerManager), \
+siteadmin/siteadmin (Administrator only), owner/owner (owns DEMO), member/member (Edit on DEMO). \
+Without --project: one project, DEMO. Listens on loopback only.";
+
 #[derive(Debug, Parser)]
 #[command(
     version,
-    about = "A stateful emulator of XNAT Container Service 3.7.3 for tests and demos"
+    about = "A stateful emulator of XNAT Container Service 3.7.3 for tests and demos",
+    after_help = DEFAULTS
 )]
 struct Args {
     /// Loopback address to listen on (port 0 = a free port)
@@ -28,7 +34,7 @@ struct Args {
     /// An alias token ALIAS:SECRET:USER (repeatable)
     #[arg(long = "token", value_parser = parse_token)]
     tokens: Vec<Token>,
-    /// A project ID[:OWNER] (repeatable; replaces the default project `demo`)
+    /// A project ID[:OWNER] (repeatable; replaces the default project `DEMO`)
     #[arg(long = "project", value_parser = parse_project)]
     projects: Vec<Project>,
     /// Project access PROJECT:USER:owner|member|collaborator (repeatable)
@@ -213,6 +219,7 @@ async fn main() -> ExitCode {
     let args = Args::parse();
     let bind = args.bind;
     let exit_on_eof = args.exit_on_stdin_eof;
+    let defaults = args.users.is_empty() || args.projects.is_empty();
     let running = match xnat_emulator::start(config(args), bind).await {
         Ok(r) => r,
         Err(e) => {
@@ -228,6 +235,10 @@ async fn main() -> ExitCode {
     let _ = writeln!(out, "xnat-emulator listening on {}", running.url());
     let _ = out.flush();
     drop(out);
+    // stdout carries the URL alone (scripts read it); who can log in goes to stderr.
+    if defaults {
+        eprintln!("xnat-emulator: {DEFAULTS}");
+    }
     stop_signal(exit_on_eof).await;
     running.shutdown().await;
     ExitCode::SUCCESS

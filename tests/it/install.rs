@@ -110,7 +110,7 @@ fn install_creates_every_command_and_a_rerun_writes_nothing() {
             &src(&a),
             "--enable-site",
             "--enable-project",
-            "demo",
+            "DEMO",
             "--json",
         ])
         .output()
@@ -133,7 +133,7 @@ fn install_creates_every_command_and_a_rerun_writes_nothing() {
     assert_eq!(by_name(&cmds, "tool-setup")[0]["image"], "xnat/tool:1.0");
     for (_, wid) in wrapper_ids(tool) {
         assert_eq!(site_enabled(&emu, wid), Some(true));
-        assert_eq!(project_enabled(&emu, "demo", wid), Some(true));
+        assert_eq!(project_enabled(&emu, "DEMO", wid), Some(true));
     }
     // 2 creates + 2 wrappers × (site + project) enables.
     assert_eq!(emu.writes(), 6);
@@ -146,7 +146,7 @@ fn install_creates_every_command_and_a_rerun_writes_nothing() {
             &src(&a),
             "--enable-site",
             "--enable-project",
-            "demo",
+            "DEMO",
         ])
         .output()
         .unwrap();
@@ -187,7 +187,7 @@ fn upgrade_to_a_new_tag_updates_in_place_and_keeps_wrapper_ids_and_enablement() 
             &src(&v1),
             "--enable-site",
             "--enable-project",
-            "demo",
+            "DEMO",
         ])
         .assert()
         .success();
@@ -221,7 +221,7 @@ fn upgrade_to_a_new_tag_updates_in_place_and_keeps_wrapper_ids_and_enablement() 
     assert_eq!(wrapper_ids(tool), before, "wrapper ids survive an update");
     for (_, wid) in &before {
         assert_eq!(site_enabled(&emu, *wid), Some(true));
-        assert_eq!(project_enabled(&emu, "demo", *wid), Some(true));
+        assert_eq!(project_enabled(&emu, "DEMO", *wid), Some(true));
     }
 }
 

@@ -327,7 +327,7 @@ async fn preflight_endpoints() {
         .call(Method::GET, "/data/projects?format=json", OWNER)
         .await
         .json();
-    assert_eq!(projects["ResultSet"]["Result"][0]["ID"], "demo");
+    assert_eq!(projects["ResultSet"]["Result"][0]["ID"], "DEMO");
     let none = emu
         .call(Method::GET, "/data/projects?format=json", SITEADMIN)
         .await

@@ -367,7 +367,7 @@ async fn private_commands_are_hidden_from_non_managers() {
     assert_eq!((one.status, one.body.as_str()), (200, ""));
     emu.call(Method::PUT, "/xapi/wrappers/1/enabled", ADMIN)
         .await;
-    emu.call(Method::PUT, "/xapi/projects/demo/wrappers/1/enabled", ADMIN)
+    emu.call(Method::PUT, "/xapi/projects/DEMO/wrappers/1/enabled", ADMIN)
         .await;
     let list = emu.call(Method::GET, "/xapi/commands", owner).await;
     assert_eq!(list.json().as_array().unwrap().len(), 1);

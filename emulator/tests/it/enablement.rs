@@ -17,13 +17,13 @@ async fn project_enable_before_site_enable_reports_false() {
     let emu = Emu::default().await;
     emu.create_ok(&hello()).await;
     let p = emu
-        .call(Method::PUT, "/xapi/projects/demo/wrappers/1/enabled", ADMIN)
+        .call(Method::PUT, "/xapi/projects/DEMO/wrappers/1/enabled", ADMIN)
         .await;
     assert_eq!((p.status, p.body.as_str()), (200, ""));
-    let report = project_report(&emu, "/xapi/projects/demo/wrappers/1/enabled").await;
+    let report = project_report(&emu, "/xapi/projects/DEMO/wrappers/1/enabled").await;
     assert_eq!(
         report,
-        json!({"enabled-for-site": false, "enabled-for-project": false, "project": "demo"})
+        json!({"enabled-for-site": false, "enabled-for-project": false, "project": "DEMO"})
     );
     let s = emu
         .call(
@@ -33,7 +33,7 @@ async fn project_enable_before_site_enable_reports_false() {
         )
         .await;
     assert_eq!(s.status, 200);
-    let report = project_report(&emu, "/xapi/projects/demo/wrappers/1/enabled").await;
+    let report = project_report(&emu, "/xapi/projects/DEMO/wrappers/1/enabled").await;
     assert_eq!(report["enabled-for-project"], true);
     let site = emu
         .call(Method::GET, "/xapi/wrappers/1/enabled", ADMIN)
@@ -42,10 +42,10 @@ async fn project_enable_before_site_enable_reports_false() {
     let projects = emu
         .call(Method::GET, "/xapi/wrappers/1/projects", ADMIN)
         .await;
-    assert_eq!(projects.json(), json!(["demo"]));
+    assert_eq!(projects.json(), json!(["DEMO"]));
     emu.call(Method::PUT, "/xapi/wrappers/1/disabled", ADMIN)
         .await;
-    let report = project_report(&emu, "/xapi/projects/demo/wrappers/1/enabled").await;
+    let report = project_report(&emu, "/xapi/projects/DEMO/wrappers/1/enabled").await;
     assert_eq!(report["enabled-for-project"], false);
 }
 
@@ -83,12 +83,12 @@ async fn by_name_paths_with_numeric_fallback_and_404s() {
     let project = emu
         .call(
             Method::PUT,
-            "/xapi/projects/demo/commands/1/wrappers/hello-project/enabled",
+            "/xapi/projects/DEMO/commands/1/wrappers/hello-project/enabled",
             OWNER,
         )
         .await;
     assert_eq!(project.status, 200, "{}", project.body);
-    assert!(emu.running.emulator().project_enabled("demo", 1));
+    assert!(emu.running.emulator().project_enabled("DEMO", 1));
 }
 
 #[tokio::test]
@@ -103,7 +103,7 @@ async fn permissions_403_empty_for_site_and_401_text_for_projects() {
     let member = emu
         .call(
             Method::PUT,
-            "/xapi/projects/demo/wrappers/1/enabled",
+            "/xapi/projects/DEMO/wrappers/1/enabled",
             MEMBER,
         )
         .await;
@@ -118,7 +118,7 @@ async fn permissions_403_empty_for_site_and_401_text_for_projects() {
     let read = emu
         .call(
             Method::GET,
-            "/xapi/projects/demo/wrappers/1/enabled",
+            "/xapi/projects/DEMO/wrappers/1/enabled",
             MEMBER,
         )
         .await;
@@ -148,7 +148,7 @@ async fn update_keeps_enablement_but_renamed_wrapper_loses_it() {
     let id = emu.create_ok(&hello()).await;
     emu.call(Method::PUT, "/xapi/wrappers/1/enabled", ADMIN)
         .await;
-    emu.call(Method::PUT, "/xapi/projects/demo/wrappers/1/enabled", ADMIN)
+    emu.call(Method::PUT, "/xapi/projects/DEMO/wrappers/1/enabled", ADMIN)
         .await;
     let mut body = hello();
     body["description"] = json!("v2");
@@ -164,7 +164,7 @@ async fn update_keeps_enablement_but_renamed_wrapper_loses_it() {
         emu.wrapper_ids(id).await,
         vec![("hello-project".to_string(), 1)]
     );
-    let report = project_report(&emu, "/xapi/projects/demo/wrappers/1/enabled").await;
+    let report = project_report(&emu, "/xapi/projects/DEMO/wrappers/1/enabled").await;
     assert_eq!(report["enabled-for-project"], true);
 
     body["image"] = json!("busybox:latest");
@@ -177,9 +177,9 @@ async fn update_keeps_enablement_but_renamed_wrapper_loses_it() {
         emu.wrapper_ids(id).await,
         vec![("hello-renamed".to_string(), 2)]
     );
-    let report = project_report(&emu, "/xapi/projects/demo/wrappers/2/enabled").await;
+    let report = project_report(&emu, "/xapi/projects/DEMO/wrappers/2/enabled").await;
     assert_eq!(
         report,
-        json!({"enabled-for-site": false, "enabled-for-project": false, "project": "demo"})
+        json!({"enabled-for-site": false, "enabled-for-project": false, "project": "DEMO"})
     );
 }

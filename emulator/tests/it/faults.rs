@@ -99,7 +99,7 @@ async fn faults_set_over_http_match_paths_and_force_redirects() {
         200
     );
     let p = emu
-        .call(Method::PUT, "/xapi/projects/demo/wrappers/1/enabled", ADMIN)
+        .call(Method::PUT, "/xapi/projects/DEMO/wrappers/1/enabled", ADMIN)
         .await;
     assert_eq!(p.status, 500);
     emu.running.emulator().set_faults(Faults {

@@ -16,6 +16,16 @@ const EXIT_CODES: &str =
     "Exit codes: 0 success; 1 the work failed (invalid command, image without label, \
 XNAT refused, unreadable source); 2 usage error.";
 
+/// Shown under the options of every subcommand that talks to XNAT.
+const XNAT_ACCESS: &str = "XNAT access: the URL from --xnat or XNAT_HOST (with any context path, \
+e.g. https://host/xnat). Credentials, first found wins: --user with --password-stdin; \
+XNAT_USER and XNAT_PASS; ~/.netrc (or $NETRC: `machine host:port`, then `machine host`, then \
+`default`). An alias token works as user (alias) and password (secret). Never put a password \
+in argv.
+
+Exit codes: 0 success; 1 the work failed (invalid command, XNAT refused, a conflict); 2 usage \
+error (bad arguments, malformed source, missing URL or credentials).";
+
 /// Read XNAT Container Service commands from image labels, validate them, install them in XNAT.
 #[derive(Debug, Parser)]
 #[command(name = "xnat-cmd", version, about, after_help = EXIT_CODES)]
@@ -42,10 +52,13 @@ pub enum Command {
     /// For image authors: the label value (or a Dockerfile LABEL line) for command files.
     Label(LabelArgs),
     /// Install (create, update in place) and enable every command of each image in XNAT.
+    #[command(after_help = XNAT_ACCESS)]
     Install(InstallArgs),
     /// List the commands installed in XNAT, with wrappers and where they are enabled.
+    #[command(after_help = XNAT_ACCESS)]
     List(ListArgs),
     /// Remove the commands of an image (or by id) from XNAT.
+    #[command(after_help = XNAT_ACCESS)]
     Uninstall(UninstallArgs),
 }
 
@@ -56,10 +69,11 @@ pub struct XnatArgs {
     /// XNAT base URL, with its context path if any (https://host/xnat).
     #[arg(long, env = "XNAT_HOST", value_name = "URL")]
     pub xnat: Option<String>,
-    /// XNAT user name or alias token.
+    /// XNAT user name or alias token (else XNAT_USER, else ~/.netrc).
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
-    /// Read the password (or token secret) from standard input.
+    /// Read the password (or token secret) for --user from standard input (else XNAT_PASS,
+    /// else ~/.netrc).
     #[arg(long)]
     pub password_stdin: bool,
     /// Trust this PEM CA certificate (bundle) for XNAT, besides the system roots.
@@ -94,7 +108,8 @@ pub struct InstallArgs {
     /// Enable every wrapper site-wide.
     #[arg(long)]
     pub enable_site: bool,
-    /// Enable every wrapper in project P (repeatable); effective only with site enablement.
+    /// Enable every wrapper in project P (repeatable; the project must exist, ids are
+    /// case-sensitive); effective only with site enablement.
     #[arg(long = "enable-project", value_name = "P")]
     pub enable_projects: Vec<String>,
     /// Enable every wrapper in every project the user can see.
@@ -151,8 +166,8 @@ pub struct SourceArgs {
     /// Read every platform of a multi-platform image and report whether their labels differ.
     #[arg(long, conflicts_with = "platform")]
     pub all_platforms: bool,
-    /// Largest manifest, index or config accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_JSON_BYTES, hide_default_value = true)]
+    /// Largest manifest, index or config accepted, in bytes (16 MiB).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_JSON_BYTES)]
     pub max_json_bytes: u64,
     /// docker-daemon: pull the image through the daemon when it is not local.
     #[arg(long)]
