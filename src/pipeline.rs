@@ -260,8 +260,8 @@ impl Hint for SourceError {
                 R::Deadline { .. } => Some(
                     "raise --registry-timeout, or check the network to the registry".into(),
                 ),
-                R::Unauthorized { .. } | R::BadCredentials { .. } => Some(
-                    "give registry credentials: --registry-auth-file (a pull secret), docker login, or --registry-user with --registry-password-stdin".into(),
+                R::BadCredentials { .. } => Some(
+                    "check the credentials for this registry (`-vv` logs which provider supplied them); --registry-user with --registry-password-stdin overrides every file".into(),
                 ),
                 R::RateLimited { .. } => Some(
                     "wait and run again, or log in (authenticated pulls have a higher limit); the digest cache makes re-checks a HEAD, which Docker Hub does not count".into(),

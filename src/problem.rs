@@ -51,9 +51,10 @@ impl Problem {
         self
     }
 
-    /// Name the item the problem belongs to (`SOURCE: message`), for one item of many.
+    /// Name the item the problem belongs to (`SOURCE: message`), for one item of many —
+    /// unless the message names it already.
     pub fn about(mut self, item: &str) -> Self {
-        if !item.is_empty() {
+        if !item.is_empty() && !self.error.contains(item) {
             self.error = format!("{item}: {}", self.error);
         }
         self
@@ -136,6 +137,8 @@ mod tests {
     fn no_hint_no_hint_line() {
         let p = Problem::new("x").with_hint(None::<String>).about("");
         assert_eq!(p.render(), "error: x\n");
+        let p = Problem::new("failed to read `a.json`").about("a.json");
+        assert_eq!(p.error, "failed to read `a.json`");
         assert!(serde_json::to_value(&p).unwrap().get("hint").is_none());
     }
 }

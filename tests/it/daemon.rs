@@ -500,7 +500,7 @@ fn cli_missing_image_fails_with_the_pull_hint() {
     assert_eq!(out.stdout, b"");
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).replace(podman.host(), "[HOST]"),
-        "error: image `xnat/nosuch:v1` is not in the daemon at `[HOST]`: add --pull to pull it through the daemon, \
+        "error: docker-daemon:xnat/nosuch:v1: image `xnat/nosuch:v1` is not in the daemon at `[HOST]`: add --pull to pull it through the daemon, \
          or read it from the registry with `docker://xnat/nosuch:v1`\n"
     );
 }

@@ -157,9 +157,10 @@ fn install_creates_every_command_and_a_rerun_writes_nothing() {
         "{stdout}"
     );
     assert_eq!(emu.writes(), before, "a re-run must not write");
-    // Session open/close, whoami, buildInfo, plugins, roles, ONE list, and one enablement read
-    // per wrapper and project (it also tells the site flag).
-    assert_eq!(emu.requests() - requests, 7 + 2);
+    // Session open/close, whoami, buildInfo, plugins, roles, ONE list, the project list (the
+    // project must exist), and one enablement read per wrapper and project (it also tells the
+    // site flag).
+    assert_eq!(emu.requests() - requests, 8 + 2);
     // One server session per run, closed at the end: none is left behind.
     assert_eq!(emu.state()["sessions"], json!({}));
     assert_eq!(emu.commands().len(), 2);
@@ -638,8 +639,8 @@ fn enable_all_projects_and_the_project_without_site_warning() {
         .unwrap();
     let report = crate::support::success_json(&out);
     let w = &report["commands"][0]["wrappers"][0];
-    assert_eq!(w["site_enabled"], true);
-    assert_eq!(w["projects_enabled"], json!(["P1", "P2"]));
+    assert_eq!(w["enabled_site"], true);
+    assert_eq!(w["enabled_projects"], json!(["P1", "P2"]));
     for (_, wid) in wrapper_ids(by_name(&emu.commands(), "tool")[0]) {
         assert_eq!(project_enabled(&emu, "P2", wid), Some(true));
     }

@@ -381,6 +381,29 @@ fn cli_validate_oci_source_without_reference_asks_for_image() {
     );
 }
 
+/// An `oci:DIR:TAG` made by buildah or `skopeo copy` records only the tag: the commands that
+/// carry their own `image` are still checked; only the others ask for `--image`.
+#[test]
+fn cli_validate_tag_only_layout_checks_commands_with_their_own_image() {
+    let sb = crate::support::Sandbox::new();
+    let label = r#"[{"name":"own","image":"lab/own:2","command-line":"echo"},
+      {"name":"bare","command-line":"echo"}]"#;
+    let src = oci_with_labels(&sb, "v1", Some(label));
+    let out = run_cli(&sb, &["validate", &src]);
+    assert!(out.starts_with("exit: 1\n"), "{out}");
+    assert!(out.contains("✓ own  (oci:"), "{out}");
+    assert!(out.contains("✗ bare  (oci:"), "{out}");
+    assert_eq!(out.matches("hint: pass --image REF").count(), 1, "{out}");
+    assert!(out.contains("2 commands checked: 1 valid, 1 invalid"), "{out}");
+    // install still needs the reference of the image itself.
+    let out = run_cli(&sb, &["install", &src, "--xnat", "http://127.0.0.1:9"]);
+    assert!(out.starts_with("exit: 1\n"), "{out}");
+    assert!(
+        out.contains("no image reference is recorded with this image\nhint: pass --image REF"),
+        "{out}"
+    );
+}
+
 #[test]
 fn cli_validate_oci_source_with_broken_or_missing_label() {
     let sb = crate::support::Sandbox::new();
