@@ -109,7 +109,11 @@ impl Serialize for Outcome {
                 installed_image,
                 changes,
                 ..
-            } => (Some(installed_image.as_str()), Some(changes.as_slice()), None),
+            } => (
+                Some(installed_image.as_str()),
+                Some(changes.as_slice()),
+                None,
+            ),
             Action::Replace {
                 installed_image, ..
             } => (Some(installed_image.as_str()), None, None),
@@ -435,8 +439,8 @@ mod tests {
         let existing = v(&["DEMO", "P1", "Neuro_7T", "other"]);
         assert_eq!(check_projects(&v(&["DEMO", "P1"]), &existing), Ok(()));
         assert_eq!(check_projects(&[], &existing), Ok(()));
-        let e = check_projects(&v(&["demo", "NOSUCHPROJ", "neuro_7t", "P2"]), &existing)
-            .unwrap_err();
+        let e =
+            check_projects(&v(&["demo", "NOSUCHPROJ", "neuro_7t", "P2"]), &existing).unwrap_err();
         assert_eq!(
             e.missing,
             vec![

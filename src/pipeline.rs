@@ -125,7 +125,10 @@ pub fn is_command_file(arg: &str) -> bool {
 }
 
 /// Classify every argument; the first that names nothing readable is the error.
-pub fn classify_all(texts: &[String], allow_files: bool) -> Result<Vec<Input>, (String, InputError)> {
+pub fn classify_all(
+    texts: &[String],
+    allow_files: bool,
+) -> Result<Vec<Input>, (String, InputError)> {
     texts
         .iter()
         .map(|t| classify(t, allow_files).map_err(|e| (t.clone(), e)))
@@ -190,11 +193,17 @@ pub struct Prepared {
 
 impl Prepared {
     pub fn valid(&self) -> bool {
-        !self.missing_image && !self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        !self.missing_image
+            && !self
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error)
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.diagnostics.iter().filter(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
     }
 
     pub fn display_name(&self) -> &str {

@@ -13,7 +13,13 @@ const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef01234567
 #[test]
 fn install_image_table() {
     let pinned = format!("ghcr.io/lab/tool@{D}");
-    let cases: Vec<(Option<&str>, Option<&str>, Option<&str>, Option<&str>)> = vec![
+    type Case<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
         // recorded, --image, pin → installed
         (Some("ghcr.io/lab/tool:1.2"), None, None, Some("ghcr.io/lab/tool:1.2")),
         (Some("ghcr.io/lab/tool"), None, None, Some("ghcr.io/lab/tool:latest")),
@@ -54,7 +60,11 @@ fn prepare_injects_and_notes_another_repository() {
         vec!["command `a` names image other/repo:1 but is installed under lab/tool:2, the image it was read from".to_string()]
     );
     // The same repository in another spelling or tag is no news.
-    for own in ["docker.io/lab/tool:1", "lab/tool", "index.docker.io/lab/tool:9"] {
+    for own in [
+        "docker.io/lab/tool:1",
+        "lab/tool",
+        "index.docker.io/lab/tool:9",
+    ] {
         let p = prepare(&cmd("a", Some(own)), Some("lab/tool:2"), true);
         assert!(p.notes.is_empty(), "{own}: {:?}", p.notes);
     }
@@ -107,29 +117,65 @@ fn classify_table() {
     let l = layout.display().to_string();
     let j = json_file.display().to_string();
 
-    assert!(matches!(classify("ubuntu", false), Ok(Input::Source(SourceSpec::Registry { .. }))));
-    assert!(matches!(classify(&format!("oci-archive:{t}"), false), Ok(Input::Source(_))));
-    assert_eq!(classify(&j, true), Ok(Input::CommandFile(json_file.clone())));
-    assert_eq!(classify("missing.json", true), Ok(Input::CommandFile("missing.json".into())));
-    assert_eq!(classify(&t, true), Err(InputError::BareFile { path: t.clone() }));
+    assert!(matches!(
+        classify("ubuntu", false),
+        Ok(Input::Source(SourceSpec::Registry { .. }))
+    ));
+    assert!(matches!(
+        classify(&format!("oci-archive:{t}"), false),
+        Ok(Input::Source(_))
+    ));
+    assert_eq!(
+        classify(&j, true),
+        Ok(Input::CommandFile(json_file.clone()))
+    );
+    assert_eq!(
+        classify("missing.json", true),
+        Ok(Input::CommandFile("missing.json".into()))
+    );
+    assert_eq!(
+        classify(&t, true),
+        Err(InputError::BareFile { path: t.clone() })
+    );
     assert_eq!(
         classify(&l, false),
-        Err(InputError::BareDirectory { path: l.clone(), oci_layout: true })
+        Err(InputError::BareDirectory {
+            path: l.clone(),
+            oci_layout: true
+        })
     );
     let e = classify(&l, false).unwrap_err();
     assert!(e.hint().unwrap().contains(&format!("`oci:{l}`")));
     let e = classify(&t, false).unwrap_err();
     assert!(e.hint().unwrap().contains(&format!("`oci-archive:{t}`")));
     // docker:// says "registry" explicitly: no path check.
-    assert!(matches!(classify(&format!("docker://{t}"), false), Err(InputError::Reference(_)) | Ok(_)));
+    assert!(matches!(
+        classify(&format!("docker://{t}"), false),
+        Err(InputError::Reference(_)) | Ok(_)
+    ));
     // Malformed references are usage errors, with the registry-host rule named.
     let e = classify("UPPER/Case:tag", false).unwrap_err();
-    assert!(matches!(e, InputError::Reference(ReferenceError::Uppercase { .. })), "{e:?}");
-    assert!(e.hint().unwrap().contains("`UPPER` was taken as a registry host"));
+    assert!(
+        matches!(e, InputError::Reference(ReferenceError::Uppercase { .. })),
+        "{e:?}"
+    );
+    assert!(e
+        .hint()
+        .unwrap()
+        .contains("`UPPER` was taken as a registry host"));
     let e = classify("foo:bar:baz", false).unwrap_err();
-    assert!(matches!(e, InputError::Reference(ReferenceError::BadComponent { .. })), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            InputError::Reference(ReferenceError::BadComponent { .. })
+        ),
+        "{e:?}"
+    );
     assert_eq!(e.hint(), None);
-    assert!(matches!(classify("dir:/x", false), Err(InputError::Spec(_))));
+    assert!(matches!(
+        classify("dir:/x", false),
+        Err(InputError::Spec(_))
+    ));
 }
 
 fn record(image: Option<&str>, digest: Option<&str>, label: &str) -> ImageRecord {
@@ -155,20 +201,57 @@ fn images_reference_rules() {
     };
     let mut w = Vec::new();
     // No reference recorded: install refuses the whole image…
-    let err = images("oci:x", &[record(None, None, label)], &opts(true, false, None), &mut w).unwrap_err();
+    let err = images(
+        "oci:x",
+        &[record(None, None, label)],
+        &opts(true, false, None),
+        &mut w,
+    )
+    .unwrap_err();
     assert!(matches!(err, ItemError::NoReference));
     assert!(err.hint().unwrap().contains("--image"));
     // …validate checks what it can: `b` with its own image, `a` needs --image.
-    let got = images("oci:x", &[record(None, None, label)], &opts(false, false, None), &mut w).unwrap();
-    let flags: Vec<(bool, bool)> = got[0].commands.iter().map(|p| (p.missing_image, p.valid())).collect();
+    let got = images(
+        "oci:x",
+        &[record(None, None, label)],
+        &opts(false, false, None),
+        &mut w,
+    )
+    .unwrap();
+    let flags: Vec<(bool, bool)> = got[0]
+        .commands
+        .iter()
+        .map(|p| (p.missing_image, p.valid()))
+        .collect();
     assert_eq!(flags, vec![(true, false), (false, true)]);
     // --image supplies it for both.
-    let got = images("oci:x", &[record(None, None, label)], &opts(false, false, Some("lab/t")), &mut w).unwrap();
-    assert!(got[0].commands.iter().all(|p| p.valid() && p.image.as_deref() == Some("lab/t:latest")));
+    let got = images(
+        "oci:x",
+        &[record(None, None, label)],
+        &opts(false, false, Some("lab/t")),
+        &mut w,
+    )
+    .unwrap();
+    assert!(got[0]
+        .commands
+        .iter()
+        .all(|p| p.valid() && p.image.as_deref() == Some("lab/t:latest")));
     // --pin-digest needs a digest.
-    let err = images("oci:x", &[record(Some("lab/t:1"), None, label)], &opts(true, true, None), &mut w).unwrap_err();
+    let err = images(
+        "oci:x",
+        &[record(Some("lab/t:1"), None, label)],
+        &opts(true, true, None),
+        &mut w,
+    )
+    .unwrap_err();
     assert!(matches!(err, ItemError::NoDigest));
-    let got = images("oci:x", &[record(Some("lab/t:1"), Some(D), label)], &opts(true, true, None), &mut w).unwrap();
+    let got = images(
+        "oci:x",
+        &[record(Some("lab/t:1"), Some(D), label)],
+        &opts(true, true, None),
+        &mut w,
+    )
+    .unwrap();
     assert_eq!(got[0].install_image, Some(format!("lab/t@{D}")));
 }
 

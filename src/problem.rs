@@ -107,10 +107,7 @@ mod tests {
 
     #[test]
     fn chain_hint_and_item() {
-        let e = Outer(
-            "x".into(),
-            Inner(std::io::Error::other("disk on fire")),
-        );
+        let e = Outer("x".into(), Inner(std::io::Error::other("disk on fire")));
         let p = Problem::from_error(&e)
             .with_hint(Some("try again"))
             .about("oci:dir");

@@ -222,7 +222,9 @@ pub fn host_of(registry: &str) -> &str {
 /// docker's rule for the first path component of a name: a registry host when it holds `.`
 /// or `:`, is `localhost`, or has upper case (`UPPER/x` is host `UPPER`, repository `x`).
 fn names_registry(first: &str) -> bool {
-    first.contains(['.', ':']) || first == "localhost" || first.bytes().any(|b| b.is_ascii_uppercase())
+    first.contains(['.', ':'])
+        || first == "localhost"
+        || first.bytes().any(|b| b.is_ascii_uppercase())
 }
 
 /// The registry host written at the start of `text`, when its first component names one
@@ -263,9 +265,7 @@ impl std::str::FromStr for Reference {
 /// docker's `splitDockerDomain`.
 fn split_registry(name: &str) -> (String, String) {
     let (mut registry, mut repo) = match name.split_once('/') {
-        Some((first, rest)) if names_registry(first) => {
-            (first.to_string(), rest.to_string())
-        }
+        Some((first, rest)) if names_registry(first) => (first.to_string(), rest.to_string()),
         _ => (DOCKER_HUB.to_string(), name.to_string()),
     };
     if registry == "index.docker.io" {

@@ -91,6 +91,12 @@ impl XnatError {
     }
 }
 
+impl crate::problem::Hint for XnatError {
+    fn hint(&self) -> Option<String> {
+        XnatError::hint(self)
+    }
+}
+
 /// Counts of requests sent, for reports and benchmarks.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -659,11 +665,5 @@ mod tests {
     fn segments_are_escaped() {
         assert_eq!(seg("a b/c"), "a%20b%2Fc");
         assert_eq!(one_line("a\n\tb"), "a b");
-    }
-}
-
-impl crate::problem::Hint for XnatError {
-    fn hint(&self) -> Option<String> {
-        XnatError::hint(self)
     }
 }

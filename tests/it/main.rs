@@ -2,6 +2,7 @@
 
 mod archive;
 mod daemon;
+mod first_hour;
 mod inspect;
 mod install;
 mod model;

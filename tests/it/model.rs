@@ -394,7 +394,10 @@ fn cli_validate_tag_only_layout_checks_commands_with_their_own_image() {
     assert!(out.contains("✓ own  (oci:"), "{out}");
     assert!(out.contains("✗ bare  (oci:"), "{out}");
     assert_eq!(out.matches("hint: pass --image REF").count(), 1, "{out}");
-    assert!(out.contains("2 commands checked: 1 valid, 1 invalid"), "{out}");
+    assert!(
+        out.contains("2 commands checked: 1 valid, 1 invalid"),
+        "{out}"
+    );
     // install still needs the reference of the image itself.
     let out = run_cli(&sb, &["install", &src, "--xnat", "http://127.0.0.1:9"]);
     assert!(out.starts_with("exit: 1\n"), "{out}");

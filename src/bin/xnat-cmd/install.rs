@@ -37,7 +37,9 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
     let items = read(&args.sources, false, &opts).await?;
     report_items(&items);
     let Some(desired) = pipeline::desired(&items) else {
-        error(&Problem::new("nothing was written to XNAT: fix the errors above and run again"));
+        error(&Problem::new(
+            "nothing was written to XNAT: fix the errors above and run again",
+        ));
         return Ok(ExitCode::from(1));
     };
 
@@ -124,7 +126,10 @@ fn report_items(items: &[Item]) {
             for d in p.errors() {
                 error(&Problem::new(format!("{} (at {})", d.message, d.pointer)).about(&about));
             }
-            let warnings = p.diagnostics.iter().filter(|d| d.severity == Severity::Warning);
+            let warnings = p
+                .diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Warning);
             for (m, n) in merge_repeated(warnings) {
                 let times = if n > 1 {
                     format!(" ({n} places)")

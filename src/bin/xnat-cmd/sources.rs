@@ -8,7 +8,11 @@ use xnat_cmd::problem::{problem, Problem};
 use crate::output::{self, CliError};
 
 /// Classify `texts` (command files too when `allow_files`), then read and prepare them all.
-pub async fn run(texts: &[String], allow_files: bool, opts: &Options) -> Result<Vec<Item>, CliError> {
+pub async fn run(
+    texts: &[String],
+    allow_files: bool,
+    opts: &Options,
+) -> Result<Vec<Item>, CliError> {
     let inputs =
         pipeline::classify_all(texts, allow_files).map_err(|(_, e)| CliError::usage_of(&e))?;
     Ok(pipeline::run(texts, &inputs, opts).await)

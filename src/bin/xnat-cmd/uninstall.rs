@@ -112,7 +112,9 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
                     "no installed command has id {}: nothing was removed",
                     ids.join(", ")
                 ))
-                .with_hint(Some("`xnat-cmd list` shows the installed commands and their ids")),
+                .with_hint(Some(
+                    "`xnat-cmd list` shows the installed commands and their ids",
+                )),
             ));
         }
         if !args.dry_run {

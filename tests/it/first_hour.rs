@@ -1,0 +1,244 @@
+//! What a new user hit in the first hour with a fresh clone and the README: each a regression
+//! test, mostly with the bundled example image, as the README uses it.
+
+use serde_json::Value;
+
+use crate::support::emulator::Emulator;
+use crate::support::Sandbox;
+
+fn example_image() -> String {
+    format!(
+        "{}/examples/hello-xnat/image.oci.tar",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+fn example() -> String {
+    format!("oci-archive:{}", example_image())
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn an_existing_path_without_transport_names_the_transports() {
+    let sb = Sandbox::new();
+    let path = example_image();
+    let out = sb.cmd().args(["inspect", &path]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: `{path}` is a file, not an image reference\nhint: name its transport: `oci-archive:{path}` (a tar of an OCI layout) or `docker-archive:{path}` (a `docker save` tar); `docker://{path}` reads a registry\n"
+        )
+    );
+    // A directory (`validate DIR/`) is pointed at `oci:`.
+    let dir = sb.path().join("layout");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("oci-layout"), "{}").unwrap();
+    let d = dir.display().to_string();
+    let out = sb.cmd().args(["validate", &d]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("hint: read the OCI layout in it with `oci:{d}`")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_json_file_read_as_an_archive_does_not_print_its_content() {
+    let sb = Sandbox::new();
+    let f = format!(
+        "{}/examples/hello-xnat/command.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = sb
+        .cmd()
+        .args(["inspect", &format!("oci-archive:{f}")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!("error: oci-archive:{f}: `{f}` is not a valid tar archive\ncaused by: a 512-byte header does not parse as tar: the file is not a tar archive, or is damaged\n")
+    );
+}
+
+#[test]
+fn unreachable_registry_ends_with_a_hint() {
+    let sb = Sandbox::new();
+    // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
+    let out = sb
+        .cmd()
+        .args(["inspect", "127.0.0.1:9/lab/tool:1", "--no-registry-cache"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: 127.0.0.1:9/lab/tool:1: cannot reach `127.0.0.1:9`\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "\nhint: check the name and this machine's network; behind a proxy set HTTPS_PROXY"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("--insecure-registry 127.0.0.1:9"), "{err}");
+}
+
+#[test]
+fn logs_into_a_pipe_have_no_colour_codes() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .env_remove("NO_COLOR")
+        .args([
+            "-vv",
+            "inspect",
+            "127.0.0.1:9/lab/tool:1",
+            "--no-registry-cache",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("DEBUG"), "-vv logs debug lines: {err}");
+    assert!(!err.contains('\u{1b}'), "escape codes in a pipe: {err:?}");
+}
+
+#[test]
+fn help_names_credential_sources_and_defaults() {
+    let sb = Sandbox::new();
+    for sub in ["install", "list", "uninstall"] {
+        let out = sb.cmd().args([sub, "--help"]).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        for needle in ["XNAT_USER", "XNAT_PASS", "~/.netrc", "XNAT_HOST"] {
+            assert!(text.contains(needle), "{sub} --help lacks {needle}");
+        }
+    }
+    let out = sb.cmd().args(["inspect", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[default: 16777216]"));
+}
+
+#[test]
+fn install_into_an_unknown_project_writes_nothing_and_offers_close_matches() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    for (project, close) in [("NOSUCHPROJ", ""), ("demo", " (did you mean `DEMO`?)")] {
+        let out = emu
+            .xnat_cmd(&sb)
+            .args([
+                "install",
+                &example(),
+                "--enable-site",
+                "--enable-project",
+                project,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            stderr(&out),
+            format!("error: project `{project}`{close} does not exist in XNAT\nhint: project ids are case-sensitive, as in XNAT's URLs; nothing was written\n")
+        );
+    }
+    assert_eq!(emu.writes(), 0);
+    assert!(emu.commands().is_empty());
+}
+
+#[test]
+fn install_reports_the_true_enablement_and_one_json_schema() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let out = emu
+        .xnat_cmd(&sb)
+        .args(["install", &example(), "--enable-site"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Without --enable-*: the wrappers are enabled, and the report says so.
+    let out = emu
+        .xnat_cmd(&sb)
+        .args(["install", &example()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("wrapper hello-session #1: site: enabled"),
+        "{text}"
+    );
+    assert!(!text.contains("site: -"), "{text}");
+
+    let out = emu
+        .xnat_cmd(&sb)
+        .args(["install", &example(), "--json"])
+        .output()
+        .unwrap();
+    let raw = String::from_utf8_lossy(&out.stdout).into_owned();
+    let report = crate::support::success_json(&out);
+    let commands = report["commands"].as_array().unwrap();
+    assert_eq!(commands.len(), 2);
+    for c in commands {
+        let keys: Vec<&str> = c.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            ["source", "name", "version", "image", "status", "id", "wrappers"],
+            "{c}"
+        );
+        assert_eq!(c["status"], "unchanged");
+    }
+    // No key twice in one object (serde_json keeps the last; count the raw text).
+    assert_eq!(raw.matches("\"id\": 1,").count(), 2, "{raw}");
+    let w = &commands[0]["wrappers"][0];
+    assert_eq!(w["enabled_site"], Value::Bool(true));
+    assert_eq!(w["enabled_projects"], serde_json::json!([]));
+    // The same names as `list --json`.
+    let out = emu.xnat_cmd(&sb).args(["list", "--json"]).output().unwrap();
+    let list = crate::support::success_json(&out);
+    assert_eq!(list[0]["wrappers"][0]["enabled_site"], Value::Bool(true));
+}
+
+#[test]
+fn uninstall_of_an_unknown_id_fails_and_removes_nothing() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let out = emu
+        .xnat_cmd(&sb)
+        .args(["install", &example()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = emu
+        .xnat_cmd(&sb)
+        .args(["uninstall", "--id", "1", "--id", "99"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: no installed command has id 99: nothing was removed\nhint: `xnat-cmd list` shows the installed commands and their ids\n"
+    );
+    assert_eq!(emu.commands().len(), 2);
+}
+
+#[test]
+fn the_emulator_names_its_default_users_and_project() {
+    let out = std::process::Command::new(crate::support::emulator::emulator_bin())
+        .arg("--help")
+        .output()
+        .unwrap();
+    // clap wraps the text to the terminal width: compare with whitespace collapsed.
+    let help = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        help.contains("admin/admin (Administrator, ContainerManager)"),
+        "{help}"
+    );
+    assert!(help.contains("one project, DEMO"), "{help}");
+}
