@@ -9,19 +9,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::command::normalize::{canonical_for_compare, default_tag, normalize};
-use crate::command::validate::Form;
-use crate::command::CommandView;
-
-/// The repository part of an image reference: without `@digest` and without `:tag`.
-pub fn repository(image: &str) -> &str {
-    let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
-    match no_digest.rsplit_once(':') {
-        // A colon after the last slash is a tag; before it, a registry port.
-        Some((repo, tag)) if !tag.contains('/') => repo,
-        _ => no_digest,
-    }
-}
+use crate::command::normalize::{canonical_for_compare, normalize};
+use crate::command::{escape_pointer, CommandView, Form};
+use crate::reference::xnat_default_tag;
+// The binary still imports these from here.
+pub use crate::reference::{repository, same_repository};
 
 /// The image a command is installed under: `--image` when given, else the reference recorded
 /// with the source; tagged the way XNAT tags on create; with `pin`, `repo@sha256:…` of the
@@ -38,22 +30,8 @@ pub fn install_image(
     Some(match pin {
         Some(digest) => format!("{}@{digest}", repository(base)),
         // Trimmed: XNAT would store `"  :latest"` for a blank-padded name.
-        None => default_tag(base),
+        None => xnat_default_tag(base),
     })
-}
-
-/// Are two images the same repository, the way docker names them? `xnat/tool`,
-/// `docker.io/xnat/tool` and `index.docker.io/xnat/tool` are one repository; text that is not
-/// a valid reference compares by its repository part as written.
-pub fn same_repository(a: &str, b: &str) -> bool {
-    repository_key(a) == repository_key(b)
-}
-
-fn repository_key(image: &str) -> String {
-    match crate::reference::Reference::parse(image.trim()) {
-        Ok(r) => format!("{}/{}", r.registry, r.repository),
-        Err(_) => repository(image.trim()).to_string(),
-    }
 }
 
 /// One command as it should be installed.
@@ -61,7 +39,7 @@ fn repository_key(image: &str) -> String {
 pub struct Desired {
     /// Where it came from, for reports (`oci-archive:…`).
     pub source: String,
-    /// The image to install it under, already with a tag (see [`default_tag`]).
+    /// The image to install it under, already with a tag (see [`xnat_default_tag`]).
     pub image: String,
     /// The command with `image` injected.
     pub command: Value,
@@ -259,7 +237,12 @@ fn diff_at(ptr: String, d: Option<&Value>, i: Option<&Value>, out: &mut Vec<Chan
         (Some(Value::Object(a)), Some(Value::Object(b))) => {
             let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
             for k in keys {
-                diff_at(format!("{ptr}/{}", escape(k)), a.get(k), b.get(k), out);
+                diff_at(
+                    format!("{ptr}/{}", escape_pointer(k)),
+                    a.get(k),
+                    b.get(k),
+                    out,
+                );
             }
         }
         (Some(Value::Array(a)), Some(Value::Array(b))) => {
@@ -274,10 +257,6 @@ fn diff_at(ptr: String, d: Option<&Value>, i: Option<&Value>, out: &mut Vec<Chan
             desired: a.cloned(),
         }),
     }
-}
-
-fn escape(k: &str) -> String {
-    k.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]
@@ -301,23 +280,6 @@ mod tests {
             assert_eq!(got.as_deref(), Some(installed), "{img}");
             assert_eq!(repository(img.trim()), repo, "{img}");
         }
-    }
-
-    #[test]
-    fn repositories_compare_as_docker_names_them() {
-        assert!(same_repository("xnat/tool:1", "docker.io/xnat/tool:2"));
-        let digest = format!("sha256:{}", "a".repeat(64));
-        assert!(same_repository(
-            "index.docker.io/xnat/tool:1",
-            &format!("xnat/tool@{digest}")
-        ));
-        assert!(same_repository(
-            "busybox:latest",
-            "docker.io/library/busybox:1.36"
-        ));
-        assert!(!same_repository("ghcr.io/xnat/tool:1", "xnat/tool:1"));
-        assert!(!same_repository("host:5000/a:1", "host:5001/a:1"));
-        assert!(same_repository("Not A Ref:1", "Not A Ref:2"));
     }
 
     fn desired(name: &str, image: &str) -> Desired {

@@ -10,9 +10,11 @@
 
 use serde_json::{Map, Value};
 
-use super::validate::Form;
-use super::{lenient_bool, lenient_string};
+use super::{escape_pointer, lenient_bool, lenient_string, Form};
 use crate::labels::json_kind;
+use crate::reference::xnat_default_tag;
+// The binary still imports XNAT's tag rule from here (it lives in `reference`).
+pub use crate::reference::xnat_default_tag as default_tag;
 
 /// What XNAT's JSON reader rejects: the request fails before validation (a 500 on XNAT 1.9).
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -306,29 +308,6 @@ pub(crate) fn is_known_key(level: Level, key: &str) -> bool {
         || (level == Level::Handler && key == "as-a-child-of-wrapper-input")
 }
 
-/// XNAT's `HAS_TAG`: `^.+:[a-zA-Z0-9_.-]+$` (so `host:5000/repo` is untagged).
-pub fn image_has_tag(image: &str) -> bool {
-    match image.rfind(':') {
-        Some(i) if i > 0 => {
-            let tag = &image[i + 1..];
-            !tag.is_empty()
-                && tag
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
-        }
-        _ => false,
-    }
-}
-
-/// The image as XNAT stores it on create: `:latest` appended when it has no tag.
-pub fn default_tag(image: &str) -> String {
-    if image.is_empty() || image_has_tag(image) {
-        image.to_string()
-    } else {
-        format!("{image}:latest")
-    }
-}
-
 /// The command as `Command.validate()` sees it after XNAT read it in `form`.
 pub fn read(cmd: &Value, form: Form) -> Result<Value, NormalizeError> {
     let obj = cmd.as_object().ok_or_else(|| NormalizeError::NotAnObject {
@@ -345,7 +324,7 @@ pub fn read(cmd: &Value, form: Form) -> Result<Value, NormalizeError> {
             out.insert("ipc-mode".into(), Value::String(scalar(v, "/ipcMode")?));
         }
         if let Some(Value::String(image)) = out.get("image") {
-            let tagged = default_tag(image);
+            let tagged = xnat_default_tag(image);
             out.insert("image".into(), Value::String(tagged));
         }
     }
@@ -635,11 +614,6 @@ fn short(v: &Value) -> String {
     } else {
         s
     }
-}
-
-/// RFC 6901: `~` → `~0`, `/` → `~1`.
-pub(crate) fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]

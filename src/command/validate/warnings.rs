@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::normalize::{self, is_known_key, Level};
-use super::validate::{arr, s, Diagnostic, Form};
+use crate::command::normalize::{is_known_key, Level};
+use crate::command::{escape_pointer, list_field as arr, str_ref as s, Diagnostic, Form};
 
 /// What XNAT accepts but breaks at launch, or is likely a mistake. `raw` is the command as
 /// written (for ignored keys), `cmd` as XNAT read it.
@@ -148,7 +148,7 @@ fn replacement_keys(cl: &str) -> Vec<String> {
 fn ignored_keys(v: &Value, level: Level, pointer: &str, w: &mut Vec<Diagnostic>) {
     let Some(obj) = v.as_object() else { return };
     for (k, child) in obj {
-        let p = format!("{pointer}/{}", normalize::escape_pointer(k));
+        let p = format!("{pointer}/{}", escape_pointer(k));
         if !is_known_key(level, k) {
             let why = match (level, k.as_str()) {
                 (Level::Mount, "type") => {

@@ -1,0 +1,75 @@
+//! What Java does that XNAT's messages depend on: `StringUtils.isBlank`, `"" + s` of a null
+//! string, the `COMMAND_NAME` pattern, `List.toString`, `HashSet` iteration order, and the
+//! prefixing of an entity's own messages.
+
+use crate::command::Diagnostic;
+
+/// `StringUtils.isBlank`: absent, empty or white space only.
+pub(super) fn blank(v: Option<&str>) -> bool {
+    v.is_none_or(|s| s.trim().is_empty())
+}
+
+/// Java's `"" + s` for a nullable string.
+pub(super) fn js(v: Option<&str>) -> &str {
+    v.unwrap_or("null")
+}
+
+/// `COMMAND_NAME.matcher(name).find()`: a character outside `A-Za-z0-9_-`.
+pub(super) fn bad_chars(name: &str) -> bool {
+    name.bytes()
+        .any(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+}
+
+/// `List<String>.toString()`: `[a, b]`.
+pub(super) fn java_list(items: &[String]) -> String {
+    format!("[{}]", items.join(", "))
+}
+
+/// Java `HashSet<String>` iteration order for these elements inserted in this order:
+/// bucket index of the spread `String.hashCode()`, insertion order within a bucket.
+pub fn java_hash_set_order<'a>(inserted: &[&'a str]) -> Vec<&'a str> {
+    let mut items: Vec<&'a str> = Vec::new();
+    let mut cap: usize = 16;
+    for &x in inserted {
+        if !items.contains(&x) {
+            items.push(x);
+            if items.len() > cap * 3 / 4 {
+                cap *= 2;
+            }
+        }
+    }
+    let bucket = |s: &str| {
+        let mut h: i32 = 0;
+        for u in s.encode_utf16() {
+            h = h.wrapping_mul(31).wrapping_add(u as i32);
+        }
+        let h = (h as u32) ^ ((h as u32) >> 16);
+        (h as usize) & (cap - 1)
+    };
+    let mut keyed: Vec<(usize, usize, &'a str)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (bucket(x), i, *x))
+        .collect();
+    keyed.sort();
+    keyed.into_iter().map(|(_, _, x)| x).collect()
+}
+
+/// A `HashMap`'s key set joined with `, `. XNAT prints the map itself in "Known inputs: …"; we
+/// print its keys in Java's order (the one deliberate difference, see the module doc).
+pub(super) fn known_names<T>(entries: &[(&str, T)]) -> String {
+    let names: Vec<&str> = entries.iter().map(|(n, _)| *n).collect();
+    java_hash_set_order(&names).join(", ")
+}
+
+/// Java's `.map(addCommandNameToError)` over an entity's own `validate()`: each message with
+/// the command's or wrapper's prefix, as an error at `pointer`.
+pub(super) fn prefixed<'a>(
+    pointer: &'a str,
+    prefix: &'a str,
+    messages: Vec<String>,
+) -> impl Iterator<Item = Diagnostic> + 'a {
+    messages
+        .into_iter()
+        .map(move |m| Diagnostic::error(pointer, format!("{prefix}{m}")))
+}
