@@ -41,20 +41,20 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(severity: Severity, pointer: impl Into<String>, message: impl Into<String>) -> Self {
         Diagnostic {
-            severity: Severity::Error,
+            severity,
             pointer: pointer.into(),
             message: message.into(),
         }
     }
 
+    pub fn error(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic::new(Severity::Error, pointer, message)
+    }
+
     pub fn warning(pointer: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            pointer: pointer.into(),
-            message: message.into(),
-        }
+        Diagnostic::new(Severity::Warning, pointer, message)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::java::{bad_chars, blank, java_hash_set_order, js, known_names, prefixed};
+use super::java::{bad_chars, blank, js, prefixed, Seen};
 use super::wrapper_input::WrapperInputs;
 use crate::command::{list_field, str_ref as s, Diagnostic};
 
@@ -50,8 +50,8 @@ fn validate(h: &Value) -> Vec<String> {
 
 /// What a wrapper's handlers are checked against.
 pub(super) struct Targets<'a, 'b> {
-    /// The command's output names, in insertion order.
-    pub outputs: &'b [&'a str],
+    /// The command's output names.
+    pub outputs: &'b Seen<'a>,
     /// The wrapper's inputs, external then derived.
     pub inputs: &'b WrapperInputs<'a>,
     /// The derived inputs that allow multiple values.
@@ -66,15 +66,16 @@ pub(super) fn validate_all<'a>(
     targets: &Targets<'a, '_>,
     errs: &mut Vec<Diagnostic>,
 ) -> Vec<&'a str> {
-    let known_outputs = java_hash_set_order(targets.outputs).join(", ");
-    let known_wrapper_inputs = known_names(targets.inputs);
-    let mut names: Vec<&str> = Vec::new();
+    let known_outputs = targets.outputs.java_joined();
+    let known_wrapper_inputs = targets.inputs.java_joined();
+    let what = format!("{w}output handler");
+    let mut names = Seen::new();
     let mut handled: Vec<&str> = Vec::new();
     for (i, h) in list_field(wrapper, "output-handlers").iter().enumerate() {
         let p = format!("{wp}/output-handlers/{i}");
         let hname = s(h, "name").unwrap_or("");
         let accepts = s(h, "accepts-command-output");
-        if accepts.is_some_and(|a| targets.outputs.contains(&a)) {
+        if accepts.is_some_and(|a| targets.outputs.contains(a)) {
             handled.extend(accepts);
         } else {
             errs.push(Diagnostic::error(
@@ -86,14 +87,14 @@ pub(super) fn validate_all<'a>(
             ));
         }
         let target = s(h, "as-a-child-of");
-        let target_input = target.and_then(|t| targets.inputs.iter().find(|(n, _)| *n == t));
-        if target_input.is_none() && !target.is_some_and(|t| names.contains(&t)) {
+        let target_input = target.and_then(|t| targets.inputs.get(t));
+        if target_input.is_none() && !target.is_some_and(|t| names.contains(t)) {
             errs.push(Diagnostic::error(
                 &p,
                 format!(
                     "{w}output handler does not refer to a known wrapper input or output. \"as-a-child-of\": \"{}\".\nKnown inputs: {known_wrapper_inputs}.\nKnown outputs (so far): {}.",
                     js(target),
-                    java_hash_set_order(&names).join(", ")
+                    names.java_joined()
                 ),
             ));
         }
@@ -106,7 +107,7 @@ pub(super) fn validate_all<'a>(
                 ),
             ));
         }
-        if let Some((_, Some(der))) = target_input {
+        if let Some(Some(der)) = target_input {
             if let Some(prop) = s(der, "derived-from-xnat-object-property").filter(|p| *p != "uri")
             {
                 errs.push(Diagnostic::error(
@@ -118,14 +119,7 @@ pub(super) fn validate_all<'a>(
                 ));
             }
         }
-        if names.contains(&hname) {
-            errs.push(Diagnostic::error(
-                &p,
-                format!("{w}output handler name \"{hname}\" is not unique."),
-            ));
-        } else {
-            names.push(hname);
-        }
+        names.put_unique(hname, (), (&p, &what), errs);
         errs.extend(prefixed(&p, w, validate(h)));
     }
     handled

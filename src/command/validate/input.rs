@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::java::{bad_chars, java_list, prefixed};
+use super::java::{bad_chars, java_list, prefixed, Seen};
 use crate::command::{lenient_string, list_field, str_ref as s, Diagnostic};
 
 const MULTIPLE_DELIMITERS: &[&str] = &["quoted-space", "space", "comma", "flag"];
@@ -74,18 +74,12 @@ fn validate(input: &Value) -> Vec<String> {
 /// which wrapper inputs refer to (see [`select_input`]).
 pub(super) fn validate_all<'a>(cmd: &'a Value, c: &str, errs: &mut Vec<Diagnostic>) -> &'a [Value] {
     let inputs = list_field(cmd, "inputs");
-    let mut names: Vec<&str> = Vec::new();
+    let what = format!("{c}input");
+    let mut names = Seen::new();
     for (i, input) in inputs.iter().enumerate() {
         let p = format!("/inputs/{i}");
         let name = s(input, "name").unwrap_or("");
-        if names.contains(&name) {
-            errs.push(Diagnostic::error(
-                &p,
-                format!("{c}input name \"{name}\" is not unique."),
-            ));
-        } else {
-            names.push(name);
-        }
+        names.put_unique(name, (), (&p, &what), errs);
         errs.extend(prefixed(&p, c, validate(input)));
     }
     inputs

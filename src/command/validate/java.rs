@@ -55,11 +55,62 @@ pub fn java_hash_set_order<'a>(inserted: &[&'a str]) -> Vec<&'a str> {
     keyed.into_iter().map(|(_, _, x)| x).collect()
 }
 
-/// A `HashMap`'s key set joined with `, `. XNAT prints the map itself in "Known inputs: …"; we
-/// print its keys in Java's order (the one deliberate difference, see the module doc).
-pub(super) fn known_names<T>(entries: &[(&str, T)]) -> String {
-    let names: Vec<&str> = entries.iter().map(|(n, _)| *n).collect();
-    java_hash_set_order(&names).join(", ")
+/// A Java `HashSet<String>` (or the key set of a `HashMap<String, T>`) as
+/// `validateDockerCommand` fills it: names in insertion order, each with what the map holds
+/// (`()` for a set). Printed the way Java iterates it.
+pub(super) struct Seen<'a, T = ()> {
+    entries: Vec<(&'a str, T)>,
+}
+
+impl<'a, T> Seen<'a, T> {
+    pub(super) fn new() -> Self {
+        Seen {
+            entries: Vec::new(),
+        }
+    }
+
+    pub(super) fn contains(&self, name: &str) -> bool {
+        self.entries.iter().any(|(n, _)| *n == name)
+    }
+
+    /// What the map holds for `name` (the first one put).
+    pub(super) fn get(&self, name: &str) -> Option<&T> {
+        self.entries
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v)
+    }
+
+    /// XNAT's uniqueness rule: a name already seen is `{what} name "{name}" is not unique.`
+    /// at `pointer`; a new one is put.
+    pub(super) fn put_unique(
+        &mut self,
+        name: &'a str,
+        value: T,
+        (pointer, what): (&str, &str),
+        errs: &mut Vec<Diagnostic>,
+    ) {
+        if self.contains(name) {
+            errs.push(Diagnostic::error(
+                pointer,
+                format!("{what} name \"{name}\" is not unique."),
+            ));
+        } else {
+            self.entries.push((name, value));
+        }
+    }
+
+    /// The names in Java's iteration order.
+    pub(super) fn java_order(&self) -> Vec<&'a str> {
+        let names: Vec<&'a str> = self.entries.iter().map(|(n, _)| *n).collect();
+        java_hash_set_order(&names)
+    }
+
+    /// `StringUtils.join(set, ", ")`. For a map XNAT prints the map itself ("Known inputs: …");
+    /// we print its keys (the one deliberate difference, see the module doc).
+    pub(super) fn java_joined(&self) -> String {
+        self.java_order().join(", ")
+    }
 }
 
 /// Java's `.map(addCommandNameToError)` over an entity's own `validate()`: each message with

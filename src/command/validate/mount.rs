@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::java::{blank, prefixed};
+use super::java::{blank, prefixed, Seen};
 use crate::command::{list_field, str_ref as s, Diagnostic};
 
 /// `CommandMount.validate()`.
@@ -20,24 +20,14 @@ fn validate(mount: &Value) -> Vec<String> {
 }
 
 /// Every mount of a docker command: a unique name, then its own errors. Returns the names
-/// in insertion order (Java's `mountNames`), which outputs must refer to.
-pub(super) fn validate_all<'a>(
-    cmd: &'a Value,
-    c: &str,
-    errs: &mut Vec<Diagnostic>,
-) -> Vec<&'a str> {
-    let mut names: Vec<&str> = Vec::new();
+/// (Java's `mountNames`), which outputs must refer to.
+pub(super) fn validate_all<'a>(cmd: &'a Value, c: &str, errs: &mut Vec<Diagnostic>) -> Seen<'a> {
+    let what = format!("{c}mount");
+    let mut names = Seen::new();
     for (i, m) in list_field(cmd, "mounts").iter().enumerate() {
         let p = format!("/mounts/{i}");
         let name = s(m, "name").unwrap_or("");
-        if names.contains(&name) {
-            errs.push(Diagnostic::error(
-                &p,
-                format!("{c}mount name \"{name}\" is not unique."),
-            ));
-        } else {
-            names.push(name);
-        }
+        names.put_unique(name, (), (&p, &what), errs);
         errs.extend(prefixed(&p, c, validate(m)));
     }
     names

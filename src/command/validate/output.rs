@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::java::{bad_chars, blank, java_hash_set_order, js, prefixed};
+use super::java::{bad_chars, blank, js, prefixed, Seen};
 use crate::command::{list_field, str_ref as s, Diagnostic};
 
 /// `CommandOutput.validate()`.
@@ -25,28 +25,22 @@ fn validate(output: &Value) -> Vec<String> {
 }
 
 /// Every output of a docker command: a unique name, a known mount, then its own errors.
-/// Returns the names in insertion order (Java's `outputNames`), which handlers must accept.
+/// Returns the names (Java's `outputNames`), which handlers must accept.
 pub(super) fn validate_all<'a>(
     cmd: &'a Value,
     c: &str,
-    mounts: &[&str],
+    mounts: &Seen,
     errs: &mut Vec<Diagnostic>,
-) -> Vec<&'a str> {
-    let known_mounts = java_hash_set_order(mounts).join(", ");
-    let mut names: Vec<&str> = Vec::new();
+) -> Seen<'a> {
+    let known_mounts = mounts.java_joined();
+    let what = format!("{c}output");
+    let mut names = Seen::new();
     for (i, o) in list_field(cmd, "outputs").iter().enumerate() {
         let p = format!("/outputs/{i}");
         let name = s(o, "name").unwrap_or("");
-        if names.contains(&name) {
-            errs.push(Diagnostic::error(
-                &p,
-                format!("{c}output name \"{name}\" is not unique."),
-            ));
-        } else {
-            names.push(name);
-        }
+        names.put_unique(name, (), (&p, &what), errs);
         let mount = s(o, "mount");
-        if !mount.is_some_and(|m| mounts.contains(&m)) {
+        if !mount.is_some_and(|m| mounts.contains(m)) {
             errs.push(Diagnostic::error(
                 &p,
                 format!(

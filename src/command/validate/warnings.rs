@@ -11,112 +11,117 @@ use crate::command::{escape_pointer, list_field as arr, str_ref as s, Diagnostic
 /// written (for ignored keys), `cmd` as XNAT read it.
 pub(super) fn warnings(raw: &Value, cmd: &Value, form: Form) -> Vec<Diagnostic> {
     let mut w = Vec::new();
-    let url_unsafe = |n: &str| n.contains(' ') || n.contains('/');
-    if let Some(n) = s(cmd, "name").filter(|n| url_unsafe(n)) {
-        w.push(Diagnostic::warning(
-            "/name",
-            format!("command name \"{n}\" contains spaces or slashes: it ends up in launch URLs, prefer A-Za-z0-9_-"),
-        ));
-    }
+    url_unsafe_name(cmd, "", "command", &mut w);
     ignored_keys(raw, Level::Command, "", &mut w);
-
-    let input_names: Vec<&str> = arr(cmd, "inputs")
-        .iter()
-        .filter_map(|i| s(i, "name"))
-        .collect();
-    let mount_names: Vec<&str> = arr(cmd, "mounts")
-        .iter()
-        .filter_map(|m| s(m, "name"))
-        .collect();
-    let mut keys: Vec<String> = arr(cmd, "inputs")
-        .iter()
-        .filter_map(|i| {
-            s(i, "replacement-key")
-                .filter(|k| !k.trim().is_empty())
-                .map(str::to_string)
-                .or_else(|| s(i, "name").map(|n| format!("#{n}#")))
-        })
-        .collect();
-    for wrapper in arr(cmd, "xnat") {
-        for kind in ["external-inputs", "derived-inputs"] {
-            for i in arr(wrapper, kind) {
-                keys.extend(
-                    s(i, "replacement-key")
-                        .filter(|k| !k.trim().is_empty())
-                        .map(str::to_string)
-                        .or_else(|| s(i, "name").map(|n| format!("#{n}#"))),
-                );
-            }
-        }
-    }
-    if let Some(cl) = s(cmd, "command-line") {
-        let mut seen = Vec::new();
-        for key in replacement_keys(cl) {
-            if !keys.contains(&key) && !seen.contains(&key) {
-                w.push(Diagnostic::warning(
-                    "/command-line",
-                    format!("command-line uses {key}, which matches no input's replacement key: it is passed to the container literally"),
-                ));
-                seen.push(key);
-            }
-        }
-    }
-
+    unmatched_replacement_keys(cmd, &mut w);
     for (wi, wrapper) in arr(cmd, "xnat").iter().enumerate() {
         let wp = format!("/xnat/{wi}");
-        if let Some(n) = s(wrapper, "name").filter(|n| url_unsafe(n)) {
-            w.push(Diagnostic::warning(
-                format!("{wp}/name"),
-                format!("wrapper name \"{n}\" contains spaces or slashes: it ends up in launch URLs, prefer A-Za-z0-9_-"),
-            ));
-        }
-        for kind in ["external-inputs", "derived-inputs"] {
-            for (i, input) in arr(wrapper, kind).iter().enumerate() {
-                let p = format!("{wp}/{kind}/{i}");
-                let name = s(input, "name").unwrap_or("");
-                if let Some(t) = s(input, "provides-value-for-command-input")
-                    .filter(|t| !input_names.contains(t))
-                {
-                    w.push(Diagnostic::warning(
-                        format!("{p}/provides-value-for-command-input"),
-                        format!("wrapper input \"{name}\" provides a value for command input \"{t}\", which does not exist"),
-                    ));
-                }
-                if let Some(t) = s(input, "provides-files-for-command-mount")
-                    .filter(|t| !mount_names.contains(t))
-                {
-                    w.push(Diagnostic::warning(
-                        format!("{p}/provides-files-for-command-mount"),
-                        format!("wrapper input \"{name}\" provides files for mount \"{t}\", which does not exist"),
-                    ));
-                }
-            }
-        }
-        for (i, h) in arr(
-            raw.get("xnat")
-                .and_then(|x| x.get(wi))
-                .unwrap_or(&Value::Null),
-            "output-handlers",
-        )
+        url_unsafe_name(wrapper, &wp, "wrapper", &mut w);
+        dangling_wrapper_inputs(cmd, wrapper, &wp, &mut w);
+        let raw_wrapper = raw
+            .get("xnat")
+            .and_then(|x| x.get(wi))
+            .unwrap_or(&Value::Null);
+        old_handler_keys(raw_wrapper, &wp, form, &mut w);
+    }
+    w
+}
+
+/// A command or wrapper name ends up in launch URLs.
+fn url_unsafe_name(v: &Value, pointer: &str, what: &str, w: &mut Vec<Diagnostic>) {
+    if let Some(n) = s(v, "name").filter(|n| n.contains(' ') || n.contains('/')) {
+        w.push(Diagnostic::warning(
+            format!("{pointer}/name"),
+            format!("{what} name \"{n}\" contains spaces or slashes: it ends up in launch URLs, prefer A-Za-z0-9_-"),
+        ));
+    }
+}
+
+/// Java's `Input.replacementKey()`: the key as written unless blank, else `#name#`.
+fn replacement_key(input: &Value) -> Option<String> {
+    s(input, "replacement-key")
+        .filter(|k| !k.trim().is_empty())
+        .map(str::to_string)
+        .or_else(|| s(input, "name").map(|n| format!("#{n}#")))
+}
+
+/// `#KEY#` tokens of the command line that no command or wrapper input replaces.
+fn unmatched_replacement_keys(cmd: &Value, w: &mut Vec<Diagnostic>) {
+    let Some(cl) = s(cmd, "command-line") else {
+        return;
+    };
+    let wrapper_inputs = arr(cmd, "xnat").iter().flat_map(|wrapper| {
+        ["external-inputs", "derived-inputs"]
+            .into_iter()
+            .flat_map(|kind| arr(wrapper, kind))
+    });
+    let keys: Vec<String> = arr(cmd, "inputs")
         .iter()
-        .enumerate()
-        {
-            if h.get("as-a-child-of-wrapper-input")
-                .is_some_and(|v| !v.is_null())
-                && h.get("as-a-child-of").is_none_or(Value::is_null)
-            {
-                let msg = match form {
-                    Form::Create => "old key \"as-a-child-of-wrapper-input\": XNAT reads it on create, but not on update; rename it to \"as-a-child-of\"",
-                    Form::Update => "old key \"as-a-child-of-wrapper-input\" is not read on update: rename it to \"as-a-child-of\"",
-                };
-                w.push(Diagnostic::warning(
-                    format!("{wp}/output-handlers/{i}/as-a-child-of-wrapper-input"),
-                    msg,
-                ));
+        .chain(wrapper_inputs)
+        .filter_map(replacement_key)
+        .collect();
+    let mut seen = Vec::new();
+    for key in replacement_keys(cl) {
+        if !keys.contains(&key) && !seen.contains(&key) {
+            w.push(Diagnostic::warning(
+                "/command-line",
+                format!("command-line uses {key}, which matches no input's replacement key: it is passed to the container literally"),
+            ));
+            seen.push(key);
+        }
+    }
+}
+
+/// Wrapper inputs that provide for a command input or mount that does not exist.
+fn dangling_wrapper_inputs(cmd: &Value, wrapper: &Value, wp: &str, w: &mut Vec<Diagnostic>) {
+    let names =
+        |key: &str| -> Vec<&str> { arr(cmd, key).iter().filter_map(|i| s(i, "name")).collect() };
+    let targets = [
+        (
+            "provides-value-for-command-input",
+            names("inputs"),
+            "provides a value for command input",
+        ),
+        (
+            "provides-files-for-command-mount",
+            names("mounts"),
+            "provides files for mount",
+        ),
+    ];
+    for kind in ["external-inputs", "derived-inputs"] {
+        for (i, input) in arr(wrapper, kind).iter().enumerate() {
+            let name = s(input, "name").unwrap_or("");
+            for (key, known, provides) in &targets {
+                if let Some(t) = s(input, key).filter(|t| !known.contains(t)) {
+                    w.push(Diagnostic::warning(
+                        format!("{wp}/{kind}/{i}/{key}"),
+                        format!(
+                            "wrapper input \"{name}\" {provides} \"{t}\", which does not exist"
+                        ),
+                    ));
+                }
             }
         }
     }
-    w
+}
+
+/// Handlers (as written) that still use the pre-1.0 key for their parent.
+fn old_handler_keys(raw_wrapper: &Value, wp: &str, form: Form, w: &mut Vec<Diagnostic>) {
+    for (i, h) in arr(raw_wrapper, "output-handlers").iter().enumerate() {
+        if h.get("as-a-child-of-wrapper-input")
+            .is_some_and(|v| !v.is_null())
+            && h.get("as-a-child-of").is_none_or(Value::is_null)
+        {
+            let msg = match form {
+                Form::Create => "old key \"as-a-child-of-wrapper-input\": XNAT reads it on create, but not on update; rename it to \"as-a-child-of\"",
+                Form::Update => "old key \"as-a-child-of-wrapper-input\" is not read on update: rename it to \"as-a-child-of\"",
+            };
+            w.push(Diagnostic::warning(
+                format!("{wp}/output-handlers/{i}/as-a-child-of-wrapper-input"),
+                msg,
+            ));
+        }
+    }
 }
 
 /// `#KEY#` tokens of a command line.

@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use super::handler::{self, Targets};
-use super::java::{blank, java_hash_set_order, js, prefixed};
-use super::wrapper_input::{self, Scope, WrapperInputs};
+use super::java::{blank, js, prefixed, Seen};
+use super::wrapper_input::{self, Scope};
 use crate::command::{list_field, str_ref as s, Diagnostic};
 
 /// `CommandWrapper.validate()`.
@@ -23,29 +23,23 @@ pub(super) fn validate_all(
     cmd: &Value,
     c: &str,
     command_inputs: &[Value],
-    outputs: &[&str],
+    outputs: &Seen,
     errs: &mut Vec<Diagnostic>,
 ) {
-    let output_order = java_hash_set_order(outputs);
-    let mut names: Vec<&str> = Vec::new();
+    let output_order = outputs.java_order();
+    let what = format!("{c}wrapper");
+    let mut names = Seen::new();
     for (wi, wrapper) in list_field(cmd, "xnat").iter().enumerate() {
         let wp = format!("/xnat/{wi}");
         let wkey = js(s(wrapper, "name"));
-        if names.contains(&wkey) {
-            errs.push(Diagnostic::error(
-                &wp,
-                format!("{c}wrapper name \"{wkey}\" is not unique."),
-            ));
-        } else {
-            names.push(wkey);
-        }
+        names.put_unique(wkey, (), (&wp, &what), errs);
         let w = format!("{c}wrapper \"{wkey}\" - ");
         let scope = Scope {
             pointer: &wp,
             prefix: &w,
             command_inputs,
         };
-        let mut inputs: WrapperInputs = Vec::new();
+        let mut inputs = Seen::new();
         wrapper_input::validate_external_all(wrapper, &scope, &mut inputs, errs);
         let multiple = wrapper_input::validate_derived_all(wrapper, &scope, &mut inputs, errs);
         let targets = Targets {

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::input::{select_input, SELECT_NOTE};
-use super::java::{bad_chars, blank, js, known_names, prefixed};
+use super::java::{bad_chars, blank, js, prefixed, Seen};
 use crate::command::{list_field, str_ref as s, Diagnostic};
 
 pub(super) const WRAPPER_INPUT_TYPES: &[&str] = &[
@@ -28,10 +28,9 @@ pub(super) const WRAPPER_INPUT_TYPES: &[&str] = &[
     "file",
 ];
 
-/// Java's `wrapperInputs` map, in insertion order: each name with `Some(input)` for a
-/// derived input (handlers look at its `derived-from-xnat-object-property`), `None` for an
-/// external one.
-pub(super) type WrapperInputs<'a> = Vec<(&'a str, Option<&'a Value>)>;
+/// Java's `wrapperInputs` map: each name with `Some(input)` for a derived input (handlers
+/// look at its `derived-from-xnat-object-property`), `None` for an external one.
+pub(super) type WrapperInputs<'a> = Seen<'a, Option<&'a Value>>;
 
 /// Where the checks of one wrapper's inputs report, and what they refer to.
 pub(super) struct Scope<'a, 'b> {
@@ -98,26 +97,6 @@ fn is_multiple(input: &Value) -> bool {
         .unwrap_or(false)
 }
 
-/// The name of a wrapper input of `kind` (`external`, `derived`) must be unique among all
-/// the wrapper's inputs; a unique one joins `known`.
-fn check_unique<'a>(
-    known: &mut WrapperInputs<'a>,
-    entry: (&'a str, Option<&'a Value>),
-    kind: &str,
-    (p, w): (&str, &str),
-    errs: &mut Vec<Diagnostic>,
-) {
-    let name = entry.0;
-    if known.iter().any(|(n, _)| *n == name) {
-        errs.push(Diagnostic::error(
-            p,
-            format!("{w}{kind} input name \"{name}\" is not unique."),
-        ));
-    } else {
-        known.push(entry);
-    }
-}
-
 /// A wrapper input must not provide the value of a select command input.
 fn check_not_select(scope: &Scope, input: &Value, kind: &str, p: &str, errs: &mut Vec<Diagnostic>) {
     let name = s(input, "name").unwrap_or("");
@@ -145,10 +124,11 @@ pub(super) fn validate_external_all<'a>(
     errs: &mut Vec<Diagnostic>,
 ) {
     let w = scope.prefix;
+    let what = format!("{w}external input");
     for (i, ext) in list_field(wrapper, "external-inputs").iter().enumerate() {
         let p = format!("{}/external-inputs/{i}", scope.pointer);
         let name = s(ext, "name").unwrap_or("");
-        check_unique(known, (name, None), "external", (&p, w), errs);
+        known.put_unique(name, None, (&p, &what), errs);
         check_not_select(scope, ext, "external", &p, errs);
         errs.extend(prefixed(&p, w, validate(ext)));
     }
@@ -164,25 +144,26 @@ pub(super) fn validate_derived_all<'a>(
     errs: &mut Vec<Diagnostic>,
 ) -> Vec<&'a str> {
     let w = scope.prefix;
+    let what = format!("{w}derived input");
     let mut multiple: Vec<&str> = Vec::new();
     for (i, der) in list_field(wrapper, "derived-inputs").iter().enumerate() {
         let p = format!("{}/derived-inputs/{i}", scope.pointer);
         let name = s(der, "name").unwrap_or("");
         let from = s(der, "derived-from-wrapper-input");
-        check_unique(known, (name, Some(der)), "derived", (&p, w), errs);
+        known.put_unique(name, Some(der), (&p, &what), errs);
         if Some(name) == from {
             errs.push(Diagnostic::error(
                 &p,
                 format!("{w}derived input \"{name}\" is derived from itself."),
             ));
         }
-        if !from.is_some_and(|f| known.iter().any(|(n, _)| *n == f)) {
+        if !from.is_some_and(|f| known.contains(f)) {
             errs.push(Diagnostic::error(
                 &p,
                 format!(
                     "{w}derived input \"{name}\" is derived from an unknown XNAT input \"{}\". Known inputs: {}",
                     js(from),
-                    known_names(known)
+                    known.java_joined()
                 ),
             ));
         }
