@@ -124,3 +124,46 @@ pub(super) fn prefixed<'a>(
         .into_iter()
         .map(move |m| Diagnostic::error(pointer, format!("{prefix}{m}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seen_keeps_the_first_of_a_name_and_reports_the_rest() {
+        let mut errs = Vec::new();
+        let mut seen: Seen<u8> = Seen::new();
+        for (name, v) in [("output2", 1), ("output", 2), ("output2", 3)] {
+            seen.put_unique(name, v, ("/p", "X - output"), &mut errs);
+        }
+        assert_eq!(
+            errs,
+            [Diagnostic::error(
+                "/p",
+                "X - output name \"output2\" is not unique."
+            )]
+        );
+        assert_eq!(seen.get("output2"), Some(&1));
+        assert!(seen.contains("output") && !seen.contains("x"));
+        assert_eq!(seen.java_order(), ["output", "output2"]);
+        assert_eq!(seen.java_joined(), "output, output2");
+    }
+
+    #[test]
+    fn java_text_helpers() {
+        for (v, want) in [
+            (None, true),
+            (Some(""), true),
+            (Some(" \t"), true),
+            (Some("a"), false),
+        ] {
+            assert_eq!(blank(v), want, "{v:?}");
+        }
+        assert_eq!(js(None), "null");
+        assert_eq!(js(Some("x")), "x");
+        for (name, want) in [("a_b-1", false), ("a b", true), ("a/b", true), ("", false)] {
+            assert_eq!(bad_chars(name), want, "{name}");
+        }
+        assert_eq!(java_list(&["a".into(), "b".into()]), "[a, b]");
+    }
+}
