@@ -20,8 +20,8 @@ pub mod secret;
 pub mod source;
 mod tls;
 
-pub use command::validate::{validate, Diagnostic, Form, Severity};
-pub use command::CommandView;
+pub use command::validate::validate;
+pub use command::{CommandView, Diagnostic, Form, Severity};
 pub use labels::{parse_label, ParsedLabel, LABEL_KEY};
 pub use platform::Platform;
 pub use source::{ImageRecord, ReadOptions, ReadResult, SourceSpec};

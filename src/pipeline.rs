@@ -12,13 +12,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::command::normalize::default_tag;
-use crate::command::validate::with_image;
-use crate::command::CommandView;
+use crate::command::{with_image, CommandView};
 use crate::labels::{commands_from_labels, parse_command_file, CommandFileError, LabelError};
-use crate::plan::{repository, same_repository, Desired};
+use crate::plan::Desired;
 use crate::problem::Hint;
-use crate::reference::{Reference, ReferenceError};
+use crate::reference::{repository, same_repository, xnat_default_tag, Reference, ReferenceError};
 use crate::source::{ImageRecord, ReadOptions, Reader, SourceError, SourceSpec, SpecError};
 use crate::{validate, Diagnostic, Form, Severity};
 
@@ -297,7 +295,7 @@ pub fn install_image(
     Some(match pin {
         Some(digest) => format!("{}@{digest}", repository(base)),
         // Trimmed: XNAT would store `"  :latest"` for a blank-padded name.
-        None => default_tag(base),
+        None => xnat_default_tag(base),
     })
 }
 
@@ -329,7 +327,9 @@ pub fn prepare(original: &Value, image: Option<&str>, from_image: bool) -> Prepa
         validate(&command, Form::Create)
     };
     Prepared {
-        image: CommandView::new(&command).image().map(|i| default_tag(&i)),
+        image: CommandView::new(&command)
+            .image()
+            .map(|i| xnat_default_tag(&i)),
         original: original.clone(),
         command,
         name,
@@ -407,7 +407,7 @@ fn command_file(path: &Path, opts: &Options) -> Result<Image, ItemError> {
     let shown = path.display().to_string();
     let commands = read_command_file(path)?;
     // As `POST /xapi/commands[?image=]`: `--image` replaces, else the command's own.
-    let image = opts.image.as_deref().map(default_tag);
+    let image = opts.image.as_deref().map(xnat_default_tag);
     Ok(Image {
         name: shown,
         record: None,

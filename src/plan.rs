@@ -10,32 +10,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::command::normalize::{canonical_for_compare, normalize};
-use crate::command::validate::Form;
-use crate::command::CommandView;
-
-/// The repository part of an image reference: without `@digest` and without `:tag`.
-pub fn repository(image: &str) -> &str {
-    let no_digest = image.split_once('@').map_or(image, |(r, _)| r);
-    match no_digest.rsplit_once(':') {
-        // A colon after the last slash is a tag; before it, a registry port.
-        Some((repo, tag)) if !tag.contains('/') => repo,
-        _ => no_digest,
-    }
-}
-
-/// Are two images the same repository, the way docker names them? `xnat/tool`,
-/// `docker.io/xnat/tool` and `index.docker.io/xnat/tool` are one repository; text that is not
-/// a valid reference compares by its repository part as written.
-pub fn same_repository(a: &str, b: &str) -> bool {
-    repository_key(a) == repository_key(b)
-}
-
-fn repository_key(image: &str) -> String {
-    match crate::reference::Reference::parse(image.trim()) {
-        Ok(r) => format!("{}/{}", r.registry, r.repository),
-        Err(_) => repository(image.trim()).to_string(),
-    }
-}
+use crate::command::{escape_pointer, CommandView, Form};
+use crate::reference::{repository, same_repository};
 
 /// The installed commands that `uninstall` of command `name` from `image` removes: the ones
 /// of that exact image when any is installed, else every tag of the same repository (so
@@ -266,7 +242,12 @@ fn diff_at(ptr: String, d: Option<&Value>, i: Option<&Value>, out: &mut Vec<Chan
         (Some(Value::Object(a)), Some(Value::Object(b))) => {
             let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
             for k in keys {
-                diff_at(format!("{ptr}/{}", escape(k)), a.get(k), b.get(k), out);
+                diff_at(
+                    format!("{ptr}/{}", escape_pointer(k)),
+                    a.get(k),
+                    b.get(k),
+                    out,
+                );
             }
         }
         (Some(Value::Array(a)), Some(Value::Array(b))) => {
@@ -281,10 +262,6 @@ fn diff_at(ptr: String, d: Option<&Value>, i: Option<&Value>, out: &mut Vec<Chan
             desired: a.cloned(),
         }),
     }
-}
-
-fn escape(k: &str) -> String {
-    k.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]
@@ -308,23 +285,6 @@ mod tests {
             assert_eq!(got.as_deref(), Some(installed), "{img}");
             assert_eq!(repository(img.trim()), repo, "{img}");
         }
-    }
-
-    #[test]
-    fn repositories_compare_as_docker_names_them() {
-        assert!(same_repository("xnat/tool:1", "docker.io/xnat/tool:2"));
-        let digest = format!("sha256:{}", "a".repeat(64));
-        assert!(same_repository(
-            "index.docker.io/xnat/tool:1",
-            &format!("xnat/tool@{digest}")
-        ));
-        assert!(same_repository(
-            "busybox:latest",
-            "docker.io/library/busybox:1.36"
-        ));
-        assert!(!same_repository("ghcr.io/xnat/tool:1", "xnat/tool:1"));
-        assert!(!same_repository("host:5000/a:1", "host:5001/a:1"));
-        assert!(same_repository("Not A Ref:1", "Not A Ref:2"));
     }
 
     fn desired(name: &str, image: &str) -> Desired {

@@ -6,6 +6,12 @@
 //!
 //! Hand-written rather than the `oci-spec`/`docker_credential` helpers because we need
 //! docker's exact normalisation *and* precise, per-part error messages.
+//!
+//! Besides the parsed [`Reference`], the text-level vocabulary every other module uses for
+//! image names lives here: [`repository`] and [`same_repository`], [`familiar`], and the two
+//! tag-defaulting rules — docker's ([`Reference::with_default_tag`]: `:latest` when there is
+//! neither tag nor digest) and XNAT's own ([`xnat_default_tag`]: its `HAS_TAG` pattern, applied
+//! to the text as written, which is what XNAT stores).
 
 use std::fmt;
 
@@ -198,6 +204,71 @@ impl Reference {
     /// Is the registry on this machine (dockerd then allows plain HTTP)?
     pub fn is_loopback(&self) -> bool {
         is_loopback_registry(&self.registry)
+    }
+}
+
+/// The repository part of reference text as written: without `@digest` and without `:tag` (a
+/// `:` before the last `/` is a registry port). Textual, so it also works on text that does
+/// not parse: `host:5000/repo:v1@sha256:…` → `host:5000/repo`.
+pub fn repository(text: &str) -> &str {
+    let no_digest = text.split_once('@').map_or(text, |(r, _)| r);
+    match no_digest.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo,
+        _ => no_digest,
+    }
+}
+
+/// Are two references the same repository, the way docker names them? `xnat/tool`,
+/// `docker.io/xnat/tool` and `index.docker.io/xnat/tool` are one repository; text that is not
+/// a valid reference compares by its [`repository`] part as written. Tags and digests are
+/// ignored; surrounding blanks too.
+pub fn same_repository(a: &str, b: &str) -> bool {
+    repository_key(a) == repository_key(b)
+}
+
+fn repository_key(text: &str) -> String {
+    let text = text.trim();
+    match Reference::parse(text) {
+        Ok(r) => format!("{}/{}", r.registry, r.repository),
+        Err(_) => repository(text).to_string(),
+    }
+}
+
+/// Docker's familiar (short) form of reference text: `docker.io/library/ubuntu:22.04` →
+/// `ubuntu:22.04` (see [`Reference::familiar`]); text that is not a valid reference is
+/// returned as written.
+pub fn familiar(text: &str) -> String {
+    match Reference::parse(text) {
+        Ok(r) => r.familiar(),
+        Err(_) => text.to_string(),
+    }
+}
+
+/// XNAT's `HAS_TAG` test (`^.+:[a-zA-Z0-9_.-]+$`) on the image text as written: something,
+/// a `:`, then tag characters to the end. `host:5000/repo` has no tag (a `/` follows the
+/// `:`); `repo@sha256:…` has one (the digest's hex matches), so XNAT leaves digests alone.
+pub fn xnat_has_tag(text: &str) -> bool {
+    match text.rfind(':') {
+        Some(i) if i > 0 => {
+            let tag = &text[i + 1..];
+            !tag.is_empty()
+                && tag
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// The image as XNAT stores it on create: `:latest` appended to the text as written when
+/// [`xnat_has_tag`] says it has no tag, empty text left empty. XNAT's own rule, not docker's
+/// (docker's is [`Reference::with_default_tag`] on a parsed reference); they agree on every
+/// valid reference, and this one is what XNAT will hold.
+pub fn xnat_default_tag(text: &str) -> String {
+    if text.is_empty() || xnat_has_tag(text) {
+        text.to_string()
+    } else {
+        format!("{text}:{DEFAULT_TAG}")
     }
 }
 
@@ -515,6 +586,128 @@ mod tests {
             ("docker.io", false),
         ] {
             assert_eq!(is_loopback_registry(r), want, "{r}");
+        }
+    }
+
+    /// Table for the text-level vocabulary: (text, repository, XNAT's default tag, familiar).
+    #[test]
+    fn text_vocabulary_table() {
+        let dig = format!("repo@{D}");
+        let tag_dig = format!("repo:tag@{D}");
+        let host_dig = format!("host:5000/repo:v1@{D}");
+        let cases: Vec<(&str, &str, &str, &str)> = vec![
+            ("busybox", "busybox", "busybox:latest", "busybox"),
+            ("busybox:1.36", "busybox", "busybox:1.36", "busybox:1.36"),
+            (
+                "host:5000/repo",
+                "host:5000/repo",
+                "host:5000/repo:latest",
+                "host:5000/repo",
+            ),
+            (
+                "host:5000/repo:tag",
+                "host:5000/repo",
+                "host:5000/repo:tag",
+                "host:5000/repo:tag",
+            ),
+            (&dig, "repo", &dig, &dig),
+            (&tag_dig, "repo", &tag_dig, &tag_dig),
+            (&host_dig, "host:5000/repo", &host_dig, &host_dig),
+            (
+                "[::1]:5000/x",
+                "[::1]:5000/x",
+                "[::1]:5000/x:latest",
+                "[::1]:5000/x",
+            ),
+            (
+                "[::1]:5000/x:2",
+                "[::1]:5000/x",
+                "[::1]:5000/x:2",
+                "[::1]:5000/x:2",
+            ),
+            (
+                "docker.io/library/ubuntu",
+                "docker.io/library/ubuntu",
+                "docker.io/library/ubuntu:latest",
+                "ubuntu",
+            ),
+            ("ubuntu", "ubuntu", "ubuntu:latest", "ubuntu"),
+            (
+                "index.docker.io/library/ubuntu:latest",
+                "index.docker.io/library/ubuntu",
+                "index.docker.io/library/ubuntu:latest",
+                "ubuntu:latest",
+            ),
+            // Upper case is not a valid repository: familiar keeps the text as written.
+            (
+                "UPPER/Case:tag",
+                "UPPER/Case",
+                "UPPER/Case:tag",
+                "UPPER/Case:tag",
+            ),
+            ("Upper", "Upper", "Upper:latest", "Upper"),
+            // Blank text: XNAT tags blanks that are not empty (it stores `"  :latest"`).
+            ("", "", "", ""),
+            ("  ", "  ", "  :latest", "  "),
+            // XNAT's pattern: an empty tag or one with other characters is no tag.
+            ("repo:", "repo", "repo::latest", "repo:"),
+        ];
+        for (text, repo, xnat, fam) in cases {
+            assert_eq!(repository(text), repo, "repository({text:?})");
+            assert_eq!(xnat_default_tag(text), xnat, "xnat_default_tag({text:?})");
+            assert_eq!(
+                xnat_has_tag(text),
+                xnat == text && !text.is_empty(),
+                "xnat_has_tag({text:?})"
+            );
+            assert_eq!(familiar(text), fam, "familiar({text:?})");
+        }
+    }
+
+    #[test]
+    fn xnat_and_docker_tag_rules_agree_on_valid_references() {
+        let dig = format!("repo:tag@{D}");
+        for text in [
+            "busybox",
+            "host:5000/repo",
+            "host:5000/repo:tag",
+            "[::1]:5000/x",
+            "ubuntu:22.04",
+            &dig,
+        ] {
+            let docker = Reference::parse(text).unwrap().with_default_tag();
+            let xnat = Reference::parse(&xnat_default_tag(text)).unwrap();
+            assert_eq!(docker, xnat, "{text}");
+        }
+    }
+
+    #[test]
+    fn same_repository_table() {
+        let digest = format!("xnat/tool@{D}");
+        let tag_dig = format!("repo:tag@{D}");
+        let cases: Vec<(&str, &str, bool)> = vec![
+            ("xnat/tool:1", "docker.io/xnat/tool:2", true),
+            ("index.docker.io/xnat/tool:1", &digest, true),
+            ("busybox:latest", "docker.io/library/busybox:1.36", true),
+            ("ubuntu", "docker.io/library/ubuntu", true),
+            ("ubuntu", "index.docker.io/library/ubuntu:latest", true),
+            ("docker.io/library/ubuntu", "library/ubuntu:22.04", true),
+            ("host:5000/repo", "host:5000/repo:tag", true),
+            (&tag_dig, "repo", true),
+            ("repo:tag@sha256:x", "repo:v2@sha256:y", true),
+            ("[::1]:5000/x", "[::1]:5000/x:1", true),
+            (" x ", "x:1", true),
+            ("ghcr.io/xnat/tool:1", "xnat/tool:1", false),
+            ("host:5000/a:1", "host:5001/a:1", false),
+            ("localhost/x", "x", false),
+            ("[::1]:5000/x", "[::1]:5001/x", false),
+            ("Not A Ref:1", "Not A Ref:2", true),
+            ("UPPER/Case:1", "upper/case:1", false),
+            ("", "", true),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(same_repository(a, b), want, "{a} ~ {b}");
+            assert_eq!(same_repository(b, a), want, "{b} ~ {a}");
         }
     }
 

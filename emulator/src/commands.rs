@@ -11,9 +11,11 @@ use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use axum::Extension;
 use serde_json::{Map, Value};
-use xnat_cmd::command::normalize::{default_tag, normalize};
-use xnat_cmd::command::validate::{with_image, xnat_error_body};
-use xnat_cmd::command::{lenient_i64, lenient_string, list_field, str_field};
+use xnat_cmd::command::normalize::normalize;
+use xnat_cmd::command::{
+    lenient_i64, lenient_string, list_field, str_field, with_image, xnat_error_body,
+};
+use xnat_cmd::reference::xnat_default_tag;
 use xnat_cmd::{Form, Severity};
 
 use crate::auth::{self, Identity};
@@ -309,7 +311,7 @@ pub async fn create(
     // The `image` parameter replaces the body's image; either way `:latest` is defaulted.
     let mut raw = with_image(&raw, q.get("image").map(String::as_str).unwrap_or(""));
     if let Some(image) = str_field(&raw, "image") {
-        raw["image"] = Value::String(default_tag(&image));
+        raw["image"] = Value::String(xnat_default_tag(&image));
     }
     let normalized = match normalize(&raw, Form::Create) {
         Ok(v) => v,

@@ -1,12 +1,93 @@
 //! A Container Service command as a JSON value, with typed accessors that accept what XNAT's
 //! lenient reader accepts (`"true"` for booleans, numbers as strings, nulls for absent).
 //! The value passes through untouched: unknown keys are kept, since XNAT versions add fields.
+//!
+//! This file owns the vocabulary the two stages share: [`Form`] (which JSON form XNAT reads),
+//! [`Diagnostic`] (a finding located by a JSON pointer), the lenient field readers and the
+//! views. [`normalize`] is what XNAT's reader makes of a command; [`validate`] runs XNAT's
+//! rules on that result. Both import from here; `validate` uses `normalize`, never the reverse.
 
 pub mod normalize;
 pub mod validate;
-mod warnings;
 
+use serde::Serialize;
 use serde_json::Value;
+
+/// Which JSON form XNAT reads the command in: creation (`POST /xapi/commands`, labels)
+/// or full (`POST /xapi/commands/{id}`, GET output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Form {
+    #[default]
+    Create,
+    Update,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// XNAT would reject the command (400, or a 500 for what fails before validation).
+    Error,
+    /// XNAT accepts it, but it will misbehave at launch or is likely a mistake.
+    Warning,
+}
+
+/// One finding, located by a JSON pointer into the command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub pointer: String,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub fn new(severity: Severity, pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity,
+            pointer: pointer.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn error(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic::new(Severity::Error, pointer, message)
+    }
+
+    pub fn warning(pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Diagnostic::new(Severity::Warning, pointer, message)
+    }
+}
+
+/// XNAT's 400 body for these findings (errors only): `Invalid command:\n\t<e1>\n\t<e2>…`.
+pub fn xnat_error_body(errors: &[Diagnostic]) -> String {
+    let msgs: Vec<&str> = errors
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| d.message.as_str())
+        .collect();
+    if msgs.is_empty() {
+        "Invalid command".to_string()
+    } else {
+        format!("Invalid command:\n\t{}", msgs.join("\n\t"))
+    }
+}
+
+/// The command with `image` replaced, as `POST /xapi/commands?image=REF` does (a blank
+/// reference leaves the command's own image).
+pub fn with_image(command: &Value, image: &str) -> Value {
+    let mut c = command.clone();
+    if !image.trim().is_empty() {
+        if let Some(obj) = c.as_object_mut() {
+            obj.insert("image".into(), Value::String(image.to_string()));
+        }
+    }
+    c
+}
+
+/// One key as a JSON pointer token (RFC 6901: `~` → `~0`, `/` → `~1`).
+pub fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
 
 /// Read-only, lenient view of one command.
 #[derive(Debug, Clone, Copy)]
@@ -121,6 +202,12 @@ pub fn str_field(obj: &Value, key: &str) -> Option<String> {
     obj.get(key).and_then(lenient_string)
 }
 
+/// `obj[key]` when it is a JSON string, borrowed. After [`normalize::read`] every scalar
+/// field is a string, so this is how the rules read a command XNAT has read.
+pub fn str_ref<'a>(obj: &'a Value, key: &str) -> Option<&'a str> {
+    obj.get(key).and_then(Value::as_str)
+}
+
 /// `obj[key]` as a list; absent, null or not a list is empty.
 pub fn list_field<'a>(obj: &'a Value, key: &str) -> &'a [Value] {
     obj.get(key)
@@ -146,6 +233,20 @@ mod tests {
         assert_eq!(lenient_string(&json!({})), None);
         assert_eq!(lenient_i64(&json!("8000")), Some(8000));
         assert_eq!(lenient_i64(&json!(8000)), Some(8000));
+    }
+
+    #[test]
+    fn pointer_tokens_escape_tilde_then_slash() {
+        for (key, want) in [
+            ("name", "name"),
+            ("a/b", "a~1b"),
+            ("a~b", "a~0b"),
+            ("~/", "~0~1"),
+            ("~1", "~01"),
+            ("", ""),
+        ] {
+            assert_eq!(escape_pointer(key), want, "{key}");
+        }
     }
 
     #[test]

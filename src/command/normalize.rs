@@ -10,9 +10,9 @@
 
 use serde_json::{Map, Value};
 
-use super::validate::Form;
-use super::{lenient_bool, lenient_string};
+use super::{escape_pointer, lenient_bool, lenient_string, Form};
 use crate::labels::json_kind;
+use crate::reference::xnat_default_tag;
 
 /// What XNAT's JSON reader rejects: the request fails before validation (a 500 on XNAT 1.9).
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -79,20 +79,9 @@ enum Kind {
     /// A list read into a set: duplicates collapse, first occurrence wins.
     StrSet,
     StrMap,
-    Objects(&'static [Field], Item),
+    /// A list of objects of this level.
+    Objects(Level),
     Secrets,
-}
-
-/// Which kind of object a list holds, for its special rules.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Item {
-    Mount,
-    Input,
-    Output,
-    Wrapper,
-    External,
-    Derived,
-    Handler,
 }
 
 #[derive(Clone, Copy)]
@@ -142,7 +131,8 @@ const OUTPUT: &[Field] = &[
     Field("glob", K::Str, D::None),
 ];
 
-const EXTERNAL: &[Field] = &[
+/// What external and derived wrapper inputs share (`CommandWrapperInput`).
+const WRAPPER_INPUT: &[Field] = &[
     Field("name", K::Str, D::None),
     Field("label", K::Str, D::None),
     Field("description", K::Str, D::None),
@@ -159,21 +149,8 @@ const EXTERNAL: &[Field] = &[
     Field("sensitive", K::Bool, D::None),
 ];
 
-const DERIVED: &[Field] = &[
-    Field("name", K::Str, D::None),
-    Field("label", K::Str, D::None),
-    Field("description", K::Str, D::None),
-    Field("type", K::Str, D::Str("string")),
-    Field("matcher", K::Str, D::None),
-    Field("provides-value-for-command-input", K::Str, D::None),
-    Field("provides-files-for-command-mount", K::Str, D::None),
-    Field("via-setup-command", K::Str, D::None),
-    Field("default-value", K::Str, D::None),
-    Field("user-settable", K::Bool, D::None),
-    Field("replacement-key", K::Str, D::None),
-    Field("required", K::Bool, D::Bool(true)),
-    Field("load-children", K::Bool, D::Bool(true)),
-    Field("sensitive", K::Bool, D::None),
+/// What a derived input has besides (`CommandWrapperDerivedInput`).
+const DERIVED_ONLY: &[Field] = &[
     Field("derived-from-wrapper-input", K::Str, D::None),
     Field("derived-from-xnat-object-property", K::Str, D::None),
     Field("multiple", K::Bool, D::Bool(false)),
@@ -200,21 +177,9 @@ const WRAPPER: &[Field] = &[
     Field("label", K::Str, D::None),
     Field("description", K::Str, D::None),
     Field("contexts", K::StrSet, D::EmptyList),
-    Field(
-        "external-inputs",
-        K::Objects(EXTERNAL, Item::External),
-        D::EmptyList,
-    ),
-    Field(
-        "derived-inputs",
-        K::Objects(DERIVED, Item::Derived),
-        D::EmptyList,
-    ),
-    Field(
-        "output-handlers",
-        K::Objects(HANDLER, Item::Handler),
-        D::EmptyList,
-    ),
+    Field("external-inputs", K::Objects(Level::External), D::EmptyList),
+    Field("derived-inputs", K::Objects(Level::Derived), D::EmptyList),
+    Field("output-handlers", K::Objects(Level::Handler), D::EmptyList),
 ];
 
 const COMMAND: &[Field] = &[
@@ -234,12 +199,12 @@ const COMMAND: &[Field] = &[
     Field("command-line", K::Str, D::None),
     Field("command-metadata", K::Any, D::None),
     Field("override-entrypoint", K::Bool, D::None),
-    Field("mounts", K::Objects(MOUNT, Item::Mount), D::EmptyList),
+    Field("mounts", K::Objects(Level::Mount), D::EmptyList),
     Field("environment-variables", K::StrMap, D::EmptyMap),
     Field("ports", K::StrMap, D::EmptyMap),
-    Field("inputs", K::Objects(INPUT, Item::Input), D::EmptyList),
-    Field("outputs", K::Objects(OUTPUT, Item::Output), D::EmptyList),
-    Field("xnat", K::Objects(WRAPPER, Item::Wrapper), D::EmptyList),
+    Field("inputs", K::Objects(Level::Input), D::EmptyList),
+    Field("outputs", K::Objects(Level::Output), D::EmptyList),
+    Field("xnat", K::Objects(Level::Wrapper), D::EmptyList),
     Field("reserve-memory", K::Long, D::None),
     Field("limit-memory", K::Long, D::None),
     Field("limit-cpu", K::Double, D::None),
@@ -276,7 +241,8 @@ const COMMAND_INPUT_TYPES: &[&str] = &[
     "file",
 ];
 
-/// Levels of a command, for "ignored key" warnings.
+/// The levels of a command: each kind of object with its own fields (and, for warnings,
+/// its own ignored keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Level {
     Command,
@@ -289,44 +255,28 @@ pub(crate) enum Level {
     Handler,
 }
 
+impl Level {
+    /// The fields XNAT's reader binds at this level, in the order it writes them back.
+    fn fields(self) -> impl Iterator<Item = &'static Field> {
+        let tables: &[&[Field]] = match self {
+            Level::Command => &[COMMAND],
+            Level::Mount => &[MOUNT],
+            Level::Input => &[INPUT],
+            Level::Output => &[OUTPUT],
+            Level::Wrapper => &[WRAPPER],
+            Level::External => &[WRAPPER_INPUT],
+            Level::Derived => &[WRAPPER_INPUT, DERIVED_ONLY],
+            Level::Handler => &[HANDLER],
+        };
+        tables.iter().flat_map(|t| t.iter())
+    }
+}
+
 /// Does XNAT's reader understand `key` at this level (in either form)?
 pub(crate) fn is_known_key(level: Level, key: &str) -> bool {
-    let fields = match level {
-        Level::Command => COMMAND,
-        Level::Mount => MOUNT,
-        Level::Input => INPUT,
-        Level::Output => OUTPUT,
-        Level::Wrapper => WRAPPER,
-        Level::External => EXTERNAL,
-        Level::Derived => DERIVED,
-        Level::Handler => HANDLER,
-    };
-    fields.iter().any(|f| f.0 == key)
+    level.fields().any(|f| f.0 == key)
         || (level == Level::Command && key == "ipcMode")
         || (level == Level::Handler && key == "as-a-child-of-wrapper-input")
-}
-
-/// XNAT's `HAS_TAG`: `^.+:[a-zA-Z0-9_.-]+$` (so `host:5000/repo` is untagged).
-pub fn image_has_tag(image: &str) -> bool {
-    match image.rfind(':') {
-        Some(i) if i > 0 => {
-            let tag = &image[i + 1..];
-            !tag.is_empty()
-                && tag
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
-        }
-        _ => false,
-    }
-}
-
-/// The image as XNAT stores it on create: `:latest` appended when it has no tag.
-pub fn default_tag(image: &str) -> String {
-    if image.is_empty() || image_has_tag(image) {
-        image.to_string()
-    } else {
-        format!("{image}:latest")
-    }
 }
 
 /// The command as `Command.validate()` sees it after XNAT read it in `form`.
@@ -335,7 +285,7 @@ pub fn read(cmd: &Value, form: Form) -> Result<Value, NormalizeError> {
         pointer: String::new(),
         found: json_kind(cmd),
     })?;
-    let mut out = read_object(obj, COMMAND, "", form, None)?;
+    let mut out = read_object(obj, Level::Command, "", form)?;
     if form == Form::Create {
         // The creation form has no ids and binds `ipcMode`, not `ipc-mode` (a quirk of
         // its @JsonCreator), and tags the image.
@@ -345,7 +295,7 @@ pub fn read(cmd: &Value, form: Form) -> Result<Value, NormalizeError> {
             out.insert("ipc-mode".into(), Value::String(scalar(v, "/ipcMode")?));
         }
         if let Some(Value::String(image)) = out.get("image") {
-            let tagged = default_tag(image);
+            let tagged = xnat_default_tag(image);
             out.insert("image".into(), Value::String(tagged));
         }
     }
@@ -408,13 +358,12 @@ pub fn canonical_for_compare(v: &Value) -> Value {
 
 fn read_object(
     obj: &Map<String, Value>,
-    fields: &[Field],
+    level: Level,
     pointer: &str,
     form: Form,
-    item: Option<Item>,
 ) -> Result<Map<String, Value>, NormalizeError> {
     let mut out = Map::new();
-    for Field(key, kind, default) in fields {
+    for Field(key, kind, default) in level.fields() {
         let p = format!("{pointer}/{}", escape_pointer(key));
         let raw = obj.get(*key).filter(|v| !v.is_null());
         let value = match raw {
@@ -433,20 +382,18 @@ fn read_object(
             out.insert(key.to_string(), v);
         }
     }
-    match item {
-        Some(Item::Input) | Some(Item::External) | Some(Item::Derived)
-            if !out.contains_key("name") =>
-        {
+    match level {
+        Level::Input | Level::External | Level::Derived if !out.contains_key("name") => {
             return Err(NormalizeError::MissingName {
                 pointer: pointer.to_string(),
-                what: if item == Some(Item::Input) {
+                what: if level == Level::Input {
                     "command input"
                 } else {
                     "wrapper input"
                 },
             });
         }
-        Some(Item::Handler) if form == Form::Create && !out.contains_key("as-a-child-of") => {
+        Level::Handler if form == Form::Create && !out.contains_key("as-a-child-of") => {
             // The creation form still reads the pre-1.0 key.
             if let Some(v) = obj
                 .get("as-a-child-of-wrapper-input")
@@ -456,7 +403,7 @@ fn read_object(
                 out.insert("as-a-child-of".into(), Value::String(s));
             }
         }
-        Some(Item::Wrapper) => {
+        Level::Wrapper => {
             if form == Form::Create {
                 out.remove("id");
             } else if !out.contains_key("name") {
@@ -523,7 +470,7 @@ fn read_value(v: &Value, kind: Kind, p: &str, form: Form) -> Result<Option<Value
             }
             Value::Object(out)
         }
-        K::Objects(fields, item) => {
+        K::Objects(level) => {
             let items = list(v, p)?;
             let mut out = Vec::with_capacity(items.len());
             for (i, el) in items.iter().enumerate() {
@@ -532,13 +479,7 @@ fn read_value(v: &Value, kind: Kind, p: &str, form: Form) -> Result<Option<Value
                     pointer: ip.clone(),
                     found: json_kind(el),
                 })?;
-                out.push(Value::Object(read_object(
-                    obj,
-                    fields,
-                    &ip,
-                    form,
-                    Some(item),
-                )?));
+                out.push(Value::Object(read_object(obj, level, &ip, form)?));
             }
             Value::Array(out)
         }
@@ -635,11 +576,6 @@ fn short(v: &Value) -> String {
     } else {
         s
     }
-}
-
-/// RFC 6901: `~` → `~0`, `/` → `~1`.
-pub(crate) fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]

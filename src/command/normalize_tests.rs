@@ -116,21 +116,6 @@ fn docker_only_fields_dropped_for_setup() {
 }
 
 #[test]
-fn image_tagging() {
-    for (image, want) in [
-        ("busybox", "busybox:latest"),
-        ("busybox:1", "busybox:1"),
-        ("host:5000/repo", "host:5000/repo:latest"),
-        ("host:5000/repo:2", "host:5000/repo:2"),
-        ("repo@sha256:abc", "repo@sha256:abc"),
-        ("", ""),
-        ("  ", "  :latest"),
-    ] {
-        assert_eq!(default_tag(image), want, "{image}");
-    }
-}
-
-#[test]
 fn reader_rejections() {
     let cases: Vec<(Value, &str)> = vec![
         (json!([{"name": "x"}]), "``: expected an object, found a list"),

@@ -24,6 +24,7 @@ pub use pull::discovered_credentials;
 
 use super::{ImageRecord, ReadOptions, ReadResult};
 use crate::platform::Platform;
+use crate::reference::{familiar, same_repository, xnat_default_tag};
 
 /// How to reach the daemon and what to do when the image is not there.
 #[derive(Clone, Default)]
@@ -359,7 +360,7 @@ fn record(given: &str, v: &Value, warnings: &mut Vec<String>) -> ImageRecord {
     let image = if by_id {
         repo_tags.first().cloned()
     } else {
-        Some(with_tag(given))
+        Some(xnat_default_tag(given))
     };
     let manifest_digest = match given.split_once('@') {
         Some((_, digest)) if !by_id => Some(digest.to_string()),
@@ -412,39 +413,19 @@ fn full_id(id: &str) -> String {
 fn is_id_of(given: &str, id: &str, repo_tags: &[String]) -> bool {
     let hex = given.strip_prefix("sha256:").unwrap_or(given);
     let id_hex = id.strip_prefix("sha256:").unwrap_or(id);
-    let tagged = with_tag(given);
+    let tagged = familiar(without_podman_localhost(&xnat_default_tag(given)));
     !hex.is_empty()
         && hex.bytes().all(|b| b.is_ascii_hexdigit())
         && id_hex.starts_with(hex)
-        && !repo_tags.iter().any(|t| familiar(t) == familiar(&tagged))
+        && !repo_tags
+            .iter()
+            .any(|t| familiar(without_podman_localhost(t)) == tagged)
 }
 
-/// `:latest` appended when the reference has neither tag nor digest, as XNAT does on create.
-fn with_tag(reference: &str) -> String {
-    let last = reference.rsplit('/').next().unwrap_or(reference);
-    if reference.contains('@') || last.contains(':') {
-        reference.to_string()
-    } else {
-        format!("{reference}:latest")
-    }
-}
-
-/// The repository of a reference, without tag or digest.
-fn repository(reference: &str) -> &str {
-    let r = reference.split('@').next().unwrap_or(reference);
-    match r.rsplit_once(':') {
-        Some((repo, tag)) if !tag.contains('/') => repo,
-        _ => r,
-    }
-}
-
-/// Docker's short form, so `docker.io/library/x`, `library/x`, `x` and Podman's `localhost/x`
-/// compare equal.
-fn familiar(reference: &str) -> &str {
-    ["docker.io/library/", "docker.io/", "localhost/", "library/"]
-        .iter()
-        .find_map(|p| reference.strip_prefix(p))
-        .unwrap_or(reference)
+/// Podman names the images it builds or loads `localhost/NAME` where docker says `NAME`;
+/// without that prefix, names from either engine compare the docker way.
+fn without_podman_localhost(name: &str) -> &str {
+    name.strip_prefix("localhost/").unwrap_or(name)
 }
 
 /// The manifest digest for `image` among `RepoDigests` (`repo@sha256:…`): the entry of the
@@ -452,10 +433,10 @@ fn familiar(reference: &str) -> &str {
 fn pick_repo_digest(image: Option<&str>, repo_digests: &[String]) -> Option<String> {
     let digest_of = |rd: &String| rd.split_once('@').map(|(_, d)| d.to_string());
     let same_repo = image.and_then(|img| {
-        let repo = familiar(repository(img));
+        let img = without_podman_localhost(img);
         repo_digests
             .iter()
-            .find(|rd| familiar(repository(rd)) == repo)
+            .find(|rd| same_repository(without_podman_localhost(rd), img))
     });
     same_repo.or(repo_digests.first()).and_then(digest_of)
 }

@@ -1,6 +1,7 @@
 //! Table tests for `validate`: one or more cases per XNAT rule, messages compared exactly.
 
 use super::*;
+use crate::command::{with_image, xnat_error_body, Severity};
 use serde_json::json;
 
 fn errors(v: &Value, form: Form) -> Vec<String> {
