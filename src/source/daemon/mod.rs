@@ -216,9 +216,8 @@ pub async fn read_with(
         Some(v) => v,
         None if opts.daemon.pull => {
             // Looked up only now: a read of a local image never touches credential files.
-            let credentials = opts
-                .daemon
-                .with_env(|env| discovered_credentials(reference, &opts.registry, env))?;
+            let credentials =
+                discovered_credentials(reference, &opts.registry, &opts.daemon).await?;
             pull::pull(
                 daemon,
                 reference,

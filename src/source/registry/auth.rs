@@ -80,9 +80,9 @@ pub(super) struct RegistryAuth {
     tokens: Mutex<HashMap<String, Arc<TokenSlot>>>,
     /// Planned scope sets of more than one scope, by member scope.
     batches: Mutex<HashMap<String, Arc<Batch>>>,
-    /// Credential lookup result, once per registry: `None` = anonymous. The lookup only reads
-    /// small files (no credential helpers), so it runs inline; the cell makes concurrent first
-    /// reads share it.
+    /// Credential lookup result, once per registry: `None` = anonymous. The lookup reads small
+    /// files inline and awaits credential helpers (child processes, with a deadline) on the
+    /// runtime; the cell makes concurrent first reads share it.
     credential: tokio::sync::OnceCell<Option<Found>>,
 }
 
@@ -278,7 +278,7 @@ impl Shared {
     ) -> Result<Option<Found>, RegistryError> {
         let found = ra
             .credential
-            .get_or_try_init(|| async { self.chain.lookup(&r.registry, &r.repository) })
+            .get_or_try_init(|| self.chain.lookup(&r.registry, &r.repository))
             .await?;
         Ok(found.clone())
     }
