@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod command;
 pub mod credentials;
+pub mod digest;
 pub mod labels;
 pub mod platform;
 pub mod reference;
@@ -20,6 +21,7 @@ mod tls;
 
 pub use command::validate::{validate, Diagnostic, Form, Severity};
 pub use command::CommandView;
+pub use digest::Digest;
 pub use labels::{parse_label, ParsedLabel, LABEL_KEY};
 pub use platform::Platform;
 pub use source::{ImageRecord, ReadOptions, ReadResult, SourceSpec};

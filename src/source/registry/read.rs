@@ -11,8 +11,9 @@ use super::cache::{Cache, CachedManifest};
 use super::transport::{describe_bad_body, looks_like_html, Ask, Fetched, Transport};
 use super::{RegistryError, RegistryOptions};
 use crate::credentials::Chain;
+use crate::digest::{Algorithm, Digest};
 use crate::reference::Reference;
-use crate::source::manifest::{self, ImageConfig, ManifestDoc};
+use crate::source::manifest::{self, ImageConfig, ManifestDoc, ManifestError};
 use crate::source::{ImageRecord, ReadOptions, ReadResult};
 
 /// Every manifest type we read; without the OCI ones the reference registry answers 404.
@@ -22,6 +23,36 @@ application/vnd.docker.distribution.manifest.list.v2+json, \
 application/vnd.docker.distribution.manifest.v2+json, \
 application/vnd.docker.distribution.manifest.v1+prettyjws;q=0.5, \
 application/vnd.docker.distribution.manifest.v1+json;q=0.5";
+
+/// What a manifest request names: a tag, or a digest the answer is verified against.
+enum Target {
+    Tag(String),
+    Digest(Digest),
+}
+
+impl Target {
+    /// The reference's digest when it is pinned, else its tag (or `latest`).
+    fn of(r: &Reference, what: &str) -> Result<Target, ManifestError> {
+        match &r.digest {
+            Some(text) => Digest::parse(text).map(Target::Digest).map_err(|_| {
+                ManifestError::UnsupportedDigest {
+                    what: what.to_string(),
+                    digest: text.clone(),
+                }
+            }),
+            None => Ok(Target::Tag(r.manifest_target().to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Tag(t) => f.write_str(t),
+            Target::Digest(d) => write!(f, "{d}"),
+        }
+    }
+}
 
 /// What every read of a run shares: the transport, the authentication state and the cache.
 pub(super) struct Run {
@@ -65,12 +96,12 @@ impl Run {
         opts: &ReadOptions,
     ) -> Result<ReadResult, RegistryError> {
         let mut result = ReadResult::default();
-        let target = r.manifest_target().to_string();
         let what = format!("manifest of `{r}`");
+        let target = Target::of(r, &what)?;
         let top = self
             .manifest(r, &target, opts, &what, &mut result.warnings)
             .await?;
-        let top_digest = manifest::sha256_digest(&top.body);
+        let top_digest = Digest::sha256_of(&top.body);
         let top_url = format!(
             "{}/v2/{}/manifests/{target}",
             self.transport.origin_of(r),
@@ -90,9 +121,16 @@ impl Run {
                     vec![manifest::select_platform(&index, &opts.platform, &what)?]
                 };
                 for d in picks {
-                    let child_what = format!("platform manifest {} of `{r}`", d.digest);
+                    let child_what = format!("platform manifest {} of `{r}`", d.digest_text());
+                    let digest = manifest::sha256_digest(d.digest_text(), &child_what)?;
                     let child = self
-                        .manifest(r, &d.digest, opts, &child_what, &mut result.warnings)
+                        .manifest(
+                            r,
+                            &Target::Digest(digest.clone()),
+                            opts,
+                            &child_what,
+                            &mut result.warnings,
+                        )
                         .await?;
                     let doc = manifest::parse_manifest(
                         &child.body,
@@ -100,13 +138,11 @@ impl Run {
                         &child_what,
                     )?;
                     let ManifestDoc::Image(m) = doc else {
-                        return Err(
-                            manifest::ManifestError::Unrecognised { what: child_what }.into()
-                        );
+                        return Err(ManifestError::Unrecognised { what: child_what }.into());
                     };
                     let mut rec = self.config(r, &m.config, opts).await?;
                     rec.image = image.clone();
-                    rec.manifest_digest = Some(d.digest.clone());
+                    rec.manifest_digest = Some(digest.to_string());
                     if rec.platform.is_none() {
                         rec.platform = d.platform.as_ref().map(|p| p.to_platform());
                     }
@@ -116,22 +152,22 @@ impl Run {
             ManifestDoc::Image(m) => {
                 let mut rec = self.config(r, &m.config, opts).await?;
                 rec.image = image;
-                rec.manifest_digest = Some(top_digest);
+                rec.manifest_digest = Some(top_digest.to_string());
                 result.images.push(rec);
             }
             ManifestDoc::Schema1(m) => {
                 // Legacy: the newest layer's v1Compatibility is the image config.
                 let cfg_what = format!("schema1 history of `{r}`");
-                let first =
-                    m.history
-                        .first()
-                        .ok_or_else(|| manifest::ManifestError::Unrecognised {
-                            what: cfg_what.clone(),
-                        })?;
+                let first = m
+                    .history
+                    .first()
+                    .ok_or_else(|| ManifestError::Unrecognised {
+                        what: cfg_what.clone(),
+                    })?;
                 let cfg = ImageConfig::parse(first.v1_compatibility.as_bytes(), &cfg_what)?;
                 result.images.push(ImageRecord {
                     image,
-                    manifest_digest: Some(top_digest),
+                    manifest_digest: Some(top_digest.to_string()),
                     config_digest: None,
                     platform: cfg.platform(),
                     labels: cfg.labels(),
@@ -150,45 +186,55 @@ impl Run {
     async fn manifest(
         &self,
         r: &Reference,
-        target: &str,
+        target: &Target,
         opts: &ReadOptions,
         what: &str,
         warnings: &mut Vec<String>,
     ) -> Result<Fetched, RegistryError> {
         let cap = opts.max_json_bytes;
-        let by_digest = target.contains(':');
         if let Some(cache) = &self.cache {
-            if by_digest {
-                if let Some(m) = cache.manifest(target, cap) {
-                    tracing::debug!(reference = %r, digest = target, "manifest from the cache");
-                    return Ok(cached(m, target));
+            match target {
+                Target::Digest(d) => {
+                    if let Some(m) = cache.manifest(d, cap) {
+                        tracing::debug!(reference = %r, digest = %d, "manifest from the cache");
+                        return Ok(cached(m, d));
+                    }
                 }
-            } else if let Some(d) = cache.tag_digest(r, target) {
-                if cache.manifest(&d, cap).is_some() {
-                    if let Some(m) = self.head_manifest(r, target, &d, what, cap, cache).await? {
-                        return Ok(m);
+                Target::Tag(tag) => {
+                    if let Some(d) = cache.tag_digest(r, tag) {
+                        if cache.manifest(&d, cap).is_some() {
+                            if let Some(m) =
+                                self.head_manifest(r, tag, &d, what, cap, cache).await?
+                            {
+                                return Ok(m);
+                            }
+                        }
                     }
                 }
             }
         }
         let path = format!("/v2/{}/manifests/{target}", r.repository);
         let f = self.get(r, &path, Some(MANIFEST_ACCEPT), what, cap).await?;
-        let found = manifest::sha256_digest(&f.body);
-        if by_digest {
-            manifest::verify_digest(&f.body, target, what)?;
-        } else if let Some(h) = &f.digest_header {
-            if h.starts_with("sha256:") && !h.eq_ignore_ascii_case(&found) {
-                // A warning, not an error: broken registries send wrong headers (ggcr's experience).
-                warnings.push(format!(
-                    "{what}: Docker-Content-Digest header says {h} but the body hashes to {found}"
-                ));
+        let found = Digest::sha256_of(&f.body);
+        match target {
+            Target::Digest(d) => d.verify(&f.body, what).map_err(ManifestError::from)?,
+            Target::Tag(_) => {
+                if let Some(h) = &f.digest_header {
+                    if h.starts_with("sha256:") && Digest::parse(h).ok().as_ref() != Some(&found) {
+                        // A warning, not an error: broken registries send wrong headers
+                        // (ggcr's experience).
+                        warnings.push(format!(
+                            "{what}: Docker-Content-Digest header says {h} but the body hashes to {found}"
+                        ));
+                    }
+                }
             }
         }
         if let Some(cache) = &self.cache {
             // Keyed by what the body hashes to, so a wrong header cannot poison the cache.
             cache.put_manifest(&found, &f.body, f.content_type.as_deref());
-            if !by_digest {
-                cache.put_tag_digest(r, target, &found);
+            if let Target::Tag(tag) = target {
+                cache.put_tag_digest(r, tag, &found);
             }
         }
         Ok(f)
@@ -200,23 +246,17 @@ impl Run {
         desc: &manifest::Descriptor,
         opts: &ReadOptions,
     ) -> Result<ImageRecord, RegistryError> {
-        let what = format!("config {} of `{r}`", desc.digest);
-        if !manifest::is_sha256_digest(&desc.digest) {
-            return Err(manifest::ManifestError::UnsupportedDigest {
-                what,
-                digest: desc.digest.clone(),
-            }
-            .into());
-        }
-        let path = format!("/v2/{}/blobs/{}", r.repository, desc.digest);
-        let cached = (self.cache.as_ref()).and_then(|c| c.blob(&desc.digest, opts.max_json_bytes));
+        let what = format!("config {} of `{r}`", desc.digest_text());
+        let digest = manifest::sha256_digest(desc.digest_text(), &what)?;
+        let path = format!("/v2/{}/blobs/{digest}", r.repository);
+        let cached = (self.cache.as_ref()).and_then(|c| c.blob(&digest, opts.max_json_bytes));
         let body = match cached {
             Some(body) => body,
             None => {
                 let f = self.get(r, &path, None, &what, opts.max_json_bytes).await?;
-                manifest::verify_digest(&f.body, &desc.digest, &what)?;
+                digest.verify(&f.body, &what).map_err(ManifestError::from)?;
                 if let Some(c) = &self.cache {
-                    c.put_blob(&desc.digest, &f.body);
+                    c.put_blob(&digest, &f.body);
                 }
                 f.body
             }
@@ -227,7 +267,7 @@ impl Run {
         Ok(ImageRecord {
             image: None,
             manifest_digest: None,
-            config_digest: Some(desc.digest.clone()),
+            config_digest: Some(digest.to_string()),
             platform: cfg.platform(),
             labels: cfg.labels(),
         })
@@ -272,7 +312,7 @@ impl Run {
         &self,
         r: &Reference,
         tag: &str,
-        known: &str,
+        known: &Digest,
         what: &str,
         cap: u64,
         cache: &Cache,
@@ -291,25 +331,29 @@ impl Run {
             ) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let Some(digest) = head.digest_header.filter(|d| manifest::is_sha256_digest(d)) else {
+        let digest = (head.digest_header.as_deref())
+            .and_then(|h| Digest::parse(h).ok())
+            .filter(|d| d.algorithm() == Algorithm::Sha256);
+        let Some(digest) = digest else {
             tracing::debug!(reference = %r, "HEAD gave no usable digest, fetching the manifest");
             return Ok(None);
         };
         let Some(m) = cache.manifest(&digest, cap) else {
-            tracing::debug!(reference = %r, digest, "tag moved, fetching the manifest");
+            tracing::debug!(reference = %r, digest = %digest, "tag moved, fetching the manifest");
             return Ok(None);
         };
-        tracing::debug!(reference = %r, digest, "tag unchanged, manifest from the cache");
+        tracing::debug!(reference = %r, digest = %digest, "tag unchanged, manifest from the cache");
         // The tag came back to a digest held from before: remember that (nothing to write
         // in the usual case, which keeps a read-only cache quiet).
-        if !digest.eq_ignore_ascii_case(known) {
+        if digest != *known {
             cache.put_tag_digest(r, tag, &digest);
         }
         Ok(Some(cached(m, &digest)))
     }
 }
+
 /// A cached manifest as if fetched: the digest header is the digest it was verified against.
-fn cached(m: CachedManifest, digest: &str) -> Fetched {
+fn cached(m: CachedManifest, digest: &Digest) -> Fetched {
     Fetched {
         body: m.body,
         content_type: m.media_type,
@@ -318,7 +362,7 @@ fn cached(m: CachedManifest, digest: &str) -> Fetched {
 }
 
 /// A document that failed to parse: say "HTML page" plainly instead of a serde position.
-fn body_error(body: &[u8], what: &str, url: &str, e: manifest::ManifestError) -> RegistryError {
+fn body_error(body: &[u8], what: &str, url: &str, e: ManifestError) -> RegistryError {
     if body.is_empty() || looks_like_html(&String::from_utf8_lossy(body)) {
         RegistryError::BadBody {
             what: what.to_string(),
