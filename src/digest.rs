@@ -88,6 +88,14 @@ impl Digest {
         })
     }
 
+    /// `text` as a sha256 digest, the one algorithm we verify (and so the only one that may
+    /// name a cached or archived file); `None` for anything else.
+    pub fn parse_sha256(text: &str) -> Option<Digest> {
+        Digest::parse(text)
+            .ok()
+            .filter(|d| d.algorithm() == Algorithm::Sha256)
+    }
+
     /// The `sha256` digest of `bytes`.
     pub fn sha256_of(bytes: &[u8]) -> Digest {
         Digest {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::digest::{Digest, DigestMismatch, InvalidDigest, VerifyError};
+use crate::digest::{Digest, DigestMismatch, VerifyError};
 use crate::platform::Platform;
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -58,9 +58,13 @@ pub struct Descriptor {
 }
 
 impl Descriptor {
-    /// The digest, validated.
-    pub fn digest(&self) -> Result<Digest, InvalidDigest> {
-        Digest::parse(&self.digest_text)
+    /// The digest, parsed: a sha256 digest (the one algorithm we verify), else
+    /// [`ManifestError::UnsupportedDigest`] naming `what` (the document it leads to).
+    pub fn digest(&self, what: &str) -> Result<Digest, ManifestError> {
+        Digest::parse_sha256(&self.digest_text).ok_or_else(|| ManifestError::UnsupportedDigest {
+            what: what.to_string(),
+            digest: self.digest_text.clone(),
+        })
     }
 
     /// The digest as the document wrote it (for messages, and when it is not valid).
@@ -158,17 +162,6 @@ impl From<VerifyError> for ManifestError {
             VerifyError::Mismatch(m) => m.into(),
         }
     }
-}
-
-/// `text` as a sha256 digest, the only algorithm we verify; `what` names it in the error.
-pub fn sha256_digest(text: &str, what: &str) -> Result<Digest, ManifestError> {
-    Digest::parse(text)
-        .ok()
-        .filter(|d| d.algorithm() == crate::digest::Algorithm::Sha256)
-        .ok_or_else(|| ManifestError::UnsupportedDigest {
-            what: what.to_string(),
-            digest: text.to_string(),
-        })
 }
 
 /// Classify a manifest document. `media_type` is the Content-Type or descriptor media type
@@ -407,16 +400,16 @@ mod tests {
     }
 
     #[test]
-    fn sha256_digests_only() {
+    fn descriptor_digests_are_sha256_only() {
         let d = Digest::sha256_of(b"hello");
-        assert_eq!(sha256_digest(d.as_str(), "blob").unwrap(), d);
-        for text in [
-            "sha256:../../etc/passwd",
-            "sha256:abc",
-            &format!("sha512:{}", "0".repeat(128)),
-        ] {
+        let desc = |digest: &str| -> Descriptor {
+            serde_json::from_value(serde_json::json!({ "digest": digest })).unwrap()
+        };
+        assert_eq!(desc(d.as_str()).digest("blob").unwrap(), d);
+        let sha512 = format!("sha512:{}", "0".repeat(128));
+        for text in ["sha256:../../etc/passwd", "sha256:abc", &sha512] {
             assert_eq!(
-                sha256_digest(text, "blob").unwrap_err().to_string(),
+                desc(text).digest("blob").unwrap_err().to_string(),
                 format!("unsupported digest `{text}` for blob: only sha256 is supported")
             );
         }

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use super::manifest::{self, Descriptor, ManifestError};
 use super::{ImageRecord, ReadOptions, ReadResult, SourceSpec};
-use crate::digest::{Algorithm, Digest, DigestMismatch, VerifyError};
+use crate::digest::{Digest, DigestMismatch, VerifyError};
 use crate::platform::Platform;
 
 #[derive(Debug, thiserror::Error)]
@@ -161,13 +161,10 @@ pub(crate) trait Store {
 /// The digest of the blob a descriptor names: a sha256 digest (the only one we verify), else
 /// [`ArchiveError::BadDigest`] — a digest that is not one never becomes a path.
 fn blob_digest(path: &Path, d: &Descriptor) -> Result<Digest, ArchiveError> {
-    d.digest()
-        .ok()
-        .filter(|d| d.algorithm() == Algorithm::Sha256)
-        .ok_or_else(|| ArchiveError::BadDigest {
-            path: path.to_path_buf(),
-            digest: d.digest_text().to_string(),
-        })
+    Digest::parse_sha256(d.digest_text()).ok_or_else(|| ArchiveError::BadDigest {
+        path: path.to_path_buf(),
+        digest: d.digest_text().to_string(),
+    })
 }
 
 /// `blobs/<algorithm>/<hex>`: made of a parsed digest only, so it never leaves `blobs/`.

@@ -11,7 +11,7 @@ use super::cache::{Cache, CachedManifest};
 use super::transport::{describe_bad_body, looks_like_html, Ask, Fetched, Transport};
 use super::{RegistryError, RegistryOptions};
 use crate::credentials::Chain;
-use crate::digest::{Algorithm, Digest};
+use crate::digest::Digest;
 use crate::reference::Reference;
 use crate::source::manifest::{self, ImageConfig, ManifestDoc, ManifestError};
 use crate::source::{ImageRecord, ReadOptions, ReadResult};
@@ -122,7 +122,7 @@ impl Run {
                 };
                 for d in picks {
                     let child_what = format!("platform manifest {} of `{r}`", d.digest_text());
-                    let digest = manifest::sha256_digest(d.digest_text(), &child_what)?;
+                    let digest = d.digest(&child_what)?;
                     let child = self
                         .manifest(
                             r,
@@ -247,7 +247,7 @@ impl Run {
         opts: &ReadOptions,
     ) -> Result<ImageRecord, RegistryError> {
         let what = format!("config {} of `{r}`", desc.digest_text());
-        let digest = manifest::sha256_digest(desc.digest_text(), &what)?;
+        let digest = desc.digest(&what)?;
         let path = format!("/v2/{}/blobs/{digest}", r.repository);
         let cached = (self.cache.as_ref()).and_then(|c| c.blob(&digest, opts.max_json_bytes));
         let body = match cached {
@@ -331,9 +331,7 @@ impl Run {
             ) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let digest = (head.digest_header.as_deref())
-            .and_then(|h| Digest::parse(h).ok())
-            .filter(|d| d.algorithm() == Algorithm::Sha256);
+        let digest = (head.digest_header.as_deref()).and_then(Digest::parse_sha256);
         let Some(digest) = digest else {
             tracing::debug!(reference = %r, "HEAD gave no usable digest, fetching the manifest");
             return Ok(None);
