@@ -61,7 +61,7 @@ type TokenSlot = tokio::sync::Mutex<Option<Token>>;
 /// Most scopes asked for in one token request: the token (a JWT listing every grant) travels
 /// in each request's `Authorization` header, which servers cap at 8–16 KiB; 16 repositories
 /// keep it near 2 KiB.
-pub(super) const MAX_BATCH_SCOPES: usize = 16;
+const MAX_BATCH_SCOPES: usize = 16;
 
 /// Scopes the run announced it will need on one registry, fetched with one token request.
 #[derive(Debug, Default)]
@@ -132,7 +132,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The scope a read of `r` needs.
-pub(super) fn pull_scope(r: &Reference) -> String {
+fn pull_scope(r: &Reference) -> String {
     format!("repository:{}:pull", r.repository)
 }
 
