@@ -9,6 +9,9 @@ use xnat_cmd::credentials::CredentialError;
 
 use super::*;
 
+/// Long enough for a shell script on a loaded machine, short enough for a test.
+const HELPER_TEST_DEADLINE: Duration = Duration::from_secs(10);
+
 /// A client whose config.json sends `registry` to `docker-credential-test`, a shell script
 /// with `body` found on a `PATH` made of the script's dir and the system's.
 fn client_with_helper(
@@ -63,9 +66,6 @@ echo '{{"ServerURL":"{addr}","Username":"helperuser","Secret":"helperpass"}}'"#,
     assert_eq!(got.images[0].labels, labels("[helper]"));
     assert_eq!(c.requests(), 3, "401, manifest, config");
 }
-
-/// Long enough for a shell script on a loaded machine, short enough for a test.
-const HELPER_TEST_DEADLINE: Duration = Duration::from_secs(10);
 
 #[tokio::test]
 async fn a_hanging_helper_is_stopped_at_the_deadline() {
