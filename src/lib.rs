@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod command;
 pub mod credentials;
+pub mod digest;
 pub mod labels;
 pub mod pipeline;
 pub mod platform;
@@ -22,6 +23,7 @@ mod tls;
 
 pub use command::validate::validate;
 pub use command::{CommandView, Diagnostic, Form, Severity};
+pub use digest::Digest;
 pub use labels::{parse_label, ParsedLabel, LABEL_KEY};
 pub use platform::Platform;
 pub use source::{ImageRecord, ReadOptions, ReadResult, SourceSpec};

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::{helper, Credential, CredentialError, Found};
+use super::{Credential, CredentialError, Found, Helpers};
 use crate::reference::{DOCKER_HUB, DOCKER_HUB_AUTH_KEY};
 use crate::secret::Secret;
 
@@ -141,10 +141,12 @@ impl AuthConfig {
         })
     }
 
-    pub fn lookup(
+    /// The credential for `registry` in this document; `helpers` runs the helpers it names.
+    pub async fn lookup(
         &self,
         registry: &str,
         repository: &str,
+        helpers: &Helpers,
     ) -> Result<Option<Found>, CredentialError> {
         let want = canonical_host(registry);
         if let Some((key, h)) = self
@@ -152,7 +154,7 @@ impl AuthConfig {
             .iter()
             .find(|(k, _)| normalise_key(k) == want)
         {
-            let found = helper::get(h, &helper_server(registry))?;
+            let found = helpers.get(h, &helper_server(registry)).await?;
             return Ok(found.map(|credential| Found {
                 credential,
                 provider: format!(
@@ -181,7 +183,7 @@ impl AuthConfig {
             }));
         }
         if let Some(store) = &self.creds_store {
-            let found = helper::get(store, &helper_server(registry))?;
+            let found = helpers.get(store, &helper_server(registry)).await?;
             return Ok(found.map(|credential| Found {
                 credential,
                 provider: format!("{} credsStore (docker-credential-{store})", self.origin),
@@ -252,8 +254,13 @@ mod tests {
         }
     }
 
-    #[test]
-    fn entry_forms() {
+    async fn credential(c: &AuthConfig, registry: &str) -> Option<Credential> {
+        let found = c.lookup(registry, "x", &Helpers::default()).await.unwrap();
+        found.map(|f| f.credential)
+    }
+
+    #[tokio::test]
+    async fn entry_forms() {
         let text = format!(
             r#"{{"auths":{{
               "a.io":{{"auth":"{}"}},
@@ -264,9 +271,8 @@ mod tests {
             b64("au:a:p")
         );
         let c = AuthConfig::parse(&text, "test").unwrap();
-        let get = |r: &str| c.lookup(r, "x").unwrap().map(|f| f.credential);
         assert_eq!(
-            get("a.io"),
+            credential(&c, "a.io").await,
             Some(Credential::Basic {
                 username: "au".into(),
                 password: Secret::new("a:p")
@@ -274,17 +280,21 @@ mod tests {
             "the password may contain a colon"
         );
         assert_eq!(
-            get("b.io"),
+            credential(&c, "b.io").await,
             Some(Credential::Basic {
                 username: "bu".into(),
                 password: Secret::new("bp")
             })
         );
         assert_eq!(
-            get("c.io"),
+            credential(&c, "c.io").await,
             Some(Credential::IdentityToken(Secret::new("idt")))
         );
-        assert_eq!(get("d.io"), None, "an empty entry is not a credential");
+        assert_eq!(
+            credential(&c, "d.io").await,
+            None,
+            "an empty entry is not a credential"
+        );
     }
 
     #[test]
@@ -306,8 +316,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn pull_secret_forms() {
+    #[tokio::test]
+    async fn pull_secret_forms() {
         let inner = format!(r#"{{"auths":{{"r.io":{{"auth":"{}"}}}}}}"#, b64("ku:kp"));
         let yaml = format!(
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: pull\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: {}\n",
@@ -319,7 +329,11 @@ mod tests {
         );
         for text in [inner.as_str(), yaml.as_str(), json.as_str()] {
             let c = AuthConfig::parse_pull_secret(text, "f").unwrap();
-            let f = c.lookup("r.io", "x").unwrap().unwrap();
+            let f = c
+                .lookup("r.io", "x", &Helpers::default())
+                .await
+                .unwrap()
+                .unwrap();
             assert!(
                 matches!(f.credential, Credential::Basic { ref username, .. } if username == "ku"),
                 "{text}"

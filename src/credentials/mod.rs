@@ -13,9 +13,12 @@
 mod config;
 mod helper;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub use config::AuthConfig;
+pub use helper::{Helpers, HELPER_DEADLINE};
 
 use crate::secret::Secret;
 
@@ -59,6 +62,12 @@ pub enum CredentialError {
         server: String,
         message: String,
     },
+    #[error("credential helper `docker-credential-{helper}` did not answer for `{server}` within {after:?} and was stopped")]
+    HelperDeadline {
+        helper: String,
+        server: String,
+        after: Duration,
+    },
 }
 
 /// Environment the chain reads, captured once so tests can give their own.
@@ -70,6 +79,8 @@ pub struct CredentialEnv {
     pub registry_auth_file: Option<PathBuf>,
     pub xdg_runtime_dir: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
+    /// The `PATH` credential helpers are found in; `None`: the process's.
+    pub path: Option<OsString>,
 }
 
 impl CredentialEnv {
@@ -88,6 +99,7 @@ impl CredentialEnv {
             registry_auth_file: path("REGISTRY_AUTH_FILE"),
             xdg_runtime_dir: path("XDG_RUNTIME_DIR"),
             xdg_config_home: path("XDG_CONFIG_HOME"),
+            path: std::env::var_os("PATH"),
         }
     }
 }
@@ -115,6 +127,7 @@ enum Provider {
 /// The provider chain.
 pub struct Chain {
     providers: Vec<Provider>,
+    helpers: Helpers,
 }
 
 impl std::fmt::Debug for Chain {
@@ -128,7 +141,16 @@ impl std::fmt::Debug for Chain {
 impl Chain {
     /// No credentials at all: anonymous access only.
     pub fn anonymous() -> Self {
-        Chain { providers: vec![] }
+        Chain {
+            providers: vec![],
+            helpers: Helpers::default(),
+        }
+    }
+
+    /// Stop credential helpers after `deadline` instead of [`HELPER_DEADLINE`].
+    pub fn with_helper_deadline(mut self, deadline: Duration) -> Self {
+        self.helpers.deadline = deadline;
+        self
     }
 
     pub fn new(opts: &CredentialOptions, env: &CredentialEnv) -> Result<Self, CredentialError> {
@@ -186,12 +208,19 @@ impl Chain {
                 });
             }
         }
-        Ok(Chain { providers })
+        Ok(Chain {
+            providers,
+            helpers: Helpers {
+                path: env.path.clone(),
+                ..Helpers::default()
+            },
+        })
     }
 
     /// Credentials for `registry` (normalised, e.g. `docker.io`, `localhost:5000`) and
-    /// `repository` (for podman's namespace keys), or `None` for anonymous access.
-    pub fn lookup(
+    /// `repository` (for podman's namespace keys), or `None` for anonymous access. Credential
+    /// helpers run as child processes awaited on the runtime, with a deadline.
+    pub async fn lookup(
         &self,
         registry: &str,
         repository: &str,
@@ -205,7 +234,7 @@ impl Chain {
                     },
                     provider: "--registry-user".to_string(),
                 }),
-                Provider::Config(c) => c.lookup(registry, repository)?,
+                Provider::Config(c) => c.lookup(registry, repository, &self.helpers).await?,
                 Provider::File { path, podman } => {
                     let text = match std::fs::read_to_string(path) {
                         Ok(t) => t,
@@ -220,7 +249,7 @@ impl Chain {
                     let origin = format!("`{}`", path.display());
                     let mut c = AuthConfig::parse(&text, &origin)?;
                     c.podman = *podman;
-                    c.lookup(registry, repository)?
+                    c.lookup(registry, repository, &self.helpers).await?
                 }
             };
             if let Some(f) = found {
@@ -242,8 +271,18 @@ mod tests {
         base64::engine::general_purpose::STANDARD.encode(s)
     }
 
-    #[test]
-    fn chain_order_and_fallthrough() {
+    async fn user(chain: &Chain, r: &str, repo: &str) -> Option<(String, String)> {
+        match chain.lookup(r, repo).await.unwrap() {
+            Some(Found {
+                credential: Credential::Basic { username, .. },
+                provider,
+            }) => Some((username, provider)),
+            other => other.map(|f| (format!("{:?}", f.credential), f.provider)),
+        }
+    }
+
+    #[tokio::test]
+    async fn chain_order_and_fallthrough() {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().to_path_buf();
         std::fs::create_dir_all(home.join(".docker")).unwrap();
@@ -270,38 +309,31 @@ mod tests {
             ..Default::default()
         };
         let chain = Chain::new(&CredentialOptions::default(), &env).unwrap();
-        let user = |r: &str, repo: &str| match chain.lookup(r, repo).unwrap() {
-            Some(Found {
-                credential: Credential::Basic { username, .. },
-                provider,
-            }) => Some((username, provider)),
-            other => other.map(|f| (format!("{:?}", f.credential), f.provider)),
-        };
         assert_eq!(
-            user("a.io", "x"),
+            user(&chain, "a.io", "x").await,
             Some(("env".into(), "DOCKER_AUTH_CONFIG auths `a.io`".into()))
         );
-        let (u, p) = user("docker.io", "library/ubuntu").unwrap();
+        let (u, p) = user(&chain, "docker.io", "library/ubuntu").await.unwrap();
         assert_eq!(u, "hub");
         assert!(
             p.ends_with("config.json` auths `https://index.docker.io/v1/`"),
             "{p}"
         );
-        let (u, _) = user("b.io", "team/app").unwrap();
+        let (u, _) = user(&chain, "b.io", "team/app").await.unwrap();
         assert_eq!(u, "pu");
         assert_eq!(
-            user("b.io", "other/app"),
+            user(&chain, "b.io", "other/app").await,
             None,
             "namespace key must not match other repos"
         );
-        assert_eq!(user("c.io", "x"), None);
+        assert_eq!(user(&chain, "c.io", "x").await, None);
 
         let flags = CredentialOptions {
             user: Some(("flag".into(), Secret::new("fp"))),
             auth_file: None,
         };
         let chain = Chain::new(&flags, &env).unwrap();
-        let f = chain.lookup("a.io", "x").unwrap().unwrap();
+        let f = chain.lookup("a.io", "x").await.unwrap().unwrap();
         assert_eq!(f.provider, "--registry-user");
     }
 

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
 
+use crate::digest::{Digest, DigestMismatch, VerifyError};
 use crate::platform::Platform;
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -44,7 +44,11 @@ impl DescriptorPlatform {
 pub struct Descriptor {
     #[serde(rename = "mediaType", default)]
     pub media_type: Option<String>,
-    pub digest: String,
+    /// As written: a malformed digest is reported by the reader that follows it, in its own
+    /// terms (an archive names the file, a registry the reference), not as a parse error of
+    /// the whole document that lists it. [`Descriptor::digest`] parses it.
+    #[serde(rename = "digest")]
+    digest_text: String,
     #[serde(default)]
     pub size: Option<i64>,
     #[serde(default)]
@@ -54,6 +58,20 @@ pub struct Descriptor {
 }
 
 impl Descriptor {
+    /// The digest, parsed: a sha256 digest (the one algorithm we verify), else
+    /// [`ManifestError::UnsupportedDigest`] naming `what` (the document it leads to).
+    pub fn digest(&self, what: &str) -> Result<Digest, ManifestError> {
+        Digest::parse_sha256(&self.digest_text).ok_or_else(|| ManifestError::UnsupportedDigest {
+            what: what.to_string(),
+            digest: self.digest_text.clone(),
+        })
+    }
+
+    /// The digest as the document wrote it (for messages, and when it is not valid).
+    pub fn digest_text(&self) -> &str {
+        &self.digest_text
+    }
+
     pub fn annotation(&self, key: &str) -> Option<&str> {
         self.annotations.as_ref()?.get(key).map(String::as_str)
     }
@@ -127,14 +145,23 @@ pub enum ManifestError {
         wanted: Platform,
         available: Vec<String>,
     },
-    #[error("digest mismatch for {what}: expected {expected}, found {found}")]
-    DigestMismatch {
-        what: String,
-        expected: String,
-        found: String,
-    },
+    #[error(transparent)]
+    DigestMismatch(#[from] DigestMismatch),
+    /// Not a sha256 digest (another algorithm, or not a digest at all).
     #[error("unsupported digest `{digest}` for {what}: only sha256 is supported")]
     UnsupportedDigest { what: String, digest: String },
+}
+
+impl From<VerifyError> for ManifestError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::Unsupported { what, digest } => ManifestError::UnsupportedDigest {
+                what,
+                digest: digest.to_string(),
+            },
+            VerifyError::Mismatch(m) => m.into(),
+        }
+    }
 }
 
 /// Classify a manifest document. `media_type` is the Content-Type or descriptor media type
@@ -286,37 +313,6 @@ impl ImageConfig {
     }
 }
 
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-/// Check that `bytes` hash to `expected` (only sha256 is supported, as everywhere in practice).
-pub fn verify_digest(bytes: &[u8], expected: &str, what: &str) -> Result<(), ManifestError> {
-    if !expected.starts_with("sha256:") {
-        return Err(ManifestError::UnsupportedDigest {
-            what: what.to_string(),
-            digest: expected.to_string(),
-        });
-    }
-    let found = sha256_digest(bytes);
-    if found.eq_ignore_ascii_case(expected) {
-        Ok(())
-    } else {
-        Err(ManifestError::DigestMismatch {
-            what: what.to_string(),
-            expected: expected.to_string(),
-            found,
-        })
-    }
-}
-
-/// Is this a well-formed `sha256:<64 hex>` digest? Used before a digest becomes a path.
-pub fn is_sha256_digest(d: &str) -> bool {
-    d.strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,7 +386,8 @@ mod tests {
             ]}}"#
         ));
         let pick = |p: &str| {
-            select_platform(&idx, &Platform::parse(p).unwrap(), "t").map(|d| d.digest.clone())
+            select_platform(&idx, &Platform::parse(p).unwrap(), "t")
+                .map(|d| d.digest_text().to_string())
         };
         assert_eq!(pick("linux/amd64").unwrap(), "sha256:b");
         assert_eq!(pick("linux/arm64").unwrap(), "sha256:a");
@@ -403,17 +400,19 @@ mod tests {
     }
 
     #[test]
-    fn digest_verification() {
-        let d = sha256_digest(b"hello");
-        assert!(verify_digest(b"hello", &d, "blob").is_ok());
-        let err = verify_digest(b"hellO", &d, "blob").unwrap_err();
-        assert!(matches!(err, ManifestError::DigestMismatch { .. }));
-        assert!(is_sha256_digest(&d));
-        assert!(!is_sha256_digest("sha256:../../etc/passwd"));
-        assert!(matches!(
-            verify_digest(b"x", "sha512:abc", "blob"),
-            Err(ManifestError::UnsupportedDigest { .. })
-        ));
+    fn descriptor_digests_are_sha256_only() {
+        let d = Digest::sha256_of(b"hello");
+        let desc = |digest: &str| -> Descriptor {
+            serde_json::from_value(serde_json::json!({ "digest": digest })).unwrap()
+        };
+        assert_eq!(desc(d.as_str()).digest("blob").unwrap(), d);
+        let sha512 = format!("sha512:{}", "0".repeat(128));
+        for text in ["sha256:../../etc/passwd", "sha256:abc", &sha512] {
+            assert_eq!(
+                desc(text).digest("blob").unwrap_err().to_string(),
+                format!("unsupported digest `{text}` for blob: only sha256 is supported")
+            );
+        }
     }
 
     #[test]

@@ -256,12 +256,15 @@ impl From<registry::RegistryError> for SourceError {
     }
 }
 
-/// Reads sources; holds what is shared between reads of one run (clients, tokens).
+/// Reads sources; holds what is shared between reads of one run (clients, tokens, the
+/// daemon connection).
 #[derive(Debug, Clone, Default)]
 pub struct Reader {
     opts: ReadOptions,
     /// One registry client per run (tokens, connections), made on first use.
     registry: std::sync::Arc<tokio::sync::OnceCell<registry::RegistryClient>>,
+    /// One daemon connection per run (endpoint discovery, version negotiation), made on first use.
+    daemon: std::sync::Arc<daemon::Session>,
 }
 
 impl Reader {
@@ -269,6 +272,7 @@ impl Reader {
         Reader {
             opts,
             registry: Default::default(),
+            daemon: Default::default(),
         }
     }
 
@@ -324,7 +328,7 @@ impl Reader {
                 Ok(client.read(reference, &self.opts).await?)
             }
             SourceSpec::DockerDaemon { reference } => {
-                Ok(daemon::read(reference, &self.opts).await?)
+                Ok(self.daemon.read(reference, &self.opts).await?)
             }
         }
     }

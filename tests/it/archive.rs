@@ -670,16 +670,26 @@ fn broken_documents_and_blobs() {
     std::fs::write(&blob, &fx.amd.config_bytes).unwrap();
     let e = fail(&format!("oci:{}", p(&l.dir)));
     match &e {
-        ArchiveError::DigestMismatch {
-            expected, found, ..
-        } => {
+        ArchiveError::DigestMismatch(m) => {
             assert_eq!(
-                (expected, found),
-                (&fx.other.config_digest, &fx.amd.config_digest)
+                (m.expected.as_str(), m.found.as_str()),
+                (
+                    fx.other.config_digest.as_str(),
+                    fx.amd.config_digest.as_str()
+                )
             )
         }
         other => panic!("unexpected {other}"),
     }
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "digest mismatch for `{entry}` in `{}`: expected {}, found {}",
+            p(&l.dir),
+            fx.other.config_digest,
+            fx.amd.config_digest
+        )
+    );
     // The same in a docker-archive: the legacy config file is named by its digest.
     let mut fs = docker_archive_files(&[Saved::new(&fx.other, &["x:1"])]);
     fs.replace(

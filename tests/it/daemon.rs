@@ -504,3 +504,131 @@ fn cli_missing_image_fails_with_the_pull_hint() {
          or read it from the registry with `docker://xnat/nosuch:v1`\n"
     );
 }
+
+/// A unix-socket proxy in front of a daemon that records the connections made through it and
+/// the request paths sent on them (the client's requests carry no body).
+struct CountingProxy {
+    _dir: tempfile::TempDir,
+    host: String,
+    connections: Arc<Mutex<usize>>,
+    paths: Arc<Mutex<Vec<String>>>,
+}
+
+impl CountingProxy {
+    fn start(upstream: std::path::PathBuf) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("proxy.sock");
+        let listener = UnixListener::bind(&sock).unwrap();
+        let connections = Arc::new(Mutex::new(0));
+        let paths = Arc::new(Mutex::new(Vec::new()));
+        let (conns, seen) = (connections.clone(), paths.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                *conns.lock().unwrap() += 1;
+                let Ok(server) = std::os::unix::net::UnixStream::connect(&upstream) else {
+                    return;
+                };
+                let (mut back_from, mut back_to) =
+                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut back_from, &mut back_to));
+                let seen = seen.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(client);
+                    let mut server = server;
+                    let mut at_start = true;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if at_start {
+                            let path = line.split(' ').nth(1).unwrap_or_default();
+                            seen.lock().unwrap().push(path.to_string());
+                        }
+                        at_start = line == "\r\n";
+                        if server.write_all(line.as_bytes()).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        CountingProxy {
+            host: format!("unix://{}", sock.display()),
+            _dir: dir,
+            connections,
+            paths,
+        }
+    }
+
+    fn pings(&self) -> usize {
+        let paths = self.paths.lock().unwrap();
+        paths.iter().filter(|p| p.as_str() == "/_ping").count()
+    }
+}
+
+#[tokio::test]
+async fn one_reader_makes_one_connection_and_one_negotiation() {
+    let podman = Podman::start();
+    let (a, b) = (
+        small_image(),
+        ImageBuilder::new().label("org.nrg.commands", "[]").build(),
+    );
+    podman.load(&a, &["xnat/a:1"]);
+    podman.load(&b, &["xnat/b:1"]);
+    let proxy = CountingProxy::start(podman.socket());
+    let reader = Reader::new(opts(DaemonOptions {
+        host: Some(proxy.host.clone()),
+        env: env(&[]),
+        ..Default::default()
+    }));
+    let spec = |r: &str| SourceSpec::parse(&format!("docker-daemon:{r}")).unwrap();
+    let (sa, sb) = (spec("xnat/a:1"), spec("xnat/b:1"));
+    // Started together, then once more: every read goes through the one connection.
+    let (ra, rb) = tokio::join!(reader.read(&sa), reader.read(&sb));
+    let again = reader.read(&sa).await.unwrap();
+    assert_eq!(
+        ra.unwrap().images[0].config_digest.as_deref(),
+        Some(&*a.config_digest)
+    );
+    assert_eq!(rb.unwrap().images[0].labels["org.nrg.commands"], "[]");
+    assert_eq!(
+        again.images[0].config_digest.as_deref(),
+        Some(&*a.config_digest)
+    );
+    assert_eq!(*proxy.connections.lock().unwrap(), 1);
+    assert_eq!(proxy.pings(), 1, "{:?}", proxy.paths.lock().unwrap());
+    assert_eq!(
+        proxy.paths.lock().unwrap().len(),
+        4,
+        "one ping, three inspects"
+    );
+}
+
+#[test]
+fn cli_inspect_of_two_daemon_images_negotiates_once() {
+    let podman = Podman::start();
+    let (a, b) = (
+        small_image(),
+        ImageBuilder::new().label("org.nrg.commands", "[]").build(),
+    );
+    podman.load(&a, &["xnat/a:1"]);
+    podman.load(&b, &["xnat/b:1"]);
+    let proxy = CountingProxy::start(podman.socket());
+    let out = Sandbox::new()
+        .cmd()
+        .env("DOCKER_HOST", &proxy.host)
+        .args([
+            "inspect",
+            "--json",
+            "docker-daemon:xnat/a:1",
+            "docker-daemon:xnat/b:1",
+        ])
+        .output()
+        .unwrap();
+    let v = crate::support::success_json(&out);
+    assert_eq!(v.as_array().map(Vec::len), Some(2), "{v}");
+    assert_eq!(*proxy.connections.lock().unwrap(), 1);
+    assert_eq!(proxy.pings(), 1, "{:?}", proxy.paths.lock().unwrap());
+}

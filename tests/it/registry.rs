@@ -16,6 +16,7 @@ use crate::support::token_server::Policy;
 
 mod batch;
 mod cache;
+mod helpers;
 mod quirks;
 
 const LABEL: &str = "org.nrg.commands";

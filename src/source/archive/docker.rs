@@ -7,6 +7,7 @@
 use serde::Deserialize;
 
 use super::{check_digest, normalize_reference, oci, record, safe_entry_name, ArchiveError, Store};
+use crate::digest::Digest;
 use crate::source::{ReadOptions, ReadResult};
 
 #[derive(Debug, Deserialize)]
@@ -82,8 +83,8 @@ pub(crate) fn read_docker(
     let config_name = safe_entry_name(&path, &entry.config)?;
     let config = store.read(&config_name)?;
     // The config is named by its digest in both layouts (`<hex>.json`, `blobs/sha256/<hex>`).
-    if let Some(hex) = digest_in_name(&config_name) {
-        check_digest(&path, &config_name, &config, &format!("sha256:{hex}"))?;
+    if let Some(digest) = digest_in_name(&config_name) {
+        check_digest(&path, &config_name, &config, &digest)?;
     }
     let mut rec = record(&path, &config_name, &config, image.clone(), None)?;
     let mut warnings = Vec::new();
@@ -129,12 +130,12 @@ pub(crate) fn read_docker(
     })
 }
 
-/// The hex digest a config entry is named after, if it is.
-fn digest_in_name(name: &str) -> Option<&str> {
+/// The sha256 digest a config entry is named after, if it is.
+fn digest_in_name(name: &str) -> Option<Digest> {
     let hex = name
         .strip_prefix("blobs/sha256/")
         .or_else(|| name.strip_suffix(".json"))?;
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
+    Digest::parse(&format!("sha256:{hex}")).ok()
 }
 
 #[cfg(test)]
@@ -144,11 +145,9 @@ mod tests {
     #[test]
     fn digest_names() {
         let h = "ab".repeat(32);
-        assert_eq!(digest_in_name(&format!("{h}.json")), Some(h.as_str()));
-        assert_eq!(
-            digest_in_name(&format!("blobs/sha256/{h}")),
-            Some(h.as_str())
-        );
+        let d = Digest::parse(&format!("sha256:{h}")).ok();
+        assert_eq!(digest_in_name(&format!("{h}.json")), d);
+        assert_eq!(digest_in_name(&format!("blobs/sha256/{h}")), d);
         assert_eq!(digest_in_name("config.json"), None);
         assert_eq!(digest_in_name(&format!("x/{h}")), None);
     }

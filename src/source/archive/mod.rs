@@ -15,8 +15,9 @@ mod tar;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::manifest::{self, ManifestError};
+use super::manifest::{self, Descriptor, ManifestError};
 use super::{ImageRecord, ReadOptions, ReadResult, SourceSpec};
+use crate::digest::{Digest, DigestMismatch, VerifyError};
 use crate::platform::Platform;
 
 #[derive(Debug, thiserror::Error)]
@@ -74,13 +75,9 @@ pub enum ArchiveError {
     },
     #[error("`{path}` refers to blob `{digest}`, which is not a `sha256:<64 hex>` digest")]
     BadDigest { path: PathBuf, digest: String },
-    #[error("digest mismatch for `{entry}` in `{path}`: expected {expected}, found {found}")]
-    DigestMismatch {
-        path: PathBuf,
-        entry: String,
-        expected: String,
-        found: String,
-    },
+    /// `what` is `` `entry` in `path` ``.
+    #[error(transparent)]
+    DigestMismatch(#[from] DigestMismatch),
     #[error("`{path}` refers to `{entry}`, outside the archive; refusing to follow it")]
     UnsafeEntry { path: PathBuf, entry: String },
     #[error(
@@ -153,44 +150,42 @@ pub(crate) trait Store {
     fn read(&mut self, name: &str) -> Result<Vec<u8>, ArchiveError>;
 
     /// A content-addressed blob, verified against its digest.
-    fn read_blob(&mut self, digest: &str) -> Result<Vec<u8>, ArchiveError> {
-        let name = blob_name(digest).ok_or_else(|| ArchiveError::BadDigest {
-            path: self.path().to_path_buf(),
-            digest: digest.to_string(),
-        })?;
+    fn read_blob(&mut self, digest: &Digest) -> Result<Vec<u8>, ArchiveError> {
+        let name = blob_name(digest);
         let bytes = self.read(&name)?;
         check_digest(self.path(), &name, &bytes, digest)?;
         Ok(bytes)
     }
 }
 
-/// `blobs/sha256/<hex>` for a validated digest; `None` for anything else (never a path).
-fn blob_name(digest: &str) -> Option<String> {
-    manifest::is_sha256_digest(digest).then(|| {
-        format!(
-            "blobs/sha256/{}",
-            digest["sha256:".len()..].to_ascii_lowercase()
-        )
+/// The digest of the blob a descriptor names: a sha256 digest (the only one we verify), else
+/// [`ArchiveError::BadDigest`] — a digest that is not one never becomes a path.
+fn blob_digest(path: &Path, d: &Descriptor) -> Result<Digest, ArchiveError> {
+    Digest::parse_sha256(d.digest_text()).ok_or_else(|| ArchiveError::BadDigest {
+        path: path.to_path_buf(),
+        digest: d.digest_text().to_string(),
     })
+}
+
+/// `blobs/<algorithm>/<hex>`: made of a parsed digest only, so it never leaves `blobs/`.
+fn blob_name(digest: &Digest) -> String {
+    format!("blobs/{}/{}", digest.algorithm().name(), digest.hex())
 }
 
 fn check_digest(
     path: &Path,
     entry: &str,
     bytes: &[u8],
-    expected: &str,
+    expected: &Digest,
 ) -> Result<(), ArchiveError> {
-    let found = manifest::sha256_digest(bytes);
-    if found.eq_ignore_ascii_case(expected) {
-        Ok(())
-    } else {
-        Err(ArchiveError::DigestMismatch {
+    let what = format!("`{entry}` in `{}`", path.display());
+    expected.verify(bytes, &what).map_err(|e| match e {
+        VerifyError::Mismatch(m) => ArchiveError::DigestMismatch(m),
+        VerifyError::Unsupported { digest, .. } => ArchiveError::BadDigest {
             path: path.to_path_buf(),
-            entry: entry.to_string(),
-            expected: expected.to_string(),
-            found,
-        })
-    }
+            digest: digest.to_string(),
+        },
+    })
 }
 
 /// Lift a [`ManifestError`] into the archive's vocabulary (path and entry as fields).
@@ -210,14 +205,10 @@ fn doc_error(path: &Path, entry: &str, e: ManifestError) -> ArchiveError {
             wanted,
             available,
         },
-        ManifestError::DigestMismatch {
-            expected, found, ..
-        } => ArchiveError::DigestMismatch {
-            path,
-            entry,
-            expected,
-            found,
-        },
+        ManifestError::DigestMismatch(m) => ArchiveError::DigestMismatch(DigestMismatch {
+            what: format!("`{entry}` in `{}`", path.display()),
+            ..m
+        }),
         source => ArchiveError::Document {
             path,
             entry,
@@ -239,7 +230,7 @@ fn record(
     Ok(ImageRecord {
         image,
         manifest_digest,
-        config_digest: Some(manifest::sha256_digest(config)),
+        config_digest: Some(Digest::sha256_of(config).to_string()),
         platform: parsed.platform(),
         labels: parsed.labels(),
     })
@@ -308,13 +299,20 @@ mod tests {
     }
 
     #[test]
-    fn blob_names_only_from_valid_digests() {
-        let d = format!("sha256:{}", "A".repeat(64));
-        assert_eq!(
-            blob_name(&d).unwrap(),
-            format!("blobs/sha256/{}", "a".repeat(64))
-        );
-        assert_eq!(blob_name("sha256:../../etc/passwd"), None);
-        assert_eq!(blob_name("sha512:abcd"), None);
+    fn blob_names_only_from_valid_sha256_digests() {
+        let p = Path::new("/a.tar");
+        let desc = |digest: &str| -> Descriptor {
+            serde_json::from_value(serde_json::json!({ "digest": digest })).unwrap()
+        };
+        let upper = format!("sha256:{}", "A".repeat(64));
+        let d = blob_digest(p, &desc(&upper)).unwrap();
+        assert_eq!(blob_name(&d), format!("blobs/sha256/{}", "a".repeat(64)));
+        let sha512 = format!("sha512:{}", "a".repeat(128));
+        for bad in ["sha256:../../etc/passwd", "sha512:abcd", &sha512] {
+            assert!(
+                matches!(blob_digest(p, &desc(bad)), Err(ArchiveError::BadDigest { ref digest, .. }) if digest == bad),
+                "{bad}"
+            );
+        }
     }
 }

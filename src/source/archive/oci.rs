@@ -90,7 +90,7 @@ fn entry_label(d: &Descriptor) -> String {
         .annotation(CONTAINERD_NAME_ANNOTATION)
         .or_else(|| d.annotation(REF_NAME_ANNOTATION))
         .map(str::to_string)
-        .unwrap_or_else(|| d.digest.clone());
+        .unwrap_or_else(|| d.digest_text().to_string());
     match &d.platform {
         Some(p) => format!("{name} ({})", p.to_platform()),
         None if d.is_index() => format!("{name} (multi-platform)"),
@@ -161,7 +161,7 @@ pub(crate) fn read_layout(
     // Several entries are fine when they are one image under several names.
     if chosen
         .iter()
-        .any(|d| !d.digest.eq_ignore_ascii_case(&first.digest))
+        .any(|d| !d.digest_text().eq_ignore_ascii_case(first.digest_text()))
     {
         return Err(ArchiveError::Ambiguous {
             path,
@@ -194,8 +194,9 @@ fn resolve(
             limit: MAX_DEPTH,
         });
     }
-    let bytes = store.read_blob(&desc.digest)?;
-    let entry = super::blob_name(&desc.digest).unwrap_or_default();
+    let digest = super::blob_digest(&path, desc)?;
+    let bytes = store.read_blob(&digest)?;
+    let entry = super::blob_name(&digest);
     match manifest::parse_manifest(&bytes, desc.media_type.as_deref(), &entry)
         .map_err(|e| doc_error(&path, &entry, e))?
     {
@@ -221,14 +222,15 @@ fn resolve(
             }
         }
         ManifestDoc::Image(m) => {
-            let config = store.read_blob(&m.config.digest)?;
-            let config_entry = super::blob_name(&m.config.digest).unwrap_or_default();
+            let config_digest = super::blob_digest(&path, &m.config)?;
+            let config = store.read_blob(&config_digest)?;
+            let config_entry = super::blob_name(&config_digest);
             let rec: ImageRecord = record(
                 &path,
                 &config_entry,
                 &config,
                 image.clone(),
-                Some(desc.digest.clone()),
+                Some(digest.to_string()),
             )?;
             out.images.push(rec);
             Ok(())
@@ -245,5 +247,5 @@ fn resolve(
 }
 
 fn child_missing(store: &dyn Store, d: &Descriptor) -> bool {
-    super::blob_name(&d.digest).is_some_and(|n| !store.has(&n))
+    super::blob_digest(store.path(), d).is_ok_and(|digest| !store.has(&super::blob_name(&digest)))
 }

@@ -206,6 +206,36 @@ pub async fn read(reference: &str, opts: &ReadOptions) -> Result<ReadResult, Dae
     read_with(&mut daemon, reference, opts).await
 }
 
+/// A run's daemon connection: found, connected and version-negotiated on the first read, then
+/// shared by every `docker-daemon:` read of the run (one endpoint discovery, one `/_ping`).
+/// The connection carries one request at a time, so reads take turns on it; a daemon
+/// answers an inspect in about a millisecond.
+#[derive(Debug, Default)]
+pub struct Session {
+    daemon: tokio::sync::OnceCell<tokio::sync::Mutex<Daemon>>,
+}
+
+impl Session {
+    /// [`read`] through the run's connection, made now if this is the first read. A failed
+    /// connection is not kept: the next read tries again (and reports the same failure).
+    pub async fn read(
+        &self,
+        reference: &str,
+        opts: &ReadOptions,
+    ) -> Result<ReadResult, DaemonError> {
+        check_reference(reference)?;
+        let daemon = self
+            .daemon
+            .get_or_try_init(|| async {
+                Daemon::connect(&opts.daemon)
+                    .await
+                    .map(tokio::sync::Mutex::new)
+            })
+            .await?;
+        read_with(&mut *daemon.lock().await, reference, opts).await
+    }
+}
+
 /// [`read`] on a daemon already connected (many images in one run share the connection).
 pub async fn read_with(
     daemon: &mut Daemon,
@@ -217,9 +247,8 @@ pub async fn read_with(
         Some(v) => v,
         None if opts.daemon.pull => {
             // Looked up only now: a read of a local image never touches credential files.
-            let credentials = opts
-                .daemon
-                .with_env(|env| discovered_credentials(reference, &opts.registry, env))?;
+            let credentials =
+                discovered_credentials(reference, &opts.registry, &opts.daemon).await?;
             pull::pull(
                 daemon,
                 reference,

@@ -9,7 +9,7 @@ use hyper::{Method, StatusCode};
 use std::path::PathBuf;
 
 use super::endpoint::EnvLookup;
-use super::{status_message, Daemon, DaemonError};
+use super::{status_message, Daemon, DaemonError, DaemonOptions};
 use crate::credentials::{Chain, Credential, CredentialEnv};
 use crate::platform::Platform;
 use crate::reference::Reference;
@@ -22,27 +22,34 @@ const MAX_LINE_BYTES: usize = 1024 * 1024;
 /// `--registry-auth-file`, DOCKER_AUTH_CONFIG, config.json, podman auth.json) read with the
 /// same environment the daemon was found with. An id or unparsable name gets none: the pull
 /// itself will then say what is wrong.
-pub fn discovered_credentials(
+pub async fn discovered_credentials(
     reference: &str,
     registry: &RegistryOptions,
-    env: EnvLookup<'_>,
+    daemon: &DaemonOptions,
 ) -> Result<Option<(Credential, String)>, DaemonError> {
     let Ok(r) = Reference::parse(reference) else {
         return Ok(None);
     };
+    let cred_env = daemon.with_env(credential_env);
+    let chain = Chain::new(&registry.credentials, &cred_env)?;
+    Ok(chain
+        .lookup(&r.registry, &r.repository)
+        .await?
+        .map(|found| (found.credential, r.auth_key().to_string())))
+}
+
+/// The credential chain's environment, read from the daemon's.
+fn credential_env(env: EnvLookup<'_>) -> CredentialEnv {
     let path = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    let cred_env = CredentialEnv {
+    CredentialEnv {
         home: path("HOME"),
         docker_config: path("DOCKER_CONFIG"),
         docker_auth_config: env("DOCKER_AUTH_CONFIG").filter(|v| !v.trim().is_empty()),
         registry_auth_file: path("REGISTRY_AUTH_FILE"),
         xdg_runtime_dir: path("XDG_RUNTIME_DIR"),
         xdg_config_home: path("XDG_CONFIG_HOME"),
-    };
-    let chain = Chain::new(&registry.credentials, &cred_env)?;
-    Ok(chain
-        .lookup(&r.registry, &r.repository)?
-        .map(|found| (found.credential, r.auth_key().to_string())))
+        path: env("PATH").map(Into::into),
+    }
 }
 
 /// `X-Registry-Auth`: base64url (with padding, as the Go client's `base64.URLEncoding`) of

@@ -1,7 +1,9 @@
 //! Registry authentication shared by every read of a run: remembered challenges, one token per
 //! (registry, scope) fetched once even when several reads need it at the same moment, one token
 //! per planned scope set (batch) when the caller announced the run's references, Basic
-//! credentials, and the credential lookup (once per registry).
+//! credentials, and the credential lookup (once per registry). [`ScopeAuth`] is what the
+//! transport asks for each request's header and hands every 401; token requests go through
+//! the transport.
 //!
 //! Concurrency: nothing here holds a lock across a network call except a scope's own slot and
 //! its batch's slot, always taken in that order (scope, then batch). Reads of different
@@ -9,7 +11,6 @@
 //! wait for the one fetch in flight and reuse its token.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -17,9 +18,9 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::challenge::Challenge;
-use super::client::{connect_error, describe_bad_body, error_message, read_capped, Shared};
+use super::transport::{describe_bad_body, error_message, Authorizer, Transport};
 use super::RegistryError;
-use crate::credentials::{Credential, Found};
+use crate::credentials::{Chain, Credential, Found};
 use crate::reference::Reference;
 use crate::secret::Secret;
 
@@ -60,7 +61,7 @@ type TokenSlot = tokio::sync::Mutex<Option<Token>>;
 /// Most scopes asked for in one token request: the token (a JWT listing every grant) travels
 /// in each request's `Authorization` header, which servers cap at 8–16 KiB; 16 repositories
 /// keep it near 2 KiB.
-pub(super) const MAX_BATCH_SCOPES: usize = 16;
+const MAX_BATCH_SCOPES: usize = 16;
 
 /// Scopes the run announced it will need on one registry, fetched with one token request.
 #[derive(Debug, Default)]
@@ -80,9 +81,9 @@ pub(super) struct RegistryAuth {
     tokens: Mutex<HashMap<String, Arc<TokenSlot>>>,
     /// Planned scope sets of more than one scope, by member scope.
     batches: Mutex<HashMap<String, Arc<Batch>>>,
-    /// Credential lookup result, once per registry: `None` = anonymous. The lookup only reads
-    /// small files (no credential helpers), so it runs inline; the cell makes concurrent first
-    /// reads share it.
+    /// Credential lookup result, once per registry: `None` = anonymous. The lookup reads small
+    /// files inline and awaits credential helpers (child processes, with a deadline) on the
+    /// runtime; the cell makes concurrent first reads share it.
     credential: tokio::sync::OnceCell<Option<Found>>,
 }
 
@@ -131,7 +132,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// The scope a read of `r` needs.
-pub(super) fn pull_scope(r: &Reference) -> String {
+fn pull_scope(r: &Reference) -> String {
     format!("repository:{}:pull", r.repository)
 }
 
@@ -145,9 +146,71 @@ fn usable_bearer(challenges: &[Challenge]) -> Option<&Challenge> {
         .find(|c| c.scheme == "bearer" && c.param("realm").is_some())
 }
 
-impl Shared {
+/// The authentication state of a run, by registry.
+pub(super) struct Auth {
+    chain: Chain,
+    /// Per registry; the map lock is only held to look an entry up.
+    registries: Mutex<HashMap<String, Arc<RegistryAuth>>>,
+}
+
+/// The authentication of one request: a read of `reference` needs `scope`.
+pub(super) struct ScopeAuth<'a> {
+    auth: &'a Auth,
+    transport: &'a Transport,
+    r: &'a Reference,
+    scope: String,
+}
+
+impl Authorizer for ScopeAuth<'_> {
+    async fn header(&self) -> Result<Option<Secret>, RegistryError> {
+        self.auth
+            .auth_header(self.transport, self.r, &self.scope)
+            .await
+    }
+
+    fn seen(&self, challenges: &[Challenge]) -> bool {
+        self.auth.remember_bearer(&self.r.registry, challenges)
+    }
+
+    async fn answer(
+        &self,
+        challenges: &[Challenge],
+        sent: Option<&Secret>,
+    ) -> Result<bool, RegistryError> {
+        self.auth
+            .answer_challenge(self.transport, self.r, &self.scope, challenges, sent)
+            .await
+    }
+
+    async fn refused(&self, challenges: &[Challenge], body: &[u8]) -> RegistryError {
+        self.auth.unauthorized(self.r, challenges, body).await
+    }
+}
+
+impl Auth {
+    pub(super) fn new(chain: Chain) -> Self {
+        Auth {
+            chain,
+            registries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The authentication of a request for `r` (its pull scope) through `transport`.
+    pub(super) fn for_read<'a>(
+        &'a self,
+        transport: &'a Transport,
+        r: &'a Reference,
+    ) -> ScopeAuth<'a> {
+        ScopeAuth {
+            auth: self,
+            transport,
+            r,
+            scope: pull_scope(r),
+        }
+    }
+
     fn registry_auth(&self, registry: &str) -> Arc<RegistryAuth> {
-        lock(&self.auth)
+        lock(&self.registries)
             .entry(registry.to_string())
             .or_default()
             .clone()
@@ -168,8 +231,9 @@ impl Shared {
     }
 
     /// The Authorization value for `scope` if we already know how to authenticate.
-    pub(super) async fn auth_header(
+    async fn auth_header(
         &self,
+        transport: &Transport,
         r: &Reference,
         scope: &str,
     ) -> Result<Option<Secret>, RegistryError> {
@@ -189,7 +253,7 @@ impl Shared {
             }
             // A known Bearer registry: fetch the token for this new scope without a 401 first.
             if let Some(ch) = bearer {
-                let t = self.token_for(r, &ra, &ch, scope, None).await?;
+                let t = self.token_for(transport, r, &ra, &ch, scope, None).await?;
                 let header = t.header();
                 *held = Some(t);
                 return Ok(Some(header));
@@ -201,7 +265,7 @@ impl Shared {
 
     /// Remember a 401's Bearer challenge so reads that start now fetch their token before
     /// their first request. Returns whether there was one.
-    pub(super) fn remember_bearer(&self, registry: &str, challenges: &[Challenge]) -> bool {
+    fn remember_bearer(&self, registry: &str, challenges: &[Challenge]) -> bool {
         let Some(ch) = usable_bearer(challenges) else {
             return false;
         };
@@ -210,8 +274,9 @@ impl Shared {
     }
 
     /// Act on a 401 to a request that carried `sent`. `Ok(true)` means "retry the request".
-    pub(super) async fn answer_challenge(
+    async fn answer_challenge(
         &self,
+        transport: &Transport,
         r: &Reference,
         scope: &str,
         challenges: &[Challenge],
@@ -236,9 +301,9 @@ impl Shared {
             // insufficient_scope: ask for what the registry advertises if it differs from ours.
             let wanted = ch.param("scope").unwrap_or(scope).to_string();
             let t = if wanted == scope {
-                self.token_for(r, &ra, ch, scope, sent).await?
+                self.token_for(transport, r, &ra, ch, scope, sent).await?
             } else {
-                self.fetch_token(r, &ra, ch, std::slice::from_ref(&wanted))
+                self.fetch_token(transport, r, &ra, ch, std::slice::from_ref(&wanted))
                     .await?
             };
             *held = Some(t.clone());
@@ -278,7 +343,7 @@ impl Shared {
     ) -> Result<Option<Found>, RegistryError> {
         let found = ra
             .credential
-            .get_or_try_init(|| async { self.chain.lookup(&r.registry, &r.repository) })
+            .get_or_try_init(|| self.chain.lookup(&r.registry, &r.repository))
             .await?;
         Ok(found.clone())
     }
@@ -288,6 +353,7 @@ impl Shared {
     /// unless it is the one the registry just rejected (`rejected`) — else its own.
     async fn token_for(
         &self,
+        transport: &Transport,
         r: &Reference,
         ra: &RegistryAuth,
         ch: &Challenge,
@@ -295,7 +361,9 @@ impl Shared {
         rejected: Option<&str>,
     ) -> Result<Token, RegistryError> {
         let Some(batch) = ra.batch(scope) else {
-            return self.fetch_token(r, ra, ch, &[scope.to_string()]).await;
+            return self
+                .fetch_token(transport, r, ra, ch, &[scope.to_string()])
+                .await;
         };
         let mut held = batch.token.lock().await;
         if let Some(t) = held
@@ -304,7 +372,9 @@ impl Shared {
         {
             return Ok(t.clone());
         }
-        let t = self.fetch_token(r, ra, ch, &batch.scopes).await?;
+        let t = self
+            .fetch_token(transport, r, ra, ch, &batch.scopes)
+            .await?;
         *held = Some(t.clone());
         Ok(t)
     }
@@ -314,6 +384,7 @@ impl Shared {
     /// the registry with `insufficient_scope`, as a token for that scope alone would be.
     async fn fetch_token(
         &self,
+        transport: &Transport,
         r: &Reference,
         ra: &RegistryAuth,
         ch: &Challenge,
@@ -326,8 +397,7 @@ impl Shared {
         if let Some(Credential::RegistryToken(t)) = credential {
             return Ok(Token::new(t.clone(), None));
         }
-        let client = self.clients.pick(&realm, false).await?;
-        let req = match credential {
+        let build = |client: &reqwest::Client| match credential {
             Some(Credential::IdentityToken(t)) => {
                 // OAuth2 refresh grant (distribution `oauth.md`; ACR identity tokens).
                 let mut form = vec![
@@ -363,10 +433,7 @@ impl Shared {
                 client.get(&realm).query(&q)
             }
         };
-        let resp = req.send().await.map_err(|e| connect_error(&realm, e))?;
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let status = resp.status();
-        let body = read_capped(resp, 1024 * 1024, "token response", &realm).await?;
+        let (status, body) = transport.token_request(&realm, build).await?;
         let provider = found
             .as_ref()
             .map_or("none (anonymous)".to_string(), |f| f.provider.clone());
@@ -413,7 +480,7 @@ impl Shared {
     }
 
     /// The error for a 401 we cannot answer, saying where credentials were looked for.
-    pub(super) async fn unauthorized(
+    async fn unauthorized(
         &self,
         r: &Reference,
         challenges: &[Challenge],

@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use crate::digest::{Algorithm, Digest};
 use crate::reference::Reference;
-use crate::source::manifest;
 
 /// Environment variable naming the cache directory (below `--registry-cache`).
 pub const CACHE_ENV: &str = "XNAT_CMD_CACHE";
@@ -47,7 +47,7 @@ pub(super) struct CachedManifest {
 #[derive(Serialize, Deserialize)]
 struct TagRecord {
     reference: String,
-    digest: String,
+    digest: Digest,
 }
 
 #[derive(Debug)]
@@ -61,7 +61,7 @@ impl Cache {
     }
 
     /// The manifest with `digest`, if cached, within `cap` bytes and matching its digest.
-    pub(super) fn manifest(&self, digest: &str, cap: u64) -> Option<CachedManifest> {
+    pub(super) fn manifest(&self, digest: &Digest, cap: u64) -> Option<CachedManifest> {
         let path = self.digest_path("manifests", digest)?;
         // The media type line is short; allow it on top of the document's own cap.
         let raw = read_capped(&path, cap.saturating_add(256))?;
@@ -77,7 +77,7 @@ impl Cache {
         })
     }
 
-    pub(super) fn put_manifest(&self, digest: &str, body: &[u8], media_type: Option<&str>) {
+    pub(super) fn put_manifest(&self, digest: &Digest, body: &[u8], media_type: Option<&str>) {
         let Some(path) = self.digest_path("manifests", digest) else {
             return;
         };
@@ -93,31 +93,31 @@ impl Cache {
     }
 
     /// The blob with `digest`, if cached, within `cap` bytes and matching its digest.
-    pub(super) fn blob(&self, digest: &str, cap: u64) -> Option<Bytes> {
+    pub(super) fn blob(&self, digest: &Digest, cap: u64) -> Option<Bytes> {
         let path = self.digest_path("blobs", digest)?;
         let body = read_capped(&path, cap)?;
         matches(&body, digest, &path).then_some(body)
     }
 
-    pub(super) fn put_blob(&self, digest: &str, body: &[u8]) {
+    pub(super) fn put_blob(&self, digest: &Digest, body: &[u8]) {
         if let Some(path) = self.digest_path("blobs", digest) {
             write_atomic(&path, body);
         }
     }
 
     /// The manifest digest last seen for the tag of `r`.
-    pub(super) fn tag_digest(&self, r: &Reference, tag: &str) -> Option<String> {
+    pub(super) fn tag_digest(&self, r: &Reference, tag: &str) -> Option<Digest> {
         let (key, path) = self.tag_path(r, tag);
         let raw = read_capped(&path, 4096)?;
         let rec: TagRecord = serde_json::from_slice(&raw).ok()?;
-        (rec.reference == key && manifest::is_sha256_digest(&rec.digest)).then_some(rec.digest)
+        (rec.reference == key && rec.digest.algorithm() == Algorithm::Sha256).then_some(rec.digest)
     }
 
-    pub(super) fn put_tag_digest(&self, r: &Reference, tag: &str, digest: &str) {
+    pub(super) fn put_tag_digest(&self, r: &Reference, tag: &str, digest: &Digest) {
         let (reference, path) = self.tag_path(r, tag);
         let rec = TagRecord {
             reference,
-            digest: digest.to_string(),
+            digest: digest.clone(),
         };
         if let Ok(raw) = serde_json::to_vec(&rec) {
             write_atomic(&path, &raw);
@@ -126,23 +126,21 @@ impl Cache {
 
     fn tag_path(&self, r: &Reference, tag: &str) -> (String, PathBuf) {
         let key = format!("{}/{}:{tag}", r.registry, r.repository);
-        let name = manifest::sha256_digest(key.as_bytes());
-        let hex = name.trim_start_matches("sha256:").to_string();
-        (key, self.dir.join("tags").join(hex))
+        let name = Digest::sha256_of(key.as_bytes());
+        let path = self.dir.join("tags").join(name.hex());
+        (key, path)
     }
 
-    /// Only well-formed SHA-256 digests name files, so no digest text can escape the dir.
-    fn digest_path(&self, kind: &str, digest: &str) -> Option<PathBuf> {
-        if !manifest::is_sha256_digest(digest) {
-            return None;
-        }
-        let hex = digest["sha256:".len()..].to_ascii_lowercase();
-        Some(self.dir.join(kind).join("sha256").join(hex))
+    /// Only parsed SHA-256 digests name files, so no digest text can escape the dir (and
+    /// entries of other algorithms, which cannot be verified, are never stored).
+    fn digest_path(&self, kind: &str, digest: &Digest) -> Option<PathBuf> {
+        (digest.algorithm() == Algorithm::Sha256)
+            .then(|| self.dir.join(kind).join("sha256").join(digest.hex()))
     }
 }
 
-fn matches(body: &[u8], digest: &str, path: &Path) -> bool {
-    let ok = manifest::sha256_digest(body).eq_ignore_ascii_case(digest);
+fn matches(body: &[u8], digest: &Digest, path: &Path) -> bool {
+    let ok = Digest::sha256_of(body) == *digest;
     if !ok {
         tracing::debug!(path = %path.display(), "cache entry does not match its digest, ignored");
     }
@@ -233,7 +231,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = Cache::new(dir.path().to_path_buf());
         let body = br#"{"schemaVersion":2}"#;
-        let d = manifest::sha256_digest(body);
+        let d = Digest::sha256_of(body);
         c.put_manifest(&d, body, Some("application/x"));
         let m = c.manifest(&d, 1024).unwrap();
         assert_eq!(
@@ -245,6 +243,11 @@ mod tests {
         assert!(c.blob(&d, 1024).is_none(), "a wrong body is not trusted");
         c.put_blob(&d, body);
         assert_eq!(&c.blob(&d, 1024).unwrap()[..], &body[..]);
-        assert!(c.blob("sha256:../../etc", 1024).is_none());
+        let sha512 = Digest::parse(&format!("sha512:{}", "0".repeat(128))).unwrap();
+        c.put_blob(&sha512, body);
+        assert!(
+            c.blob(&sha512, 1024).is_none(),
+            "only sha256 entries are kept"
+        );
     }
 }

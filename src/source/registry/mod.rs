@@ -1,7 +1,12 @@
 //! Labels straight from an OCI/Docker registry, without pulling: manifest (→ platform
 //! manifest) → config blob, every document digest-checked and size-capped.
 //!
-//! Requests per image (see `client`): no `/v2/` ping; the first request of a run to a token
+//! Layers, each using only the ones after it: `client` (the public [`RegistryClient`]) →
+//! `read` (index → manifest → config, HEAD re-check, `cache`) → `auth` (challenges, tokens,
+//! credentials) → `transport` (scheme, retries, redirects, capped bodies, error bodies) →
+//! `http` (the reqwest clients); `challenge` parses `WWW-Authenticate`.
+//!
+//! Requests per image: no `/v2/` ping; the first request of a run to a token
 //! registry is answered 401 and the challenge is remembered, so later repositories on that
 //! registry get their token straight away. Cold, single-platform tag on a Bearer registry:
 //! manifest (401) → token → manifest → config = 4; an index adds the platform manifest (5).
@@ -18,8 +23,9 @@ mod auth;
 mod cache;
 mod challenge;
 mod client;
-mod head;
 mod http;
+mod read;
+mod transport;
 
 use std::path::PathBuf;
 use std::time::Duration;
