@@ -91,7 +91,7 @@ fn unreachable_registry_ends_with_a_hint() {
 }
 
 #[test]
-fn logs_into_a_pipe_have_no_colour_codes() {
+fn logs_show_retries_and_no_colour_codes_in_a_pipe() {
     let sb = Sandbox::new();
     let out = sb
         .cmd()
@@ -107,6 +107,9 @@ fn logs_into_a_pipe_have_no_colour_codes() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("DEBUG"), "-vv logs debug lines: {err}");
+    // Each retry is logged with its reason and count.
+    assert!(err.contains("retrying after client error (Connect)"), "{err}");
+    assert!(err.contains("attempt=3 of=3"), "{err}");
     assert!(!err.contains('\u{1b}'), "escape codes in a pipe: {err:?}");
 }
 

@@ -254,7 +254,7 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
                 }
                 StatusCode::TOO_MANY_REQUESTS => self.wait_rate_limit(&resp).await?,
                 s if s.is_server_error() && self.attempts < self.transport.max_retries => {
-                    self.back_off().await
+                    self.back_off(&format!("HTTP {}", s.as_u16())).await
                 }
                 _ => return Err(self.failed(resp).await),
             }
@@ -325,7 +325,8 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
         if self.attempts < self.transport.max_retries
             && (e.is_connect() || e.is_timeout() || e.is_request())
         {
-            self.back_off().await;
+            self.back_off(&crate::problem::Problem::from_error(&e).causes.join(": "))
+                .await;
             return Ok(());
         }
         Err(RegistryError::Connect {
@@ -437,9 +438,18 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
         Ok(())
     }
 
-    async fn back_off(&mut self) {
+    /// Wait before another try, saying why at `-vv`.
+    async fn back_off(&mut self, why: &str) {
         self.attempts += 1;
-        tokio::time::sleep(backoff(self.attempts)).await;
+        let wait = backoff(self.attempts);
+        tracing::debug!(
+            url = %self.url,
+            attempt = self.attempts,
+            of = self.transport.max_retries,
+            wait_ms = wait.as_millis() as u64,
+            "retrying after {why}"
+        );
+        tokio::time::sleep(wait).await;
     }
 
     /// Any other answer: the registry's error body as a typed error.
