@@ -73,14 +73,16 @@ pub(crate) fn auth_header(credential: &Credential, server: &str) -> String {
     base64::engine::general_purpose::URL_SAFE.encode(json.to_string())
 }
 
-/// `fromImage=REPO&tag=TAG|DIGEST[&platform=…]`: the API wants the tag or digest apart.
+/// `fromImage=REPO&tag=TAG|DIGEST[&platform=…]`: the API wants the tag or digest apart. A
+/// `repo:tag@digest` is pulled by its digest, as the docker CLI does.
 pub(crate) fn create_query(reference: &str, platform: Option<&Platform>) -> String {
-    let (repo, tag) = match reference.split_once('@') {
-        Some((repo, digest)) => (repo, digest),
-        None => match reference.rsplit_once(':') {
-            Some((repo, tag)) if !tag.contains('/') => (repo, tag),
-            _ => (reference, "latest"),
-        },
+    let repo = crate::reference::repository(reference);
+    let tag = match reference.split_once('@') {
+        Some((_, digest)) => digest,
+        None => reference
+            .get(repo.len()..)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .unwrap_or("latest"),
     };
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.append_pair("fromImage", repo).append_pair("tag", tag);
@@ -202,6 +204,10 @@ mod tests {
             ),
             (
                 &*format!("xnat/small@{d}"),
+                format!("fromImage=xnat%2Fsmall&tag=sha256%3A{}", "a".repeat(64)),
+            ),
+            (
+                &*format!("xnat/small:v1@{d}"),
                 format!("fromImage=xnat%2Fsmall&tag=sha256%3A{}", "a".repeat(64)),
             ),
         ];
