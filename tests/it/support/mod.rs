@@ -8,11 +8,10 @@ use std::path::{Path, PathBuf};
 use assert_cmd::Command;
 
 pub mod emulator;
-pub mod images;
-pub mod pki;
 pub mod podman;
-pub mod registry;
-pub mod token_server;
+
+// Shared with the examples and the emulator's tests: see the testkit crate's `//!`.
+pub use xnat_cmd_testkit::{images, pki, registry, token_server};
 
 /// The corpus of real command files: `XNAT_CMD_CORPUS` or `../shared/corpus/commands`.
 pub fn corpus_dir() -> PathBuf {
