@@ -551,6 +551,9 @@ fn pin_digest_installs_under_the_manifest_digest() {
 
 #[test]
 fn real_commands_from_the_corpus_install_and_reinstall_idempotently() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = Sandbox::new();
     let emu = Emulator::start(&[]);
     let dir = corpus_dir();

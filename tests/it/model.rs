@@ -24,6 +24,9 @@ fn label_files() -> Vec<PathBuf> {
 
 #[test]
 fn corpus_labels_parse_as_documented() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let files = label_files();
     assert_eq!(files.len(), 9, "the corpus has 9 labels");
     for f in files {
@@ -65,6 +68,9 @@ fn corpus_labels_parse_as_documented() {
 
 #[test]
 fn dollar_escapes_survive_in_the_decoded_label() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let text = std::fs::read_to_string(
         corpus_dir().join("labels/NrgXnat__docker-images__xnat-populate-dollar-escapes.label.txt"),
     )
@@ -133,6 +139,9 @@ fn parse_sources() -> Vec<Row> {
 
 #[test]
 fn every_corpus_file_gets_the_predicted_post_verdict() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     use xnat_cmd::command::normalize::normalize;
     use xnat_cmd::{validate, Form, Severity};
 
@@ -192,6 +201,9 @@ fn every_corpus_file_gets_the_predicted_post_verdict() {
 
 #[test]
 fn upstream_bad_command_yields_exactly_the_eight_upstream_errors() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     use xnat_cmd::{validate, Form, Severity};
 
     let text = std::fs::read_to_string(
@@ -245,6 +257,9 @@ fn corpus_file(name: &str) -> String {
 
 #[test]
 fn cli_validate_valid_file() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__dicomtonrrd-rtstruct.json");
     insta::assert_snapshot!(run_cli(&sb, &["validate", &f]));
@@ -252,6 +267,9 @@ fn cli_validate_valid_file() {
 
 #[test]
 fn cli_validate_invalid_file() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__container-service__test-bad-command-INVALID-SEMANTICS.json");
     insta::assert_snapshot!(run_cli(&sb, &["validate", &f]));
@@ -259,6 +277,9 @@ fn cli_validate_invalid_file() {
 
 #[test]
 fn cli_validate_without_image_and_with_image_flag() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__rtlab.json");
     insta::assert_snapshot!("file_without_image", run_cli(&sb, &["validate", &f]));
@@ -270,6 +291,9 @@ fn cli_validate_without_image_and_with_image_flag() {
 
 #[test]
 fn cli_validate_non_json_file() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__ecat-dump-INVALID.json");
     insta::assert_snapshot!(run_cli(&sb, &["validate", &f]));
@@ -284,6 +308,9 @@ fn cli_validate_missing_file() {
 
 #[test]
 fn cli_validate_json_report() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let good = corpus_file("NrgXnat__docker-images__webapp-test.json");
     let list = corpus_file("NrgXnat__container-service__test-label-commands-LIST.json");
@@ -302,6 +329,9 @@ fn cli_validate_usage_error() {
 
 #[test]
 fn cli_label_prints_the_compact_list_in_argument_order() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let a = corpus_file("NrgXnat__docker-images__webapp-test.json");
     let b = corpus_file("NrgXnat__container-service__test-label-commands-LIST.json");
@@ -339,6 +369,9 @@ fn cli_label_dockerfile_line() {
 
 #[test]
 fn cli_label_of_an_invalid_file_writes_nothing() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__xnat-populate.json");
     let bad = corpus_file("NrgXnat__container-service__test-bad-command-INVALID-SEMANTICS.json");
@@ -399,6 +432,9 @@ fn cli_validate_oci_source_with_broken_or_missing_label() {
 /// (apart from `visibility`, which pre-3.7 servers do not emit).
 #[test]
 fn real_get_exports_are_what_normalize_produces() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     use xnat_cmd::command::normalize::{canonical_for_compare, normalize};
     use xnat_cmd::Form;
     for name in [
