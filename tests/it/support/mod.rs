@@ -1,5 +1,6 @@
-//! Test support: the built binary with an isolated environment, the corpus, temp dirs.
-//! Services (registry, Podman, the XNAT emulator) start on free loopback ports and stop on Drop.
+//! Test support: the built binary with an isolated environment, CLI transcripts for
+//! snapshots, the corpus (skipped when absent), temp dirs. Services (registry, Podman, the
+//! XNAT emulator in-process) start on loopback ports they bind themselves and stop on Drop.
 
 #![allow(dead_code)]
 
