@@ -70,3 +70,54 @@ fn bad_flag_values_are_usage_errors() {
         "{err}"
     );
 }
+
+/// The flags as the library parses them for in-process starts: the same `Config` the binary
+/// would run with.
+#[test]
+fn flags_map_onto_the_config() {
+    use clap::Parser as _;
+    use xnat_emulator::cli::Args;
+    use xnat_emulator::{Level, VersionMode};
+
+    let args = Args::try_parse_from([
+        "xnat-emulator",
+        "--context-path",
+        "/xnat",
+        "--mode",
+        "3.6",
+        "--project",
+        "P1:boss",
+        "--access",
+        "P1:ann:member",
+        "--fail-nth-write",
+        "4",
+        "--force-login-redirect",
+        "--test-hooks",
+    ])
+    .unwrap();
+    let c = args.config();
+    assert_eq!(c.context_path, "/xnat");
+    assert_eq!(c.version_mode, VersionMode::V36);
+    assert!(c.test_hooks);
+    assert_eq!(c.faults.fail_nth_write, Some(4));
+    assert!(c.faults.force_login_redirect);
+    let projects: Vec<(&str, Vec<(&str, Level)>)> = c
+        .projects
+        .iter()
+        .map(|p| {
+            (
+                p.id.as_str(),
+                p.access.iter().map(|(u, l)| (u.as_str(), *l)).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        projects,
+        vec![("P1", vec![("boss", Level::Delete), ("ann", Level::Edit)])]
+    );
+    // The default users stay when no --user is given.
+    assert!(c.users.iter().any(|u| u.name == "admin"));
+
+    let e = Args::try_parse_from(["xnat-emulator", "--mode", "3.5"]).unwrap_err();
+    assert_eq!(e.kind(), clap::error::ErrorKind::InvalidValue);
+}
