@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use xnat_cmd::labels::{parse_label, LabelError};
 
+use crate::support::cli::Transcript;
 use crate::support::corpus_dir;
 
 fn label_files() -> Vec<PathBuf> {
@@ -235,20 +236,12 @@ fn upstream_bad_command_yields_exactly_the_eight_upstream_errors() {
     assert_eq!(got, want);
 }
 
-/// Exit code, stdout and stderr of a CLI run, with the corpus and sandbox paths redacted.
-fn run_cli(sb: &crate::support::Sandbox, args: &[&str]) -> String {
+/// A CLI run as a transcript for snapshots, with the corpus and sandbox paths redacted.
+fn run_cli(sb: &crate::support::Sandbox, args: &[&str]) -> Transcript {
     let out = sb.cmd().args(args).output().expect("run xnat-cmd");
-    let corpus = corpus_dir().display().to_string();
-    let redact = |b: &[u8]| {
-        crate::support::redact_path(&String::from_utf8_lossy(b), sb.path())
-            .replace(&corpus, "[CORPUS]")
-    };
-    format!(
-        "exit: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().unwrap_or(-1),
-        redact(&out.stdout),
-        redact(&out.stderr)
-    )
+    Transcript::of(&out)
+        .sandbox(sb)
+        .path(&corpus_dir(), "[CORPUS]")
 }
 
 fn corpus_file(name: &str) -> String {
@@ -262,7 +255,7 @@ fn cli_validate_valid_file() {
     }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__dicomtonrrd-rtstruct.json");
-    insta::assert_snapshot!(run_cli(&sb, &["validate", &f]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["validate", &f]));
 }
 
 #[test]
@@ -272,7 +265,7 @@ fn cli_validate_invalid_file() {
     }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__container-service__test-bad-command-INVALID-SEMANTICS.json");
-    insta::assert_snapshot!(run_cli(&sb, &["validate", &f]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["validate", &f]));
 }
 
 #[test]
@@ -282,8 +275,8 @@ fn cli_validate_without_image_and_with_image_flag() {
     }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__rtlab.json");
-    insta::assert_snapshot!("file_without_image", run_cli(&sb, &["validate", &f]));
-    insta::assert_snapshot!(
+    crate::assert_cli_snapshot!("file_without_image", run_cli(&sb, &["validate", &f]));
+    crate::assert_cli_snapshot!(
         "file_with_image_flag",
         run_cli(&sb, &["validate", "--image", "xnat/rtlab", &f])
     );
@@ -296,14 +289,14 @@ fn cli_validate_non_json_file() {
     }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__ecat-dump-INVALID.json");
-    insta::assert_snapshot!(run_cli(&sb, &["validate", &f]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["validate", &f]));
 }
 
 #[test]
 fn cli_validate_missing_file() {
     let sb = crate::support::Sandbox::new();
     let missing = sb.path().join("missing.json").display().to_string();
-    insta::assert_snapshot!(run_cli(&sb, &["validate", &missing]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["validate", &missing]));
 }
 
 #[test]
@@ -316,7 +309,7 @@ fn cli_validate_json_report() {
     let list = corpus_file("NrgXnat__container-service__test-label-commands-LIST.json");
     let missing = sb.path().join("missing.json").display().to_string();
     let out = run_cli(&sb, &["validate", "--json", &good, &list, &missing]);
-    insta::assert_snapshot!(out);
+    crate::assert_cli_snapshot!(out);
 }
 
 #[test]
@@ -335,7 +328,7 @@ fn cli_label_prints_the_compact_list_in_argument_order() {
     let sb = crate::support::Sandbox::new();
     let a = corpus_file("NrgXnat__docker-images__webapp-test.json");
     let b = corpus_file("NrgXnat__container-service__test-label-commands-LIST.json");
-    insta::assert_snapshot!(run_cli(&sb, &["label", &a, &b]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["label", &a, &b]));
     // The printed label parses back into the files' commands, value-equal.
     let out = sb.cmd().args(["label", &a, &b]).output().unwrap();
     let label = xnat_cmd::labels::parse_label(&String::from_utf8(out.stdout).unwrap()).unwrap();
@@ -361,7 +354,7 @@ fn cli_label_dockerfile_line() {
             "inputs": [{"name": "IN"}]}"##,
     )
     .unwrap();
-    insta::assert_snapshot!(run_cli(
+    crate::assert_cli_snapshot!(run_cli(
         &sb,
         &["label", "--dockerfile", &f.display().to_string()]
     ));
@@ -375,7 +368,7 @@ fn cli_label_of_an_invalid_file_writes_nothing() {
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__xnat-populate.json");
     let bad = corpus_file("NrgXnat__container-service__test-bad-command-INVALID-SEMANTICS.json");
-    insta::assert_snapshot!(run_cli(&sb, &["label", &f, &bad]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["label", &f, &bad]));
 }
 
 /// An OCI layout in the sandbox with one image carrying `labels`, tagged `ref_name`.
@@ -400,15 +393,15 @@ const LABEL_OK: &str = r#"[{"name":"hello","command-line":"echo #WHO#","inputs":
 fn cli_validate_oci_source_injects_its_reference() {
     let sb = crate::support::Sandbox::new();
     let src = oci_with_labels(&sb, "registry.example.org/lab/hello:1.2", Some(LABEL_OK));
-    insta::assert_snapshot!(run_cli(&sb, &["validate", "--json", &src]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["validate", "--json", &src]));
 }
 
 #[test]
 fn cli_validate_oci_source_without_reference_asks_for_image() {
     let sb = crate::support::Sandbox::new();
     let src = oci_with_labels(&sb, "v1", Some(LABEL_OK));
-    insta::assert_snapshot!("oci_without_reference", run_cli(&sb, &["validate", &src]));
-    insta::assert_snapshot!(
+    crate::assert_cli_snapshot!("oci_without_reference", run_cli(&sb, &["validate", &src]));
+    crate::assert_cli_snapshot!(
         "oci_with_image_flag",
         run_cli(&sb, &["validate", "--image", "lab/hello", &src])
     );
@@ -422,10 +415,10 @@ fn cli_validate_oci_source_with_broken_or_missing_label() {
         "registry.example.org/lab/hello:1.2",
         Some("[{\"name\": \"a\",}]"),
     );
-    insta::assert_snapshot!("oci_broken_label", run_cli(&sb, &["validate", &src]));
+    crate::assert_cli_snapshot!("oci_broken_label", run_cli(&sb, &["validate", &src]));
     let sb = crate::support::Sandbox::new();
     let src = oci_with_labels(&sb, "registry.example.org/lab/hello:1.2", None);
-    insta::assert_snapshot!("oci_missing_label", run_cli(&sb, &["validate", &src]));
+    crate::assert_cli_snapshot!("oci_missing_label", run_cli(&sb, &["validate", &src]));
 }
 
 /// Real GET exports in the corpus: what XNAT returned must be a fixed point of `normalize`

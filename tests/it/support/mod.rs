@@ -78,11 +78,6 @@ impl Sandbox {
     }
 }
 
-/// Replace every occurrence of `path` in `text` with `[TMP]`, for snapshots.
-pub fn redact_path(text: &str, path: &Path) -> String {
-    text.replace(&path.display().to_string(), "[TMP]")
-}
-
 /// A CLI run that must have succeeded (stderr shown if not), its stdout parsed as JSON.
 pub fn success_json(out: &std::process::Output) -> serde_json::Value {
     assert_eq!(
