@@ -1,16 +1,13 @@
 //! Write the benchmark's oci-archive: one image with a label and a layer of SIZE bytes, built
-//! by the test fixture builder (`tests/it/support/images.rs`, included as is) and streamed to
-//! disk, never held in memory.
+//! by the test kit's image builder (`xnat_cmd_testkit::images`) and streamed to disk, never
+//! held in memory.
 //!
 //! Usage: `cargo run --release --example make_bench_archive -- OUT_DIR SIZE_BYTES`
 //! Writes `OUT_DIR/bench.tar` (tag `bench`) and prints its path.
 
-#[path = "../tests/it/support/images.rs"]
-mod images;
-
 use std::path::PathBuf;
 
-use images::{write_oci_archive, Compress, ImageBuilder, Layer, OciLayout};
+use xnat_cmd_testkit::images::{write_oci_archive, Compress, ImageBuilder, Layer, OciLayout};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -1,26 +1,15 @@
 //! A token-auth docker-registry with N pushed images for `scripts/bench-registry.sh`, built
-//! from the integration-test support so the benchmark and the tests share one recipe.
+//! from the test kit (`xnat-cmd-testkit`) so the benchmark and the tests share one recipe.
 //!
 //! Prints `REGISTRY=…`, `ACCESS_LOG=…`, `IMAGES=N` and `READY`, then serves until stdin
 //! closes (so the registry is always stopped by Drop). With `--measure`, instead reads every
 //! image once through the library (cold client, then warm) and prints timings and request
 //! counts: the library-level measurement used while the `inspect` CLI is not wired.
 
-#[path = "../tests/it/support/images.rs"]
-mod images;
-#[path = "../tests/it/support/pki.rs"]
-#[allow(dead_code)]
-mod pki;
-#[path = "../tests/it/support/registry.rs"]
-#[allow(dead_code)]
-mod registry;
-#[path = "../tests/it/support/token_server.rs"]
-#[allow(dead_code)]
-mod token_server;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
 use std::time::Instant;
+use xnat_cmd_testkit::{images, registry, token_server};
 
 use xnat_cmd::credentials::{Chain, CredentialEnv, CredentialOptions};
 use xnat_cmd::source::registry::{RegistryClient, RegistryOptions};

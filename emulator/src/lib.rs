@@ -6,13 +6,14 @@
 //! the `xnat_cmd` library itself, so the emulator can never disagree with the client's rules.
 //!
 //! [`start`] binds a loopback port and returns a [`Running`] handle with the base URL and test
-//! access to the state ([`Emulator`]).
+//! access to the state ([`Emulator`]); [`cli::Args`] turns the binary's flags into a [`Config`].
 
 // Handlers return ready XNAT answers as `Err(Response)` for early exits; boxing them would
 // only add noise on a test server's cold paths.
 #![allow(clippy::result_large_err)]
 
 mod auth;
+pub mod cli;
 mod commands;
 mod config;
 mod enablement;

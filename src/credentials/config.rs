@@ -49,7 +49,7 @@ impl AuthConfig {
     /// A config.json-shaped document (JSON; YAML accepted as its superset).
     pub fn parse(text: &str, origin: &str) -> Result<Self, CredentialError> {
         let raw: RawConfig =
-            serde_yaml::from_str(text).map_err(|source| CredentialError::Parse {
+            serde_norway::from_str(text).map_err(|source| CredentialError::Parse {
                 origin: origin.to_string(),
                 source,
             })?;
@@ -59,8 +59,8 @@ impl AuthConfig {
     /// A Kubernetes image pull secret: the `.dockerconfigjson` content itself, or the Secret
     /// manifest (JSON or YAML) with `data[".dockerconfigjson"]` (base64) or `stringData`.
     pub fn parse_pull_secret(text: &str, origin: &str) -> Result<Self, CredentialError> {
-        let value: serde_yaml::Value =
-            serde_yaml::from_str(text).map_err(|source| CredentialError::Parse {
+        let value: serde_norway::Value =
+            serde_norway::from_str(text).map_err(|source| CredentialError::Parse {
                 origin: origin.to_string(),
                 source,
             })?;
@@ -90,7 +90,7 @@ impl AuthConfig {
             return Self::parse(&text, origin);
         }
         let raw: RawConfig =
-            serde_yaml::from_value(value).map_err(|source| CredentialError::Parse {
+            serde_norway::from_value(value).map_err(|source| CredentialError::Parse {
                 origin: origin.to_string(),
                 source,
             })?;

@@ -52,7 +52,7 @@ pub enum CredentialError {
     Parse {
         origin: String,
         #[source]
-        source: serde_yaml::Error,
+        source: serde_norway::Error,
     },
     #[error("credentials in {origin} are malformed: {what}")]
     Malformed { origin: String, what: String },

@@ -14,7 +14,7 @@ use xnat_cmd::source::{ImageRecord, ReadOptions, Reader, SourceError, SourceSpec
 use xnat_cmd::Platform;
 
 use crate::support::images::{BuiltImage, ImageBuilder};
-use crate::support::podman::{free_port, Listen, Podman};
+use crate::support::podman::{closed_port, Listen, Podman};
 use crate::support::registry::{Mode, Registry};
 use crate::support::token_server::Policy;
 use crate::support::Sandbox;
@@ -259,7 +259,7 @@ async fn no_daemon_lists_every_socket_tried() {
 
 #[tokio::test]
 async fn docker_host_at_a_closed_tcp_port_is_refused() {
-    let port = free_port();
+    let (_held, port) = closed_port();
     let o = opts(DaemonOptions {
         env: env(&[("DOCKER_HOST", &format!("tcp://127.0.0.1:{port}"))]),
         ..DaemonOptions::default()

@@ -108,7 +108,10 @@ fn logs_show_retries_and_no_colour_codes_in_a_pipe() {
     let err = stderr(&out);
     assert!(err.contains("DEBUG"), "-vv logs debug lines: {err}");
     // Each retry is logged with its reason and count.
-    assert!(err.contains("retrying after client error (Connect)"), "{err}");
+    assert!(
+        err.contains("retrying after client error (Connect)"),
+        "{err}"
+    );
     assert!(err.contains("attempt=3 of=3"), "{err}");
     assert!(!err.contains('\u{1b}'), "escape codes in a pipe: {err:?}");
 }
@@ -226,22 +229,4 @@ fn uninstall_of_an_unknown_id_fails_and_removes_nothing() {
         "error: no installed command has id 99: nothing was removed\nhint: `xnat-cmd list` shows the installed commands and their ids\n"
     );
     assert_eq!(emu.commands().len(), 2);
-}
-
-#[test]
-fn the_emulator_names_its_default_users_and_project() {
-    let out = std::process::Command::new(crate::support::emulator::emulator_bin())
-        .arg("--help")
-        .output()
-        .unwrap();
-    // clap wraps the text to the terminal width: compare with whitespace collapsed.
-    let help = String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    assert!(
-        help.contains("admin/admin (Administrator, ContainerManager)"),
-        "{help}"
-    );
-    assert!(help.contains("one project, DEMO"), "{help}");
 }

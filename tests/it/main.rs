@@ -8,5 +8,6 @@ mod install;
 mod model;
 mod registry;
 mod registry_cli;
+mod rules;
 mod support;
 mod xnat_tls;

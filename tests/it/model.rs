@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use xnat_cmd::labels::{parse_label, LabelError};
 
+use crate::support::cli::Transcript;
 use crate::support::corpus_dir;
 
 fn label_files() -> Vec<PathBuf> {
@@ -24,6 +25,9 @@ fn label_files() -> Vec<PathBuf> {
 
 #[test]
 fn corpus_labels_parse_as_documented() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let files = label_files();
     assert_eq!(files.len(), 9, "the corpus has 9 labels");
     for f in files {
@@ -65,6 +69,9 @@ fn corpus_labels_parse_as_documented() {
 
 #[test]
 fn dollar_escapes_survive_in_the_decoded_label() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let text = std::fs::read_to_string(
         corpus_dir().join("labels/NrgXnat__docker-images__xnat-populate-dollar-escapes.label.txt"),
     )
@@ -133,6 +140,9 @@ fn parse_sources() -> Vec<Row> {
 
 #[test]
 fn every_corpus_file_gets_the_predicted_post_verdict() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     use xnat_cmd::command::normalize::normalize;
     use xnat_cmd::{validate, Form, Severity};
 
@@ -192,6 +202,9 @@ fn every_corpus_file_gets_the_predicted_post_verdict() {
 
 #[test]
 fn upstream_bad_command_yields_exactly_the_eight_upstream_errors() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     use xnat_cmd::{validate, Form, Severity};
 
     let text = std::fs::read_to_string(
@@ -223,20 +236,12 @@ fn upstream_bad_command_yields_exactly_the_eight_upstream_errors() {
     assert_eq!(got, want);
 }
 
-/// Exit code, stdout and stderr of a CLI run, with the corpus and sandbox paths redacted.
-fn run_cli(sb: &crate::support::Sandbox, args: &[&str]) -> String {
+/// A CLI run as a transcript for snapshots, with the corpus and sandbox paths redacted.
+fn run_cli(sb: &crate::support::Sandbox, args: &[&str]) -> Transcript {
     let out = sb.cmd().args(args).output().expect("run xnat-cmd");
-    let corpus = corpus_dir().display().to_string();
-    let redact = |b: &[u8]| {
-        crate::support::redact_path(&String::from_utf8_lossy(b), sb.path())
-            .replace(&corpus, "[CORPUS]")
-    };
-    format!(
-        "exit: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().unwrap_or(-1),
-        redact(&out.stdout),
-        redact(&out.stderr)
-    )
+    Transcript::of(&out)
+        .sandbox(sb)
+        .path(&corpus_dir(), "[CORPUS]")
 }
 
 fn corpus_file(name: &str) -> String {
@@ -245,24 +250,33 @@ fn corpus_file(name: &str) -> String {
 
 #[test]
 fn cli_validate_valid_file() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__dicomtonrrd-rtstruct.json");
-    insta::assert_snapshot!(run_cli(&sb, &["validate", &f]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["validate", &f]));
 }
 
 #[test]
 fn cli_validate_invalid_file() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__container-service__test-bad-command-INVALID-SEMANTICS.json");
-    insta::assert_snapshot!(run_cli(&sb, &["validate", &f]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["validate", &f]));
 }
 
 #[test]
 fn cli_validate_without_image_and_with_image_flag() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__rtlab.json");
-    insta::assert_snapshot!("file_without_image", run_cli(&sb, &["validate", &f]));
-    insta::assert_snapshot!(
+    crate::assert_cli_snapshot!("file_without_image", run_cli(&sb, &["validate", &f]));
+    crate::assert_cli_snapshot!(
         "file_with_image_flag",
         run_cli(&sb, &["validate", "--image", "xnat/rtlab", &f])
     );
@@ -270,26 +284,32 @@ fn cli_validate_without_image_and_with_image_flag() {
 
 #[test]
 fn cli_validate_non_json_file() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__ecat-dump-INVALID.json");
-    insta::assert_snapshot!(run_cli(&sb, &["validate", &f]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["validate", &f]));
 }
 
 #[test]
 fn cli_validate_missing_file() {
     let sb = crate::support::Sandbox::new();
     let missing = sb.path().join("missing.json").display().to_string();
-    insta::assert_snapshot!(run_cli(&sb, &["validate", &missing]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["validate", &missing]));
 }
 
 #[test]
 fn cli_validate_json_report() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let good = corpus_file("NrgXnat__docker-images__webapp-test.json");
     let list = corpus_file("NrgXnat__container-service__test-label-commands-LIST.json");
     let missing = sb.path().join("missing.json").display().to_string();
     let out = run_cli(&sb, &["validate", "--json", &good, &list, &missing]);
-    insta::assert_snapshot!(out);
+    crate::assert_cli_snapshot!(out);
 }
 
 #[test]
@@ -302,10 +322,13 @@ fn cli_validate_usage_error() {
 
 #[test]
 fn cli_label_prints_the_compact_list_in_argument_order() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let a = corpus_file("NrgXnat__docker-images__webapp-test.json");
     let b = corpus_file("NrgXnat__container-service__test-label-commands-LIST.json");
-    insta::assert_snapshot!(run_cli(&sb, &["label", &a, &b]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["label", &a, &b]));
     // The printed label parses back into the files' commands, value-equal.
     let out = sb.cmd().args(["label", &a, &b]).output().unwrap();
     let label = xnat_cmd::labels::parse_label(&String::from_utf8(out.stdout).unwrap()).unwrap();
@@ -331,7 +354,7 @@ fn cli_label_dockerfile_line() {
             "inputs": [{"name": "IN"}]}"##,
     )
     .unwrap();
-    insta::assert_snapshot!(run_cli(
+    crate::assert_cli_snapshot!(run_cli(
         &sb,
         &["label", "--dockerfile", &f.display().to_string()]
     ));
@@ -339,10 +362,13 @@ fn cli_label_dockerfile_line() {
 
 #[test]
 fn cli_label_of_an_invalid_file_writes_nothing() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let sb = crate::support::Sandbox::new();
     let f = corpus_file("NrgXnat__docker-images__xnat-populate.json");
     let bad = corpus_file("NrgXnat__container-service__test-bad-command-INVALID-SEMANTICS.json");
-    insta::assert_snapshot!(run_cli(&sb, &["label", &f, &bad]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["label", &f, &bad]));
 }
 
 /// An OCI layout in the sandbox with one image carrying `labels`, tagged `ref_name`.
@@ -367,15 +393,15 @@ const LABEL_OK: &str = r#"[{"name":"hello","command-line":"echo #WHO#","inputs":
 fn cli_validate_oci_source_injects_its_reference() {
     let sb = crate::support::Sandbox::new();
     let src = oci_with_labels(&sb, "registry.example.org/lab/hello:1.2", Some(LABEL_OK));
-    insta::assert_snapshot!(run_cli(&sb, &["validate", "--json", &src]));
+    crate::assert_cli_snapshot!(run_cli(&sb, &["validate", "--json", &src]));
 }
 
 #[test]
 fn cli_validate_oci_source_without_reference_asks_for_image() {
     let sb = crate::support::Sandbox::new();
     let src = oci_with_labels(&sb, "v1", Some(LABEL_OK));
-    insta::assert_snapshot!("oci_without_reference", run_cli(&sb, &["validate", &src]));
-    insta::assert_snapshot!(
+    crate::assert_cli_snapshot!("oci_without_reference", run_cli(&sb, &["validate", &src]));
+    crate::assert_cli_snapshot!(
         "oci_with_image_flag",
         run_cli(&sb, &["validate", "--image", "lab/hello", &src])
     );
@@ -389,7 +415,7 @@ fn cli_validate_tag_only_layout_checks_commands_with_their_own_image() {
     let label = r#"[{"name":"own","image":"lab/own:2","command-line":"echo"},
       {"name":"bare","command-line":"echo"}]"#;
     let src = oci_with_labels(&sb, "v1", Some(label));
-    let out = run_cli(&sb, &["validate", &src]);
+    let out = run_cli(&sb, &["validate", &src]).render();
     assert!(out.starts_with("exit: 1\n"), "{out}");
     assert!(out.contains("✓ own  (oci:"), "{out}");
     assert!(out.contains("✗ bare  (oci:"), "{out}");
@@ -399,7 +425,7 @@ fn cli_validate_tag_only_layout_checks_commands_with_their_own_image() {
         "{out}"
     );
     // install still needs the reference of the image itself.
-    let out = run_cli(&sb, &["install", &src, "--xnat", "http://127.0.0.1:9"]);
+    let out = run_cli(&sb, &["install", &src, "--xnat", "http://127.0.0.1:9"]).render();
     assert!(out.starts_with("exit: 1\n"), "{out}");
     assert!(
         out.contains("no image reference is recorded with this image\nhint: pass --image REF"),
@@ -415,16 +441,19 @@ fn cli_validate_oci_source_with_broken_or_missing_label() {
         "registry.example.org/lab/hello:1.2",
         Some("[{\"name\": \"a\",}]"),
     );
-    insta::assert_snapshot!("oci_broken_label", run_cli(&sb, &["validate", &src]));
+    crate::assert_cli_snapshot!("oci_broken_label", run_cli(&sb, &["validate", &src]));
     let sb = crate::support::Sandbox::new();
     let src = oci_with_labels(&sb, "registry.example.org/lab/hello:1.2", None);
-    insta::assert_snapshot!("oci_missing_label", run_cli(&sb, &["validate", &src]));
+    crate::assert_cli_snapshot!("oci_missing_label", run_cli(&sb, &["validate", &src]));
 }
 
 /// Real GET exports in the corpus: what XNAT returned must be a fixed point of `normalize`
 /// (apart from `visibility`, which pre-3.7 servers do not emit).
 #[test]
 fn real_get_exports_are_what_normalize_produces() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     use xnat_cmd::command::normalize::{canonical_for_compare, normalize};
     use xnat_cmd::Form;
     for name in [

@@ -383,6 +383,9 @@ async fn non_numeric_id_is_500_text() {
 
 #[tokio::test]
 async fn upstream_bad_command_is_400_with_eight_error_lines() {
+    if crate::support::skip_without_corpus() {
+        return;
+    }
     let emu = Emu::default().await;
     let path = crate::support::corpus_dir()
         .join("NrgXnat__container-service__test-bad-command-INVALID-SEMANTICS.json");

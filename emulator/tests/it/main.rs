@@ -10,6 +10,5 @@ mod faults;
 mod support;
 mod tls;
 
-// The root crate's rcgen test PKI, the same file rather than a second copy.
-#[path = "../../../tests/it/support/pki.rs"]
-mod pki;
+// The root package's rcgen test PKI, from the shared test kit rather than a second copy.
+use xnat_cmd_testkit::pki;

@@ -1,37 +1,31 @@
-//! The XNAT emulator as a child process on a free loopback port, over HTTP or HTTPS (a test
-//! CA from [`super::pki`]), with its test hooks (request counters, state, faults) read over
-//! HTTP(S); killed on Drop.
+//! The XNAT emulator started in-process (the `xnat_emulator` library, no binary to build
+//! first) on `127.0.0.1:0`, over HTTP or HTTPS (a test CA from [`super::pki`]). It runs on a
+//! background thread with its own tokio runtime, so blocking tests (which spawn the
+//! `xnat-cmd` binary and wait for it) and `#[tokio::test]`s alike can use it; its counters and
+//! state are read directly, not over the HTTP hooks. Stopped on Drop.
+//!
+//! Flags are the binary's own (`--fail-nth-write 4`, `--context-path /xnat`, ...), parsed by
+//! the emulator library's clap definition ([`xnat_emulator::cli::Args`]), so a test reads
+//! like the command line it stands for.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::Duration;
 
+use clap::Parser as _;
 use serde_json::Value;
-
-/// The `xnat-emulator` binary next to the test binary (built by `cargo build --workspace`).
-pub fn emulator_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target dir")
-        .to_path_buf();
-    let bin = dir.join("xnat-emulator");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
-        bin.display()
-    );
-    bin
-}
+use xnat_emulator::cli::Args;
+use xnat_emulator::Faults;
 
 pub struct Emulator {
-    child: Child,
     /// `http://127.0.0.1:PORT[/ctx]`, or `https://...` from [`Emulator::start_tls`].
     pub url: String,
     /// The CA that signed the HTTPS certificate ([`Emulator::start_tls`] only).
     pub ca_path: Option<PathBuf>,
-    http: reqwest::blocking::Client,
+    handle: xnat_emulator::Emulator,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
     /// Holds the PEM files while the emulator runs.
     _pki_dir: Option<tempfile::TempDir>,
 }
@@ -39,115 +33,114 @@ pub struct Emulator {
 impl Emulator {
     /// Start with the default users (admin/admin a Container Manager) and extra flags.
     pub fn start(extra: &[&str]) -> Self {
-        Self::spawn(extra, &[], reqwest::blocking::Client::new(), None, None)
+        Self::run(extra, &[], None, None)
     }
 
     /// Like [`Emulator::start`] but over HTTPS, with a fresh test CA and a server certificate
-    /// for 127.0.0.1; the hooks client trusts that CA, the CA file is [`Emulator::ca_path`].
+    /// for 127.0.0.1; the CA file is [`Emulator::ca_path`].
     pub fn start_tls(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let pki = super::pki::write_test_pki(dir.path());
-        let ca = std::fs::read(&pki.ca).expect("read ca.pem");
-        let http = reqwest::blocking::Client::builder()
-            .add_root_certificate(reqwest::Certificate::from_pem(&ca).expect("ca pem"))
-            .build()
-            .expect("hooks client");
         let tls = [
             "--tls-cert".to_string(),
             pki.cert.display().to_string(),
             "--tls-key".to_string(),
             pki.key.display().to_string(),
         ];
-        let emu = Self::spawn(extra, &tls, http, Some(pki.ca), Some(dir));
+        let emu = Self::run(extra, &tls, Some(pki.ca), Some(dir));
         assert!(emu.url.starts_with("https://"), "{}", emu.url);
         emu
     }
 
-    fn spawn(
+    fn run(
         extra: &[&str],
         tls: &[String],
-        http: reqwest::blocking::Client,
         ca_path: Option<PathBuf>,
         pki_dir: Option<tempfile::TempDir>,
     ) -> Self {
-        let mut child = Command::new(emulator_bin())
-            .args(["--bind", "127.0.0.1:0", "--test-hooks"])
-            .args(tls)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start xnat-emulator");
-        let stdout = child.stdout.take().expect("emulator stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the emulator's first line");
-        let url = line
-            .trim()
-            .strip_prefix("xnat-emulator listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line from the emulator: {line:?}"))
-            .to_string();
+        let argv = ["xnat-emulator", "--bind", "127.0.0.1:0", "--test-hooks"]
+            .into_iter()
+            .map(str::to_string)
+            .chain(tls.iter().cloned())
+            .chain(extra.iter().map(|s| s.to_string()));
+        let args =
+            Args::try_parse_from(argv).unwrap_or_else(|e| panic!("emulator flags {extra:?}: {e}"));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("xnat-emulator".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("emulator runtime");
+                rt.block_on(async move {
+                    let running = match xnat_emulator::start(args.config(), args.bind).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.to_string()));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok((running.url(), running.emulator().clone())));
+                    // A dropped sender (the test panicked) stops the server too.
+                    let _ = stopped.await;
+                    // Graceful, but a client that holds a request open must not hang Drop.
+                    let _ = tokio::time::timeout(Duration::from_secs(5), running.shutdown()).await;
+                });
+            })
+            .expect("spawn the emulator thread");
+        let (url, handle) = match ready_rx.recv() {
+            Ok(Ok(started)) => started,
+            Ok(Err(e)) => panic!("the emulator did not start: {e}"),
+            Err(_) => panic!("the emulator thread ended before it started"),
+        };
         Emulator {
-            child,
             url,
             ca_path,
-            http,
+            handle,
+            stop: Some(stop),
+            thread: Some(thread),
             _pki_dir: pki_dir,
         }
     }
 
-    fn hook(&self, path: &str) -> Value {
-        self.http
-            .get(format!("{}/__emulator/{path}", self.url))
-            .send()
-            .and_then(|r| r.json())
-            .unwrap_or_else(|e| panic!("GET /__emulator/{path}: {e}"))
-    }
-
     /// Writes (POST/PUT/DELETE under /xapi) answered so far.
     pub fn writes(&self) -> u64 {
-        self.hook("counters")["writes"]
-            .as_u64()
-            .expect("writes counter")
+        self.handle.writes()
     }
 
+    /// Requests answered so far (the test hooks excluded).
     pub fn requests(&self) -> u64 {
-        self.hook("counters")["requests"]
-            .as_u64()
-            .expect("requests counter")
+        self.handle.log().len() as u64
     }
 
+    /// Commands, enablement and sessions, as `GET /__emulator/state` shows them.
     pub fn state(&self) -> Value {
-        self.hook("state")
+        self.handle.dump()
     }
 
-    /// The stored commands (GET /__emulator/state `commands`).
+    /// The stored commands, as GET would return them.
     pub fn commands(&self) -> Vec<Value> {
-        let s = self.state();
-        match &s["commands"] {
-            Value::Array(a) => a.clone(),
-            Value::Object(o) => o.values().cloned().collect(),
-            other => panic!("unexpected commands in state: {other}"),
-        }
+        self.handle.commands()
     }
 
+    /// Replace the faults with these ([`Faults`] as JSON; missing keys = off).
     pub fn set_faults(&self, faults: Value) {
-        let r = self
-            .http
-            .put(format!("{}/__emulator/faults", self.url))
-            .json(&faults)
-            .send()
-            .expect("PUT faults");
-        assert!(r.status().is_success(), "PUT faults: {}", r.status());
+        let faults: Faults = serde_json::from_value(faults).expect("faults JSON");
+        self.handle.set_faults(faults);
     }
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 

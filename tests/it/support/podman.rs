@@ -17,10 +17,15 @@ const PODMAN: &str = "podman";
 const PODMAN_HINT: &str =
     "install it with `apt-get install podman` (Debian/Ubuntu) or `dnf install podman`";
 
-/// A free port on 127.0.0.1 (bound, then released for the service to take).
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local addr").port()
+/// A port on 127.0.0.1 that refuses connections for as long as the returned socket lives:
+/// bound (so nothing else can take it) but never listening.
+pub fn closed_port() -> (tokio::net::TcpSocket, u16) {
+    let socket = tokio::net::TcpSocket::new_v4().expect("tcp socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("loopback address"))
+        .expect("bind 127.0.0.1:0");
+    let port = socket.local_addr().expect("local addr").port();
+    (socket, port)
 }
 
 /// Poll `ready` until it holds; fail with the service's log if it never does.
@@ -77,15 +82,36 @@ impl Podman {
             ));
         }
         std::fs::write(&conf, text).expect("write registries.conf");
-        let host = match listen {
-            Listen::Unix => format!("unix://{}", dir.path().join("podman.sock").display()),
-            Listen::Tcp => format!("tcp://127.0.0.1:{}", free_port()),
-        };
         let log = dir.path().join("service.log");
-        let mut cmd = podman_in(dir.path());
-        cmd.args(["system", "service", "--time=0", &host])
-            .env("CONTAINERS_REGISTRIES_CONF", &conf)
-            .stdin(Stdio::null())
+        let (mut cmd, host, stdin) = match listen {
+            Listen::Unix => {
+                let host = format!("unix://{}", dir.path().join("podman.sock").display());
+                let mut cmd = podman_in(dir.path());
+                cmd.args(["system", "service", "--time=0", &host]);
+                (cmd, host, Stdio::null())
+            }
+            Listen::Tcp => {
+                // We bind the port and hand the listening socket over (systemd socket
+                // activation, which `podman system service` speaks when given no URI), so no
+                // other process can take the port between choosing and listening. The socket
+                // travels as stdin; the shell moves it to fd 3 and sets LISTEN_PID to its own
+                // pid, which `exec` keeps for podman.
+                let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+                let port = listener.local_addr().expect("local addr").port();
+                let podman = podman_in(dir.path());
+                let mut cmd = Command::new("sh");
+                cmd.arg("-c")
+                    .arg(r#"exec 3<&0 0</dev/null; LISTEN_FDS=1 LISTEN_PID=$$ exec "$@""#)
+                    .arg("sh")
+                    .arg(podman.get_program())
+                    .args(podman.get_args())
+                    .args(["system", "service", "--time=0"]);
+                let fd = std::os::fd::OwnedFd::from(listener);
+                (cmd, format!("tcp://127.0.0.1:{port}"), Stdio::from(fd))
+            }
+        };
+        cmd.env("CONTAINERS_REGISTRIES_CONF", &conf)
+            .stdin(stdin)
             .stdout(std::fs::File::create(&log).expect("service log"))
             .stderr(std::fs::File::create(&log).expect("service log"));
         let mut child = match cmd.spawn() {

@@ -37,7 +37,6 @@ pub struct Policy {
 struct Shared {
     policy: Policy,
     key: EcdsaKeyPair,
-    cert_der: Vec<u8>,
     rng: SystemRandom,
     pub requests: AtomicU64,
 }
@@ -67,7 +66,6 @@ impl TokenServer {
         let shared = Arc::new(Shared {
             policy,
             key: signing,
-            cert_der: cert.der().to_vec(),
             rng,
             requests: AtomicU64::new(0),
         });

@@ -1,4 +1,4 @@
-//! The CNCF `docker-registry` (distribution 2.8) on a free 127.0.0.1 port, in plain, htpasswd
+//! The CNCF `docker-registry` (distribution 2.8) on a 127.0.0.1 port of its own choosing, in plain, htpasswd
 //! Basic, TLS (test CA made with rcgen) or token mode (with [`TokenServer`]); images built by
 //! `images` are pushed over the distribution API. The process is killed on Drop.
 
@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
-use super::images::{BuiltImage, BuiltIndex, Content, Target};
-use super::pki::test_pki;
-use super::token_server::{Policy, TokenServer, ISSUER, SERVICE};
+use crate::images::{BuiltImage, BuiltIndex, Content, Target};
+use crate::pki::test_pki;
+use crate::token_server::{Policy, TokenServer, ISSUER, SERVICE};
 
 const BINARY: &str = "docker-registry";
 
@@ -35,18 +35,15 @@ pub struct Registry {
     pub log_path: PathBuf,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
-}
+/// The registry is a Go program that cannot take a listening socket from us (no socket
+/// activation in distribution 2.8), so it binds `127.0.0.1:0` itself and we read the port it
+/// got from its own `listening on 127.0.0.1:PORT` log line (logged at `info`), instead of
+/// probing for a free port and hoping nobody takes it before the registry does.
+const LISTENING: &str = "msg=\"listening on ";
 
 impl Registry {
     pub fn start(mode: Mode) -> Registry {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
         let data = dir.path().join("data");
         let mut extra = String::new();
         let mut ca_path = None;
@@ -96,7 +93,7 @@ impl Registry {
             (String::new(), extra)
         };
         let config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: false\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: {addr}\n  secret: not-a-secret-test-only\n{http_extra}{top_extra}",
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:0\n  secret: not-a-secret-test-only\n{http_extra}{top_extra}",
             data.display()
         );
         let config_path = dir.path().join("config.yml");
@@ -114,7 +111,7 @@ impl Registry {
             });
         let mut reg = Registry {
             child,
-            addr,
+            addr: String::new(),
             dir,
             ca_path,
             token,
@@ -125,10 +122,16 @@ impl Registry {
         reg
     }
 
+    /// Wait for the `listening on` line, take the address from it, then for it to accept.
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
-            if TcpStream::connect(&self.addr).is_ok() {
+            if self.addr.is_empty() {
+                if let Some(addr) = listening_addr(&self.log()) {
+                    self.addr = addr;
+                }
+            }
+            if !self.addr.is_empty() && TcpStream::connect(&self.addr).is_ok() {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -322,6 +325,16 @@ impl Drop for Registry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `127.0.0.1:PORT` from the registry's `msg="listening on 127.0.0.1:PORT[, tls]"` line.
+fn listening_addr(log: &str) -> Option<String> {
+    let line = log.lines().find(|l| l.contains(LISTENING))?;
+    let rest = &line[line.find(LISTENING)? + LISTENING.len()..];
+    let addr = rest.split([',', '"']).next()?.trim();
+    addr.rsplit_once(':')
+        .filter(|(_, port)| port.parse::<u16>().is_ok_and(|p| p != 0))
+        .map(|_| addr.to_string())
 }
 
 /// Write `text` to a file in `dir` and return its path.

@@ -4,10 +4,7 @@
 //! stable across runs and machines. The raw bytes, digests and media types of every blob and
 //! manifest stay public: the registry helper pushes them over HTTP, the archive tests write
 //! them as OCI layouts, `oci-archive` tars and both `docker save` layouts, and skopeo gives a
-//! second, independent writer. Standalone on purpose (no `super::` imports) so that
-//! `examples/make_bench_archive.rs` can include it with `#[path]`.
-
-#![allow(dead_code)]
+//! second, independent writer.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -30,11 +27,7 @@ pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.ta
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub const CONTAINERD_NAME: &str = "io.containerd.image.name";
 
-// An explicit path: this file is also included with `#[path]` by examples, where the
-// default lookup of a nested module would differ.
-#[path = "images/docker.rs"]
 mod docker;
-#[allow(unused_imports)] // the examples that include this file use none of it
 pub use docker::*;
 
 /// `sha256:<hex>` of `bytes`.

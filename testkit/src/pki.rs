@@ -1,6 +1,5 @@
 //! A throw-away PKI for TLS tests: a CA and a server certificate for localhost, 127.0.0.1 and
-//! ::1, made with rcgen. Self-contained (only rcgen) so the emulator's tests include this same
-//! file with `#[path]` instead of keeping a second copy.
+//! ::1, made with rcgen. Used by the registry's TLS mode and by both packages' HTTPS tests.
 
 /// A test CA and a server certificate for localhost, 127.0.0.1 and ::1 (PEM: ca, cert, key).
 pub fn test_pki() -> (String, String, String) {
