@@ -51,7 +51,7 @@ run() {
   local before after t0 t1
   before=$(counters)
   t0=$(date +%s%N)
-  "$bin/xnat-cmd" install "${sources[@]}" --enable-site --enable-project demo >/dev/null
+  "$bin/xnat-cmd" install "${sources[@]}" --enable-site --enable-project DEMO >/dev/null
   t1=$(date +%s%N)
   after=$(counters)
   local req=$(( $(echo "$after" | field requests) - $(echo "$before" | field requests) ))
@@ -59,7 +59,7 @@ run() {
   printf '%-8s %5d ms  %5d requests  %4d writes\n' "$1" $(( (t1 - t0) / 1000000 )) "$req" "$wr"
 }
 
-echo "install of $((images * per)) commands from $images images ($((images * per * 2)) wrappers), --enable-site --enable-project demo"
+echo "install of $((images * per)) commands from $images images ($((images * per * 2)) wrappers), --enable-site --enable-project DEMO"
 run first
 run re-run
 echo "machine: $(nproc) cores, $(uname -sr); $(date -u +%Y-%m-%d)"
