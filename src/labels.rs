@@ -287,6 +287,26 @@ fn has_garbled_escape(values: &[Value]) -> bool {
     values.iter().any(walk)
 }
 
+/// A Dockerfile line `LABEL org.nrg.commands="…"` whose value Docker reads back as exactly
+/// `value`. NRG's `command2label.py` escapes `"` and `$` but not `\`, which breaks commands
+/// whose JSON holds a backslash; all three characters Docker unescapes are escaped here.
+pub fn dockerfile_line(value: &str) -> String {
+    format!("LABEL {LABEL_KEY}=\"{}\"\n", dockerfile_escape(value))
+}
+
+/// Escape for a double-quoted Dockerfile string: Docker (BuildKit's shell lexer) unescapes
+/// exactly `\\`, `\"` and `\$` there, and expands `$NAME` unless escaped.
+fn dockerfile_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + value.len() / 8);
+    for c in value.chars() {
+        if matches!(c, '\\' | '"' | '$') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,5 +486,50 @@ mod tests {
         assert!(s.chars().all(|c| c == 'b'));
         assert_eq!(snippet_at("ab", 1, 99), "ab");
         assert_eq!(snippet_at("é", 1, 1), "é");
+    }
+
+    /// BuildKit's double-quote rules (moby/buildkit `frontend/dockerfile/shell/lex.go`,
+    /// `processDoubleQuote`): `\` before `"`, `$`, `\` or a newline escapes it; any other `\`
+    /// stays; an unescaped `$NAME` would be expanded (we fail on it: it must not occur).
+    fn buildkit_unquote(line: &str) -> String {
+        let rest = line
+            .strip_prefix("LABEL org.nrg.commands=\"")
+            .expect("prefix");
+        let rest = rest.strip_suffix("\"\n").expect("closing quote");
+        let mut out = String::new();
+        let mut chars = rest.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.peek() {
+                    Some('"') | Some('$') | Some('\\') => out.push(chars.next().unwrap()),
+                    Some('\n') => {
+                        chars.next();
+                    }
+                    _ => out.push('\\'),
+                },
+                '"' => panic!("unescaped quote ends the string early"),
+                '$' => panic!("unescaped $ would be expanded by Docker"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn dockerfile_line_round_trips_through_buildkit_rules() {
+        let values = [
+            r#"[{"name":"a","command-line":"echo $XNAT_USER ${XNAT_PASS} \"q\" C:\\dir\\n é ✓ 日本"}]"#,
+            r#"[{"a":"\\\\","b":"\\\"","c":"$$","d":"\\$HOME"}]"#,
+            "[]",
+        ];
+        for v in values {
+            let line = format!("LABEL {LABEL_KEY}=\"{}\"\n", dockerfile_escape(v));
+            assert_eq!(buildkit_unquote(&line), v, "{line}");
+        }
+    }
+
+    #[test]
+    fn escapes_exactly_three_characters() {
+        assert_eq!(dockerfile_escape(r#"a\b"c$d'e`f"#), r#"a\\b\"c\$d'e`f"#);
     }
 }

@@ -339,6 +339,17 @@ pub fn prepare(original: &Value, image: Option<&str>, from_image: bool) -> Prepa
     }
 }
 
+/// Stand-in image for label commands without one: XNAT's label import sets the image the label
+/// is read from, so a missing `image` is not an authoring error.
+pub const LABEL_IMAGE: &str = "label-image:latest";
+
+/// Check a command an author puts in a label: as XNAT's label import will, with an image
+/// injected when it names none.
+pub fn prepare_for_label(command: &Value) -> Prepared {
+    let own = CommandView::new(command).image().is_some();
+    prepare(command, (!own).then_some(LABEL_IMAGE), false)
+}
+
 /// Warnings that repeat per occurrence (an ignored key in every input) said once each, with
 /// how many places they occur in, in first-seen order.
 pub fn merge_repeated<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) -> Vec<(String, usize)> {

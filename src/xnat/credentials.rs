@@ -59,6 +59,27 @@ pub struct CredentialInputs {
     pub netrc_path: Option<PathBuf>,
 }
 
+impl CredentialInputs {
+    /// The flags, and the environment as `env` shows it: `XNAT_USER`, `XNAT_PASS`, and the
+    /// netrc file at `$NETRC`, else `$HOME/.netrc`. Empty variables count as unset.
+    pub fn from_env(
+        flag_user: Option<String>,
+        flag_password: Option<Secret>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Self {
+        let env = |k: &str| env(k).filter(|v| !v.is_empty());
+        CredentialInputs {
+            flag_user,
+            flag_password,
+            env_user: env("XNAT_USER"),
+            env_pass: env("XNAT_PASS").map(Secret::new),
+            netrc_path: env("NETRC")
+                .map(PathBuf::from)
+                .or_else(|| env("HOME").map(|h| Path::new(&h).join(".netrc"))),
+        }
+    }
+}
+
 /// Resolve credentials for `host` (and `port`, when the URL has one).
 pub fn resolve(
     inputs: &CredentialInputs,
@@ -288,5 +309,35 @@ mod tests {
         let inputs = CredentialInputs::default();
         let e = resolve(&inputs, "h", Some(1)).unwrap_err().to_string();
         assert_eq!(e, "no XNAT credentials for `h:1`: tried --user/--password-stdin, XNAT_USER/XNAT_PASS and ~/.netrc");
+    }
+
+    #[test]
+    fn inputs_from_the_environment() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let i = CredentialInputs::from_env(
+            None,
+            None,
+            env(&[("XNAT_USER", "u"), ("XNAT_PASS", ""), ("HOME", "/h")]),
+        );
+        assert_eq!(i.env_user.as_deref(), Some("u"));
+        assert!(i.env_pass.is_none(), "an empty XNAT_PASS is unset");
+        assert_eq!(i.netrc_path, Some(PathBuf::from("/h/.netrc")));
+        let i = CredentialInputs::from_env(
+            Some("f".into()),
+            None,
+            env(&[("NETRC", "/n"), ("HOME", "/h")]),
+        );
+        assert_eq!(i.flag_user.as_deref(), Some("f"));
+        assert_eq!(i.netrc_path, Some(PathBuf::from("/n")));
+        assert_eq!(
+            CredentialInputs::from_env(None, None, env(&[])).netrc_path,
+            None
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod credentials;
+pub mod listing;
 pub mod preflight;
 
 pub use client::{parse_base, ClientOptions, XnatClient, XnatError};

@@ -1,6 +1,5 @@
 //! From `XnatArgs` and the environment to a logged-in, preflighted XNAT client.
 
-use xnat_cmd::secret::Secret;
 use xnat_cmd::xnat::credentials::{resolve, CredentialInputs};
 use xnat_cmd::xnat::preflight::{preflight, ServerInfo};
 use xnat_cmd::xnat::{parse_base, ClientOptions, XnatClient, XnatError};
@@ -37,17 +36,8 @@ fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
     if flag_password.is_some() && args.user.is_none() {
         return Err(CliError::usage("--password-stdin needs --user"));
     }
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let netrc_path = env("NETRC")
-        .map(Into::into)
-        .or_else(|| env("HOME").map(|h| std::path::Path::new(&h).join(".netrc")));
-    let inputs = CredentialInputs {
-        flag_user: args.user.clone(),
-        flag_password,
-        env_user: env("XNAT_USER"),
-        env_pass: env("XNAT_PASS").map(Secret::new),
-        netrc_path,
-    };
+    let inputs =
+        CredentialInputs::from_env(args.user.clone(), flag_password, |k| std::env::var(k).ok());
     let host = base
         .host_str()
         .unwrap_or_default()

@@ -3,39 +3,17 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use serde::Serialize;
-use xnat_cmd::command::lenient_i64;
-use xnat_cmd::xnat::XnatClient;
-use xnat_cmd::CommandView;
+use xnat_cmd::xnat::listing::{installed, Installed};
 
 use crate::args::{GlobalArgs, ListArgs};
 use crate::connect::connect;
 use crate::output::{align, print_stdout, CliError};
 
-#[derive(Debug, Serialize)]
-struct Listed {
-    id: Option<i64>,
-    name: Option<String>,
-    version: Option<String>,
-    image: Option<String>,
-    wrappers: Vec<ListedWrapper>,
-}
-
-#[derive(Debug, Serialize)]
-struct ListedWrapper {
-    id: Option<i64>,
-    name: Option<String>,
-    contexts: Vec<String>,
-    enabled_site: bool,
-    /// Projects whose own record enables the wrapper; effective only when `enabled_site`.
-    enabled_projects: Vec<String>,
-}
-
 pub async fn run(args: ListArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
     let (client, _info) = connect(&args.xnat, false).await?;
-    let result = gather(&client).await;
+    let result = installed(&client).await;
     client.logout().await;
-    let listed = result.map_err(CliError::work)?;
+    let listed = result.map_err(|e| CliError::work_of(&e))?;
     if args.json {
         let text = serde_json::to_string_pretty(&listed).map_err(CliError::work)?;
         print_stdout(&format!("{text}\n"))?;
@@ -45,39 +23,7 @@ pub async fn run(args: ListArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
     Ok(ExitCode::SUCCESS)
 }
 
-async fn gather(client: &XnatClient) -> Result<Vec<Listed>, xnat_cmd::xnat::XnatError> {
-    let mut out = Vec::new();
-    for c in client.list_commands().await? {
-        let v = CommandView::new(&c);
-        let mut wrappers = Vec::new();
-        for w in v.wrappers() {
-            let (enabled_site, enabled_projects) = match w.id() {
-                Some(id) => (
-                    client.site_enabled(id).await?,
-                    client.wrapper_projects(id).await?,
-                ),
-                None => (false, Vec::new()),
-            };
-            wrappers.push(ListedWrapper {
-                id: w.id(),
-                name: w.name(),
-                contexts: w.contexts(),
-                enabled_site,
-                enabled_projects,
-            });
-        }
-        out.push(Listed {
-            id: c.get("id").and_then(lenient_i64),
-            name: v.name(),
-            version: v.version(),
-            image: v.image(),
-            wrappers,
-        });
-    }
-    Ok(out)
-}
-
-fn human(listed: &[Listed]) -> String {
+fn human(listed: &[Installed]) -> String {
     let mut s = String::new();
     if listed.is_empty() {
         s.push_str("no commands installed\n");
