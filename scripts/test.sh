@@ -65,4 +65,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo check: the library without the cli feature (no clap, no log subscriber)" >&2
 cargo check -p xnat-cmd --lib --no-default-features
 echo "== cargo test" >&2
-cargo test --workspace --no-fail-fast
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
+# One closing line for the whole run (cargo prints one per test binary, the last often a
+# doc-test binary with nothing in it).
+awk '/^test result:/ { p += $4; f += $6; s += $8 }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
