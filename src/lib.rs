@@ -12,6 +12,7 @@ pub mod apply;
 pub mod command;
 pub mod credentials;
 pub mod digest;
+pub mod fleet;
 pub mod labels;
 pub mod pipeline;
 pub mod platform;
