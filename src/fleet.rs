@@ -76,3 +76,109 @@ impl Fleet {
         self.sites.iter().map(|s| (s.name.as_str(), s)).collect()
     }
 }
+
+/// Placeholder until the fleet parser lands: `*` within a path component, `**` across.
+pub fn glob_matches(glob: &str, repository: &str) -> bool {
+    fn m(g: &[u8], r: &[u8]) -> bool {
+        match (g.first(), r.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) if g.get(1) == Some(&b'*') => {
+                (0..=r.len()).any(|i| m(&g[2..], &r[i..]))
+            }
+            (Some(b'*'), _) => (0..=r.len())
+                .take_while(|&i| i == 0 || r[i - 1] != b'/')
+                .any(|i| m(&g[1..], &r[i..])),
+            (Some(b'?'), Some(c)) if *c != b'/' => m(&g[1..], &r[1..]),
+            (Some(a), Some(b)) if a == b => m(&g[1..], &r[1..]),
+            _ => false,
+        }
+    }
+    m(glob.as_bytes(), repository.as_bytes())
+}
+
+/// Placeholder until the located parser lands: serde with the file's shape, no positions.
+pub fn parse(file: &str, text: &str) -> Result<Fleet, FleetError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawFleet {
+        images: Vec<RawImage>,
+        prune: Option<Vec<String>>,
+        #[serde(default)]
+        sites: BTreeMap<String, RawSite>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+    struct RawImage {
+        image: String,
+        platform: Option<String>,
+        commands: Option<Vec<String>>,
+        #[serde(default)]
+        pin_digest: bool,
+        sites: Option<Vec<String>>,
+        #[serde(default)]
+        enable: RawEnable,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(deny_unknown_fields)]
+    struct RawEnable {
+        #[serde(default)]
+        site: bool,
+        projects: Option<serde_norway::Value>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "kebab-case")]
+    struct RawSite {
+        url: String,
+        user_env: Option<String>,
+        password_env: Option<String>,
+    }
+    let err = |message: String| FleetError {
+        file: file.to_string(),
+        line: 1,
+        column: 1,
+        message,
+    };
+    let raw: RawFleet = serde_norway::from_str(text).map_err(|e| err(e.to_string()))?;
+    let images = raw
+        .images
+        .into_iter()
+        .map(|i| {
+            Ok(FleetImage {
+                image: i.image,
+                platform: i
+                    .platform
+                    .map(|p| Platform::parse(&p).map_err(|e| err(e.to_string())))
+                    .transpose()?,
+                commands: i.commands,
+                pin_digest: i.pin_digest,
+                sites: i.sites,
+                enable: Enable {
+                    site: i.enable.site,
+                    projects: match i.enable.projects {
+                        None => Projects::None,
+                        Some(serde_norway::Value::String(s)) if s == "all" => Projects::All,
+                        Some(v) => Projects::List(
+                            serde_norway::from_value(v).map_err(|e| err(e.to_string()))?,
+                        ),
+                    },
+                },
+                line: 1,
+            })
+        })
+        .collect::<Result<Vec<_>, FleetError>>()?;
+    Ok(Fleet {
+        images,
+        has_prune: raw.prune.is_some(),
+        prune: raw.prune.unwrap_or_default(),
+        sites: raw
+            .sites
+            .into_iter()
+            .map(|(name, s)| Site {
+                name,
+                url: s.url,
+                user_env: s.user_env,
+                password_env: s.password_env,
+            })
+            .collect(),
+    })
+}

@@ -365,7 +365,14 @@ pub fn merge_repeated<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) -> Ve
 
 /// Read every input concurrently (results in input order) and prepare its commands.
 pub async fn run(texts: &[String], inputs: &[Input], opts: &Options) -> Vec<Item> {
-    let reader = Reader::new(opts.read.clone());
+    let each = vec![opts.clone(); inputs.len()];
+    run_each(texts, inputs, &each).await
+}
+
+/// [`run`] with options of each input's own (a fleet file's per-image platform and
+/// pin-digest); the clients, tokens and connections come from the first input's read options.
+pub async fn run_each(texts: &[String], inputs: &[Input], opts: &[Options]) -> Vec<Item> {
+    let reader = Reader::new(opts.first().map(|o| o.read.clone()).unwrap_or_default());
     let specs: Vec<SourceSpec> = inputs
         .iter()
         .filter_map(|i| match i {
@@ -378,7 +385,8 @@ pub async fn run(texts: &[String], inputs: &[Input], opts: &Options) -> Vec<Item
     let work = texts
         .iter()
         .zip(inputs)
-        .map(|(text, input)| run_one(&reader, text, input, opts));
+        .zip(opts)
+        .map(|((text, input), opts)| run_one(&reader, text, input, opts));
     futures::future::join_all(work).await
 }
 
@@ -390,7 +398,7 @@ async fn run_one(reader: &Reader, text: &str, input: &Input, opts: &Options) -> 
     };
     item.outcome = match input {
         Input::CommandFile(path) => command_file(path, opts).map(|i| vec![i]),
-        Input::Source(spec) => match reader.read(spec).await {
+        Input::Source(spec) => match reader.read_with(spec, &opts.read).await {
             Ok(result) => {
                 item.warnings.extend(result.warnings);
                 images(text, &result.images, opts, &mut item.warnings)

@@ -131,6 +131,15 @@ impl Emulator {
         &self.inner.config
     }
 
+    /// Create a project, as an XNAT user would in the UI (for tests of `projects: all`).
+    pub fn add_project(&self, id: &str) {
+        self.inner
+            .state()
+            .projects
+            .entry(id.to_string())
+            .or_default();
+    }
+
     /// Every request so far (test hooks excluded), oldest first.
     pub fn log(&self) -> Vec<LoggedRequest> {
         self.inner.state().log.clone()

@@ -306,12 +306,22 @@ impl Reader {
     }
 
     pub async fn read(&self, spec: &SourceSpec) -> Result<ReadResult, SourceError> {
+        self.read_with(spec, &self.opts).await
+    }
+
+    /// Read with other per-image options (platform, `--all-platforms`, size cap) through this
+    /// run's clients and connections; registry and daemon settings stay the run's.
+    pub async fn read_with(
+        &self,
+        spec: &SourceSpec,
+        opts: &ReadOptions,
+    ) -> Result<ReadResult, SourceError> {
         match spec {
             SourceSpec::Oci { .. }
             | SourceSpec::OciArchive { .. }
             | SourceSpec::DockerArchive { .. } => {
                 let spec = spec.clone();
-                let opts = self.opts.clone();
+                let opts = opts.clone();
                 // Archive reading is blocking file I/O: keep it off the async workers.
                 tokio::task::spawn_blocking(move || archive::read(&spec, &opts))
                     .await
@@ -325,11 +335,9 @@ impl Reader {
                         registry::RegistryClient::new(&self.opts.registry)
                     })
                     .await?;
-                Ok(client.read(reference, &self.opts).await?)
+                Ok(client.read(reference, opts).await?)
             }
-            SourceSpec::DockerDaemon { reference } => {
-                Ok(self.daemon.read(reference, &self.opts).await?)
-            }
+            SourceSpec::DockerDaemon { reference } => Ok(self.daemon.read(reference, opts).await?),
         }
     }
 }

@@ -15,7 +15,15 @@ use crate::secret::Secret;
 pub enum CredentialSource {
     Flags,
     Environment,
-    Netrc { path: PathBuf, machine: String },
+    /// A fleet site's `user-env` / `password-env` variables.
+    SiteEnvironment {
+        user_var: String,
+        password_var: String,
+    },
+    Netrc {
+        path: PathBuf,
+        machine: String,
+    },
 }
 
 impl fmt::Display for CredentialSource {
@@ -23,6 +31,10 @@ impl fmt::Display for CredentialSource {
         match self {
             CredentialSource::Flags => f.write_str("--user and --password-stdin"),
             CredentialSource::Environment => f.write_str("XNAT_USER and XNAT_PASS"),
+            CredentialSource::SiteEnvironment {
+                user_var,
+                password_var,
+            } => write!(f, "{user_var} and {password_var}"),
             CredentialSource::Netrc { path, machine } => {
                 write!(f, "machine `{machine}` in {}", path.display())
             }
@@ -47,6 +59,12 @@ pub enum CredentialError {
     HalfEnvironment,
     #[error("failed to read `{path}`: {message}")]
     Netrc { path: PathBuf, message: String },
+    #[error("site `{site}`: {set} is set but {unset} is not: set both")]
+    HalfSiteEnvironment {
+        site: String,
+        set: String,
+        unset: String,
+    },
 }
 
 /// What the resolver may look at; the binary fills it from flags and the process env.
@@ -125,6 +143,54 @@ pub fn resolve(
         },
         netrc: netrc_desc,
     })
+}
+
+/// Credentials for a fleet site: its `user-env` / `password-env` variables, else `~/.netrc` for
+/// its host, else `XNAT_USER` / `XNAT_PASS` (site-specific before run-wide).
+pub fn resolve_site(
+    site: &str,
+    vars: (Option<&str>, Option<&str>),
+    env: impl Fn(&str) -> Option<String>,
+    host: &str,
+    port: Option<u16>,
+) -> Result<Credentials, CredentialError> {
+    let env = |k: &str| env(k).filter(|v| !v.is_empty());
+    if let (Some(uv), Some(pv)) = vars {
+        match (env(uv), env(pv)) {
+            (Some(user), Some(password)) => {
+                return Ok(Credentials {
+                    user,
+                    password: Secret::new(password),
+                    source: CredentialSource::SiteEnvironment {
+                        user_var: uv.to_string(),
+                        password_var: pv.to_string(),
+                    },
+                })
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                let (set, unset) = if env(uv).is_some() {
+                    (uv, pv)
+                } else {
+                    (pv, uv)
+                };
+                return Err(CredentialError::HalfSiteEnvironment {
+                    site: site.to_string(),
+                    set: set.to_string(),
+                    unset: unset.to_string(),
+                });
+            }
+            (None, None) => {}
+        }
+    }
+    let all = CredentialInputs::from_env(None, None, env);
+    let netrc_only = CredentialInputs {
+        netrc_path: all.netrc_path.clone(),
+        ..CredentialInputs::default()
+    };
+    match resolve(&netrc_only, host, port) {
+        Err(CredentialError::NotFound { .. }) => resolve(&all, host, port),
+        other => other,
+    }
 }
 
 fn from_netrc(
@@ -338,6 +404,64 @@ mod tests {
         assert_eq!(
             CredentialInputs::from_env(None, None, env(&[])).netrc_path,
             None
+        );
+    }
+
+    #[test]
+    fn site_credentials_prefer_the_site_then_netrc_then_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let netrc = dir.path().join("netrc");
+        std::fs::write(&netrc, "machine prod.example.org login n password np\n").unwrap();
+        let netrc_s = netrc.display().to_string();
+        let env = |extra: &'static [(&'static str, &'static str)], n: String| {
+            move |k: &str| {
+                if k == "NETRC" {
+                    return Some(n.clone());
+                }
+                extra
+                    .iter()
+                    .chain([("XNAT_USER", "run"), ("XNAT_PASS", "rp")].iter())
+                    .find(|(name, _)| *name == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let vars = (Some("PROD_U"), Some("PROD_P"));
+        let c = resolve_site(
+            "prod",
+            vars,
+            env(&[("PROD_U", "s"), ("PROD_P", "sp")], netrc_s.clone()),
+            "prod.example.org",
+            None,
+        )
+        .unwrap();
+        assert_eq!((c.user.as_str(), c.password.expose()), ("s", "sp"));
+        assert_eq!(c.source.to_string(), "PROD_U and PROD_P");
+        let c = resolve_site(
+            "prod",
+            vars,
+            env(&[], netrc_s.clone()),
+            "prod.example.org",
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.user, "n", "netrc before XNAT_USER");
+        let c = resolve_site(
+            "prod",
+            (None, None),
+            env(&[], netrc_s.clone()),
+            "other.example.org",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.user.as_str(), c.source.clone()),
+            ("run", CredentialSource::Environment)
+        );
+        let e =
+            resolve_site("prod", vars, env(&[("PROD_U", "s")], netrc_s), "x", None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "site `prod`: PROD_U is set but PROD_P is not: set both"
         );
     }
 }

@@ -10,4 +10,5 @@ mod registry;
 mod registry_cli;
 mod rules;
 mod support;
+mod sync;
 mod xnat_tls;

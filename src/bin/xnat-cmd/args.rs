@@ -16,6 +16,23 @@ const EXIT_CODES: &str =
     "Exit codes: 0 success; 1 the work failed (invalid command, image without label, \
 XNAT refused, unreadable source); 2 usage error.";
 
+const SYNC_HELP: &str = "A minimal fleet file (YAML or JSON):
+
+  images:
+    - image: ghcr.io/lab/tool:1.2        # any SOURCE form install accepts
+      enable: {site: true, projects: [P1]}   # projects: all = every project, at each run
+  prune: [ghcr.io/lab/*]                 # repositories this file owns (for --prune)
+
+Keys per image: image, platform, commands, pin-digest, sites, enable {site, projects}. Top level:
+images, prune, sites ({NAME: {url, user-env, password-env}}; without it one site from --xnat /
+XNAT_HOST). A site's credentials: its user-env/password-env variables, else ~/.netrc for its host,
+else XNAT_USER/XNAT_PASS. Every image is read and every command validated before anything is
+written; one invalid command and nothing is written anywhere. An unreadable image or a failing
+site does not stop the others.
+
+Exit codes: 0 success; 1 something failed (see the summary); 2 usage error (including any mistake
+in the fleet file, reported with its line and column).";
+
 /// Shown under the options of every subcommand that talks to XNAT.
 const XNAT_ACCESS: &str = "XNAT access: the URL from --xnat or XNAT_HOST (with any context path, \
 e.g. https://host/xnat). Credentials, first found wins: --user with --password-stdin; \
@@ -60,6 +77,10 @@ pub enum Command {
     /// Remove the commands of an image (or by id) from XNAT.
     #[command(after_help = XNAT_ACCESS)]
     Uninstall(UninstallArgs),
+    /// Make one or several XNAT sites hold what a fleet file declares (install, update, enable,
+    /// and with --prune remove what the file owns but no longer declares).
+    #[command(after_help = SYNC_HELP)]
+    Sync(SyncArgs),
 }
 
 /// How to reach XNAT. Credentials: --user + --password-stdin, else XNAT_USER/XNAT_PASS, else
@@ -153,6 +174,29 @@ pub struct UninstallArgs {
     /// JSON report on stdout.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The fleet file (YAML or JSON).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Sync only this site of the file's `sites:` (repeatable).
+    #[arg(long = "site", value_name = "NAME")]
+    pub sites: Vec<String>,
+    /// Show the plan (with diffs, and the removals of --prune) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Remove installed commands inside the file's `prune:` globs that it does not declare.
+    #[arg(long)]
+    pub prune: bool,
+    /// JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub xnat: XnatArgs,
     #[command(flatten)]
     pub source: SourceArgs,
 }

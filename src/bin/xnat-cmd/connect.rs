@@ -1,6 +1,6 @@
 //! From `XnatArgs` and the environment to a logged-in, preflighted XNAT client.
 
-use xnat_cmd::xnat::credentials::{resolve, CredentialInputs};
+use xnat_cmd::xnat::credentials::{resolve, resolve_site, CredentialInputs, Credentials};
 use xnat_cmd::xnat::preflight::{preflight, ServerInfo};
 use xnat_cmd::xnat::{parse_base, ClientOptions, XnatClient, XnatError};
 
@@ -44,6 +44,36 @@ fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
         .trim_matches(['[', ']'])
         .to_string();
     let creds = resolve(&inputs, &host, base.port()).map_err(CliError::usage)?;
+    build(base, creds, args)
+}
+
+/// A fleet site: its URL, credentials from its `user-env`/`password-env`, else netrc, else
+/// `XNAT_USER`/`XNAT_PASS`; TLS options from the command line. Logged in and preflighted.
+pub async fn connect_site(
+    name: &str,
+    url: &str,
+    vars: (Option<&str>, Option<&str>),
+    args: &XnatArgs,
+) -> Result<(XnatClient, ServerInfo), CliError> {
+    let base = parse_base(url).map_err(CliError::usage)?;
+    let host = base
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_string();
+    let creds = resolve_site(name, vars, |k| std::env::var(k).ok(), &host, base.port())
+        .map_err(CliError::usage)?;
+    let client = build(base, creds, args)?;
+    match preflight(&client, true).await {
+        Ok(info) => Ok((client, info)),
+        Err(e) => {
+            client.logout().await;
+            Err(CliError::work_of(&e))
+        }
+    }
+}
+
+fn build(base: url::Url, creds: Credentials, args: &XnatArgs) -> Result<XnatClient, CliError> {
     tracing::debug!("XNAT credentials from {}", creds.source);
     let ca_cert_pem = match &args.ca_cert {
         Some(p) => Some(std::fs::read(p).map_err(|e| {

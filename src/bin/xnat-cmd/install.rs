@@ -4,15 +4,15 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use xnat_cmd::apply::{apply, check_projects, ApplyReport, EnableSpec, Status};
-use xnat_cmd::pipeline::{self, merge_repeated, Item, Options};
+use xnat_cmd::pipeline::{self, Options};
 use xnat_cmd::plan::{plan, Action, PlanOptions};
 use xnat_cmd::problem::Problem;
-use xnat_cmd::Severity;
 
 use crate::args::{GlobalArgs, InstallArgs};
 use crate::connect::connect;
 use crate::output::{error, print_stdout, warn, CliError};
-use crate::sources::{item_problem, run as read, warn_item};
+use crate::report::outcome_lines;
+use crate::sources::{report_items, run as read};
 
 pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
@@ -106,115 +106,9 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
     })
 }
 
-/// Every input's warnings and failures, every command's notes, repeated warnings and errors —
-/// printed before anything is written.
-fn report_items(items: &[Item]) {
-    for item in items {
-        warn_item(item);
-        let images = match &item.outcome {
-            Ok(images) => images,
-            Err(e) => {
-                error(&item_problem(&item.input, e));
-                continue;
-            }
-        };
-        for p in images.iter().take(1).flat_map(|i| &i.commands) {
-            let about = format!("{}: command `{}`", item.input, p.display_name());
-            for n in &p.notes {
-                warn(format!("{}: {n}", item.input));
-            }
-            for d in p.errors() {
-                error(&Problem::new(format!("{} (at {})", d.message, d.pointer)).about(&about));
-            }
-            let warnings = p
-                .diagnostics
-                .iter()
-                .filter(|d| d.severity == Severity::Warning);
-            for (m, n) in merge_repeated(warnings) {
-                let times = if n > 1 {
-                    format!(" ({n} places)")
-                } else {
-                    String::new()
-                };
-                warn(format!("{about}: {m}{times}"));
-            }
-        }
-    }
-}
-
-fn status_word(s: Status) -> &'static str {
-    match s {
-        Status::Created => "created",
-        Status::Updated => "updated",
-        Status::Replaced => "replaced",
-        Status::Unchanged => "unchanged",
-        Status::WouldCreate => "would create",
-        Status::WouldUpdate => "would update",
-        Status::WouldReplace => "would replace",
-        Status::Conflict => "conflict",
-        Status::Failed => "failed",
-    }
-}
-
 fn human(report: &ApplyReport) -> String {
     let mut s = String::new();
-    for o in &report.commands {
-        let id = o.id.map_or(String::new(), |i| format!(" (id {i})"));
-        let _ = writeln!(
-            s,
-            "{:<13} {}{id}  {}",
-            status_word(o.status),
-            o.planned.name,
-            o.planned.image
-        );
-        if let Action::Update {
-            installed_image,
-            changes,
-            ..
-        } = &o.planned.action
-        {
-            if installed_image != &o.planned.image {
-                let _ = writeln!(s, "    upgrade from {installed_image}");
-            }
-            if report.dry_run {
-                for c in changes {
-                    let show = |v: &Option<serde_json::Value>| {
-                        v.as_ref().map_or("(absent)".to_string(), |v| v.to_string())
-                    };
-                    let _ = writeln!(
-                        s,
-                        "    {}: {} → {}",
-                        c.pointer,
-                        show(&c.installed),
-                        show(&c.desired)
-                    );
-                }
-            }
-        }
-        for w in &o.wrappers {
-            let id = w.id.map_or(String::new(), |i| format!(" #{i}"));
-            let site = if w.enabled_site {
-                "site: enabled"
-            } else {
-                "site: disabled"
-            };
-            let projects = if w.enabled_projects.is_empty() {
-                String::new()
-            } else {
-                format!("; projects: {}", w.enabled_projects.join(", "))
-            };
-            let changes = if w.changes.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " ({}{})",
-                    if report.dry_run { "would " } else { "" },
-                    w.changes.join(", ")
-                )
-            };
-            let _ = writeln!(s, "    wrapper {}{id}: {site}{projects}{changes}", w.name);
-        }
-    }
+    outcome_lines(&mut s, &report.commands, report.dry_run);
     let count = |st: &[Status]| {
         report
             .commands

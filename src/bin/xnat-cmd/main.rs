@@ -7,7 +7,9 @@ mod install;
 mod label;
 mod list;
 mod output;
+mod report;
 mod sources;
+mod sync;
 mod uninstall;
 mod validate;
 
@@ -58,5 +60,6 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Install(a) => install::run(a, &cli.global).await,
         Command::List(a) => list::run(a, &cli.global).await,
         Command::Uninstall(a) => uninstall::run(a, &cli.global).await,
+        Command::Sync(a) => sync::run(a, &cli.global).await,
     }
 }

@@ -121,6 +121,11 @@ impl Emulator {
         self.handle.dump()
     }
 
+    /// Create a project in XNAT (as a user would in the UI).
+    pub fn add_project(&self, id: &str) {
+        self.handle.add_project(id);
+    }
+
     /// The stored commands, as GET would return them.
     pub fn commands(&self) -> Vec<Value> {
         self.handle.commands()

@@ -1,0 +1,296 @@
+//! `xnat-cmd sync FILE`: the fleet file → read every image → validate everything → per site:
+//! connect, plan, apply, prune → one report.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use serde::Serialize;
+use xnat_cmd::fleet::{self, Fleet};
+use xnat_cmd::pipeline::{self, Input, Options};
+use xnat_cmd::plan::Desired;
+use xnat_cmd::problem::{problem, Problem};
+use xnat_cmd::sync::{declared_on, entry_commands, sync_site, Declared, SiteReport};
+
+use crate::args::{GlobalArgs, SyncArgs};
+use crate::connect::{connect, connect_site};
+use crate::output::{align, error, print_stdout, warn, CliError};
+use crate::report::outcome_lines;
+use crate::sources::{item_problem, report_commands, warn_item};
+
+/// The site a fleet file without `sites:` syncs: the one of `--xnat` / `XNAT_HOST`.
+const DEFAULT_SITE: &str = "default";
+
+#[derive(Serialize)]
+struct SyncReport<'a> {
+    dry_run: bool,
+    /// Fleet images that could not be read or selected, each with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    failed_images: Vec<FailedImage<'a>>,
+    sites: &'a [SiteReport],
+}
+
+#[derive(Serialize)]
+struct FailedImage<'a> {
+    image: &'a str,
+    #[serde(flatten)]
+    problem: &'a Problem,
+}
+
+pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+    if args.source.platform.is_some() || args.source.all_platforms {
+        return Err(CliError::usage(
+            "sync reads each image's `platform:` from the fleet file: drop --platform/--all-platforms",
+        ));
+    }
+    let shown = args.file.display().to_string();
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| CliError::usage(format!("failed to read fleet file `{shown}`: {e}")))?;
+    let fleet = fleet::parse(&shown, &text).map_err(CliError::usage)?;
+    if args.prune && !fleet.has_prune {
+        return Err(CliError::usage(format!(
+            "--prune needs a `prune:` key in `{shown}`: list the repository globs this file owns (e.g. `prune: [ghcr.io/lab/*]`)"
+        )));
+    }
+    let sites = chosen_sites(&fleet, &args)?;
+
+    // Read every image concurrently, each with its own platform and pin-digest.
+    let read = args.source.read_options()?;
+    let texts: Vec<String> = fleet.images.iter().map(|i| i.image.clone()).collect();
+    let mut inputs = Vec::with_capacity(texts.len());
+    let mut opts = Vec::with_capacity(texts.len());
+    for entry in &fleet.images {
+        let input = pipeline::classify(&entry.image, false)
+            .map_err(|e| CliError::Usage(problem(&e).about(&format!("{shown}:{}", entry.line))))?;
+        if let Input::CommandFile(_) = input {
+            return Err(CliError::usage(format!(
+                "{shown}:{}: `{}` is not an image source",
+                entry.line, entry.image
+            )));
+        }
+        inputs.push(input);
+        let mut r = read.clone();
+        if let Some(p) = &entry.platform {
+            r.platform = p.clone();
+        }
+        opts.push(Options {
+            read: r,
+            image: None,
+            pin_digest: entry.pin_digest,
+            need_reference: true,
+        });
+    }
+    let items = pipeline::run_each(&texts, &inputs, &opts).await;
+
+    // Select and check: an invalid command anywhere and nothing is written anywhere.
+    let mut failed_images: Vec<(String, Problem)> = Vec::new();
+    let mut selected: Vec<Option<(String, Vec<pipeline::Prepared>)>> = Vec::new();
+    let mut invalid = false;
+    for (entry, item) in fleet.images.iter().zip(&items) {
+        warn_item(item);
+        if let Err(e) = &item.outcome {
+            let p = item_problem(&item.input, e);
+            error(&p);
+            failed_images.push((entry.image.clone(), p));
+            selected.push(None);
+            continue;
+        }
+        match entry_commands(entry, item) {
+            Ok(Some((image, commands))) => {
+                report_commands(&item.input, &commands);
+                invalid |= commands.iter().any(|p| !p.valid());
+                selected.push(Some((image, commands)));
+            }
+            Ok(None) => selected.push(None),
+            Err(e) => {
+                let p = problem(&e).about(&item.input);
+                error(&p);
+                failed_images.push((entry.image.clone(), p));
+                selected.push(None);
+            }
+        }
+    }
+    if invalid {
+        error(&Problem::new(
+            "nothing was written to any site: fix the invalid commands above and run again",
+        ));
+        return Ok(ExitCode::from(1));
+    }
+
+    let mut reports = Vec::new();
+    for (name, url, vars) in &sites {
+        let declared: Vec<Declared> = fleet
+            .images
+            .iter()
+            .zip(&selected)
+            .filter(|(entry, _)| declared_on(entry, name))
+            .map(|(entry, sel)| Declared {
+                source: entry.image.clone(),
+                commands: sel.as_ref().map_or_else(Vec::new, |(image, cmds)| {
+                    cmds.iter()
+                        .map(|p| Desired {
+                            source: entry.image.clone(),
+                            image: image.clone(),
+                            command: p.command.clone(),
+                        })
+                        .collect()
+                }),
+                enable_site: entry.enable.site,
+                projects: entry.enable.projects.clone(),
+                readable: sel.is_some(),
+            })
+            .collect();
+        let mut report = SiteReport::new(name, url.as_deref().unwrap_or(""));
+        let connected = match url {
+            Some(u) => {
+                connect_site(name, u, (vars.0.as_deref(), vars.1.as_deref()), &args.xnat).await
+            }
+            None => connect(&args.xnat, true).await,
+        };
+        match connected {
+            Ok((client, _info)) => {
+                report.url = client.base().to_string();
+                let prune = args.prune.then_some(fleet.prune.as_slice());
+                sync_site(&client, &mut report, &declared, prune, args.dry_run).await;
+                client.logout().await;
+            }
+            Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
+            Err(CliError::Work(p)) => report.error = Some(p),
+        }
+        reports.push(report);
+    }
+
+    let failed = !failed_images.is_empty() || reports.iter().any(SiteReport::failed);
+    if args.json {
+        let r = SyncReport {
+            dry_run: args.dry_run,
+            failed_images: failed_images
+                .iter()
+                .map(|(image, problem)| FailedImage { image, problem })
+                .collect(),
+            sites: &reports,
+        };
+        let text = serde_json::to_string_pretty(&r).map_err(CliError::work)?;
+        print_stdout(&format!("{text}\n"))?;
+    } else {
+        print_stdout(&human(&reports, args.dry_run))?;
+    }
+    for r in &reports {
+        for w in &r.warnings {
+            warn(format!("site {}: {w}", r.name));
+        }
+        for o in &r.commands {
+            if let Some(p) = &o.error {
+                error(&p.clone().about(&format!(
+                    "site {}: {} ({})",
+                    r.name, o.planned.name, o.planned.image
+                )));
+            }
+        }
+        for x in &r.removed {
+            if let Some(p) = &x.error {
+                error(
+                    &p.clone()
+                        .about(&format!("site {}: removing command {}", r.name, x.id)),
+                );
+            }
+        }
+        if let Some(p) = &r.error {
+            error(&p.clone().about(&format!("site {}", r.name)));
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// (name, URL from the file or `None` for --xnat/XNAT_HOST, (user-env, password-env)).
+type SiteChoice = (String, Option<String>, (Option<String>, Option<String>));
+
+fn chosen_sites(fleet: &Fleet, args: &SyncArgs) -> Result<Vec<SiteChoice>, CliError> {
+    if fleet.sites.is_empty() {
+        if let Some(s) = args.sites.iter().find(|s| *s != DEFAULT_SITE) {
+            return Err(CliError::usage(format!(
+                "--site {s}: the fleet file has no `sites:`; it syncs the one XNAT of --xnat / XNAT_HOST"
+            )));
+        }
+        return Ok(vec![(DEFAULT_SITE.to_string(), None, (None, None))]);
+    }
+    for s in &args.sites {
+        if !fleet.sites.iter().any(|x| &x.name == s) {
+            let names: Vec<&str> = fleet.sites.iter().map(|x| x.name.as_str()).collect();
+            return Err(CliError::usage(format!(
+                "--site {s}: the fleet file defines no such site (it has: {})",
+                names.join(", ")
+            )));
+        }
+    }
+    Ok(fleet
+        .sites
+        .iter()
+        .filter(|s| args.sites.is_empty() || args.sites.contains(&s.name))
+        .map(|s| {
+            (
+                s.name.clone(),
+                Some(s.url.clone()),
+                (s.user_env.clone(), s.password_env.clone()),
+            )
+        })
+        .collect())
+}
+
+/// Per site: every command's line, the removals, then one summary table of all sites.
+fn human(reports: &[SiteReport], dry_run: bool) -> String {
+    let mut s = String::new();
+    for r in reports {
+        let _ = writeln!(s, "site {} ({})", r.name, r.url);
+        outcome_lines(&mut s, &r.commands, dry_run);
+        for x in &r.removed {
+            let _ = writeln!(
+                s,
+                "{:<13} {} (id {})  {}",
+                if x.removed {
+                    "removed"
+                } else if x.error.is_some() {
+                    "failed"
+                } else {
+                    "would remove"
+                },
+                x.name.as_deref().unwrap_or("-"),
+                x.id,
+                x.image.as_deref().unwrap_or("-")
+            );
+        }
+        if let Some(p) = &r.error {
+            let _ = writeln!(s, "site not synced: {}", p.error);
+        }
+        let _ = writeln!(s);
+    }
+    let mut rows = vec![[
+        "SITE",
+        "CREATED",
+        "UPDATED",
+        "UNCHANGED",
+        "REMOVED",
+        "FAILED",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for r in reports {
+        let c = r.counts();
+        let mut row = vec![r.name.clone()];
+        row.extend(c.iter().map(|n| n.to_string()));
+        if r.error.is_some() {
+            row[5] = "site".into();
+        }
+        rows.push(row);
+    }
+    for line in align(&rows) {
+        let _ = writeln!(s, "{line}");
+    }
+    if dry_run {
+        let _ = writeln!(s, "(dry run: nothing written)");
+    }
+    s
+}

@@ -1,0 +1,310 @@
+//! End-to-end: `xnat-cmd sync FILE` against one or two in-process emulators, with images from
+//! `docker save` archives built by the test kit. Writes are counted by the emulator itself.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::support::emulator::Emulator;
+use crate::support::images::{write_docker_archive, Compress, ImageBuilder, Saved};
+use crate::support::Sandbox;
+
+/// Commands named `names`, each with one wrapper `<name>-w` for sessions.
+fn commands(names: &[&str]) -> Value {
+    Value::Array(
+        names
+            .iter()
+            .map(|n| {
+                json!({
+                    "name": n, "version": "1.0", "type": "docker", "command-line": format!("run {n}"),
+                    "xnat": [{"name": format!("{n}-w"), "contexts": ["xnat:imageSessionData"],
+                              "external-inputs": [{"name": "session", "type": "Session"}]}]
+                })
+            })
+            .collect(),
+    )
+}
+
+/// A `docker save` archive of `reference` whose label holds `cmds`; its SOURCE text.
+fn archive(dir: &Path, reference: &str, cmds: &Value) -> String {
+    let img = ImageBuilder::new()
+        .label("org.nrg.commands", &cmds.to_string())
+        .build();
+    let file = dir.join(format!("{}.tar", reference.replace(['/', ':'], "_")));
+    write_docker_archive(&file, &[Saved::new(&img, &[reference])], Compress::None)
+        .expect("write archive");
+    format!("docker-archive:{}", file.display())
+}
+
+fn fleet(sb: &Sandbox, text: &str) -> PathBuf {
+    let p = sb.path().join("fleet.yaml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run(sb: &Sandbox, emu: &Emulator, file: &Path, extra: &[&str]) -> std::process::Output {
+    emu.xnat_cmd(sb)
+        .arg("sync")
+        .arg(file)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn names(emu: &Emulator) -> Vec<String> {
+    let mut n: Vec<String> = emu
+        .commands()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    n.sort();
+    n
+}
+
+fn wrapper_id(emu: &Emulator, wrapper: &str) -> u64 {
+    emu.commands()
+        .iter()
+        .flat_map(|c| c["xnat"].as_array().unwrap().clone())
+        .find(|w| w["name"] == wrapper)
+        .and_then(|w| w["id"].as_u64())
+        .unwrap_or_else(|| panic!("no wrapper {wrapper}"))
+}
+
+fn enabled(emu: &Emulator, key: &str, wrapper: u64, project: Option<&str>) -> bool {
+    emu.state()[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["wrapper"] == wrapper && project.is_none_or(|p| e["project"] == p))
+        .and_then(|e| e["enabled"].as_bool())
+        .unwrap_or(false)
+}
+
+#[test]
+fn first_sync_installs_and_enables_a_resync_writes_nothing_and_new_projects_follow_all() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&["--project", "DEMO", "--project", "P2"]);
+    let a = archive(sb.path(), "lab/a:1", &commands(&["a1", "a2"]));
+    let b = archive(sb.path(), "lab/b:1", &commands(&["b1"]));
+    let f = fleet(
+        &sb,
+        &format!(
+            "images:\n  - image: {a}\n    enable: {{site: true, projects: [DEMO]}}\n  - image: {b}\n    enable:\n      site: true\n      projects: all\n"
+        ),
+    );
+    let out = run(&sb, &emu, &f, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(names(&emu), ["a1", "a2", "b1"]);
+    let a1 = wrapper_id(&emu, "a1-w");
+    let b1 = wrapper_id(&emu, "b1-w");
+    assert!(enabled(&emu, "site-enabled", a1, None));
+    assert!(enabled(&emu, "project-enabled", a1, Some("DEMO")));
+    assert!(!enabled(&emu, "project-enabled", a1, Some("P2")));
+    assert!(enabled(&emu, "project-enabled", b1, Some("P2")));
+    let text = stdout(&out);
+    assert!(
+        text.contains("SITE     CREATED  UPDATED  UNCHANGED  REMOVED  FAILED"),
+        "{text}"
+    );
+    assert!(
+        text.contains("default  3        0        0          0        0"),
+        "{text}"
+    );
+
+    // Nothing changed: nothing written.
+    let writes = emu.writes();
+    let out = run(&sb, &emu, &f, &["--json"]);
+    let report = crate::support::success_json(&out);
+    assert_eq!(emu.writes(), writes, "a re-sync must not write");
+    let statuses: Vec<&Value> = report["sites"][0]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["status"])
+        .collect();
+    assert_eq!(statuses, [&json!("unchanged"); 3]);
+
+    // A project created in XNAT since: enabled on the next run under `projects: all` only.
+    emu.add_project("NEW");
+    let out = run(&sb, &emu, &f, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(enabled(&emu, "project-enabled", b1, Some("NEW")));
+    assert!(!enabled(&emu, "project-enabled", a1, Some("NEW")));
+    assert_eq!(
+        emu.writes(),
+        writes + 1,
+        "one write: the new project's enablement"
+    );
+}
+
+#[test]
+fn prune_removes_only_undeclared_commands_inside_the_globs() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let a = archive(sb.path(), "lab/a:1", &commands(&["a1", "a2"]));
+    let b = archive(sb.path(), "lab/b:1", &commands(&["b1"]));
+    let c = archive(sb.path(), "other/c:1", &commands(&["c1"]));
+    let all = fleet(
+        &sb,
+        &format!("images:\n  - image: {a}\n  - image: {b}\n  - image: {c}\nprune: [lab/*]\n"),
+    );
+    let out = run(&sb, &emu, &all, &["--prune"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(names(&emu), ["a1", "a2", "b1", "c1"]);
+
+    // Drop `b` and `c`, keep only `a1` of `a`: a2 and b1 are orphans; c1 is outside the globs.
+    let fewer = fleet(
+        &sb,
+        &format!("images:\n  - image: {a}\n    commands: [a1]\nprune: [lab/*]\n"),
+    );
+    let writes = emu.writes();
+    let out = run(&sb, &emu, &fewer, &["--prune", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("would remove  a2 (id 2)  lab/a:1"), "{text}");
+    assert!(text.contains("would remove  b1 (id 3)  lab/b:1"), "{text}");
+    assert!(!text.contains("c1"), "{text}");
+    assert_eq!(emu.writes(), writes, "a dry run writes nothing");
+
+    // Without --prune nothing is removed.
+    let out = run(&sb, &emu, &fewer, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(names(&emu).len(), 4);
+
+    let out = run(&sb, &emu, &fewer, &["--prune"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(names(&emu), ["a1", "c1"]);
+    assert!(stdout(&out).contains("default  0        0        1          2        0"));
+
+    // --prune needs the file to say what it owns.
+    let no_key = fleet(&sb, &format!("images:\n  - image: {a}\n"));
+    let out = run(&sb, &emu, &no_key, &["--prune"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: --prune needs a `prune:` key in `"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn two_sites_with_different_images_and_one_site_down() {
+    let sb = Sandbox::new();
+    let staging = Emulator::start(&[]);
+    let prod = Emulator::start(&[]);
+    let a = archive(sb.path(), "lab/a:1", &commands(&["a1"]));
+    let b = archive(sb.path(), "lab/b:1", &commands(&["b1"]));
+    let f = fleet(
+        &sb,
+        &format!(
+            "images:\n  - image: {a}\n  - image: {b}\n    sites: [staging, gone]\nsites:\n  staging: {{url: {}, user-env: STAGING_USER, password-env: STAGING_PASS}}\n  prod: {{url: {}}}\n  gone: {{url: 'http://127.0.0.1:9'}}\n",
+            staging.url, prod.url
+        ),
+    );
+    // prod takes XNAT_USER/XNAT_PASS (admin/admin); staging its own variables.
+    let out = sb
+        .cmd()
+        .env("XNAT_USER", "admin")
+        .env("XNAT_PASS", "admin")
+        .env("STAGING_USER", "admin")
+        .env("STAGING_PASS", "admin")
+        .arg("sync")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(names(&staging), ["a1", "b1"]);
+    assert_eq!(names(&prod), ["a1"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: site gone: cannot reach XNAT at http://127.0.0.1:9"),
+        "{err}"
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains("gone     0        0        0          0        site"),
+        "{text}"
+    );
+
+    // --site picks sites; a wrong password for one names its variables.
+    let out = sb
+        .cmd()
+        .env("XNAT_USER", "admin")
+        .env("XNAT_PASS", "admin")
+        .env("STAGING_USER", "admin")
+        .env("STAGING_PASS", "wrong")
+        .args(["sync", "--site", "staging", "--site", "prod"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("STAGING_USER and STAGING_PASS"),
+        "{}",
+        stderr(&out)
+    );
+    let out = sb
+        .cmd()
+        .args(["sync", "--site", "nosuch"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("(it has: staging, prod, gone)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_invalid_command_anywhere_writes_nothing_anywhere() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let good = archive(sb.path(), "lab/a:1", &commands(&["a1"]));
+    let bad = archive(
+        sb.path(),
+        "lab/bad:1",
+        &json!([{"name": "bad", "type": "nope", "command-line": "x"}]),
+    );
+    let f = fleet(
+        &sb,
+        &format!("images:\n  - image: {good}\n  - image: {bad}\n"),
+    );
+    let out = run(&sb, &emu, &f, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).ends_with(
+            "error: nothing was written to any site: fix the invalid commands above and run again\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(emu.writes(), 0);
+    assert_eq!(emu.requests(), 0, "XNAT is not even contacted");
+
+    // A `commands:` name the label lacks fails that image alone.
+    let f = fleet(
+        &sb,
+        &format!(
+            "images:\n  - image: {good}\n  - image: {good2}\n    commands: [zz]\n",
+            good2 = archive(sb.path(), "lab/c:1", &commands(&["c1"]))
+        ),
+    );
+    let out = run(&sb, &emu, &f, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the label has no command named zz\nhint: fix `commands:` in the fleet file; the label has: c1"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(names(&emu), ["a1"]);
+}
