@@ -123,10 +123,11 @@ pub fn parse(file: &str, text: &str) -> Result<Fleet, FleetError> {
     cx.known_keys(top, TOP_KEYS, "at the top level")?;
 
     // Sites first: the images name them.
-    let sites_key = get(top, "sites");
+    // `sites:` with nothing after it is no `sites:` key, as for every optional key.
+    let sites_key = optional(top, "sites");
     let sites = match sites_key {
-        Some((_, value)) if !value.is_null() => cx.sites(value)?,
-        _ => Vec::new(),
+        Some(value) => cx.sites(value)?,
+        None => Vec::new(),
     };
     let site_names = sites_key.map(|_| sites.iter().map(|s| s.name.as_str()).collect::<Vec<_>>());
 
@@ -343,15 +344,17 @@ impl Cx<'_> {
                         ))
                     }
                     Err(e) => {
-                        return Err(self.err(
-                            url_node.pos,
-                            format!("{what}: invalid url `{url}`: {e}"),
-                        ))
+                        return Err(
+                            self.err(url_node.pos, format!("{what}: invalid url `{url}`: {e}"))
+                        )
                     }
                 }
                 let env = |key: &str| -> Result<Option<String>, FleetError> {
                     optional(fields, key)
-                        .map(|n| self.text(n, &format!("`{key}` of {what}")).map(str::to_string))
+                        .map(|n| {
+                            self.text(n, &format!("`{key}` of {what}"))
+                                .map(str::to_string)
+                        })
                         .transpose()
                 };
                 Ok(Site {
@@ -518,7 +521,9 @@ impl Cx<'_> {
                     if let Some((_, line)) = ids.iter().find(|(i, _)| i == id) {
                         return Err(self.err(
                             item.pos,
-                            format!("duplicate project `{id}` in `projects` (first at line {line})"),
+                            format!(
+                                "duplicate project `{id}` in `projects` (first at line {line})"
+                            ),
                         ));
                     }
                     ids.push((id.to_string(), item.pos.line));
@@ -617,11 +622,7 @@ pub fn glob_matches(glob: &str, repository: &str) -> bool {
 /// Docker Hub, where a single component is an official image under `library/`.
 fn normalise_glob(glob: &str) -> String {
     let (registry, path) = match glob.split_once('/') {
-        Some((first, rest))
-            if first.contains(['.', ':']) || first == "localhost" =>
-        {
-            (first, rest)
-        }
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first, rest),
         _ => (reference::DOCKER_HUB, glob),
     };
     let registry = if registry == "index.docker.io" {

@@ -42,7 +42,10 @@ pub enum ScalarKind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    Scalar { text: String, kind: ScalarKind },
+    Scalar {
+        text: String,
+        kind: ScalarKind,
+    },
     Seq(Vec<Node>),
     /// Entries in file order; keys are checked for duplicates while building.
     Map(Vec<(Node, Node)>),
@@ -290,6 +293,9 @@ fn is_number(text: &str) -> bool {
             .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
         || t.strip_prefix("0o")
             .is_some_and(|o| !o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b)))
-        || (t.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.')
+        || (t
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_digit() || b == b'.')
             && t.parse::<f64>().is_ok())
 }
