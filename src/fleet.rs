@@ -5,6 +5,12 @@
 use std::collections::BTreeMap;
 
 use crate::platform::Platform;
+use crate::reference::{self, Reference};
+use crate::source::SourceSpec;
+
+mod yaml;
+
+use yaml::{Node, Pos, Value};
 
 /// A parsed, checked fleet file.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,108 +83,587 @@ impl Fleet {
     }
 }
 
-/// Placeholder until the fleet parser lands: `*` within a path component, `**` across.
-pub fn glob_matches(glob: &str, repository: &str) -> bool {
-    fn m(g: &[u8], r: &[u8]) -> bool {
-        match (g.first(), r.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) if g.get(1) == Some(&b'*') => {
-                (0..=r.len()).any(|i| m(&g[2..], &r[i..]))
-            }
-            (Some(b'*'), _) => (0..=r.len())
-                .take_while(|&i| i == 0 || r[i - 1] != b'/')
-                .any(|i| m(&g[1..], &r[i..])),
-            (Some(b'?'), Some(c)) if *c != b'/' => m(&g[1..], &r[1..]),
-            (Some(a), Some(b)) if a == b => m(&g[1..], &r[1..]),
-            _ => false,
-        }
-    }
-    m(glob.as_bytes(), repository.as_bytes())
-}
+const TOP_KEYS: &[&str] = &["images", "prune", "sites"];
+const IMAGE_KEYS: &[&str] = &[
+    "image",
+    "platform",
+    "commands",
+    "pin-digest",
+    "sites",
+    "enable",
+];
+const ENABLE_KEYS: &[&str] = &["site", "projects"];
+const SITE_KEYS: &[&str] = &["url", "user-env", "password-env"];
 
-/// Placeholder until the located parser lands: serde with the file's shape, no positions.
+/// Parse and check a fleet file. `file` is the path as shown in messages. Every mistake is a
+/// [`FleetError`] at the line and column of the offending key or value; the first one found is
+/// returned. Nothing is read from the disk or the network: image sources are checked as text
+/// (an `oci:` directory need not exist yet).
 pub fn parse(file: &str, text: &str) -> Result<Fleet, FleetError> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct RawFleet {
-        images: Vec<RawImage>,
-        prune: Option<Vec<String>>,
-        #[serde(default)]
-        sites: BTreeMap<String, RawSite>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-    struct RawImage {
-        image: String,
-        platform: Option<String>,
-        commands: Option<Vec<String>>,
-        #[serde(default)]
-        pin_digest: bool,
-        sites: Option<Vec<String>>,
-        #[serde(default)]
-        enable: RawEnable,
-    }
-    #[derive(serde::Deserialize, Default)]
-    #[serde(deny_unknown_fields)]
-    struct RawEnable {
-        #[serde(default)]
-        site: bool,
-        projects: Option<serde_norway::Value>,
-    }
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-    struct RawSite {
-        url: String,
-        user_env: Option<String>,
-        password_env: Option<String>,
-    }
-    let err = |message: String| FleetError {
-        file: file.to_string(),
-        line: 1,
-        column: 1,
-        message,
+    let cx = Cx { file };
+    let root = yaml::parse(text).map_err(|e| cx.err(e.pos, e.message))?;
+    let Some(root) = root else {
+        return Err(cx.err(
+            Pos::START,
+            "missing key `images` (the list of images to install): the file is empty",
+        ));
     };
-    let raw: RawFleet = serde_norway::from_str(text).map_err(|e| err(e.to_string()))?;
-    let images = raw
-        .images
-        .into_iter()
-        .map(|i| {
-            Ok(FleetImage {
-                image: i.image,
-                platform: i
-                    .platform
-                    .map(|p| Platform::parse(&p).map_err(|e| err(e.to_string())))
-                    .transpose()?,
-                commands: i.commands,
-                pin_digest: i.pin_digest,
-                sites: i.sites,
-                enable: Enable {
-                    site: i.enable.site,
-                    projects: match i.enable.projects {
-                        None => Projects::None,
-                        Some(serde_norway::Value::String(s)) if s == "all" => Projects::All,
-                        Some(v) => Projects::List(
-                            serde_norway::from_value(v).map_err(|e| err(e.to_string()))?,
-                        ),
-                    },
-                },
-                line: 1,
-            })
-        })
-        .collect::<Result<Vec<_>, FleetError>>()?;
+    let top = match &root.value {
+        Value::Map(entries) => entries,
+        _ => {
+            return Err(cx.err(
+                root.pos,
+                format!(
+                    "a fleet file is a mapping with `images:`, found {}",
+                    root.describe()
+                ),
+            ))
+        }
+    };
+    cx.known_keys(top, TOP_KEYS, "at the top level")?;
+
+    // Sites first: the images name them.
+    // `sites:` with nothing after it is no `sites:` key, as for every optional key.
+    let sites_key = optional(top, "sites");
+    let sites = match sites_key {
+        Some(value) => cx.sites(value)?,
+        None => Vec::new(),
+    };
+    let site_names = sites_key.map(|_| sites.iter().map(|s| s.name.as_str()).collect::<Vec<_>>());
+
+    let images = match get(top, "images") {
+        None => {
+            return Err(cx.err(
+                root.pos,
+                "missing key `images` (the list of images to install)",
+            ))
+        }
+        Some((key, value)) => cx.images(key, value, site_names.as_deref())?,
+    };
+
+    let prune_key = get(top, "prune");
+    let prune = match prune_key {
+        Some((_, value)) => cx.prune(value)?,
+        None => Vec::new(),
+    };
     Ok(Fleet {
         images,
-        has_prune: raw.prune.is_some(),
-        prune: raw.prune.unwrap_or_default(),
-        sites: raw
-            .sites
-            .into_iter()
-            .map(|(name, s)| Site {
-                name,
-                url: s.url,
-                user_env: s.user_env,
-                password_env: s.password_env,
-            })
-            .collect(),
+        prune,
+        has_prune: prune_key.is_some(),
+        sites,
     })
 }
+
+/// The value of `key` in a mapping, with the key node.
+fn get<'n>(entries: &'n [(Node, Node)], key: &str) -> Option<(&'n Node, &'n Node)> {
+    entries
+        .iter()
+        .find(|(k, _)| k.as_str() == Some(key))
+        .map(|(k, v)| (k, v))
+}
+
+/// The value of an optional key; an explicit null (`platform:`) counts as absent.
+fn optional<'n>(entries: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {
+    get(entries, key).map(|(_, v)| v).filter(|v| !v.is_null())
+}
+
+fn list_of(allowed: &[&str]) -> String {
+    allowed
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Checks with the file name at hand, for located errors.
+struct Cx<'a> {
+    file: &'a str,
+}
+
+impl Cx<'_> {
+    fn err(&self, pos: Pos, message: impl Into<String>) -> FleetError {
+        FleetError {
+            file: self.file.to_string(),
+            line: pos.line,
+            column: pos.column,
+            message: message.into(),
+        }
+    }
+
+    fn known_keys(
+        &self,
+        entries: &[(Node, Node)],
+        allowed: &[&str],
+        place: &str,
+    ) -> Result<(), FleetError> {
+        for (key, _) in entries {
+            let Some(name) = key.as_str() else {
+                return Err(self.err(
+                    key.pos,
+                    format!(
+                        "a key {place} must be a string, found {} (allowed: {})",
+                        key.describe(),
+                        list_of(allowed)
+                    ),
+                ));
+            };
+            if !allowed.contains(&name) {
+                // A near miss (`pin_digest`, `image:` misspelt) gets a suggestion.
+                let hint = allowed
+                    .iter()
+                    .map(|a| (strsim::levenshtein(&name.to_lowercase(), a), a))
+                    .filter(|(d, _)| *d <= 2)
+                    .min()
+                    .map(|(_, a)| format!("; did you mean `{a}`?"))
+                    .unwrap_or_default();
+                return Err(self.err(
+                    key.pos,
+                    format!(
+                        "unknown key `{name}` {place} (allowed: {}){hint}",
+                        list_of(allowed)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn map<'n>(&self, node: &'n Node, what: &str) -> Result<&'n [(Node, Node)], FleetError> {
+        match &node.value {
+            Value::Map(entries) => Ok(entries),
+            _ => Err(self.err(
+                node.pos,
+                format!("{what} must be a mapping, found {}", node.describe()),
+            )),
+        }
+    }
+
+    fn seq<'n>(&self, node: &'n Node, what: &str) -> Result<&'n [Node], FleetError> {
+        match &node.value {
+            Value::Seq(items) => Ok(items),
+            _ => Err(self.err(
+                node.pos,
+                format!("{what} must be a list, found {}", node.describe()),
+            )),
+        }
+    }
+
+    fn string<'n>(&self, node: &'n Node, what: &str) -> Result<&'n str, FleetError> {
+        node.as_str().ok_or_else(|| {
+            self.err(
+                node.pos,
+                format!("{what} must be a string, found {}", node.describe()),
+            )
+        })
+    }
+
+    /// A string that is not blank, trimmed.
+    fn text<'n>(&self, node: &'n Node, what: &str) -> Result<&'n str, FleetError> {
+        let text = self.string(node, what)?.trim();
+        if text.is_empty() {
+            return Err(self.err(node.pos, format!("{what} is empty")));
+        }
+        Ok(text)
+    }
+
+    fn boolean(&self, node: &Node, what: &str) -> Result<bool, FleetError> {
+        match &node.value {
+            Value::Scalar {
+                kind: yaml::ScalarKind::Bool(b),
+                ..
+            } => Ok(*b),
+            _ => Err(self.err(
+                node.pos,
+                format!("{what} must be true or false, found {}", node.describe()),
+            )),
+        }
+    }
+
+    /// A list of distinct, non-blank strings (`commands`, an image's `sites`, `projects`).
+    fn names(&self, node: &Node, key: &str, what: &str) -> Result<Vec<(String, Pos)>, FleetError> {
+        let items = self.seq(node, &format!("`{key}`"))?;
+        if items.is_empty() {
+            return Err(self.err(
+                node.pos,
+                format!("`{key}` is empty: list at least one {what}, or drop the key"),
+            ));
+        }
+        let mut names: Vec<(String, Pos)> = Vec::new();
+        for item in items {
+            let name = self.text(item, &format!("a {what} in `{key}`"))?;
+            if let Some((_, first)) = names.iter().find(|(n, _)| n == name) {
+                return Err(self.err(
+                    item.pos,
+                    format!(
+                        "duplicate {what} `{name}` in `{key}` (first at line {})",
+                        first.line
+                    ),
+                ));
+            }
+            names.push((name.to_string(), item.pos));
+        }
+        Ok(names)
+    }
+
+    fn sites(&self, node: &Node) -> Result<Vec<Site>, FleetError> {
+        let entries = self.map(node, "`sites` (site names to `{url: …}`)")?;
+        if entries.is_empty() {
+            return Err(self.err(
+                node.pos,
+                "`sites` is empty: define at least one site, or drop the key to use --xnat / XNAT_HOST",
+            ));
+        }
+        entries
+            .iter()
+            .map(|(key, value)| {
+                let name = self.text(key, "a site name")?;
+                let what = format!("site `{name}`");
+                let fields = match &value.value {
+                    Value::Map(fields) => fields,
+                    _ => {
+                        return Err(self.err(
+                            value.pos,
+                            format!(
+                                "{what} must be a mapping with `url:`, found {}",
+                                value.describe()
+                            ),
+                        ))
+                    }
+                };
+                self.known_keys(fields, SITE_KEYS, &format!("in {what}"))?;
+                let Some(url_node) = optional(fields, "url") else {
+                    return Err(self.err(key.pos, format!("{what} has no `url`")));
+                };
+                let url = self.text(url_node, &format!("the `url` of {what}"))?;
+                match url::Url::parse(url) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                    Ok(_) => {
+                        return Err(self.err(
+                            url_node.pos,
+                            format!("{what}: url `{url}` must start with http:// or https://"),
+                        ))
+                    }
+                    Err(e) => {
+                        return Err(
+                            self.err(url_node.pos, format!("{what}: invalid url `{url}`: {e}"))
+                        )
+                    }
+                }
+                let env = |key: &str| -> Result<Option<String>, FleetError> {
+                    optional(fields, key)
+                        .map(|n| {
+                            self.text(n, &format!("`{key}` of {what}"))
+                                .map(str::to_string)
+                        })
+                        .transpose()
+                };
+                Ok(Site {
+                    name: name.to_string(),
+                    url: url.to_string(),
+                    user_env: env("user-env")?,
+                    password_env: env("password-env")?,
+                })
+            })
+            .collect()
+    }
+
+    fn images(
+        &self,
+        key: &Node,
+        node: &Node,
+        site_names: Option<&[&str]>,
+    ) -> Result<Vec<FleetImage>, FleetError> {
+        let items = match &node.value {
+            Value::Seq(items) => items.as_slice(),
+            _ if node.is_null() => &[],
+            _ => {
+                return Err(self.err(
+                    node.pos,
+                    format!(
+                        "`images` must be a list of image entries, found {}",
+                        node.describe()
+                    ),
+                ))
+            }
+        };
+        if items.is_empty() {
+            // `images:` with nothing after it: point at the key, not the next line.
+            let pos = if node.is_null() { key.pos } else { node.pos };
+            return Err(self.err(pos, "`images` is empty: list at least one image"));
+        }
+        // The identity of each image (normalised), with its text and line, for duplicates.
+        let mut seen: Vec<(String, String, usize)> = Vec::new();
+        let mut images = Vec::with_capacity(items.len());
+        for item in items {
+            let (image, image_node) = self.image(item, site_names)?;
+            let identity = source_identity(&image.image);
+            if let Some((_, first, line)) = seen.iter().find(|(id, _, _)| *id == identity) {
+                let same = if *first == image.image {
+                    String::new()
+                } else {
+                    format!(" (the same image as `{first}`)")
+                };
+                return Err(self.err(
+                    image_node.pos,
+                    format!(
+                        "duplicate image `{}`{same}: first at line {line}",
+                        image.image
+                    ),
+                ));
+            }
+            seen.push((identity, image.image.clone(), image_node.pos.line));
+            images.push(image);
+        }
+        Ok(images)
+    }
+
+    /// One entry of `images:`, and the node of its `image` value.
+    fn image<'n>(
+        &self,
+        node: &'n Node,
+        site_names: Option<&[&str]>,
+    ) -> Result<(FleetImage, &'n Node), FleetError> {
+        let fields = match &node.value {
+            Value::Map(fields) => fields,
+            _ => {
+                return Err(self.err(
+                    node.pos,
+                    format!(
+                        "an image entry must be a mapping with `image:`, found {}",
+                        node.describe()
+                    ),
+                ))
+            }
+        };
+        self.known_keys(fields, IMAGE_KEYS, "in an image entry")?;
+        let Some(image_node) = optional(fields, "image") else {
+            return Err(self.err(
+                node.pos,
+                "image entry without `image` (the SOURCE to read, e.g. ghcr.io/lab/tool:1.2)",
+            ));
+        };
+        let image = self.text(image_node, "`image`")?;
+        check_source(image).map_err(|message| self.err(image_node.pos, message))?;
+
+        let platform = optional(fields, "platform")
+            .map(|n| {
+                let text = self.text(n, "`platform`")?;
+                Platform::parse(text).map_err(|e| self.err(n.pos, e.to_string()))
+            })
+            .transpose()?;
+        let commands = optional(fields, "commands")
+            .map(|n| {
+                self.names(n, "commands", "command")
+                    .map(|v| v.into_iter().map(|(name, _)| name).collect())
+            })
+            .transpose()?;
+        let pin_digest = optional(fields, "pin-digest")
+            .map(|n| self.boolean(n, "`pin-digest`"))
+            .transpose()?
+            .unwrap_or(false);
+        let sites = match get(fields, "sites") {
+            Some((key, value)) if !value.is_null() => {
+                let Some(defined) = site_names else {
+                    return Err(self.err(
+                        key.pos,
+                        "`sites` on an image needs a top-level `sites:` key that defines the sites",
+                    ));
+                };
+                let names = self.names(value, "sites", "site")?;
+                for (name, pos) in &names {
+                    if !defined.contains(&name.as_str()) {
+                        return Err(self.err(
+                            *pos,
+                            format!(
+                                "`sites` names `{name}`, which the file does not define (defined: {})",
+                                list_of(defined)
+                            ),
+                        ));
+                    }
+                }
+                Some(names.into_iter().map(|(name, _)| name).collect())
+            }
+            _ => None,
+        };
+        let enable = optional(fields, "enable")
+            .map(|n| self.enable(n))
+            .transpose()?
+            .unwrap_or_default();
+        Ok((
+            FleetImage {
+                image: image.to_string(),
+                platform,
+                commands,
+                pin_digest,
+                sites,
+                enable,
+                line: node.pos.line,
+            },
+            image_node,
+        ))
+    }
+
+    fn enable(&self, node: &Node) -> Result<Enable, FleetError> {
+        let fields = self.map(node, "`enable`")?;
+        self.known_keys(fields, ENABLE_KEYS, "in `enable`")?;
+        let site = optional(fields, "site")
+            .map(|n| self.boolean(n, "`enable.site`"))
+            .transpose()?
+            .unwrap_or(false);
+        let projects = match optional(fields, "projects") {
+            None => Projects::None,
+            Some(n) if n.as_str() == Some("all") => Projects::All,
+            Some(n) if matches!(n.value, Value::Seq(_)) => {
+                let items = self.seq(n, "`projects`")?;
+                let mut ids: Vec<(String, usize)> = Vec::new();
+                for item in items {
+                    let id = self.text(item, "a project id in `projects`")?;
+                    if let Some((_, line)) = ids.iter().find(|(i, _)| i == id) {
+                        return Err(self.err(
+                            item.pos,
+                            format!(
+                                "duplicate project `{id}` in `projects` (first at line {line})"
+                            ),
+                        ));
+                    }
+                    ids.push((id.to_string(), item.pos.line));
+                }
+                Projects::List(ids.into_iter().map(|(id, _)| id).collect())
+            }
+            Some(n) => {
+                return Err(self.err(
+                    n.pos,
+                    format!(
+                        "`projects` must be a list of project ids or `all`, found {}",
+                        n.describe()
+                    ),
+                ))
+            }
+        };
+        Ok(Enable { site, projects })
+    }
+
+    fn prune(&self, node: &Node) -> Result<Vec<String>, FleetError> {
+        if node.is_null() {
+            return Ok(Vec::new());
+        }
+        let items = match &node.value {
+            Value::Seq(items) => items,
+            _ => {
+                return Err(self.err(
+                    node.pos,
+                    format!(
+                        "`prune` must be a list of repository globs, found {}",
+                        node.describe()
+                    ),
+                ))
+            }
+        };
+        items
+            .iter()
+            .map(|item| self.text(item, "a glob in `prune`").map(str::to_string))
+            .collect()
+    }
+}
+
+/// Is `text` an image source `install` would accept? As [`crate::pipeline::classify`] checks
+/// it, minus the look at the disk: a fleet entry is always a source, never a command file or a
+/// path typed without its transport, so the answer must not depend on the current directory.
+fn check_source(text: &str) -> Result<(), String> {
+    match SourceSpec::parse(text).map_err(|e| e.to_string())? {
+        SourceSpec::Registry { reference } => Reference::parse(&reference)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        _ => Ok(()),
+    }
+}
+
+/// What makes two entries the same image: registry references compare as docker normalises
+/// them (`lab/tool` = `docker.io/lab/tool:latest`), other sources by their text.
+fn source_identity(text: &str) -> String {
+    match SourceSpec::parse(text) {
+        Ok(SourceSpec::Registry { reference }) => normalised(&reference, ""),
+        Ok(SourceSpec::DockerDaemon { reference }) => normalised(&reference, "docker-daemon:"),
+        _ => text.to_string(),
+    }
+}
+
+fn normalised(reference: &str, prefix: &str) -> String {
+    match Reference::parse(reference) {
+        Ok(r) => format!("{prefix}{}", r.with_default_tag()),
+        Err(_) => format!("{prefix}{reference}"),
+    }
+}
+
+/// Does a `prune:` glob match an image repository? `*` matches any run of characters but `/`,
+/// `**` any run including `/` (`a/**/b` also matches `a/b`), `?` one character but `/`;
+/// everything else is literal. The glob and the repository are compared as written and as
+/// docker normalises them, so `xnat/*`, `docker.io/xnat/*` and `index.docker.io/xnat/*` all
+/// match `xnat/tool`, and `library/*` matches `ubuntu`. A tag or digest on `repository` is
+/// ignored.
+///
+/// By hand rather than `globset`/`glob`: those are path globs (`globset` needs
+/// `literal_separator` to keep `*` inside a component and brings `regex` along), and the
+/// matcher is twenty lines of backtracking over short names.
+pub fn glob_matches(glob: &str, repository: &str) -> bool {
+    let glob = glob.trim();
+    let written = reference::repository(repository.trim());
+    let normal = match Reference::parse(written) {
+        Ok(r) => format!("{}/{}", r.registry, r.repository),
+        Err(_) => written.to_string(),
+    };
+    let glob_normal = normalise_glob(glob);
+    matches(glob.as_bytes(), written.as_bytes())
+        || matches(glob_normal.as_bytes(), normal.as_bytes())
+}
+
+/// docker's normalisation applied to a glob, by text (a glob is no reference): the first
+/// component is a registry when it has `.` or `:` or is `localhost`; otherwise the glob is on
+/// Docker Hub, where a single component is an official image under `library/`.
+fn normalise_glob(glob: &str) -> String {
+    let (registry, path) = match glob.split_once('/') {
+        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first, rest),
+        _ => (reference::DOCKER_HUB, glob),
+    };
+    let registry = if registry == "index.docker.io" {
+        reference::DOCKER_HUB
+    } else {
+        registry
+    };
+    if registry == reference::DOCKER_HUB && !path.contains('/') && !path.contains("**") {
+        format!("{registry}/library/{path}")
+    } else {
+        format!("{registry}/{path}")
+    }
+}
+
+fn matches(glob: &[u8], text: &[u8]) -> bool {
+    match glob {
+        [] => text.is_empty(),
+        [b'*', b'*', rest @ ..] => {
+            // `**/` may also stand for no directory at all.
+            if let [b'/', after @ ..] = rest {
+                if matches(after, text) {
+                    return true;
+                }
+            }
+            (0..=text.len()).any(|i| matches(rest, &text[i..]))
+        }
+        [b'*', rest @ ..] => {
+            let end = text.iter().position(|&c| c == b'/').unwrap_or(text.len());
+            (0..=end).any(|i| matches(rest, &text[i..]))
+        }
+        [b'?', rest @ ..] => match text {
+            [c, tail @ ..] if *c != b'/' => matches(rest, tail),
+            _ => false,
+        },
+        [g, rest @ ..] => match text {
+            [c, tail @ ..] if c == g => matches(rest, tail),
+            _ => false,
+        },
+    }
+}
+
+#[cfg(test)]
+#[path = "fleet_tests.rs"]
+mod tests;

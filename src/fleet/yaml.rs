@@ -1,0 +1,301 @@
+//! A YAML document as a tree of nodes that know where they are (1-based line and column), so
+//! that every mistake in the fleet file can be pointed at. Built from yaml-rust2's marked events
+//! (serde_norway's `Value` carries no positions). YAML 1.2 core schema for plain scalars; JSON
+//! is YAML, so it parses too. Pure: text in, tree out.
+
+use yaml_rust2::parser::{Event, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+/// A position in the text, both 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pos {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Pos {
+    pub const START: Pos = Pos { line: 1, column: 1 };
+
+    fn of(mark: Marker) -> Pos {
+        // yaml-rust2's line is 1-based, its column 0-based.
+        Pos {
+            line: mark.line(),
+            column: mark.col() + 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    pub pos: Pos,
+    pub value: Value,
+}
+
+/// What a plain scalar resolves to (YAML 1.2 core schema); quoted scalars are strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScalarKind {
+    Null,
+    Bool(bool),
+    Number,
+    String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Scalar {
+        text: String,
+        kind: ScalarKind,
+    },
+    Seq(Vec<Node>),
+    /// Entries in file order; keys are checked for duplicates while building.
+    Map(Vec<(Node, Node)>),
+}
+
+impl Node {
+    /// What the node is, for "expected X, found Y" messages.
+    pub fn describe(&self) -> String {
+        match &self.value {
+            Value::Scalar { kind, text } => match kind {
+                ScalarKind::Null => "nothing".to_string(),
+                ScalarKind::Bool(_) => format!("the boolean `{text}`"),
+                ScalarKind::Number => format!("the number `{text}`"),
+                ScalarKind::String => format!("the string `{text}`"),
+            },
+            Value::Seq(_) => "a list".to_string(),
+            Value::Map(_) => "a mapping".to_string(),
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(
+            self.value,
+            Value::Scalar {
+                kind: ScalarKind::Null,
+                ..
+            }
+        )
+    }
+
+    /// The text of a string scalar. Numbers count as strings (a project id `001` stays `001`,
+    /// as written); booleans and null do not.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar {
+                text,
+                kind: ScalarKind::String | ScalarKind::Number,
+            } => Some(text),
+            _ => None,
+        }
+    }
+}
+
+/// A syntax error (or a document shape the tree does not support), located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub pos: Pos,
+    pub message: String,
+}
+
+/// Parse the first (and only) document of `text`; `None` for a file with no document.
+pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
+    let mut builder = Builder {
+        parser: Parser::new_from_str(text),
+        anchors: Vec::new(),
+    };
+    builder.document()
+}
+
+struct Builder<'a> {
+    parser: Parser<std::str::Chars<'a>>,
+    /// Anchored nodes by anchor id (ids start at 1), for aliases.
+    anchors: Vec<(usize, Node)>,
+}
+
+impl Builder<'_> {
+    fn next(&mut self) -> Result<(Event, Pos), SyntaxError> {
+        match self.parser.next_token() {
+            Ok((event, mark)) => Ok((event, Pos::of(mark))),
+            Err(e) => Err(SyntaxError {
+                pos: Pos::of(*e.marker()),
+                message: format!("invalid YAML: {}", e.info()),
+            }),
+        }
+    }
+
+    fn document(&mut self) -> Result<Option<Node>, SyntaxError> {
+        let mut root = None;
+        loop {
+            let (event, pos) = self.next()?;
+            match event {
+                Event::StreamStart | Event::DocumentEnd | Event::Nothing => {}
+                Event::StreamEnd => return Ok(root),
+                Event::DocumentStart if root.is_some() => {
+                    return Err(SyntaxError {
+                        pos,
+                        message: "more than one YAML document: a fleet file is one document"
+                            .to_string(),
+                    })
+                }
+                Event::DocumentStart => {
+                    let (event, pos) = self.next()?;
+                    root = Some(self.node(event, pos)?);
+                }
+                other => {
+                    return Err(SyntaxError {
+                        pos,
+                        message: format!("invalid YAML: unexpected {other:?}"),
+                    })
+                }
+            }
+        }
+    }
+
+    fn node(&mut self, event: Event, pos: Pos) -> Result<Node, SyntaxError> {
+        let (node, anchor) = match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                let kind = scalar_kind(&text, style, tag.as_ref());
+                (
+                    Node {
+                        pos,
+                        value: Value::Scalar { text, kind },
+                    },
+                    anchor,
+                )
+            }
+            Event::SequenceStart(anchor, _) => {
+                let mut items = Vec::new();
+                loop {
+                    let (event, item_pos) = self.next()?;
+                    if event == Event::SequenceEnd {
+                        break;
+                    }
+                    items.push(self.node(event, item_pos)?);
+                }
+                let pos = earliest(pos, items.first().map(|n| n.pos));
+                (
+                    Node {
+                        pos,
+                        value: Value::Seq(items),
+                    },
+                    anchor,
+                )
+            }
+            Event::MappingStart(anchor, _) => {
+                let mut entries: Vec<(Node, Node)> = Vec::new();
+                loop {
+                    let (event, key_pos) = self.next()?;
+                    if event == Event::MappingEnd {
+                        break;
+                    }
+                    let key = self.node(event, key_pos)?;
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| same_key(k, &key)) {
+                        return Err(SyntaxError {
+                            pos: key.pos,
+                            message: format!(
+                                "duplicate key `{}` (first at line {})",
+                                key_text(&key),
+                                first.pos.line
+                            ),
+                        });
+                    }
+                    let (event, value_pos) = self.next()?;
+                    let value = self.node(event, value_pos)?;
+                    entries.push((key, value));
+                }
+                let pos = earliest(pos, entries.first().map(|(k, _)| k.pos));
+                (
+                    Node {
+                        pos,
+                        value: Value::Map(entries),
+                    },
+                    anchor,
+                )
+            }
+            Event::Alias(id) => {
+                return match self.anchors.iter().rev().find(|(a, _)| *a == id) {
+                    // The alias stands where it is written: point at the alias, not the anchor.
+                    Some((_, node)) => Ok(Node {
+                        pos,
+                        value: node.value.clone(),
+                    }),
+                    None => Err(SyntaxError {
+                        pos,
+                        message: "invalid YAML: alias to an unknown anchor".to_string(),
+                    }),
+                };
+            }
+            other => {
+                return Err(SyntaxError {
+                    pos,
+                    message: format!("invalid YAML: unexpected {other:?}"),
+                })
+            }
+        };
+        if anchor > 0 {
+            self.anchors.push((anchor, node.clone()));
+        }
+        Ok(node)
+    }
+}
+
+/// Where a collection starts: yaml-rust2 marks a block collection after its first key or
+/// item, so the first child wins when it comes earlier.
+fn earliest(start: Pos, first_child: Option<Pos>) -> Pos {
+    match first_child {
+        Some(child) if (child.line, child.column) < (start.line, start.column) => child,
+        _ => start,
+    }
+}
+
+fn same_key(a: &Node, b: &Node) -> bool {
+    match (&a.value, &b.value) {
+        (Value::Scalar { text: x, .. }, Value::Scalar { text: y, .. }) => x == y,
+        _ => false,
+    }
+}
+
+/// A key for messages: its text when it is a scalar.
+pub fn key_text(node: &Node) -> String {
+    match &node.value {
+        Value::Scalar { text, .. } => text.clone(),
+        _ => node.describe(),
+    }
+}
+
+/// YAML 1.2 core schema resolution of a scalar; an explicit `!!str`/`!!bool`/… tag wins.
+fn scalar_kind(text: &str, style: TScalarStyle, tag: Option<&Tag>) -> ScalarKind {
+    if let Some(tag) = tag {
+        let suffix = tag.suffix.rsplit(':').next().unwrap_or(&tag.suffix);
+        match suffix {
+            "null" => return ScalarKind::Null,
+            "bool" => return ScalarKind::Bool(matches!(text, "true" | "True" | "TRUE")),
+            "int" | "float" => return ScalarKind::Number,
+            _ => return ScalarKind::String,
+        }
+    }
+    if style != TScalarStyle::Plain {
+        return ScalarKind::String;
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => ScalarKind::Null,
+        "true" | "True" | "TRUE" => ScalarKind::Bool(true),
+        "false" | "False" | "FALSE" => ScalarKind::Bool(false),
+        _ if is_number(text) => ScalarKind::Number,
+        _ => ScalarKind::String,
+    }
+}
+
+fn is_number(text: &str) -> bool {
+    let t = text.strip_prefix(['-', '+']).unwrap_or(text);
+    matches!(t, ".inf" | ".Inf" | ".INF")
+        || matches!(text, ".nan" | ".NaN" | ".NAN")
+        || t.strip_prefix("0x")
+            .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        || t.strip_prefix("0o")
+            .is_some_and(|o| !o.is_empty() && o.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+        || (t
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_digit() || b == b'.')
+            && t.parse::<f64>().is_ok())
+}
