@@ -308,3 +308,44 @@ fn an_invalid_command_anywhere_writes_nothing_anywhere() {
     );
     assert_eq!(names(&emu), ["a1"]);
 }
+
+#[test]
+fn fleet_file_mistakes_are_usage_errors_with_their_line_before_any_request() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let a = archive(sb.path(), "lab/a:1", &commands(&["a1"]));
+    let cases = [
+        (
+            format!("images:\n  - image: {a}\n    enabel: {{site: true}}\n"),
+            "3:5: unknown key `enabel` in an image entry",
+        ),
+        (
+            format!("images:\n  - image: {a}\n  - image: {a}\n"),
+            "3:12: duplicate image",
+        ),
+        (
+            format!("images:\n  - image: {a}\n    enable: {{projects: some}}\n"),
+            "`projects` must be a list of project ids or `all`",
+        ),
+        (
+            format!("images:\n  - image: {a}\n    sites: [qa]\nsites:\n  prod: {{url: 'https://x.example.org'}}\n"),
+            "`sites` names `qa`, which the file does not define",
+        ),
+        ("images: []\n".to_string(), "`images` is empty"),
+        (
+            "images:\n  - image: UPPER/Case:1\n".to_string(),
+            "2:12: invalid reference `UPPER/Case:1`",
+        ),
+    ];
+    for (text, want) in cases {
+        let f = fleet(&sb, &text);
+        let out = run(&sb, &emu, &f, &[]);
+        assert_eq!(out.status.code(), Some(2), "{text}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with(&format!("error: {}:", f.display())) && err.contains(want),
+            "{text}\n{err}"
+        );
+    }
+    assert_eq!(emu.requests(), 0, "no request before the file is right");
+}
