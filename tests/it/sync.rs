@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 
 use crate::support::emulator::Emulator;
 use crate::support::images::{write_docker_archive, Compress, ImageBuilder, Saved};
+use crate::support::registry::{Mode, Registry};
+use crate::support::token_server::Policy;
 use crate::support::Sandbox;
 
 /// Commands named `names`, each with one wrapper `<name>-w` for sessions.
@@ -348,4 +350,91 @@ fn fleet_file_mistakes_are_usage_errors_with_their_line_before_any_request() {
         );
     }
     assert_eq!(emu.requests(), 0, "no request before the file is right");
+}
+
+/// 40 images on a token-auth registry: a cold sync installs them all; a re-sync writes nothing
+/// to XNAT and costs the registry one HEAD per image (the digest cache); a new label pushed
+/// under the same tag updates exactly its command in place, wrapper id and enablement kept.
+#[test]
+fn forty_registry_images_resync_with_one_head_each_and_a_moved_tag_updates_in_place() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let repos: Vec<String> = (0..40).map(|i| format!("fleet/tool-{i}")).collect();
+    let reg = Registry::start(Mode::Token(Policy {
+        users: Default::default(),
+        public: repos.iter().cloned().collect(),
+        refresh_tokens: Default::default(),
+    }));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let label = |i: usize, line: &str| {
+        ImageBuilder::new()
+            .label(
+                "org.nrg.commands",
+                &commands(&[&format!("t{i}")])
+                    .to_string()
+                    .replace("run t", line),
+            )
+            .build()
+    };
+    let reg_ref = &reg;
+    rt.block_on(futures::future::join_all(repos.iter().enumerate().map(
+        |(i, r)| async move { reg_ref.push_image_to(r, "v1", &label(i, "run t")).await },
+    )));
+    let mut text = String::from("images:\n");
+    for r in &repos {
+        text.push_str(&format!(
+            "  - image: {}/{r}:v1\n    enable: {{site: true}}\n",
+            reg.addr
+        ));
+    }
+    let f = fleet(&sb, &text);
+    let out = run(&sb, &emu, &f, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(emu.commands().len(), 40);
+    let w0 = wrapper_id(&emu, "t0-w");
+    assert!(enabled(&emu, "site-enabled", w0, None));
+
+    let writes = emu.writes();
+    let before = reg.access_log_requests();
+    let out = run(&sb, &emu, &f, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(emu.writes(), writes, "an unchanged re-sync writes nothing");
+    assert_eq!(
+        reg.access_log_requests() - before,
+        1 + 40,
+        "the 401 that starts the run, then one HEAD per image"
+    );
+
+    // The tag moves to an image whose label changed.
+    rt.block_on(reg.push_image_to(&repos[0], "v1", &label(0, "run again t")));
+    let out = run(&sb, &emu, &f, &["--json"]);
+    let report = crate::support::success_json(&out);
+    let statuses: Vec<&str> = report["sites"][0]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == "updated").count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == "unchanged").count(), 39);
+    assert_eq!(report["sites"][0]["commands"][0]["name"], "t0");
+    assert_eq!(
+        wrapper_id(&emu, "t0-w"),
+        w0,
+        "updated in place: the wrapper id is kept"
+    );
+    assert!(
+        enabled(&emu, "site-enabled", w0, None),
+        "and so is its enablement"
+    );
+    let t0 = emu
+        .commands()
+        .into_iter()
+        .find(|c| c["name"] == "t0")
+        .unwrap();
+    assert_eq!(t0["command-line"], "run again t0");
 }
