@@ -19,6 +19,15 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# The Prometheus text written by `status --prometheus` is checked with the reference parser
+# (PyPI's prometheus-client).
+if ! python3 -c 'import prometheus_client' >/dev/null 2>&1; then
+  echo "== installing: prometheus-client (PyPI)" >&2
+  python3 -m pip install --quiet prometheus-client==0.26.0 2>/dev/null \
+    || { SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-prometheus-client >/dev/null; }
+fi
+
 # The corpus of real command files lives next to the project (../shared). Without it the
 # corpus tests are skipped (the project's own fixtures cover every validation rule); with
 # XNAT_CMD_CORPUS set to a missing folder they fail.

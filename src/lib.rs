@@ -20,6 +20,7 @@ pub mod problem;
 pub mod reference;
 pub mod secret;
 pub mod source;
+pub mod status;
 pub mod sync;
 mod tls;
 

@@ -12,7 +12,7 @@ use crate::support::token_server::Policy;
 use crate::support::Sandbox;
 
 /// Commands named `names`, each with one wrapper `<name>-w` for sessions.
-fn commands(names: &[&str]) -> Value {
+pub(crate) fn commands(names: &[&str]) -> Value {
     Value::Array(
         names
             .iter()
@@ -28,7 +28,7 @@ fn commands(names: &[&str]) -> Value {
 }
 
 /// A `docker save` archive of `reference` whose label holds `cmds`; its SOURCE text.
-fn archive(dir: &Path, reference: &str, cmds: &Value) -> String {
+pub(crate) fn archive(dir: &Path, reference: &str, cmds: &Value) -> String {
     let img = ImageBuilder::new()
         .label("org.nrg.commands", &cmds.to_string())
         .build();
@@ -38,13 +38,18 @@ fn archive(dir: &Path, reference: &str, cmds: &Value) -> String {
     format!("docker-archive:{}", file.display())
 }
 
-fn fleet(sb: &Sandbox, text: &str) -> PathBuf {
+pub(crate) fn fleet(sb: &Sandbox, text: &str) -> PathBuf {
     let p = sb.path().join("fleet.yaml");
     std::fs::write(&p, text).unwrap();
     p
 }
 
-fn run(sb: &Sandbox, emu: &Emulator, file: &Path, extra: &[&str]) -> std::process::Output {
+pub(crate) fn run(
+    sb: &Sandbox,
+    emu: &Emulator,
+    file: &Path,
+    extra: &[&str],
+) -> std::process::Output {
     emu.xnat_cmd(sb)
         .arg("sync")
         .arg(file)
@@ -53,15 +58,15 @@ fn run(sb: &Sandbox, emu: &Emulator, file: &Path, extra: &[&str]) -> std::proces
         .unwrap()
 }
 
-fn stderr(out: &std::process::Output) -> String {
+pub(crate) fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn stdout(out: &std::process::Output) -> String {
+pub(crate) fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn names(emu: &Emulator) -> Vec<String> {
+pub(crate) fn names(emu: &Emulator) -> Vec<String> {
     let mut n: Vec<String> = emu
         .commands()
         .iter()
@@ -71,7 +76,7 @@ fn names(emu: &Emulator) -> Vec<String> {
     n
 }
 
-fn wrapper_id(emu: &Emulator, wrapper: &str) -> u64 {
+pub(crate) fn wrapper_id(emu: &Emulator, wrapper: &str) -> u64 {
     emu.commands()
         .iter()
         .flat_map(|c| c["xnat"].as_array().unwrap().clone())
@@ -80,7 +85,7 @@ fn wrapper_id(emu: &Emulator, wrapper: &str) -> u64 {
         .unwrap_or_else(|| panic!("no wrapper {wrapper}"))
 }
 
-fn enabled(emu: &Emulator, key: &str, wrapper: u64, project: Option<&str>) -> bool {
+pub(crate) fn enabled(emu: &Emulator, key: &str, wrapper: u64, project: Option<&str>) -> bool {
     emu.state()[key]
         .as_array()
         .unwrap()

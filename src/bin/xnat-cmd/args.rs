@@ -33,6 +33,17 @@ site does not stop the others.
 Exit codes: 0 success; 1 something failed (see the summary); 2 usage error (including any mistake
 in the fleet file, reported with its line and column).";
 
+const STATUS_HELP: &str = "Drift kinds, per command and site: missing (declared, not installed); \
+outdated (installed under another tag or digest than declared); modified (installed under the \
+declared image with another definition: edited in XNAT, or a tag that moved to a different \
+label); enablement (a wrapper not enabled site-wide or in a declared project, including projects \
+created since under `projects: all`); orphan (inside a `prune:` glob, declared nowhere for the \
+site); conflict (several installed commands could be the declared one). Nothing is written.
+
+Exit codes: 0 in sync; 3 drift found; 1 could not check (an image or a site failed); 2 usage \
+error. --prometheus FILE writes the text exposition format atomically (for node-exporter's \
+textfile collector).";
+
 /// Shown under the options of every subcommand that talks to XNAT.
 const XNAT_ACCESS: &str = "XNAT access: the URL from --xnat or XNAT_HOST (with any context path, \
 e.g. https://host/xnat). Credentials, first found wins: --user with --password-stdin; \
@@ -81,6 +92,10 @@ pub enum Command {
     /// and with --prune remove what the file owns but no longer declares).
     #[command(after_help = SYNC_HELP)]
     Sync(SyncArgs),
+    /// Report how XNAT differs from a fleet file (or from images): missing, outdated, modified,
+    /// enablement, orphan, conflict. Exit 3 on drift, for monitoring.
+    #[command(after_help = STATUS_HELP)]
+    Status(StatusArgs),
 }
 
 /// How to reach XNAT. Credentials: --user + --password-stdin, else XNAT_USER/XNAT_PASS, else
@@ -195,6 +210,27 @@ pub struct SyncArgs {
     /// JSON report on stdout.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub xnat: XnatArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A fleet file (`.yaml`, `.yml` or `.json`), or image sources checked as `install` would
+    /// install them.
+    #[arg(required = true, value_name = "FILE|SOURCE")]
+    pub inputs: Vec<String>,
+    /// Check only this site of the file's `sites:` (repeatable).
+    #[arg(long = "site", value_name = "NAME")]
+    pub sites: Vec<String>,
+    /// JSON report on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the result in Prometheus text format to FILE (atomically).
+    #[arg(long, value_name = "FILE")]
+    pub prometheus: Option<PathBuf>,
     #[command(flatten)]
     pub xnat: XnatArgs,
     #[command(flatten)]

@@ -54,6 +54,7 @@ pub async fn connect_site(
     url: &str,
     vars: (Option<&str>, Option<&str>),
     args: &XnatArgs,
+    will_write: bool,
 ) -> Result<(XnatClient, ServerInfo), CliError> {
     let base = parse_base(url).map_err(CliError::usage)?;
     let host = base
@@ -64,7 +65,7 @@ pub async fn connect_site(
     let creds = resolve_site(name, vars, |k| std::env::var(k).ok(), &host, base.port())
         .map_err(CliError::usage)?;
     let client = build(base, creds, args)?;
-    match preflight(&client, true).await {
+    match preflight(&client, will_write).await {
         Ok(info) => Ok((client, info)),
         Err(e) => {
             client.logout().await;

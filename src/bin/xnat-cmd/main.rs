@@ -9,6 +9,7 @@ mod list;
 mod output;
 mod report;
 mod sources;
+mod status;
 mod sync;
 mod uninstall;
 mod validate;
@@ -61,5 +62,6 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::List(a) => list::run(a, &cli.global).await,
         Command::Uninstall(a) => uninstall::run(a, &cli.global).await,
         Command::Sync(a) => sync::run(a, &cli.global).await,
+        Command::Status(a) => status::run(a, &cli.global).await,
     }
 }

@@ -11,7 +11,10 @@ use xnat_cmd::plan::Desired;
 use xnat_cmd::problem::{problem, Problem};
 use xnat_cmd::sync::{declared_on, entry_commands, sync_site, Declared, SiteReport};
 
-use crate::args::{GlobalArgs, SyncArgs};
+use xnat_cmd::xnat::preflight::ServerInfo;
+use xnat_cmd::xnat::XnatClient;
+
+use crate::args::{GlobalArgs, SourceArgs, SyncArgs, XnatArgs};
 use crate::connect::{connect, connect_site};
 use crate::output::{align, error, print_stdout, warn, CliError};
 use crate::report::outcome_lines;
@@ -51,101 +54,23 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
             "--prune needs a `prune:` key in `{shown}`: list the repository globs this file owns (e.g. `prune: [ghcr.io/lab/*]`)"
         )));
     }
-    let sites = chosen_sites(&fleet, &args)?;
+    let sites = chosen_sites(&fleet, &args.sites)?;
 
-    // Read every image concurrently, each with its own platform and pin-digest.
-    let read = args.source.read_options()?;
-    let texts: Vec<String> = fleet.images.iter().map(|i| i.image.clone()).collect();
-    let mut inputs = Vec::with_capacity(texts.len());
-    let mut opts = Vec::with_capacity(texts.len());
-    for entry in &fleet.images {
-        let input = pipeline::classify(&entry.image, false)
-            .map_err(|e| CliError::Usage(problem(&e).about(&format!("{shown}:{}", entry.line))))?;
-        if let Input::CommandFile(_) = input {
-            return Err(CliError::usage(format!(
-                "{shown}:{}: `{}` is not an image source",
-                entry.line, entry.image
-            )));
-        }
-        inputs.push(input);
-        let mut r = read.clone();
-        if let Some(p) = &entry.platform {
-            r.platform = p.clone();
-        }
-        opts.push(Options {
-            read: r,
-            image: None,
-            pin_digest: entry.pin_digest,
-            need_reference: true,
-        });
-    }
-    let items = pipeline::run_each(&texts, &inputs, &opts).await;
-
-    // Select and check: an invalid command anywhere and nothing is written anywhere.
-    let mut failed_images: Vec<(String, Problem)> = Vec::new();
-    let mut selected: Vec<Option<(String, Vec<pipeline::Prepared>)>> = Vec::new();
-    let mut invalid = false;
-    for (entry, item) in fleet.images.iter().zip(&items) {
-        warn_item(item);
-        if let Err(e) = &item.outcome {
-            let p = item_problem(&item.input, e);
-            error(&p);
-            failed_images.push((entry.image.clone(), p));
-            selected.push(None);
-            continue;
-        }
-        match entry_commands(entry, item) {
-            Ok(Some((image, commands))) => {
-                report_commands(&item.input, &commands);
-                invalid |= commands.iter().any(|p| !p.valid());
-                selected.push(Some((image, commands)));
-            }
-            Ok(None) => selected.push(None),
-            Err(e) => {
-                let p = problem(&e).about(&item.input);
-                error(&p);
-                failed_images.push((entry.image.clone(), p));
-                selected.push(None);
-            }
-        }
-    }
-    if invalid {
+    let loaded = load(&fleet, &shown, &args.source).await?;
+    if loaded.invalid {
         error(&Problem::new(
             "nothing was written to any site: fix the invalid commands above and run again",
         ));
         return Ok(ExitCode::from(1));
     }
+    let failed_images = loaded.failed_images;
+    let selected = loaded.selected;
 
     let mut reports = Vec::new();
     for (name, url, vars) in &sites {
-        let declared: Vec<Declared> = fleet
-            .images
-            .iter()
-            .zip(&selected)
-            .filter(|(entry, _)| declared_on(entry, name))
-            .map(|(entry, sel)| Declared {
-                source: entry.image.clone(),
-                commands: sel.as_ref().map_or_else(Vec::new, |(image, cmds)| {
-                    cmds.iter()
-                        .map(|p| Desired {
-                            source: entry.image.clone(),
-                            image: image.clone(),
-                            command: p.command.clone(),
-                        })
-                        .collect()
-                }),
-                enable_site: entry.enable.site,
-                projects: entry.enable.projects.clone(),
-                readable: sel.is_some(),
-            })
-            .collect();
+        let declared = declared_for(&fleet, &selected, name);
         let mut report = SiteReport::new(name, url.as_deref().unwrap_or(""));
-        let connected = match url {
-            Some(u) => {
-                connect_site(name, u, (vars.0.as_deref(), vars.1.as_deref()), &args.xnat).await
-            }
-            None => connect(&args.xnat, true).await,
-        };
+        let connected = connect_choice(name, url, vars, &args.xnat, true).await;
         match connected {
             Ok((client, _info)) => {
                 report.url = client.base().to_string();
@@ -205,19 +130,146 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
     })
 }
 
-/// (name, URL from the file or `None` for --xnat/XNAT_HOST, (user-env, password-env)).
-type SiteChoice = (String, Option<String>, (Option<String>, Option<String>));
+/// Every fleet image read and its commands selected and checked (problems printed).
+pub struct Loaded {
+    /// Per fleet image: the install image and the selected commands, or `None` (unreadable).
+    pub selected: Vec<Option<(String, Vec<pipeline::Prepared>)>>,
+    pub failed_images: Vec<(String, Problem)>,
+    /// Some selected command is invalid.
+    pub invalid: bool,
+}
 
-fn chosen_sites(fleet: &Fleet, args: &SyncArgs) -> Result<Vec<SiteChoice>, CliError> {
+/// Read every fleet image concurrently, each with its own platform and pin-digest; select
+/// `commands:`; report every problem as it is found.
+pub async fn load(fleet: &Fleet, shown: &str, source: &SourceArgs) -> Result<Loaded, CliError> {
+    // Read every image concurrently, each with its own platform and pin-digest.
+    let read = source.read_options()?;
+    let texts: Vec<String> = fleet.images.iter().map(|i| i.image.clone()).collect();
+    let mut inputs = Vec::with_capacity(texts.len());
+    let mut opts = Vec::with_capacity(texts.len());
+    for entry in &fleet.images {
+        let input = pipeline::classify(&entry.image, false)
+            .map_err(|e| CliError::Usage(problem(&e).about(&format!("{shown}:{}", entry.line))))?;
+        if let Input::CommandFile(_) = input {
+            return Err(CliError::usage(format!(
+                "{shown}:{}: `{}` is not an image source",
+                entry.line, entry.image
+            )));
+        }
+        inputs.push(input);
+        let mut r = read.clone();
+        if let Some(p) = &entry.platform {
+            r.platform = p.clone();
+        }
+        opts.push(Options {
+            read: r,
+            image: None,
+            pin_digest: entry.pin_digest,
+            need_reference: true,
+        });
+    }
+    let items = pipeline::run_each(&texts, &inputs, &opts).await;
+
+    // Select and check: an invalid command anywhere and nothing is written anywhere.
+    let mut failed_images: Vec<(String, Problem)> = Vec::new();
+    let mut selected: Vec<Option<(String, Vec<pipeline::Prepared>)>> = Vec::new();
+    let mut invalid = false;
+    for (entry, item) in fleet.images.iter().zip(&items) {
+        warn_item(item);
+        if let Err(e) = &item.outcome {
+            let p = item_problem(&item.input, e);
+            error(&p);
+            failed_images.push((entry.image.clone(), p));
+            selected.push(None);
+            continue;
+        }
+        match entry_commands(entry, item) {
+            Ok(Some((image, commands))) => {
+                report_commands(&item.input, &commands);
+                invalid |= commands.iter().any(|p| !p.valid());
+                selected.push(Some((image, commands)));
+            }
+            Ok(None) => selected.push(None),
+            Err(e) => {
+                let p = problem(&e).about(&item.input);
+                error(&p);
+                failed_images.push((entry.image.clone(), p));
+                selected.push(None);
+            }
+        }
+    }
+    Ok(Loaded {
+        selected,
+        failed_images,
+        invalid,
+    })
+}
+
+/// What the fleet declares for `site`, with the commands as read.
+pub fn declared_for(
+    fleet: &Fleet,
+    selected: &[Option<(String, Vec<pipeline::Prepared>)>],
+    site: &str,
+) -> Vec<Declared> {
+    fleet
+        .images
+        .iter()
+        .zip(selected)
+        .filter(|(entry, _)| declared_on(entry, site))
+        .map(|(entry, sel)| Declared {
+            source: entry.image.clone(),
+            commands: sel.as_ref().map_or_else(Vec::new, |(image, cmds)| {
+                cmds.iter()
+                    .map(|p| Desired {
+                        source: entry.image.clone(),
+                        image: image.clone(),
+                        command: p.command.clone(),
+                    })
+                    .collect()
+            }),
+            enable_site: entry.enable.site,
+            projects: entry.enable.projects.clone(),
+            readable: sel.is_some(),
+        })
+        .collect()
+}
+
+/// Connect to a chosen site: a file's site with its own credentials, or `--xnat`/`XNAT_HOST`.
+pub async fn connect_choice(
+    name: &str,
+    url: &Option<String>,
+    vars: &(Option<String>, Option<String>),
+    xnat: &XnatArgs,
+    will_write: bool,
+) -> Result<(XnatClient, ServerInfo), CliError> {
+    match url {
+        Some(u) => {
+            connect_site(
+                name,
+                u,
+                (vars.0.as_deref(), vars.1.as_deref()),
+                xnat,
+                will_write,
+            )
+            .await
+        }
+        None => connect(xnat, will_write).await,
+    }
+}
+
+/// (name, URL from the file or `None` for --xnat/XNAT_HOST, (user-env, password-env)).
+pub type SiteChoice = (String, Option<String>, (Option<String>, Option<String>));
+
+pub fn chosen_sites(fleet: &Fleet, chosen: &[String]) -> Result<Vec<SiteChoice>, CliError> {
     if fleet.sites.is_empty() {
-        if let Some(s) = args.sites.iter().find(|s| *s != DEFAULT_SITE) {
+        if let Some(s) = chosen.iter().find(|s| *s != DEFAULT_SITE) {
             return Err(CliError::usage(format!(
                 "--site {s}: the fleet file has no `sites:`; it syncs the one XNAT of --xnat / XNAT_HOST"
             )));
         }
         return Ok(vec![(DEFAULT_SITE.to_string(), None, (None, None))]);
     }
-    for s in &args.sites {
+    for s in chosen {
         if !fleet.sites.iter().any(|x| &x.name == s) {
             let names: Vec<&str> = fleet.sites.iter().map(|x| x.name.as_str()).collect();
             return Err(CliError::usage(format!(
@@ -229,7 +281,7 @@ fn chosen_sites(fleet: &Fleet, args: &SyncArgs) -> Result<Vec<SiteChoice>, CliEr
     Ok(fleet
         .sites
         .iter()
-        .filter(|s| args.sites.is_empty() || args.sites.contains(&s.name))
+        .filter(|s| chosen.is_empty() || chosen.contains(&s.name))
         .map(|s| {
             (
                 s.name.clone(),
