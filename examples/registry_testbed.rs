@@ -15,27 +15,36 @@ use xnat_cmd::credentials::{Chain, CredentialEnv, CredentialOptions};
 use xnat_cmd::source::registry::{RegistryClient, RegistryOptions};
 use xnat_cmd::source::ReadOptions;
 
-const IMAGES: usize = 40;
+/// Images pushed unless `IMAGES=N` says otherwise.
+const DEFAULT_IMAGES: usize = 40;
 
 #[tokio::main]
 async fn main() {
     let measure = std::env::args().any(|a| a == "--measure");
+    let images_n: usize = std::env::var("IMAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_IMAGES);
     let policy = token_server::Policy {
         users: BTreeMap::from([("testuser".into(), "testpass".into())]),
-        public: (0..IMAGES)
+        public: (0..images_n)
             .map(|i| format!("xnat/bench-{i}"))
             .collect::<BTreeSet<_>>(),
         refresh_tokens: BTreeMap::new(),
     };
     let reg = registry::Registry::start(registry::Mode::Token(policy));
-    for i in 0..IMAGES {
+    for i in 0..images_n {
+        // A valid command with one wrapper, so `sync` can install it.
+        let label = format!(
+            "[{{\"name\":\"bench-{i}\",\"version\":\"1\",\"command-line\":\"run\",\"xnat\":[{{\"name\":\"bench-{i}-w\",\"contexts\":[\"xnat:projectData\"],\"external-inputs\":[{{\"name\":\"project\",\"type\":\"Project\"}}]}}]}}]"
+        );
         let img = images::ImageBuilder::new()
-            .label("org.nrg.commands", &format!("[{{\"name\":\"bench-{i}\"}}]"))
+            .label("org.nrg.commands", &label)
             .build();
         reg.push_image_to(&format!("xnat/bench-{i}"), "v1", &img)
             .await;
     }
-    let refs: Vec<String> = (0..IMAGES)
+    let refs: Vec<String> = (0..images_n)
         .map(|i| format!("{}/xnat/bench-{i}:v1", reg.addr))
         .collect();
     if measure {
@@ -64,7 +73,7 @@ async fn main() {
         let all = futures::future::join_all(refs.iter().map(|r| client.read(r, &ro))).await;
         assert!(all.iter().all(Result::is_ok));
         println!(
-            "{IMAGES} images concurrently (first warm): {:.1} ms, {} requests",
+            "{images_n} images concurrently (first warm): {:.1} ms, {} requests",
             t.elapsed().as_secs_f64() * 1e3,
             client.requests() - before
         );
@@ -72,7 +81,7 @@ async fn main() {
     }
     println!("REGISTRY={}", reg.addr);
     println!("ACCESS_LOG={}", reg.log_path.display());
-    println!("IMAGES={IMAGES}");
+    println!("IMAGES={images_n}");
     println!("READY");
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
 }

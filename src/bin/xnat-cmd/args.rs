@@ -14,7 +14,7 @@ use crate::output::CliError;
 
 const EXIT_CODES: &str =
     "Exit codes: 0 success; 1 the work failed (invalid command, image without label, \
-XNAT refused, unreadable source); 2 usage error.";
+XNAT refused, unreadable source); 2 usage error; 3 `status` found drift.";
 
 const SYNC_HELP: &str = "A minimal fleet file (YAML or JSON):
 
