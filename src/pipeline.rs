@@ -372,6 +372,16 @@ pub async fn run(texts: &[String], inputs: &[Input], opts: &Options) -> Vec<Item
 /// [`run`] with options of each input's own (a fleet file's per-image platform and
 /// pin-digest); the clients, tokens and connections come from the first input's read options.
 pub async fn run_each(texts: &[String], inputs: &[Input], opts: &[Options]) -> Vec<Item> {
+    run_each_with(texts, inputs, opts, &|_| ()).await
+}
+
+/// [`run_each`], telling `done` about each input as soon as it is read (for progress).
+pub async fn run_each_with(
+    texts: &[String],
+    inputs: &[Input],
+    opts: &[Options],
+    done: &(dyn Fn(&Item) + Sync),
+) -> Vec<Item> {
     let reader = Reader::new(opts.first().map(|o| o.read.clone()).unwrap_or_default());
     let specs: Vec<SourceSpec> = inputs
         .iter()
@@ -386,7 +396,11 @@ pub async fn run_each(texts: &[String], inputs: &[Input], opts: &[Options]) -> V
         .iter()
         .zip(inputs)
         .zip(opts)
-        .map(|((text, input), opts)| run_one(&reader, text, input, opts));
+        .map(|((text, input), opts)| async {
+            let item = run_one(&reader, text, input, opts).await;
+            done(&item);
+            item
+        });
     futures::future::join_all(work).await
 }
 

@@ -130,6 +130,7 @@ fn first_sync_installs_and_enables_a_resync_writes_nothing_and_new_projects_foll
     let writes = emu.writes();
     let out = run(&sb, &emu, &f, &["--json"]);
     let report = crate::support::success_json(&out);
+    assert_eq!(stderr(&out), "", "--json: no progress lines");
     assert_eq!(emu.writes(), writes, "a re-sync must not write");
     let statuses: Vec<&Value> = report["sites"][0]["commands"]
         .as_array()

@@ -7,6 +7,7 @@ mod install;
 mod label;
 mod list;
 mod output;
+mod progress;
 mod report;
 mod sources;
 mod status;

@@ -12,6 +12,7 @@ use xnat_cmd::status::{check_site, prometheus, DriftKind, SiteStatus};
 
 use crate::args::{GlobalArgs, StatusArgs};
 use crate::output::{align, error, print_stdout, warn, CliError};
+use crate::progress::Progress;
 use crate::sync::{chosen_sites, connect_choice, declared_for, load};
 
 #[derive(Serialize)]
@@ -64,7 +65,8 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
         (sources_fleet(&args)?, "the command line".to_string())
     };
     let sites = chosen_sites(&fleet, &args.sites)?;
-    let loaded = load(&fleet, &shown, &args.source).await?;
+    let progress = Progress::new(args.json);
+    let loaded = load(&fleet, &shown, &args.source, &progress).await?;
     if loaded.invalid {
         error(&Problem::new(
             "invalid commands are declared: sync would refuse them; fix them and check again",
@@ -73,6 +75,7 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
     }
     let prune = fleet.has_prune.then_some(fleet.prune.as_slice());
     let mut reports = Vec::new();
+    progress.start("checking sites", sites.len());
     for (name, url, vars) in &sites {
         let declared = declared_for(&fleet, &loaded.selected, name);
         let mut status = SiteStatus::new(name, url.as_deref().unwrap_or(""));
@@ -85,8 +88,18 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
             Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
             Err(CliError::Work(p)) => status.error = Some(p),
         }
+        progress.inc();
+        progress.finish(&format!(
+            "site {name}: {}",
+            if status.error.is_some() {
+                "not checked"
+            } else {
+                "checked"
+            }
+        ));
         reports.push(status);
     }
+    progress.clear();
 
     let checked_all = loaded.failed_images.is_empty() && reports.iter().all(|r| r.error.is_none());
     let drift = reports.iter().any(|r| !r.drift.is_empty());

@@ -17,6 +17,7 @@ use xnat_cmd::xnat::XnatClient;
 use crate::args::{GlobalArgs, SourceArgs, SyncArgs, XnatArgs};
 use crate::connect::{connect, connect_site};
 use crate::output::{align, error, print_stdout, warn, CliError};
+use crate::progress::Progress;
 use crate::report::outcome_lines;
 use crate::sources::{item_problem, report_commands, warn_item};
 
@@ -56,7 +57,8 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
     }
     let sites = chosen_sites(&fleet, &args.sites)?;
 
-    let loaded = load(&fleet, &shown, &args.source).await?;
+    let progress = Progress::new(args.json);
+    let loaded = load(&fleet, &shown, &args.source, &progress).await?;
     if loaded.invalid {
         error(&Problem::new(
             "nothing was written to any site: fix the invalid commands above and run again",
@@ -67,6 +69,7 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
     let selected = loaded.selected;
 
     let mut reports = Vec::new();
+    progress.start("syncing sites", sites.len());
     for (name, url, vars) in &sites {
         let declared = declared_for(&fleet, &selected, name);
         let mut report = SiteReport::new(name, url.as_deref().unwrap_or(""));
@@ -81,8 +84,14 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
             Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
             Err(CliError::Work(p)) => report.error = Some(p),
         }
+        progress.inc();
+        progress.finish(&format!(
+            "site {name}: {}",
+            if report.failed() { "failed" } else { "synced" }
+        ));
         reports.push(report);
     }
+    progress.clear();
 
     let failed = !failed_images.is_empty() || reports.iter().any(SiteReport::failed);
     if args.json {
@@ -141,7 +150,12 @@ pub struct Loaded {
 
 /// Read every fleet image concurrently, each with its own platform and pin-digest; select
 /// `commands:`; report every problem as it is found.
-pub async fn load(fleet: &Fleet, shown: &str, source: &SourceArgs) -> Result<Loaded, CliError> {
+pub async fn load(
+    fleet: &Fleet,
+    shown: &str,
+    source: &SourceArgs,
+    progress: &Progress,
+) -> Result<Loaded, CliError> {
     // Read every image concurrently, each with its own platform and pin-digest.
     let read = source.read_options()?;
     let texts: Vec<String> = fleet.images.iter().map(|i| i.image.clone()).collect();
@@ -168,7 +182,14 @@ pub async fn load(fleet: &Fleet, shown: &str, source: &SourceArgs) -> Result<Loa
             need_reference: true,
         });
     }
-    let items = pipeline::run_each(&texts, &inputs, &opts).await;
+    progress.start("reading images", texts.len());
+    let items = pipeline::run_each_with(&texts, &inputs, &opts, &|_| progress.inc()).await;
+    let unread = items.iter().filter(|i| i.outcome.is_err()).count();
+    progress.finish(&format!(
+        "read {} image{} ({unread} failed)",
+        items.len(),
+        if items.len() == 1 { "" } else { "s" }
+    ));
 
     // Select and check: an invalid command anywhere and nothing is written anywhere.
     let mut failed_images: Vec<(String, Problem)> = Vec::new();
