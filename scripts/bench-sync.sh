@@ -6,12 +6,16 @@
 #   2. unchanged re-sync with the persistent digest cache (goal: 0 XNAT writes, <= 1 registry
 #      request per image);
 #   3. reading all N labels: one `xnat-cmd inspect` of N references vs N sequential
-#      `skopeo inspect --config` calls, side by side.
-# Needs: docker-registry, skopeo, python3. Usage: scripts/bench-sync.sh [N=40]
+#      `skopeo inspect --config` calls, side by side; and vs the floor, the same 2N requests
+#      (manifest + config, one token) made by `curl --parallel`;
+#   4. the same through a proxy that adds DELAY ms (default 30) to every registry request, as a
+#      registry across the internet does (goal: <= 0.05 of skopeo's time).
+# Needs: docker-registry, skopeo, curl, python3. Usage: scripts/bench-sync.sh [N=40] [DELAY=30]
 set -euo pipefail
 N=${1:-40}
+DELAY=${2:-30}
 cd "$(dirname "$0")/.."
-cargo build -q --release --workspace --bins --example registry_testbed
+cargo build -q --release --workspace --bins --example registry_testbed --example latency_proxy
 BIN=$PWD/target/release
 W=$(mktemp -d)
 mkfifo "$W/ctl"
@@ -20,7 +24,14 @@ TB=$!
 exec 3>"$W/ctl"
 "$BIN/xnat-emulator" --bind 127.0.0.1:0 --test-hooks >"$W/emu.log" 2>&1 &
 EMU=$!
-cleanup() { exec 3>&- || true; kill "$EMU" 2>/dev/null || true; wait "$TB" 2>/dev/null || true; rm -rf "$W"; }
+mkfifo "$W/pctl"
+PX=""
+cleanup() {
+  exec 3>&- || true; exec 4>&- 2>/dev/null || true
+  kill "$EMU" 2>/dev/null || true; wait "$TB" 2>/dev/null || true
+  [ -n "$PX" ] && wait "$PX" 2>/dev/null || true
+  rm -rf "$W"
+}
 trap cleanup EXIT
 for _ in $(seq 600); do grep -q READY "$W/env" 2>/dev/null && break; sleep 0.1; done
 # shellcheck disable=SC1090
@@ -69,8 +80,44 @@ run re-sync
 
 REFS=(); for i in $(seq 0 $((N - 1))); do REFS+=("$REGISTRY/xnat/bench-$i:v1"); done
 read -r X _ <<<"$(measure "$BIN/xnat-cmd" inspect --no-registry-cache --insecure-registry "$REGISTRY" "${REFS[@]}")"
-t0=$(date +%s%N)
-for r in "${REFS[@]}"; do skopeo inspect --tls-verify=false --config "docker://$r" >/dev/null; done
-S=$(( ($(date +%s%N) - t0) / 1000000 ))
-echo "reading $N labels: xnat-cmd $X ms (one run, cold), skopeo x$N $S ms, ratio $(awk -v a="$X" -v b="$S" 'BEGIN{printf "%.3f", a/b}')"
+skopeo_all() { for r in "$@"; do skopeo inspect --tls-verify=false --config "docker://$r" >/dev/null; done; }
+t0=$(date +%s%N); skopeo_all "${REFS[@]}"; S=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "reading $N labels on loopback: xnat-cmd $X ms (cold, one run), skopeo x$N $S ms, ratio $(awk -v a="$X" -v b="$S" 'BEGIN{printf "%.3f", a/b}')"
+
+# The floor: the registry's own time for the same 2N GETs (manifest, config) with one token,
+# from curl --parallel over kept-alive connections.
+challenge=$(curl -s -D - -o /dev/null "http://$REGISTRY/v2/xnat/bench-0/manifests/v1" | tr -d '\r' | sed -n 's/^[Ww]ww-[Aa]uthenticate: Bearer //p')
+realm=$(sed -n 's/.*realm="\([^"]*\)".*/\1/p' <<<"$challenge")
+service=$(sed -n 's/.*service="\([^"]*\)".*/\1/p' <<<"$challenge")
+scopes=""; for i in $(seq 0 $((N - 1))); do scopes+="&scope=repository:xnat/bench-$i:pull"; done
+token=$(curl -s "$realm?service=$service$scopes" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("token") or d["access_token"])')
+"$BIN/xnat-cmd" inspect --json --no-registry-cache --insecure-registry "$REGISTRY" "${REFS[@]}" \
+  | python3 -c '
+import json, sys
+reg = sys.argv[1]
+for i, o in enumerate(json.load(sys.stdin)):
+    d = o["config_digest"]
+    print(f"url = \"http://{reg}/v2/xnat/bench-{i}/manifests/v1\"\noutput = /dev/null")
+    print(f"url = \"http://{reg}/v2/xnat/bench-{i}/blobs/{d}\"\noutput = /dev/null")
+' "$REGISTRY" >"$W/curl.cfg"
+curl_all() {
+  curl -s --parallel --parallel-max 64 -H "Authorization: Bearer $token" \
+    -H "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json" \
+    -K "$W/curl.cfg"
+}
+t0=$(date +%s%N); curl_all; C=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "floor: curl --parallel, the same $((2 * N)) GETs with one token: $C ms; xnat-cmd takes $(awk -v a="$X" -v b="$C" 'BEGIN{printf "%.1f", a/b}')x that (with its 401, tokens and digest checks)"
+
+# Through a proxy that delays every registry request by DELAY ms.
+target/release/examples/latency_proxy "$REGISTRY" "$DELAY" <"$W/pctl" >"$W/penv" 2>"$W/pstats" &
+PX=$!
+exec 4>"$W/pctl"
+for _ in $(seq 100); do grep -q PROXY= "$W/penv" 2>/dev/null && break; sleep 0.05; done
+PROXY=$(sed -n 's/^PROXY=//p' "$W/penv")
+PREFS=(); for i in $(seq 0 $((N - 1))); do PREFS+=("$PROXY/xnat/bench-$i:v1"); done
+read -r XP _ <<<"$(measure "$BIN/xnat-cmd" inspect --no-registry-cache --insecure-registry "$PROXY" "${PREFS[@]}")"
+t0=$(date +%s%N); skopeo_all "${PREFS[@]}"; SP=$(( ($(date +%s%N) - t0) / 1000000 ))
+exec 4>&-; wait "$PX" 2>/dev/null || true; PX=""
+echo "reading $N labels, +${DELAY} ms per request: xnat-cmd $XP ms, skopeo x$N $SP ms, ratio $(awk -v a="$XP" -v b="$SP" 'BEGIN{printf "%.3f", a/b}') (goal <= 0.05)"
+echo "  $(cat "$W/pstats") (both tools together)"
 echo "machine: $(nproc) cores, $(uname -sr); $(date -u +%Y-%m-%d)"

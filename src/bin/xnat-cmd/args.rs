@@ -268,6 +268,9 @@ pub struct SourceArgs {
     /// Registry to reach over HTTPS without certificate checks, or plain HTTP.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub insecure_registry: Vec<String>,
+    /// Requests in flight at once to one registry (HTTP/2 streams or HTTP/1.1 connections).
+    #[arg(long, value_name = "N", default_value_t = RegistryOptions::default().per_registry_concurrency)]
+    pub registry_concurrency: usize,
     /// Seconds allowed for reading one image from a registry, retries included.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub registry_timeout: u64,
@@ -291,6 +294,7 @@ impl SourceArgs {
             ca_files: self.registry_ca.clone(),
             insecure: self.insecure_registry.clone(),
             image_deadline: std::time::Duration::from_secs(self.registry_timeout.max(1)),
+            per_registry_concurrency: self.registry_concurrency.max(1),
             cache_dir: if self.no_registry_cache {
                 None
             } else {
