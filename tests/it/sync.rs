@@ -407,8 +407,8 @@ fn forty_registry_images_resync_with_one_head_each_and_a_moved_tag_updates_in_pl
     assert_eq!(emu.writes(), writes, "an unchanged re-sync writes nothing");
     assert_eq!(
         reg.access_log_requests() - before,
-        1 + 40,
-        "the 401 that starts the run, then one HEAD per image"
+        40,
+        "one HEAD per image: the token came from the challenge the first run remembered"
     );
 
     // The tag moves to an image whose label changed.

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde::Deserialize;
 
+use super::cache::Cache;
 use super::challenge::Challenge;
 use super::transport::{describe_bad_body, error_message, Authorizer, Transport};
 use super::RegistryError;
@@ -76,6 +77,9 @@ struct Batch {
 pub(super) struct RegistryAuth {
     /// The last Bearer challenge (realm, service), reused for new scopes.
     bearer: Mutex<Option<Challenge>>,
+    /// `bearer` came from the cache of an earlier run and has not been confirmed by this
+    /// registry yet: if its token request fails, it is dropped and the 401 path taken.
+    seeded: std::sync::atomic::AtomicBool,
     /// `Basic` header value once the registry asked for Basic.
     basic: Mutex<Option<Secret>>,
     tokens: Mutex<HashMap<String, Arc<TokenSlot>>>,
@@ -151,6 +155,8 @@ pub(super) struct Auth {
     chain: Chain,
     /// Per registry; the map lock is only held to look an entry up.
     registries: Mutex<HashMap<String, Arc<RegistryAuth>>>,
+    /// Where registries' challenges are remembered between runs (the digest cache).
+    cache: Option<Cache>,
 }
 
 /// The authentication of one request: a read of `reference` needs `scope`.
@@ -188,10 +194,11 @@ impl Authorizer for ScopeAuth<'_> {
 }
 
 impl Auth {
-    pub(super) fn new(chain: Chain) -> Self {
+    pub(super) fn new(chain: Chain, cache: Option<Cache>) -> Self {
         Auth {
             chain,
             registries: Mutex::new(HashMap::new()),
+            cache,
         }
     }
 
@@ -209,11 +216,32 @@ impl Auth {
         }
     }
 
+    /// A registry's state; new ones start from the challenge an earlier run remembered, so a
+    /// re-check run sends no request that only earns a 401.
     fn registry_auth(&self, registry: &str) -> Arc<RegistryAuth> {
         lock(&self.registries)
             .entry(registry.to_string())
-            .or_default()
+            .or_insert_with(|| {
+                let ra = RegistryAuth::default();
+                if let Some(ch) = self.cache.as_ref().and_then(|c| c.challenge(registry)) {
+                    tracing::debug!(registry, "Bearer challenge from the cache");
+                    *lock(&ra.bearer) = Some(ch);
+                    ra.seeded.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                Arc::new(ra)
+            })
             .clone()
+    }
+
+    /// Keep `ch` as the registry's challenge, and remember it for later runs when it changed.
+    fn set_bearer(&self, registry: &str, ra: &RegistryAuth, ch: &Challenge) {
+        ra.seeded.store(false, std::sync::atomic::Ordering::Relaxed);
+        let changed = lock(&ra.bearer).replace(ch.clone()).as_ref() != Some(ch);
+        if changed {
+            if let Some(c) = &self.cache {
+                c.put_challenge(registry, ch);
+            }
+        }
     }
 
     /// Plan one token per set of the references' scopes on each registry (see `RegistryAuth::plan`).
@@ -253,10 +281,28 @@ impl Auth {
             }
             // A known Bearer registry: fetch the token for this new scope without a 401 first.
             if let Some(ch) = bearer {
-                let t = self.token_for(transport, r, &ra, &ch, scope, None).await?;
-                let header = t.header();
-                *held = Some(t);
-                return Ok(Some(header));
+                match self.token_for(transport, r, &ra, &ch, scope, None).await {
+                    Ok(t) => {
+                        let header = t.header();
+                        *held = Some(t);
+                        return Ok(Some(header));
+                    }
+                    Err(e) => {
+                        // A remembered challenge that no longer works (this read's, or one a
+                        // concurrent read already dropped): forget it and let the registry's
+                        // 401 say what it wants now.
+                        let seeded = ra.seeded.swap(false, std::sync::atomic::Ordering::Relaxed);
+                        let mut current = lock(&ra.bearer);
+                        if seeded {
+                            *current = None;
+                        }
+                        if seeded || current.as_ref() != Some(&ch) {
+                            tracing::debug!(registry = %r.registry, error = %e, "cached challenge failed");
+                            return Ok(None);
+                        }
+                        return Err(e);
+                    }
+                }
             }
         }
         let basic = lock(&ra.basic).clone();
@@ -269,7 +315,7 @@ impl Auth {
         let Some(ch) = usable_bearer(challenges) else {
             return false;
         };
-        *lock(&self.registry_auth(registry).bearer) = Some(ch.clone());
+        self.set_bearer(registry, &self.registry_auth(registry), ch);
         true
     }
 
@@ -285,7 +331,7 @@ impl Auth {
         let ra = self.registry_auth(&r.registry);
         let sent = sent.map(Secret::expose);
         if let Some(ch) = usable_bearer(challenges) {
-            *lock(&ra.bearer) = Some(ch.clone());
+            self.set_bearer(&r.registry, &ra, ch);
             let slot = ra.slot(scope);
             let mut held = slot.lock().await;
             if let Some(t) = held.as_ref().filter(|t| t.fresh()) {

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use super::challenge::Challenge;
 use crate::digest::{Algorithm, Digest};
 use crate::reference::Reference;
 
@@ -50,9 +51,17 @@ struct TagRecord {
     digest: Digest,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(super) struct Cache {
     dir: PathBuf,
+}
+
+/// A registry's last Bearer challenge, so the next run fetches its token before its first
+/// request instead of after a 401.
+#[derive(Serialize, Deserialize)]
+struct ChallengeRecord {
+    registry: String,
+    challenge: Challenge,
 }
 
 impl Cache {
@@ -122,6 +131,28 @@ impl Cache {
         if let Ok(raw) = serde_json::to_vec(&rec) {
             write_atomic(&path, &raw);
         }
+    }
+
+    /// The Bearer challenge `registry` sent last time.
+    pub(super) fn challenge(&self, registry: &str) -> Option<Challenge> {
+        let raw = read_capped(&self.challenge_path(registry), 4096)?;
+        let rec: ChallengeRecord = serde_json::from_slice(&raw).ok()?;
+        (rec.registry == registry && rec.challenge.scheme == "bearer").then_some(rec.challenge)
+    }
+
+    pub(super) fn put_challenge(&self, registry: &str, challenge: &Challenge) {
+        let rec = ChallengeRecord {
+            registry: registry.to_string(),
+            challenge: challenge.clone(),
+        };
+        if let Ok(raw) = serde_json::to_vec(&rec) {
+            write_atomic(&self.challenge_path(registry), &raw);
+        }
+    }
+
+    fn challenge_path(&self, registry: &str) -> PathBuf {
+        let name = Digest::sha256_of(registry.as_bytes());
+        self.dir.join("challenges").join(name.hex())
     }
 
     fn tag_path(&self, r: &Reference, tag: &str) -> (String, PathBuf) {

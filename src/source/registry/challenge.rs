@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Challenge {
     /// Lower-cased scheme: `bearer`, `basic`, …
     pub scheme: String,

@@ -64,10 +64,11 @@ pub(super) struct Run {
 
 impl Run {
     pub(super) fn new(opts: &RegistryOptions, chain: Chain) -> Result<Self, RegistryError> {
+        let cache = opts.cache_dir.clone().map(Cache::new);
         Ok(Run {
             transport: Transport::new(opts)?,
-            auth: Auth::new(chain),
-            cache: opts.cache_dir.clone().map(Cache::new),
+            auth: Auth::new(chain, cache.clone()),
+            cache,
             image_deadline: opts.image_deadline,
         })
     }
