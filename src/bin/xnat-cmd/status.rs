@@ -13,7 +13,7 @@ use xnat_cmd::status::{check_site, prometheus, DriftKind, SiteStatus};
 use crate::args::{GlobalArgs, StatusArgs};
 use crate::output::{align, error, print_stdout, warn, CliError};
 use crate::progress::Progress;
-use crate::sync::{chosen_sites, connect_choice, declared_for, load};
+use crate::sync::{chosen_sites, connect_choice, declared_for, failed_list, load, FailedImage};
 
 #[derive(Serialize)]
 struct StatusReport<'a> {
@@ -21,13 +21,6 @@ struct StatusReport<'a> {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     failed_images: Vec<FailedImage<'a>>,
     sites: &'a [SiteStatus],
-}
-
-#[derive(Serialize)]
-struct FailedImage<'a> {
-    image: &'a str,
-    #[serde(flatten)]
-    problem: &'a Problem,
 }
 
 /// Is the one argument a fleet file rather than an image source?
@@ -112,11 +105,7 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
     if args.json {
         let r = StatusReport {
             in_sync: checked_all && !drift,
-            failed_images: loaded
-                .failed_images
-                .iter()
-                .map(|(image, problem)| FailedImage { image, problem })
-                .collect(),
+            failed_images: failed_list(&loaded.failed_images),
             sites: &reports,
         };
         let text = serde_json::to_string_pretty(&r).map_err(CliError::work)?;

@@ -33,11 +33,18 @@ struct SyncReport<'a> {
     sites: &'a [SiteReport],
 }
 
+/// A fleet image that could not be read or selected, in `--json` reports.
 #[derive(Serialize)]
-struct FailedImage<'a> {
+pub struct FailedImage<'a> {
     image: &'a str,
     #[serde(flatten)]
     problem: &'a Problem,
+}
+
+pub fn failed_list(list: &[(String, Problem)]) -> Vec<FailedImage<'_>> {
+    list.iter()
+        .map(|(image, problem)| FailedImage { image, problem })
+        .collect()
 }
 
 pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
@@ -97,10 +104,7 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
     if args.json {
         let r = SyncReport {
             dry_run: args.dry_run,
-            failed_images: failed_images
-                .iter()
-                .map(|(image, problem)| FailedImage { image, problem })
-                .collect(),
+            failed_images: failed_list(&failed_images),
             sites: &reports,
         };
         let text = serde_json::to_string_pretty(&r).map_err(CliError::work)?;
