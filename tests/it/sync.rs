@@ -315,6 +315,32 @@ fn an_invalid_command_anywhere_writes_nothing_anywhere() {
         stderr(&out)
     );
     assert_eq!(names(&emu), ["a1"]);
+
+    // An image that cannot be read fails alone too, and keeps the site from being pruned.
+    let gone = sb.path().join("gone.tar");
+    let f = fleet(
+        &sb,
+        &format!(
+            "images:\n  - image: {good}\n  - image: docker-archive:{}\nprune: [lab/*]\n",
+            gone.display()
+        ),
+    );
+    let out = run(&sb, &emu, &f, &["--prune", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["failed_images"][0]["image"],
+        format!("docker-archive:{}", gone.display())
+    );
+    assert_eq!(report["sites"][0]["commands"][0]["status"], "unchanged");
+    assert_eq!(report["sites"][0]["removed"], json!([]));
+    assert!(
+        report["sites"][0]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("not pruning: docker-archive:"),
+        "{report}"
+    );
 }
 
 #[test]
