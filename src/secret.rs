@@ -36,6 +36,62 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Largest secret file read: tokens and passwords are short; a mounted file this large is the
+/// wrong file.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// Why a secret file gave no secret. Never carries the file's content.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretFileError {
+    #[error("failed to read the secret file `{path}`")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the secret file `{path}` is empty")]
+    Empty { path: String },
+    #[error("the secret file `{path}` is larger than {MAX_SECRET_FILE_BYTES} bytes: is it the right file?")]
+    TooLarge { path: String },
+    #[error("the secret file `{path}` is not UTF-8 text")]
+    NotText { path: String },
+}
+
+impl Secret {
+    /// A secret from a file, as Kubernetes mounts a Secret's key: the whole content, one
+    /// trailing line ending (`\n` or `\r\n`) removed. The file's mode is not checked.
+    pub fn from_file(path: &std::path::Path) -> Result<Secret, SecretFileError> {
+        use std::io::Read as _;
+        let shown = path.display().to_string();
+        let read = |source| SecretFileError::Read {
+            path: shown.clone(),
+            source,
+        };
+        let mut raw = Vec::new();
+        std::fs::File::open(path)
+            .map_err(read)?
+            .take(MAX_SECRET_FILE_BYTES + 1)
+            .read_to_end(&mut raw)
+            .map_err(read)?;
+        if raw.len() as u64 > MAX_SECRET_FILE_BYTES {
+            return Err(SecretFileError::TooLarge { path: shown });
+        }
+        let mut text = String::from_utf8(raw).map_err(|_| SecretFileError::NotText {
+            path: shown.clone(),
+        })?;
+        if text.ends_with('\n') {
+            text.pop();
+            if text.ends_with('\r') {
+                text.pop();
+            }
+        }
+        if text.is_empty() {
+            return Err(SecretFileError::Empty { path: shown });
+        }
+        Ok(Secret(text))
+    }
+}
+
 impl From<String> for Secret {
     fn from(s: String) -> Self {
         Secret(s)
@@ -52,5 +108,37 @@ mod tests {
         assert_eq!(format!("{s:?}"), "<redacted>");
         assert_eq!(format!("{s}"), "<redacted>");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn secret_files_lose_one_line_ending_and_never_show_their_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = |name: &str, bytes: &[u8]| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let cases: [(&[u8], &str); 4] = [
+            (b"s3cret\n", "s3cret"),
+            (b"s3cret\r\n", "s3cret"),
+            (b"s3cret", "s3cret"),
+            (b"two\nlines\n\n", "two\nlines\n"),
+        ];
+        for (i, (raw, want)) in cases.iter().enumerate() {
+            let s = Secret::from_file(&f(&format!("f{i}"), raw)).unwrap();
+            assert_eq!(s.expose(), *want);
+        }
+        let e = Secret::from_file(&f("empty", b"\n")).unwrap_err();
+        assert!(matches!(e, SecretFileError::Empty { .. }), "{e}");
+        let e = Secret::from_file(&f("bin", b"\xff\xfeZQZ")).unwrap_err();
+        assert!(matches!(e, SecretFileError::NotText { .. }));
+        assert!(!e.to_string().contains("ZQZ"));
+        let big = vec![b'a'; MAX_SECRET_FILE_BYTES as usize + 1];
+        assert!(matches!(
+            Secret::from_file(&f("big", &big)).unwrap_err(),
+            SecretFileError::TooLarge { .. }
+        ));
+        let e = Secret::from_file(&dir.path().join("missing")).unwrap_err();
+        assert!(matches!(e, SecretFileError::Read { .. }));
     }
 }

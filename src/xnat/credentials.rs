@@ -59,6 +59,8 @@ pub enum CredentialError {
     HalfEnvironment,
     #[error("failed to read `{path}`: {message}")]
     Netrc { path: PathBuf, message: String },
+    #[error("{var}: {message}")]
+    SecretFile { var: String, message: String },
     #[error("site `{site}`: {set} is set but {unset} is not: set both")]
     HalfSiteEnvironment {
         site: String,
@@ -78,23 +80,48 @@ pub struct CredentialInputs {
 }
 
 impl CredentialInputs {
-    /// The flags, and the environment as `env` shows it: `XNAT_USER`, `XNAT_PASS`, and the
-    /// netrc file at `$NETRC`, else `$HOME/.netrc`. Empty variables count as unset.
+    /// The flags, and the environment as `env` shows it: `XNAT_USER` (else the file named by
+    /// `XNAT_USER_FILE`), `XNAT_PASS` (else the file named by `XNAT_PASS_FILE`, a mounted
+    /// Kubernetes Secret), and the netrc file at `$NETRC`, else `$HOME/.netrc`. Empty
+    /// variables count as unset.
     pub fn from_env(
         flag_user: Option<String>,
         flag_password: Option<Secret>,
         env: impl Fn(&str) -> Option<String>,
-    ) -> Self {
+    ) -> Result<Self, CredentialError> {
         let env = |k: &str| env(k).filter(|v| !v.is_empty());
-        CredentialInputs {
+        let from_file = |var: &str| -> Result<Option<Secret>, CredentialError> {
+            match env(var) {
+                Some(path) => Secret::from_file(Path::new(&path)).map(Some).map_err(|e| {
+                    let p = crate::problem::Problem::from_error(&e);
+                    CredentialError::SecretFile {
+                        var: var.to_string(),
+                        message: std::iter::once(p.error)
+                            .chain(p.causes)
+                            .collect::<Vec<_>>()
+                            .join(": "),
+                    }
+                }),
+                None => Ok(None),
+            }
+        };
+        let env_user = match env("XNAT_USER") {
+            Some(u) => Some(u),
+            None => from_file("XNAT_USER_FILE")?.map(|s| s.expose().trim().to_string()),
+        };
+        let env_pass = match env("XNAT_PASS") {
+            Some(p) => Some(Secret::new(p)),
+            None => from_file("XNAT_PASS_FILE")?,
+        };
+        Ok(CredentialInputs {
             flag_user,
             flag_password,
-            env_user: env("XNAT_USER"),
-            env_pass: env("XNAT_PASS").map(Secret::new),
+            env_user,
+            env_pass,
             netrc_path: env("NETRC")
                 .map(PathBuf::from)
                 .or_else(|| env("HOME").map(|h| Path::new(&h).join(".netrc"))),
-        }
+        })
     }
 }
 
@@ -182,7 +209,7 @@ pub fn resolve_site(
             (None, None) => {}
         }
     }
-    let all = CredentialInputs::from_env(None, None, env);
+    let all = CredentialInputs::from_env(None, None, env)?;
     let netrc_only = CredentialInputs {
         netrc_path: all.netrc_path.clone(),
         ..CredentialInputs::default()
@@ -390,7 +417,8 @@ mod tests {
             None,
             None,
             env(&[("XNAT_USER", "u"), ("XNAT_PASS", ""), ("HOME", "/h")]),
-        );
+        )
+        .unwrap();
         assert_eq!(i.env_user.as_deref(), Some("u"));
         assert!(i.env_pass.is_none(), "an empty XNAT_PASS is unset");
         assert_eq!(i.netrc_path, Some(PathBuf::from("/h/.netrc")));
@@ -398,11 +426,14 @@ mod tests {
             Some("f".into()),
             None,
             env(&[("NETRC", "/n"), ("HOME", "/h")]),
-        );
+        )
+        .unwrap();
         assert_eq!(i.flag_user.as_deref(), Some("f"));
         assert_eq!(i.netrc_path, Some(PathBuf::from("/n")));
         assert_eq!(
-            CredentialInputs::from_env(None, None, env(&[])).netrc_path,
+            CredentialInputs::from_env(None, None, env(&[]))
+                .unwrap()
+                .netrc_path,
             None
         );
     }
@@ -462,6 +493,47 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "site `prod`: PROD_U is set but PROD_P is not: set both"
+        );
+    }
+
+    #[test]
+    fn mounted_secret_files_stand_in_for_the_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("user");
+        let token = dir.path().join("token");
+        std::fs::write(&user, "alias-1\n").unwrap();
+        std::fs::write(&token, "s3cret\n").unwrap();
+        let (u, t) = (user.display().to_string(), token.display().to_string());
+        let vars = [("XNAT_USER_FILE", u.clone()), ("XNAT_PASS_FILE", t.clone())];
+        let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        let i = CredentialInputs::from_env(None, None, env).unwrap();
+        let c = resolve(&i, "x", None).unwrap();
+        assert_eq!(
+            (c.user.as_str(), c.password.expose()),
+            ("alias-1", "s3cret")
+        );
+        // XNAT_PASS wins over the file; a missing file is an error naming the variable.
+        let vars = [
+            ("XNAT_USER", "u".to_string()),
+            ("XNAT_PASS", "p".to_string()),
+            ("XNAT_PASS_FILE", "/nonexistent".to_string()),
+        ];
+        let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        assert_eq!(
+            CredentialInputs::from_env(None, None, env)
+                .unwrap()
+                .env_pass
+                .unwrap()
+                .expose(),
+            "p"
+        );
+        let vars = [("XNAT_PASS_FILE", "/nonexistent".to_string())];
+        let env = |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        let e = CredentialInputs::from_env(None, None, env).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("XNAT_PASS_FILE: failed to read the secret file `/nonexistent`"),
+            "{e}"
         );
     }
 }

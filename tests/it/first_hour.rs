@@ -230,3 +230,63 @@ fn uninstall_of_an_unknown_id_fails_and_removes_nothing() {
     );
     assert_eq!(emu.commands().len(), 2);
 }
+
+/// Kubernetes mounts a Secret's keys as files: `--password-file`, or `XNAT_USER_FILE` and
+/// `XNAT_PASS_FILE`, stand in for the variables; the secret never reaches a message.
+#[test]
+fn xnat_credentials_from_mounted_secret_files() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let user = sb.path().join("user");
+    let pass = sb.path().join("pass");
+    std::fs::write(&user, "admin\n").unwrap();
+    std::fs::write(&pass, "admin\n").unwrap();
+    let out = sb
+        .cmd()
+        .env("XNAT_HOST", &emu.url)
+        .env("XNAT_USER_FILE", &user)
+        .env("XNAT_PASS_FILE", &pass)
+        .args(["install", &example()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(emu.commands().len(), 2);
+    let out = sb
+        .cmd()
+        .env("XNAT_HOST", &emu.url)
+        .args(["list", "--user", "admin", "--password-file"])
+        .arg(&pass)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    std::fs::write(&pass, "not-the-password\n").unwrap();
+    let out = sb
+        .cmd()
+        .env("XNAT_HOST", &emu.url)
+        .env("XNAT_USER", "admin")
+        .env("XNAT_PASS_FILE", &pass)
+        .args(["list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !stderr(&out).contains("not-the-password"),
+        "{}",
+        stderr(&out)
+    );
+    let out = sb
+        .cmd()
+        .env("XNAT_HOST", &emu.url)
+        .env("XNAT_USER", "admin")
+        .env("XNAT_PASS_FILE", sb.path().join("missing"))
+        .args(["list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("error: XNAT_PASS_FILE: failed to read the secret file `"),
+        "{}",
+        stderr(&out)
+    );
+}

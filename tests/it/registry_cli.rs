@@ -146,6 +146,35 @@ fn registry_password_from_stdin_on_a_basic_auth_registry() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert!(!stderr.contains("wrong"), "{stderr}");
+
+    // A mounted Secret: the password from a file, its trailing newline dropped.
+    let secret = sb.path().join("registry-password");
+    std::fs::write(&secret, "b0b-secret\n").unwrap();
+    let out = sb
+        .cmd()
+        .args([
+            "inspect",
+            "--json",
+            "--registry-user",
+            "bob",
+            "--registry-password-file",
+        ])
+        .arg(&secret)
+        .arg(&r)
+        .output()
+        .unwrap();
+    assert_eq!(crate::support::success_json(&out)["commands"], commands());
+    // --registry-user alone says what it needs.
+    let out = sb
+        .cmd()
+        .args(["inspect", "--registry-user", "bob", &r])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: --registry-user needs --registry-password-stdin or --registry-password-file\n"
+    );
 }
 
 #[test]

@@ -46,8 +46,9 @@ textfile collector).";
 
 /// Shown under the options of every subcommand that talks to XNAT.
 const XNAT_ACCESS: &str = "XNAT access: the URL from --xnat or XNAT_HOST (with any context path, \
-e.g. https://host/xnat). Credentials, first found wins: --user with --password-stdin; \
-XNAT_USER and XNAT_PASS; ~/.netrc (or $NETRC: `machine host:port`, then `machine host`, then \
+e.g. https://host/xnat). Credentials, first found wins: --user with --password-stdin or \
+--password-file; XNAT_USER and XNAT_PASS (or files named by XNAT_USER_FILE and XNAT_PASS_FILE, \
+e.g. a mounted Kubernetes Secret); ~/.netrc (or $NETRC: `machine host:port`, then `machine host`, then \
 `default`). An alias token works as user (alias) and password (secret). Never put a password \
 in argv.
 
@@ -110,8 +111,13 @@ pub struct XnatArgs {
     pub user: Option<String>,
     /// Read the password (or token secret) for --user from standard input (else XNAT_PASS,
     /// else ~/.netrc).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "password_file")]
     pub password_stdin: bool,
+    /// Read the password (or token secret) for --user from FILE, e.g. a mounted Kubernetes
+    /// Secret (one trailing newline is dropped). Without flags, XNAT_PASS_FILE (and
+    /// XNAT_USER_FILE) name such files.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
     /// Trust this PEM CA certificate (bundle) for XNAT, besides the system roots.
     #[arg(long, value_name = "FILE")]
     pub ca_cert: Option<PathBuf>,
@@ -252,12 +258,20 @@ pub struct SourceArgs {
     /// docker-daemon: pull the image through the daemon when it is not local.
     #[arg(long)]
     pub pull: bool,
-    /// Registry user; the password is read from stdin (--registry-password-stdin).
-    #[arg(long, value_name = "USER", requires = "registry_password_stdin")]
+    /// Registry user; the password from --registry-password-stdin or --registry-password-file.
+    #[arg(long, value_name = "USER")]
     pub registry_user: Option<String>,
     /// Read the registry password (or token) for --registry-user from stdin.
-    #[arg(long, requires = "registry_user")]
+    #[arg(
+        long,
+        requires = "registry_user",
+        conflicts_with = "registry_password_file"
+    )]
     pub registry_password_stdin: bool,
+    /// Read the registry password (or token) for --registry-user from FILE (a mounted Secret;
+    /// one trailing newline is dropped).
+    #[arg(long, value_name = "FILE", requires = "registry_user")]
+    pub registry_password_file: Option<PathBuf>,
     /// Registry credentials file: a Kubernetes image pull secret (manifest or
     /// `.dockerconfigjson` content) or a docker config.json.
     #[arg(long, value_name = "FILE")]
@@ -305,10 +319,16 @@ impl SourceArgs {
             ..RegistryOptions::default()
         };
         if let Some(user) = &self.registry_user {
-            registry.credentials.user = Some((
-                user.clone(),
-                read_password_stdin("--registry-password-stdin")?,
-            ));
+            let password = match &self.registry_password_file {
+                Some(f) => secret_file("--registry-password-file", f)?,
+                None if self.registry_password_stdin => {
+                    read_password_stdin("--registry-password-stdin")?
+                }
+                None => return Err(CliError::usage(
+                    "--registry-user needs --registry-password-stdin or --registry-password-file",
+                )),
+            };
+            registry.credentials.user = Some((user.clone(), password));
         }
         registry.credentials.auth_file = self.registry_auth_file.clone();
         Ok(ReadOptions {
@@ -322,6 +342,17 @@ impl SourceArgs {
             registry,
         })
     }
+}
+
+/// A password or token from the file of `flag` (a usage error, naming the flag, when unusable).
+pub fn secret_file(flag: &str, path: &std::path::Path) -> Result<Secret, CliError> {
+    Secret::from_file(path).map_err(|e| {
+        let p = xnat_cmd::problem::Problem::from_error(&e);
+        CliError::Usage(xnat_cmd::problem::Problem {
+            error: format!("{flag}: {}", p.error),
+            ..p
+        })
+    })
 }
 
 /// A password or token from stdin for `flag`: the first line, its line ending removed (as

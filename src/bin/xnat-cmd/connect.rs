@@ -4,7 +4,7 @@ use xnat_cmd::xnat::credentials::{resolve, resolve_site, CredentialInputs, Crede
 use xnat_cmd::xnat::preflight::{preflight, ServerInfo};
 use xnat_cmd::xnat::{parse_base, ClientOptions, XnatClient, XnatError};
 
-use crate::args::{read_password_stdin, XnatArgs};
+use crate::args::{read_password_stdin, secret_file, XnatArgs};
 use crate::output::CliError;
 
 /// Build the client, log in and run the preflight (role check when `will_write`).
@@ -28,16 +28,19 @@ fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
         .as_deref()
         .ok_or_else(|| CliError::usage("no XNAT URL: pass --xnat URL or set XNAT_HOST"))?;
     let base = parse_base(url).map_err(CliError::usage)?;
-    let flag_password = if args.password_stdin {
-        Some(read_password_stdin("--password-stdin")?)
-    } else {
-        None
+    let flag_password = match (&args.password_file, args.password_stdin) {
+        (Some(f), _) => Some(secret_file("--password-file", f)?),
+        (None, true) => Some(read_password_stdin("--password-stdin")?),
+        (None, false) => None,
     };
     if flag_password.is_some() && args.user.is_none() {
-        return Err(CliError::usage("--password-stdin needs --user"));
+        return Err(CliError::usage(
+            "--password-stdin and --password-file need --user",
+        ));
     }
     let inputs =
-        CredentialInputs::from_env(args.user.clone(), flag_password, |k| std::env::var(k).ok());
+        CredentialInputs::from_env(args.user.clone(), flag_password, |k| std::env::var(k).ok())
+            .map_err(CliError::usage)?;
     let host = base
         .host_str()
         .unwrap_or_default()
