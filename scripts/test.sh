@@ -12,6 +12,11 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# The container image smoke test (scripts/test-image.sh): podman 4.3 runs containers with runc
+# here, and needs catatonit for its init.
+command -v runc >/dev/null 2>&1 || need+=(runc)
+[ -x /usr/bin/catatonit ] || [ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
+[ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 if ((${#need[@]})); then
   echo "== installing: ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -73,6 +78,8 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo check: the library without the cli feature (no clap, no log subscriber)" >&2
 cargo check -p xnat-cmd --lib --no-default-features
+echo "== container image: build and smoke test" >&2
+bash scripts/test-image.sh
 echo "== cargo test" >&2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
