@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # Smoke test of the container image (scripts/build-image.sh): it runs, validates a mounted
 # command file, installs into the XNAT emulator on the host with the password from a mounted
-# file, and a second run writes nothing. Every check fails the script.
+# file, and a second run writes nothing. Then the sync CronJob's pod spec from
+# deploy/kubernetes runs as written under `podman kube play` (ConfigMap from the same manifests,
+# placeholders filled in) against the emulator and a token registry on the host; a second play
+# writes nothing. Every check fails the script.
 # Needs podman (with runc and catatonit), run by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=localhost/xnat-cmd:test
 w=$(mktemp -d)
 emu=""
-cleanup() { [ -n "$emu" ] && kill "$emu" 2>/dev/null || true; rm -rf "$w"; }
+tb=""
+cleanup() {
+  [ -n "$emu" ] && kill "$emu" 2>/dev/null || true
+  exec 3>&- 2>/dev/null || true
+  [ -n "$tb" ] && wait "$tb" 2>/dev/null || true
+  podman pod rm -f xnat-cmd-sync >/dev/null 2>&1 || true
+  rm -rf "$w"
+}
 trap cleanup EXIT
 # podman 4.3 on these machines: runc (crun cannot set rlimits here) and explicit ulimits.
 if [ -z "${CONTAINERS_CONF:-}" ]; then
@@ -27,7 +37,7 @@ out=$(podman run --rm -v "$PWD/examples/hello-xnat:/w:ro" "$tag" validate --imag
 grep -q '1 command checked: 1 valid, 0 invalid' <<<"$out" || fail "validate output: $out"
 
 cargo build -q -p xnat-emulator --bin xnat-emulator
-target/debug/xnat-emulator --bind 127.0.0.1:0 >"$w/emu.log" 2>&1 &
+target/debug/xnat-emulator --bind 127.0.0.1:0 --test-hooks >"$w/emu.log" 2>&1 &
 emu=$!
 url=""
 for _ in $(seq 100); do url=$(sed -n 's/^xnat-emulator listening on //p' "$w/emu.log" | head -n 1); [ -n "$url" ] && break; sleep 0.05; done
@@ -43,3 +53,57 @@ grep -q '2 created, 0 updated, 0 unchanged, 0 failed or in conflict' <<<"$out" |
 out=$(install) || fail "second install: $out"
 grep -q '0 created, 0 updated, 2 unchanged, 0 failed or in conflict; 0 writes' <<<"$out" || fail "re-run wrote: $out"
 echo "== image: --version, user, labels, validate, install, re-run without writes: ok" >&2
+
+# The CronJob's pod spec, as written, under podman kube play. Substitutions, the least that
+# lets it run here: `hostNetwork: true` (the emulator and registry listen on the host's
+# loopback), the local image tag, and the two Secret volumes as hostPath directories holding
+# the same keys — podman 4.3 mounts a Secret's data still base64-encoded (and, without
+# `optional` spelt out, crashes on it). The ConfigMap comes from the same manifests.
+cargo build -q --example registry_testbed
+mkfifo "$w/tbctl"
+IMAGES=1 target/debug/examples/registry_testbed <"$w/tbctl" >"$w/tb.env" &
+tb=$!
+exec 3>"$w/tbctl"
+for _ in $(seq 300); do grep -q READY "$w/tb.env" 2>/dev/null && break; sleep 0.1; done
+registry=$(sed -n 's/^REGISTRY=//p' "$w/tb.env")
+[ -n "$registry" ] || fail "test registry did not start"
+mkdir -p "$w/xnat" "$w/registry"
+printf '%s\n' "$url" >"$w/xnat/url"; printf 'admin\n' >"$w/xnat/user"; printf 'admin\n' >"$w/xnat/token"
+printf '{"auths":{}}' >"$w/registry/.dockerconfigjson"
+chmod -R a+rX "$w/xnat" "$w/registry"; chmod a+x "$w"
+[ -x target/k8s-validate/bin/python ] || bash scripts/test-k8s.sh
+target/k8s-validate/bin/python - "$registry" "$tag" "$w" >"$w/pod.yaml" <<'PY'
+import sys, yaml
+registry, tag, w = sys.argv[1:4]
+base = "deploy/kubernetes/base/"
+cm = yaml.safe_load(open(base + "configmap-fleet.yaml"))
+cm["data"]["fleet.yaml"] = f"images:\n  - image: {registry}/xnat/bench-0:v1\n    enable: {{site: true}}\n"
+cj = yaml.safe_load(open(base + "cronjob-sync.yaml"))
+tpl = cj["spec"]["jobTemplate"]["spec"]["template"]
+pod = {"apiVersion": "v1", "kind": "Pod",
+       "metadata": {"name": "xnat-cmd-sync", "labels": tpl["metadata"]["labels"]}, "spec": tpl["spec"]}
+pod["spec"]["containers"][0]["image"] = tag
+pod["spec"]["hostNetwork"] = True
+for v in pod["spec"]["volumes"]:
+    if v["name"] in ("xnat", "registry"):
+        v.pop("secret")
+        v["hostPath"] = {"path": f"{w}/{v['name']}", "type": "Directory"}
+print(yaml.safe_dump_all([cm, pod]))
+PY
+writes() { python3 -c "import json,urllib.request; print(json.load(urllib.request.urlopen('$url/__emulator/counters'))['writes'])"; }
+play() {
+  podman pod rm -f xnat-cmd-sync >/dev/null 2>&1 || true
+  podman kube play "$w/pod.yaml" >/dev/null || fail "kube play"
+  code=$(podman wait xnat-cmd-sync-xnat-cmd) || fail "podman wait"
+  podman logs xnat-cmd-sync-xnat-cmd >"$w/pod.log" 2>&1 || true
+  [ "$code" = 0 ] || fail "the pod exited $code: $(cat "$w/pod.log")"
+}
+before=$(writes)
+play
+grep -q '^default  1        0        0          0        0$' "$w/pod.log" || fail "first play: $(cat "$w/pod.log")"
+after=$(writes)
+[ $((after - before)) -gt 0 ] || fail "first play wrote nothing"
+play
+grep -q '^default  0        0        1          0        0$' "$w/pod.log" || fail "second play: $(cat "$w/pod.log")"
+[ "$(writes)" = "$after" ] || fail "second play wrote to XNAT"
+echo "== kube play of the sync CronJob's pod spec: synced, second play wrote nothing: ok" >&2

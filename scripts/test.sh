@@ -11,12 +11,14 @@ need=()
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v podman >/dev/null 2>&1 || need+=(podman)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
 # The container image smoke test (scripts/test-image.sh): podman 4.3 runs containers with runc
 # here, and needs catatonit for its init.
 command -v runc >/dev/null 2>&1 || need+=(runc)
 [ -x /usr/bin/catatonit ] || [ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
 [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+# The manifest check (scripts/test-k8s.sh) installs kubernetes-validate into a venv.
+command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && need+=(python3-venv)
 if ((${#need[@]})); then
   echo "== installing: ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -78,6 +80,8 @@ echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo check: the library without the cli feature (no clap, no log subscriber)" >&2
 cargo check -p xnat-cmd --lib --no-default-features
+echo "== Kubernetes manifests: strict schema validation" >&2
+bash scripts/test-k8s.sh
 echo "== container image: build and smoke test" >&2
 bash scripts/test-image.sh
 echo "== cargo test" >&2

@@ -46,7 +46,7 @@ textfile collector).";
 
 /// Shown under the options of every subcommand that talks to XNAT.
 const XNAT_ACCESS: &str = "XNAT access: the URL from --xnat or XNAT_HOST (with any context path, \
-e.g. https://host/xnat). Credentials, first found wins: --user with --password-stdin or \
+e.g. https://host/xnat), else the file XNAT_HOST_FILE names. Credentials, first found wins: --user with --password-stdin or \
 --password-file; XNAT_USER and XNAT_PASS (or files named by XNAT_USER_FILE and XNAT_PASS_FILE, \
 e.g. a mounted Kubernetes Secret); ~/.netrc (or $NETRC: `machine host:port`, then `machine host`, then \
 `default`). An alias token works as user (alias) and password (secret). Never put a password \

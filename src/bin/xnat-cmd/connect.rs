@@ -23,11 +23,20 @@ pub async fn connect(
 }
 
 fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
-    let url = args
-        .xnat
-        .as_deref()
-        .ok_or_else(|| CliError::usage("no XNAT URL: pass --xnat URL or set XNAT_HOST"))?;
-    let base = parse_base(url).map_err(CliError::usage)?;
+    let url = match (&args.xnat, std::env::var_os("XNAT_HOST_FILE")) {
+        (Some(u), _) => u.clone(),
+        // A mounted Secret (or ConfigMap) key, like XNAT_USER_FILE / XNAT_PASS_FILE.
+        (None, Some(f)) if !f.is_empty() => secret_file("XNAT_HOST_FILE", std::path::Path::new(&f))?
+            .expose()
+            .trim()
+            .to_string(),
+        _ => {
+            return Err(CliError::usage(
+                "no XNAT URL: pass --xnat URL or set XNAT_HOST (or XNAT_HOST_FILE)",
+            ))
+        }
+    };
+    let base = parse_base(&url).map_err(CliError::usage)?;
     let flag_password = match (&args.password_file, args.password_stdin) {
         (Some(f), _) => Some(secret_file("--password-file", f)?),
         (None, true) => Some(read_password_stdin("--password-stdin")?),
