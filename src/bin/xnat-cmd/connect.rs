@@ -26,10 +26,12 @@ fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
     let url = match (&args.xnat, std::env::var_os("XNAT_HOST_FILE")) {
         (Some(u), _) => u.clone(),
         // A mounted Secret (or ConfigMap) key, like XNAT_USER_FILE / XNAT_PASS_FILE.
-        (None, Some(f)) if !f.is_empty() => secret_file("XNAT_HOST_FILE", std::path::Path::new(&f))?
-            .expose()
-            .trim()
-            .to_string(),
+        (None, Some(f)) if !f.is_empty() => {
+            secret_file("XNAT_HOST_FILE", std::path::Path::new(&f))?
+                .expose()
+                .trim()
+                .to_string()
+        }
         _ => {
             return Err(CliError::usage(
                 "no XNAT URL: pass --xnat URL or set XNAT_HOST (or XNAT_HOST_FILE)",
