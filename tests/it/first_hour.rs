@@ -251,9 +251,12 @@ fn xnat_credentials_from_mounted_secret_files() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(emu.commands().len(), 2);
+    // The URL from a file too (a Secret key mounted beside the token).
+    let host = sb.path().join("url");
+    std::fs::write(&host, format!("{}\n", emu.url)).unwrap();
     let out = sb
         .cmd()
-        .env("XNAT_HOST", &emu.url)
+        .env("XNAT_HOST_FILE", &host)
         .args(["list", "--user", "admin", "--password-file"])
         .arg(&pass)
         .output()
