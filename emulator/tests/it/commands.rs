@@ -403,3 +403,26 @@ async fn upstream_bad_command_is_400_with_eight_error_lines() {
     assert_eq!(errors.split("\n\t").count(), 8, "{}", a.body);
     assert!(emu.running.emulator().commands().is_empty());
 }
+
+/// XNAT checks the caller's role before `validate()` runs (where an unnamed output or handler
+/// throws): a non-manager gets the 401, a manager the 500.
+#[tokio::test]
+async fn permission_is_checked_before_an_unnamed_output_crashes() {
+    let emu = Emu::default().await;
+    let mut cmd = hello();
+    cmd["outputs"] = json!([{"mount": "out"}]);
+    cmd["mounts"] = json!([{"name": "out", "path": "/out", "writable": true}]);
+    let a = emu.post_json("/xapi/commands", SITEADMIN, &cmd).await;
+    assert_eq!(a.status, 401, "{}", a.body);
+    assert_eq!(
+        a.body,
+        "There was an error in the request : User siteadmin is not a Container Manager."
+    );
+    let b = emu.create(&cmd).await;
+    assert_eq!(b.status, 500, "{}", b.body);
+    assert_eq!(
+        b.body,
+        "There was an error in the request : java.lang.NullPointerException"
+    );
+    assert!(emu.running.emulator().commands().is_empty());
+}
