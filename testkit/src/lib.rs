@@ -10,12 +10,14 @@
 //! exercise the library itself (Podman, the emulator harness, the CLI sandbox) stay in
 //! `tests/it/support`.
 //!
+//! - [`corpus`]: where the corpus of real command files is, and its skip line;
 //! - [`images`]: OCI/Docker images built in code (labels → config → layers → manifest),
 //!   written as OCI layouts and archives, or by skopeo;
 //! - [`pki`]: a throw-away CA and server certificate for loopback TLS;
 //! - [`registry`]: the CNCF `docker-registry` on a loopback port (plain, Basic, TLS, token);
 //! - [`token_server`]: a Docker-style token server for the registry's token mode.
 
+pub mod corpus;
 pub mod images;
 pub mod pki;
 pub mod registry;

@@ -144,36 +144,4 @@ pub fn hello() -> Value {
     })
 }
 
-/// Where the shared corpus lives: `XNAT_CMD_CORPUS` or `../../shared/corpus/commands`
-/// relative to the emulator package.
-pub fn corpus_dir() -> std::path::PathBuf {
-    match std::env::var_os("XNAT_CMD_CORPUS") {
-        Some(p) => p.into(),
-        None => {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/commands")
-        }
-    }
-}
-
-/// True (and one visible `skipped: corpus not found` line per test binary) when the corpus
-/// is absent and `XNAT_CMD_CORPUS` is unset: a clone with nothing beside it still passes, and
-/// the project's own fixtures cover every validation rule (the root package's `tests/it/rules.rs`). When the variable is
-/// set, a missing corpus is a failure, not a skip.
-///
-/// The line is written to the stderr handle itself, not with `eprintln!`: libtest captures
-/// the print macros of passing tests, but not direct writes, so the line shows in a plain
-/// `cargo test` run.
-pub fn skip_without_corpus() -> bool {
-    if std::env::var_os("XNAT_CMD_CORPUS").is_some() || corpus_dir().is_dir() {
-        return false;
-    }
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: corpus not found (set XNAT_CMD_CORPUS)"
-        );
-    });
-    true
-}
+pub use xnat_cmd_testkit::corpus::{corpus_dir, skip_without_corpus};

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 
@@ -13,38 +13,9 @@ pub mod emulator;
 pub mod podman;
 
 // Shared with the examples and the emulator's tests: see the testkit crate's `//!`.
+pub use xnat_cmd_testkit::corpus::{corpus_dir, skip_without_corpus};
 pub use xnat_cmd_testkit::{images, pki, registry, token_server};
 
-/// The corpus of real command files: `XNAT_CMD_CORPUS` or `../shared/corpus/commands`.
-pub fn corpus_dir() -> PathBuf {
-    match std::env::var_os("XNAT_CMD_CORPUS") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/commands"),
-    }
-}
-
-/// True (and one visible `skipped: corpus not found` line per test binary) when the corpus
-/// is absent and `XNAT_CMD_CORPUS` is unset: a clone with nothing beside it still passes, and
-/// the project's own fixtures cover every validation rule (`rules.rs`). When the variable is
-/// set, a missing corpus is a failure, not a skip.
-///
-/// The line is written to the stderr handle itself, not with `eprintln!`: libtest captures
-/// the print macros of passing tests, but not direct writes, so the line shows in a plain
-/// `cargo test` run.
-pub fn skip_without_corpus() -> bool {
-    if std::env::var_os("XNAT_CMD_CORPUS").is_some() || corpus_dir().is_dir() {
-        return false;
-    }
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: corpus not found (set XNAT_CMD_CORPUS)"
-        );
-    });
-    true
-}
 
 /// A temp dir that also serves as HOME, DOCKER_CONFIG and XDG dirs for a CLI run.
 pub struct Sandbox {
