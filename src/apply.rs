@@ -145,12 +145,38 @@ pub struct ApplyReport {
     pub requests: StatsSnapshot,
 }
 
+/// Outcomes counted the way every summary line and table shows them (a dry run's "would"
+/// states count with what they would be).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// Failed or in conflict.
+    pub failed: usize,
+}
+
+impl Tally {
+    pub fn of(outcomes: &[Outcome]) -> Self {
+        let mut t = Tally::default();
+        for o in outcomes {
+            match o.status {
+                Status::Created | Status::Replaced | Status::WouldCreate | Status::WouldReplace => {
+                    t.created += 1
+                }
+                Status::Updated | Status::WouldUpdate => t.updated += 1,
+                Status::Unchanged => t.unchanged += 1,
+                Status::Failed | Status::Conflict => t.failed += 1,
+            }
+        }
+        t
+    }
+}
+
 impl ApplyReport {
     /// Did anything fail or stay unresolved (conflicts)?
     pub fn failed(&self) -> bool {
-        self.commands
-            .iter()
-            .any(|o| matches!(o.status, Status::Failed | Status::Conflict))
+        Tally::of(&self.commands).failed > 0
     }
 
     pub fn writes(&self) -> usize {

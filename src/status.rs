@@ -130,8 +130,8 @@ async fn check_inner(
         Vec::new()
     };
     let desired: Vec<Desired> = declared.iter().flat_map(|d| d.commands.clone()).collect();
-    let planned = plan(&desired, &installed, PlanOptions::default());
-    let mut planned = planned.into_iter();
+    let all_planned = plan(&desired, &installed, PlanOptions::default());
+    let mut planned = all_planned.iter();
     for d in declared {
         let projects = match &d.projects {
             Projects::None => Vec::new(),
@@ -246,7 +246,13 @@ async fn check_inner(
         }
     }
     if let Some(globs) = prune {
-        for r in orphans(&installed, &desired, declared, globs, &mut status.warnings) {
+        for r in orphans(
+            &installed,
+            &all_planned,
+            declared,
+            globs,
+            &mut status.warnings,
+        ) {
             status.drift.push(Drift {
                 kind: DriftKind::Orphan,
                 command: r.name.unwrap_or_default(),

@@ -9,11 +9,11 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::apply::{apply, check_projects, EnableSpec, Outcome, Status};
+use crate::apply::{apply, check_projects, EnableSpec, Outcome, Tally};
 use crate::command::{lenient_i64, CommandView};
 use crate::fleet::{glob_matches, FleetImage, Projects};
 use crate::pipeline::{Item, Prepared};
-use crate::plan::{plan, Action, Desired, PlanOptions};
+use crate::plan::{plan, Action, Desired, PlanOptions, Planned};
 use crate::problem::{problem, Problem};
 use crate::xnat::client::{StatsSnapshot, XnatClient};
 
@@ -71,34 +71,20 @@ impl SiteReport {
     }
 
     pub fn failed(&self) -> bool {
-        self.error.is_some()
-            || self
-                .commands
-                .iter()
-                .any(|o| matches!(o.status, Status::Failed | Status::Conflict))
-            || self.removed.iter().any(|r| r.error.is_some())
+        self.error.is_some() || self.counts()[4] > 0
     }
 
-    /// created, updated, unchanged, removed, failed (dry-run "would" states counted alike).
+    /// created, updated, unchanged, removed, failed (dry-run "would" states counted alike;
+    /// a removal that failed counts as failed).
     pub fn counts(&self) -> [usize; 5] {
-        let n = |st: &[Status]| {
-            self.commands
-                .iter()
-                .filter(|o| st.contains(&o.status))
-                .count()
-        };
+        let t = Tally::of(&self.commands);
+        let removal_failures = self.removed.iter().filter(|r| r.error.is_some()).count();
         [
-            n(&[
-                Status::Created,
-                Status::Replaced,
-                Status::WouldCreate,
-                Status::WouldReplace,
-            ]),
-            n(&[Status::Updated, Status::WouldUpdate]),
-            n(&[Status::Unchanged]),
-            self.removed.iter().filter(|r| r.error.is_none()).count(),
-            n(&[Status::Failed, Status::Conflict])
-                + self.removed.iter().filter(|r| r.error.is_some()).count(),
+            t.created,
+            t.updated,
+            t.unchanged,
+            self.removed.len() - removal_failures,
+            t.failed + removal_failures,
         ]
     }
 }
@@ -228,12 +214,13 @@ async fn sync_inner(
         });
     }
     let desired: Vec<Desired> = declared.iter().flat_map(|d| d.commands.clone()).collect();
-    let mut planned = plan(&desired, &installed, PlanOptions::default()).into_iter();
+    let planned = plan(&desired, &installed, PlanOptions::default());
     let removals = if let Some(globs) = prune {
-        orphans(&installed, &desired, declared, globs, &mut report.warnings)
+        orphans(&installed, &planned, declared, globs, &mut report.warnings)
     } else {
         Vec::new()
     };
+    let mut planned = planned.into_iter();
     for (d, enable) in declared.iter().zip(&specs) {
         let chunk: Vec<_> = planned.by_ref().take(d.commands.len()).collect();
         if chunk.is_empty() {
@@ -255,7 +242,7 @@ async fn sync_inner(
 }
 
 /// Ids the plan accounts for: unchanged, updated, replaced or in conflict.
-fn kept_ids(planned: &[crate::plan::Planned]) -> Vec<i64> {
+fn kept_ids(planned: &[Planned]) -> Vec<i64> {
     let mut ids = Vec::new();
     for p in planned {
         match &p.action {
@@ -270,10 +257,11 @@ fn kept_ids(planned: &[crate::plan::Planned]) -> Vec<i64> {
 }
 
 /// Installed commands inside the `prune:` globs that nothing declared for this site accounts
-/// for. Nothing when a declared image could not be read (its commands are unknown).
+/// for (`planned`: the plan of every declared command against `installed`). Nothing when a
+/// declared image could not be read (its commands are unknown).
 pub fn orphans(
     installed: &[Value],
-    desired: &[Desired],
+    planned: &[Planned],
     declared: &[Declared],
     globs: &[String],
     warnings: &mut Vec<String>,
@@ -285,7 +273,7 @@ pub fn orphans(
         ));
         return Vec::new();
     }
-    let kept = kept_ids(&plan(desired, installed, PlanOptions::default()));
+    let kept = kept_ids(planned);
     installed
         .iter()
         .filter_map(|c| {
@@ -338,7 +326,11 @@ mod tests {
             json!({"id": 5, "name": "a", "image": "ghcr.io/lab/a:2", "type": "docker", "command-line": "x"}),
         ];
         // `a` is declared at tag 2: id 5 is it exactly, id 1 (another tag) is an orphan.
-        let d = vec![desired("a", "ghcr.io/lab/a:2")];
+        let d = plan(
+            &[desired("a", "ghcr.io/lab/a:2")],
+            &installed,
+            PlanOptions::default(),
+        );
         let mut w = Vec::new();
         let ids = |r: Vec<Removal>| r.iter().map(|r| r.id).collect::<Vec<_>>();
         let globs = vec!["ghcr.io/lab/*".to_string()];

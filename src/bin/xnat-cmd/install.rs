@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use xnat_cmd::apply::{apply, check_projects, ApplyReport, EnableSpec, Status};
+use xnat_cmd::apply::{apply, check_projects, ApplyReport, EnableSpec, Tally};
 use xnat_cmd::pipeline::{self, Options};
 use xnat_cmd::plan::{plan, Action, PlanOptions};
 use xnat_cmd::problem::Problem;
@@ -109,25 +109,14 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
 fn human(report: &ApplyReport) -> String {
     let mut s = String::new();
     outcome_lines(&mut s, &report.commands, report.dry_run);
-    let count = |st: &[Status]| {
-        report
-            .commands
-            .iter()
-            .filter(|o| st.contains(&o.status))
-            .count()
-    };
+    let t = Tally::of(&report.commands);
     let _ = writeln!(
         s,
         "{} created, {} updated, {} unchanged, {} failed or in conflict; {} writes, {} reads{}",
-        count(&[
-            Status::Created,
-            Status::Replaced,
-            Status::WouldCreate,
-            Status::WouldReplace
-        ]),
-        count(&[Status::Updated, Status::WouldUpdate]),
-        count(&[Status::Unchanged]),
-        count(&[Status::Failed, Status::Conflict]),
+        t.created,
+        t.updated,
+        t.unchanged,
+        t.failed,
         report.requests.writes,
         report.requests.reads,
         if report.dry_run {

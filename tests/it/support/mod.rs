@@ -16,7 +16,6 @@ pub mod podman;
 pub use xnat_cmd_testkit::corpus::{corpus_dir, skip_without_corpus};
 pub use xnat_cmd_testkit::{images, pki, registry, token_server};
 
-
 /// A temp dir that also serves as HOME, DOCKER_CONFIG and XDG dirs for a CLI run.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
