@@ -9,6 +9,7 @@
 //! 4. [`xnat`], [`plan`] and [`apply`] compare with what XNAT has and write the difference.
 
 pub mod apply;
+pub mod atomic;
 pub mod command;
 pub mod credentials;
 pub mod digest;

@@ -100,7 +100,7 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        write_atomic(path, &prometheus(&reports, now, checked_all))?;
+        write_prometheus(path, &prometheus(&reports, now, checked_all))?;
     }
     if args.json {
         let r = StatusReport {
@@ -156,30 +156,14 @@ fn sources_fleet(args: &StatusArgs) -> Result<Fleet, CliError> {
     })
 }
 
-/// Write `text` to `path` through a temporary file in the same directory and a rename, so a
-/// reader (node-exporter) never sees half a file.
-fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "metrics".into());
-    let tmp_name = format!(".{name}.{}.tmp", std::process::id());
-    let tmp = match dir {
-        Some(d) => d.join(&tmp_name),
-        None => Path::new(&tmp_name).to_path_buf(),
-    };
-    let fail = |e: std::io::Error| {
+/// Write the exposition atomically, so node-exporter never reads half a file.
+fn write_prometheus(path: &Path, text: &str) -> Result<(), CliError> {
+    xnat_cmd::atomic::write_atomic(path, text.as_bytes()).map_err(|e| {
         CliError::Work(
             Problem::new(format!("failed to write `{}`: {e}", path.display())).with_hint(Some(
                 "the directory of --prometheus FILE must exist and be writable",
             )),
         )
-    };
-    std::fs::write(&tmp, text).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
     })
 }
 

@@ -11,9 +11,8 @@
 //! raw manifest), `blobs/sha256/<hex>` (the raw blob), `tags/<hex>` (a JSON record naming the
 //! tag and its digest; the name is the SHA-256 of `registry/repository:tag`).
 
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -204,25 +203,15 @@ fn read_capped(path: &Path, cap: u64) -> Option<Bytes> {
 /// Write through a temp file in the same directory and rename it into place, so readers (and
 /// other runs) see the old file or the new one, never a half-written one. By hand because
 /// `tempfile` is only a dev-dependency and this needs five lines of it.
+/// The cache is an optimisation: a write that fails (full disk, read-only volume) is logged
+/// and the run goes on without it.
 fn write_atomic(path: &Path, bytes: &[u8]) {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let Some(dir) = path.parent() else { return };
-    let tmp = dir.join(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = std::fs::create_dir_all(dir)
-        .and_then(|()| {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)?;
-            f.write_all(bytes)
-        })
-        .and_then(|()| std::fs::rename(&tmp, path));
+    let result = match path.parent() {
+        Some(dir) => std::fs::create_dir_all(dir),
+        None => Ok(()),
+    }
+    .and_then(|()| crate::atomic::write_atomic(path, bytes));
     if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
         tracing::debug!(path = %path.display(), error = %e, "cache write failed, going on without it");
     }
 }
