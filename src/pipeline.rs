@@ -122,15 +122,10 @@ pub fn is_command_file(arg: &str) -> bool {
         .is_some_and(|c| c == b'{' || c == b'[')
 }
 
-/// Classify every argument; the first that names nothing readable is the error.
-pub fn classify_all(
-    texts: &[String],
-    allow_files: bool,
-) -> Result<Vec<Input>, (String, InputError)> {
-    texts
-        .iter()
-        .map(|t| classify(t, allow_files).map_err(|e| (t.clone(), e)))
-        .collect()
+/// Classify every argument; the first that names nothing readable is the error (each
+/// error's message names its argument).
+pub fn classify_all(texts: &[String], allow_files: bool) -> Result<Vec<Input>, InputError> {
+    texts.iter().map(|t| classify(t, allow_files)).collect()
 }
 
 /// How to read, and which image the commands go under.

@@ -14,8 +14,7 @@ pub async fn run(
     allow_files: bool,
     opts: &Options,
 ) -> Result<Vec<Item>, CliError> {
-    let inputs =
-        pipeline::classify_all(texts, allow_files).map_err(|(_, e)| CliError::usage_of(&e))?;
+    let inputs = pipeline::classify_all(texts, allow_files).map_err(|e| CliError::usage_of(&e))?;
     Ok(pipeline::run(texts, &inputs, opts).await)
 }
 
