@@ -20,7 +20,7 @@ Without --project: one project, DEMO. Listens on loopback only.";
     version,
     about = "A stateful emulator of XNAT Container Service 3.7.3 for tests and demos",
     after_help = DEFAULTS,
-    after_long_help = crate::endpoints::LONG_HELP
+    after_long_help = format!("{}\n\n{DEFAULTS}", crate::endpoints::LONG_HELP)
 )]
 pub struct Args {
     /// Loopback address to listen on (port 0 = a free port)
