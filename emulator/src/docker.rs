@@ -9,8 +9,8 @@
 //! so an untagged X fails validation), `hash` = the image id — skipping commands that fail
 //! validation or duplicate a stored one. 200 with the JSON array of the created commands.
 //! A label XNAT's reader rejects (malformed, a lone object instead of a list) saves nothing:
-//! 200 `[]`. An output handler without a name crashes inside `validate()` (500), after the
-//! commands before it were saved.
+//! 200 `[]`. An output or handler without a name crashes inside `validate()` (500), after the
+//! commands before it were saved; an unknown `type` is only a validation failure (skipped).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -93,6 +93,15 @@ pub async fn save(
         // The creation form tags the image; the importer sets it verbatim afterwards.
         normalized["image"] = Value::String(name.clone());
         normalized["hash"] = Value::String(hash.clone());
+        // `create` validates first: an unknown `type` is a validation failure (skipped) here,
+        // while a nameless output or handler is an NPE inside validate() that ends the request.
+        let known_type = matches!(
+            normalized.get("type").and_then(Value::as_str),
+            None | Some("docker" | "docker-setup" | "docker-wrapup")
+        );
+        if !known_type {
+            continue;
+        }
         if let Some(r) = pre_validation_crash(&normalized) {
             return r;
         }

@@ -88,9 +88,10 @@ pub async fn add(
     body: Bytes,
 ) -> Response {
     let raw = tri!(read_body(&app, &headers, &body));
+    // Deserialisation (Spring's argument resolution) happens before the method's own check.
+    let wrapper = tri!(read_wrapper(&app, &raw, Form::Create));
     let id = tri!(parse_id(&raw_id));
     tri!(auth::manager_or_401(&app, &who));
-    let wrapper = tri!(read_wrapper(&app, &raw, Form::Create));
     let mut st = app.state();
     let Some(current) = st.commands.get(&id).cloned() else {
         return not_found_command(id);
@@ -123,10 +124,10 @@ pub async fn update(
     body: Bytes,
 ) -> Response {
     let raw = tri!(read_body(&app, &headers, &body));
+    let wrapper = tri!(read_wrapper(&app, &raw, Form::Update));
     let cid = tri!(parse_id(&raw_cid));
     let wid = tri!(parse_id(&raw_wid));
     tri!(auth::manager_or_401(&app, &who));
-    let wrapper = tri!(read_wrapper(&app, &raw, Form::Update));
     let mut st = app.state();
     if !st.commands.contains_key(&cid) {
         return not_found_command(cid);

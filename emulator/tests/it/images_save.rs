@@ -141,6 +141,48 @@ async fn docker_backend_imports_the_label_and_skips_failures() {
     assert_eq!(emu.running.emulator().commands().len(), 2);
 }
 
+/// XNAT's `save` loop: an unknown `type` fails validation (skipped); a nameless output is a
+/// NullPointerException inside validate() that ends the request after earlier commands were saved.
+#[tokio::test]
+async fn a_crash_inside_validation_ends_the_import() {
+    let mut weird = hello();
+    weird["name"] = json!("weird");
+    weird["type"] = json!("singularity");
+    let mut npe = hello();
+    npe["name"] = json!("npe");
+    npe["mounts"] = json!([{"name": "out", "writable": true, "path": "/out"}]);
+    npe["outputs"] = json!([{"mount": "out"}]);
+    let mut last = hello();
+    last["name"] = json!("last");
+    let label = Value::Array(vec![hello(), weird, npe, last]).to_string();
+    let emu = Emu::start(Config {
+        backend: Backend::Docker,
+        images: vec![LabelledImage {
+            reference: "repo/mixed:1".into(),
+            label: Some(label),
+        }],
+        ..Config::default()
+    })
+    .await;
+    let a = emu
+        .call(
+            Method::POST,
+            "/xapi/docker/images/save?image=repo/mixed:1",
+            ADMIN,
+        )
+        .await;
+    assert_eq!(a.status, 500, "{}", a.body);
+    assert!(a.body.contains("NullPointerException"), "{}", a.body);
+    let names: Vec<Value> = emu
+        .running
+        .emulator()
+        .commands()
+        .iter()
+        .map(|c| c["name"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("hello")]);
+}
+
 #[test]
 fn backend_and_image_flags() {
     use clap::Parser as _;

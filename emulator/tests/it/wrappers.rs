@@ -42,6 +42,14 @@ async fn add_wrapper_checks_in_xnat_order_and_keeps_a_rejected_wrapper() {
         )
         .await;
     assert_eq!(broken.status, 500, "{}", broken.body);
+    let mistyped = emu
+        .post_json(
+            "/xapi/commands/1/wrappers",
+            MEMBER,
+            &json!({"name": "x", "external-inputs": "not a list"}),
+        )
+        .await;
+    assert_eq!(mistyped.status, 500, "{}", mistyped.body);
     for user in [MEMBER, SITEADMIN] {
         let a = emu
             .post_json("/xapi/commands/1/wrappers", user, &second_wrapper())
