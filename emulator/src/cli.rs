@@ -89,7 +89,7 @@ pub struct Args {
     backend: String,
     /// An image of the docker backend: REF=FILE, FILE holding its org.nrg.commands label
     /// (the JSON list) (repeatable)
-    #[arg(long = "image", value_name = "REF=FILE", value_parser = parse_image)]
+    #[arg(long = "image", value_name = "REF=FILE", value_parser = parse_image, requires = "backend")]
     images: Vec<LabelledImage>,
     /// Stop when stdin reaches end of file (lets a parent process own the lifetime)
     #[arg(long)]

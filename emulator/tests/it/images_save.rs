@@ -213,6 +213,13 @@ fn backend_and_image_flags() {
     let missing = format!("repo/x:1={}", dir.path().join("absent.json").display());
     let e = Args::try_parse_from(["xnat-emulator", "--image", &missing]).unwrap_err();
     assert!(e.to_string().contains("cannot read the label file"), "{e}");
+    // An image table only makes sense with the Docker backend named.
+    let e = Args::try_parse_from(["xnat-emulator", "--image", &image]).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        clap::error::ErrorKind::MissingRequiredArgument,
+        "{e}"
+    );
     let e = Args::try_parse_from(["xnat-emulator", "--image", "no-equals"]).unwrap_err();
     assert!(e.to_string().contains("is not REF=FILE"), "{e}");
 }
