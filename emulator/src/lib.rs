@@ -19,7 +19,7 @@ mod commands;
 mod config;
 mod docker;
 mod enablement;
-pub mod endpoints;
+mod endpoints;
 mod faults;
 mod info;
 mod reply;
