@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::{Config, Faults, Level, Project, Token, User, VersionMode};
+use crate::{Backend, Config, Faults, LabelledImage, Level, Project, Token, User, VersionMode};
 
 /// What a run without --user/--project has (see `Config::default`).
 pub const DEFAULTS: &str = "Without --user: users admin/admin (Administrator, ContainerManager), \
@@ -19,7 +19,8 @@ Without --project: one project, DEMO. Listens on loopback only.";
     name = "xnat-emulator",
     version,
     about = "A stateful emulator of XNAT Container Service 3.7.3 for tests and demos",
-    after_help = DEFAULTS
+    after_help = DEFAULTS,
+    after_long_help = format!("{}\n\n{DEFAULTS}", crate::endpoints::LONG_HELP)
 )]
 pub struct Args {
     /// Loopback address to listen on (port 0 = a free port)
@@ -82,6 +83,14 @@ pub struct Args {
     /// The PEM private key of --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Container backend: kubernetes (image endpoints answer 424) or docker (label import
+    /// from the --image table)
+    #[arg(long, default_value = "kubernetes", value_parser = ["kubernetes", "docker"])]
+    backend: String,
+    /// An image of the docker backend: REF=FILE, FILE holding its org.nrg.commands label
+    /// (the JSON list) (repeatable)
+    #[arg(long = "image", value_name = "REF=FILE", value_parser = parse_image, requires = "backend")]
+    images: Vec<LabelledImage>,
     /// Stop when stdin reaches end of file (lets a parent process own the lifetime)
     #[arg(long)]
     pub exit_on_stdin_eof: bool,
@@ -121,6 +130,22 @@ fn parse_project(s: &str) -> Result<Project, String> {
         None if !s.is_empty() => Ok(Project::new(s)),
         _ => Err(format!("`{s}` is not ID[:OWNER]")),
     }
+}
+
+/// `REF=FILE`, read now so a bad file is a usage error, not a 500 at import time.
+fn parse_image(s: &str) -> Result<LabelledImage, String> {
+    let Some((reference, file)) = s
+        .split_once('=')
+        .filter(|(r, f)| !r.is_empty() && !f.is_empty())
+    else {
+        return Err(format!("`{s}` is not REF=FILE"));
+    };
+    let label = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read the label file `{file}`: {e}"))?;
+    Ok(LabelledImage {
+        reference: reference.to_string(),
+        label: Some(label),
+    })
 }
 
 fn parse_access(s: &str) -> Result<(String, String, Level), String> {
@@ -182,6 +207,12 @@ impl Args {
             delay_ms: args.delay_ms,
             force_login_redirect: args.force_login_redirect,
         };
+        c.backend = if args.backend == "docker" {
+            Backend::Docker
+        } else {
+            Backend::Kubernetes
+        };
+        c.images = args.images;
         c.tls_cert = args.tls_cert;
         c.tls_key = args.tls_key;
         c

@@ -76,7 +76,7 @@ fn accepts_json(headers: &HeaderMap) -> bool {
 }
 
 /// Content-Type check and JSON parse of a command body (§7.4 steps 1–2).
-fn read_body(app: &Inner, headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
+pub(crate) fn read_body(app: &Inner, headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -136,7 +136,7 @@ fn duplicates(a: &Key, b: &Key, versionless_allowed: bool) -> bool {
 }
 
 /// `value` with `id` as its first key (XNAT's serialisation order).
-fn with_id(value: &Value, id: u64) -> Value {
+pub(crate) fn with_id(value: &Value, id: u64) -> Value {
     let mut out = Map::new();
     out.insert("id".to_string(), Value::from(id));
     if let Some(obj) = value.as_object() {
@@ -150,7 +150,7 @@ fn with_id(value: &Value, id: u64) -> Value {
 }
 
 /// Store `normalized` under `id`, giving each wrapper the id `wrapper_id(name)` returns.
-fn assemble(
+pub(crate) fn assemble(
     normalized: &Value,
     id: u64,
     mut wrapper_id: impl FnMut(Option<String>) -> u64,
@@ -166,7 +166,7 @@ fn assemble(
 }
 
 /// Errors (not warnings) of the library's validator, as XNAT's 400 body.
-fn validation_failure(raw: &Value, form: Form) -> Option<Response> {
+pub(crate) fn validation_failure(raw: &Value, form: Form) -> Option<Response> {
     let errors: Vec<_> = xnat_cmd::validate(raw, form)
         .into_iter()
         .filter(|d| d.severity == Severity::Error)
@@ -180,7 +180,7 @@ fn validation_failure(raw: &Value, form: Form) -> Option<Response> {
 
 /// What blows up before validation: unknown `type` (entity construction) and outputs or
 /// handlers without a name (a NullPointerException inside `validate()`).
-fn pre_validation_crash(normalized: &Value) -> Option<Response> {
+pub(crate) fn pre_validation_crash(normalized: &Value) -> Option<Response> {
     let kind = str_field(normalized, "type").unwrap_or_else(|| "docker".to_string());
     if !KNOWN_TYPES.contains(&kind.as_str()) {
         return Some(reply::advice(
@@ -200,7 +200,7 @@ fn pre_validation_crash(normalized: &Value) -> Option<Response> {
     None
 }
 
-fn unreadable(app: &Inner, err: impl std::fmt::Display) -> Response {
+pub(crate) fn unreadable(app: &Inner, err: impl std::fmt::Display) -> Response {
     reply::advice(
         app.config.unreadable_body_status,
         &format!("JSON parse error: {err}"),
@@ -223,7 +223,7 @@ fn visible(app: &Inner, st: &Store, who: &Identity, cmd: &Value) -> bool {
     })
 }
 
-fn project_readable(st: &Store, user: &str, project: &str) -> bool {
+pub(crate) fn project_readable(st: &Store, user: &str, project: &str) -> bool {
     st.users
         .get(user)
         .is_some_and(|u| u.roles.iter().any(|r| r == "Administrator"))
@@ -323,27 +323,32 @@ pub async fn create(
     if let Some(r) = pre_validation_crash(&normalized) {
         return r;
     }
-    let key = key_of(&normalized);
-    {
-        let st = app.state();
-        let allowed = app.config.versionless_duplicates_allowed;
-        if st
-            .commands
-            .values()
-            .any(|c| duplicates(&key_of(c), &key, allowed))
-        {
-            return reply::text_as_json(400, DUPLICATE);
-        }
+    if is_duplicate(&app, &app.state(), &normalized) {
+        return reply::text_as_json(400, DUPLICATE);
     }
     if let Some(r) = validation_failure(&raw, Form::Create) {
         return r;
     }
-    let mut st = app.state();
+    let id = insert_new(&mut app.state(), &normalized);
+    reply::text_as_json(201, id.to_string())
+}
+
+/// Is there a stored command with the same (name, image, version) (§3.5)?
+pub(crate) fn is_duplicate(app: &Inner, st: &Store, normalized: &Value) -> bool {
+    let key = key_of(normalized);
+    let allowed = app.config.versionless_duplicates_allowed;
+    st.commands
+        .values()
+        .any(|c| duplicates(&key_of(c), &key, allowed))
+}
+
+/// Store a new command with fresh command and wrapper ids; returns the command id.
+pub(crate) fn insert_new(st: &mut Store, normalized: &Value) -> u64 {
     let id = st.next_command_id;
     st.next_command_id += 1;
-    let stored = assemble(&normalized, id, |_| st.alloc_wrapper_id());
+    let stored = assemble(normalized, id, |_| st.alloc_wrapper_id());
     st.commands.insert(id, stored);
-    reply::text_as_json(201, id.to_string())
+    id
 }
 
 /// `POST /xapi/commands/{id}`: full-form update merged by wrapper name (§3.7, §10.1).

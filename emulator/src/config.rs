@@ -24,6 +24,24 @@ impl VersionMode {
     }
 }
 
+/// The container backend XNAT is set up with; it decides whether label import works (§1.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// Kubernetes (the default here, as on the sites this tool is for): image endpoints 424.
+    #[default]
+    Kubernetes,
+    /// A Docker server whose images are [`Config::images`].
+    Docker,
+}
+
+/// An image "on the Docker server" of the Docker backend: its reference and the value of its
+/// `org.nrg.commands` label (absent = the image has no such label).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledImage {
+    pub reference: String,
+    pub label: Option<String>,
+}
+
 /// Project access level of a non-manager user (owner = Delete, member = Edit, collaborator = Read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -120,6 +138,10 @@ pub struct Config {
     pub versionless_duplicates_allowed: bool,
     /// Serve the `/__emulator/` test hooks (not part of XNAT).
     pub test_hooks: bool,
+    /// Container backend; `Docker` serves `POST /xapi/docker/images/save` from `images`.
+    pub backend: Backend,
+    /// The Docker backend's images.
+    pub images: Vec<LabelledImage>,
     pub faults: Faults,
     /// PEM certificate chain for HTTPS (leaf first); set together with `tls_key`.
     pub tls_cert: Option<PathBuf>,
@@ -153,6 +175,8 @@ impl Default for Config {
             unreadable_body_status: 500,
             versionless_duplicates_allowed: false,
             test_hooks: false,
+            backend: Backend::Kubernetes,
+            images: Vec::new(),
             faults: Faults::default(),
             tls_cert: None,
             tls_key: None,

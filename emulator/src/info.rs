@@ -106,15 +106,3 @@ pub async fn data_projects(
         &json!({"ResultSet": {"Result": rows, "totalRecords": total.to_string()}}),
     )
 }
-
-/// `POST /xapi/docker/images/save`: label import needs a Docker backend; the emulator
-/// imitates the Kubernetes backend, where XNAT answers 424 (§1.4).
-pub async fn save_from_labels(
-    State(app): State<Arc<Inner>>,
-    Extension(who): Extension<Identity>,
-) -> Response {
-    if let Err(r) = crate::auth::manager_or_403(&app, &who) {
-        return r;
-    }
-    reply::text(424, "Set up Docker server before using this REST endpoint.")
-}

@@ -13,21 +13,26 @@
 #![allow(clippy::result_large_err)]
 
 mod auth;
+mod available;
 pub mod cli;
 mod commands;
 mod config;
+mod docker;
 mod enablement;
+mod endpoints;
 mod faults;
 mod info;
 mod reply;
 mod router;
 mod state;
 mod tls;
+mod wrapper_config;
+mod wrappers;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use config::{Config, Level, Project, Token, User, VersionMode};
+pub use config::{Backend, Config, LabelledImage, Level, Project, Token, User, VersionMode};
 pub use faults::Faults;
 pub use state::{Emulator, LoggedRequest};
 pub use tls::TlsError;

@@ -8,7 +8,8 @@ use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use crate::state::Inner;
-use crate::{auth, commands, enablement as en, faults, info, reply};
+use crate::{auth, available, commands, docker, enablement as en, faults, info, reply};
+use crate::{wrapper_config as wc, wrappers};
 
 pub fn build(app: Arc<Inner>) -> Router {
     let mut xnat = Router::new()
@@ -50,13 +51,55 @@ pub fn build(app: Arc<Inner>) -> Router {
             "/xapi/projects/{p}/commands/{c}/wrappers/{n}/disabled",
             put(en::project_disable_by_name),
         )
+        // -- Command API beyond CRUD and enablement (issue 11 item 2): wrappers, wrapper
+        // configuration, visibility, available commands, label import.
+        .route("/xapi/commands/{c}/wrappers", post(wrappers::add))
+        .route("/xapi/commands/{c}/wrappers/{n}", post(wrappers::update))
+        .route(
+            "/xapi/command/{c}/visibility/{v}",
+            post(wrappers::set_visibility),
+        )
+        .route(
+            "/xapi/wrappers/{w}/config",
+            post(wc::site_post)
+                .get(wc::site_get)
+                .delete(wc::site_delete),
+        )
+        .route(
+            "/xapi/commands/{c}/wrappers/{n}/config",
+            post(wc::site_post_by_name)
+                .get(wc::site_get_by_name)
+                .delete(wc::site_delete_by_name),
+        )
+        .route(
+            "/xapi/projects/{p}/wrappers/{w}/config",
+            post(wc::project_post)
+                .get(wc::project_get)
+                .delete(wc::project_delete),
+        )
+        .route(
+            "/xapi/projects/{p}/commands/{c}/wrappers/{n}/config",
+            post(wc::project_post_by_name)
+                .get(wc::project_get_by_name)
+                .delete(wc::project_delete_by_name),
+        )
+        .route("/xapi/commands/available", get(available::by_query))
+        .route("/xapi/commands/available/site", get(available::site))
+        .route(
+            "/xapi/projects/{p}/commands/available",
+            get(available::by_project),
+        )
+        .route(
+            "/xapi/docker/images/save",
+            post(docker::save).get(docker::save_get),
+        )
+        // -- end of issue 11 item 2 routes
         .route("/xapi/siteConfig/buildInfo", get(info::build_info_all))
         .route(
             "/xapi/siteConfig/buildInfo/{property}",
             get(info::build_info_property),
         )
         .route("/xapi/plugins", get(info::plugins))
-        .route("/xapi/docker/images/save", post(info::save_from_labels))
         .route("/xapi/users/{u}/roles", get(info::roles))
         .route("/data/projects", get(info::data_projects))
         .route(

@@ -34,6 +34,11 @@ pub(crate) struct State {
     /// Site records: absent = no record (disabled).
     pub site_enabled: HashMap<u64, Option<bool>>,
     pub project_enabled: HashMap<(String, u64), Option<bool>>,
+    /// Input/output configuration of a site record (XNAT keeps it in the same config
+    /// document as the record's `enabled`; split here so enable/disable cannot touch it).
+    pub site_config: HashMap<u64, Value>,
+    /// The same for project records.
+    pub project_config: HashMap<(String, u64), Value>,
     pub log: Vec<LoggedRequest>,
     /// Writes (POST/PUT/DELETE under /xapi) seen so far, including failed ones.
     pub writes: u64,
@@ -65,6 +70,8 @@ impl State {
             next_wrapper_id: 1,
             site_enabled: HashMap::new(),
             project_enabled: HashMap::new(),
+            site_config: HashMap::new(),
+            project_config: HashMap::new(),
             log: Vec::new(),
             writes: 0,
             faults: config.faults.clone(),

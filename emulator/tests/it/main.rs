@@ -2,13 +2,17 @@
 //! HTTP to it with reqwest, as a client would.
 
 mod auth;
+mod available;
 mod cli;
 mod commands;
 mod corpus;
 mod enablement;
 mod faults;
+mod images_save;
 mod support;
 mod tls;
+mod wrapper_config;
+mod wrappers;
 
 // The root package's rcgen test PKI, from the shared test kit rather than a second copy.
 use xnat_cmd_testkit::pki;
