@@ -7,6 +7,7 @@
 //! views. [`normalize`] is what XNAT's reader makes of a command; [`validate`] runs XNAT's
 //! rules on that result. Both import from here; `validate` uses `normalize`, never the reverse.
 
+pub(crate) mod fields;
 pub mod normalize;
 pub mod validate;
 
