@@ -22,7 +22,10 @@ pub fn command_schema() -> Value {
         "XNAT Container Service command (3.7.3)",
         "One command as POST /xapi/commands takes it (or one element of an org.nrg.commands label). Checks types, required keys and allowed values; `xnat-cmd validate` checks the rest.",
     );
-    doc.insert("$ref".into(), reference(Level::Command.name())["$ref"].clone());
+    doc.insert(
+        "$ref".into(),
+        reference(Level::Command.name())["$ref"].clone(),
+    );
     let mut defs = Map::new();
     for level in Level::ALL {
         defs.insert(level.name().into(), level_schema(level));
@@ -96,9 +99,9 @@ fn level_schema(level: Level) -> Value {
         props.insert(field.key.into(), field_schema(field, alias.is_some()));
         match (field.need, alias) {
             (Need::Required, None) => required.push(json!(field.key)),
-            (Need::Required, Some(a)) => rules.push(
-                json!({"anyOf": [{"required": [field.key]}, {"required": [a.old]}]}),
-            ),
+            (Need::Required, Some(a)) => {
+                rules.push(json!({"anyOf": [{"required": [field.key]}, {"required": [a.old]}]}))
+            }
             (Need::Optional, _) => {}
         }
     }
@@ -282,4 +285,185 @@ fn secret_schema() -> Value {
         "description": "A secret XNAT passes to the container (secrets[]).",
         "properties": props
     })
+}
+
+/// The schema against the validator, from the same tables: what the schema requires or
+/// restricts, the validator rejects when it is missing or wrong.
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::command::validate::validate;
+    use crate::command::{Form, Severity};
+
+    /// A valid command with one object of every level.
+    fn full() -> Value {
+        json!({"name": "c", "image": "x:1", "command-line": "run #in#",
+            "mounts": [{"name": "out", "path": "/out", "writable": true}],
+            "inputs": [{"name": "in"}],
+            "outputs": [{"name": "o", "mount": "out"}],
+            "xnat": [{"name": "w", "contexts": ["site"],
+                "external-inputs": [{"name": "p", "type": "Project"}],
+                "derived-inputs": [{"name": "d", "derived-from-wrapper-input": "p"}],
+                "output-handlers": [{"name": "h", "accepts-command-output": "o", "as-a-child-of": "p", "label": "L"}]}]})
+    }
+
+    fn pointer(level: Level) -> &'static str {
+        match level {
+            Level::Command => "",
+            Level::Mount => "/mounts/0",
+            Level::Input => "/inputs/0",
+            Level::Output => "/outputs/0",
+            Level::Wrapper => "/xnat/0",
+            Level::External => "/xnat/0/external-inputs/0",
+            Level::Derived => "/xnat/0/derived-inputs/0",
+            Level::Handler => "/xnat/0/output-handlers/0",
+        }
+    }
+
+    fn errors(cmd: &Value) -> Vec<String> {
+        validate(cmd, Form::Create)
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| format!("{}: {}", d.pointer, d.message))
+            .collect()
+    }
+
+    /// `full()` with `key` of the object at `level` set to `value` (`None`: removed).
+    fn with(level: Level, key: &str, value: Option<Value>) -> Value {
+        let mut cmd = full();
+        if let Some(obj) = cmd
+            .pointer_mut(pointer(level))
+            .and_then(Value::as_object_mut)
+        {
+            match value {
+                Some(v) => obj.insert(key.into(), v),
+                None => obj.remove(key),
+            };
+        }
+        cmd
+    }
+
+    #[test]
+    fn the_base_command_is_valid() {
+        assert_eq!(errors(&full()), Vec::<String>::new());
+        assert!(validate(&full(), Form::Create).is_empty());
+    }
+
+    #[test]
+    fn what_the_schema_requires_the_validator_requires() {
+        let mut checked = 0;
+        for level in Level::ALL {
+            for field in level.fields().filter(|f| f.need == Need::Required) {
+                for value in [None, Some(json!("  ")), Some(Value::Null)] {
+                    let cmd = with(level, field.key, value.clone());
+                    assert!(
+                        !errors(&cmd).is_empty(),
+                        "{}.{} = {value:?} passes the validator",
+                        level.name(),
+                        field.key
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 13, "required fields in the tables");
+    }
+
+    #[test]
+    fn closed_value_sets_are_the_validators() {
+        for level in Level::ALL {
+            for field in level.fields() {
+                let Values::OneOf(values) = field.values else {
+                    continue;
+                };
+                let bad = with(level, field.key, Some(json!("Bogus")));
+                assert!(!errors(&bad).is_empty(), "{}.{}", level.name(), field.key);
+                for v in values {
+                    let cmd = if level == Level::Command {
+                        json!({"name": "c", "image": "x:1", field.key: v})
+                    } else {
+                        with(level, field.key, Some(json!(v)))
+                    };
+                    assert_eq!(
+                        errors(&cmd),
+                        Vec::<String>::new(),
+                        "{}.{} = {v}",
+                        level.name(),
+                        field.key
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn name_fields_reject_what_the_validator_rejects() {
+        for level in Level::ALL {
+            for field in level.fields() {
+                if !matches!(field.values, Values::Name) {
+                    continue;
+                }
+                // Renaming breaks references; only the character rule is compared.
+                let bad = errors(&with(level, field.key, Some(json!("a b"))));
+                assert!(
+                    bad.iter()
+                        .any(|e| e.contains("should contain only alphanumeric")),
+                    "{}.{}: {bad:?}",
+                    level.name(),
+                    field.key
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_field_has_one_line_of_text() {
+        for level in Level::ALL {
+            for field in level.fields() {
+                assert!(
+                    !field.doc.is_empty() && !field.doc.contains('\n'),
+                    "{}.{}",
+                    level.name(),
+                    field.key
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_schema_has_every_key_the_reader_binds() {
+        let schema = command_schema();
+        for level in Level::ALL {
+            let props = &schema["$defs"][level.name()]["properties"];
+            let keys = level
+                .fields()
+                .map(|f| f.key)
+                .chain(level.aliases().map(|a| a.old));
+            for key in keys {
+                assert!(
+                    props[key]["description"].is_string(),
+                    "{}.{key}",
+                    level.name()
+                );
+            }
+        }
+        assert_eq!(
+            schema["$defs"]["command"]["properties"]["type"]["default"],
+            "docker"
+        );
+    }
+
+    #[test]
+    fn a_schema_key_is_no_finding() {
+        let mut cmd = full();
+        cmd["$schema"] = json!("./command.schema.json");
+        assert!(validate(&cmd, Form::Create).is_empty());
+        // Anywhere else it is an unknown key like any other.
+        let nested = with(Level::Mount, "$schema", Some(json!("x")));
+        let found = validate(&nested, Form::Create);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].severity, Severity::Warning);
+    }
 }

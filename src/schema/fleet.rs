@@ -114,7 +114,7 @@ fn key_schema(mapping: &str, key: &str) -> Option<(Value, bool)> {
         )),
         ("image", "platform") => optional(
             json!({"type": "string", "pattern": "^\\s*[^/\\s]+/[^/\\s]+(/[^/\\s]+)?\\s*$"}),
-            "The platform to read from a multi-platform image, os/arch[/variant] (e.g. linux/amd64).",
+            "The platform to read from a multi-platform image, os/arch[/variant] (default linux/amd64).",
             None,
         ),
         ("image", "commands") => optional(
@@ -230,7 +230,9 @@ mod tests {
             ("enable", false),
             ("site", false),
         ] {
-            let has = schema["$defs"][mapping]["properties"].get("verify").is_some();
+            let has = schema["$defs"][mapping]["properties"]
+                .get("verify")
+                .is_some();
             assert_eq!(has, want, "{mapping}");
         }
     }

@@ -9,7 +9,6 @@ use super::wrapper_input::WrapperInputs;
 use crate::command::fields::HANDLER_TYPES;
 use crate::command::{list_field, str_ref as s, Diagnostic};
 
-
 /// `CommandWrapperOutput.validate()`.
 fn validate(h: &Value) -> Vec<String> {
     let mut e = Vec::new();

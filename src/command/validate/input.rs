@@ -8,7 +8,6 @@ use super::java::{bad_chars, java_list, prefixed, Seen};
 use crate::command::fields::{MULTIPLE_DELIMITERS, SELECT_TYPES};
 use crate::command::{lenient_string, list_field, str_ref as s, Diagnostic};
 
-
 /// XNAT's advice on select inputs, in two messages of its own.
 pub(super) const SELECT_NOTE: &str = "Note that command inputs with values provided by xnat inputs shouldn't be \
 designated as select (they'll automatically render as a select if their xnat input resolves to more than one value).";
