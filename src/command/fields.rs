@@ -313,7 +313,7 @@ const COMMAND: &[Field] = &[
     f("version", K::Str, D::None, "Command version, part of its identity."),
     f("schema-version", K::Str, D::None, "Informational (1.0 in the wild)."),
     f("info-url", K::Str, D::None, "Web page about the command."),
-    f("image", K::Str, D::None, "Image with a tag (repo:tag or repo@sha256:…); labels may omit it, the image reading them supplies it."),
+    f("image", K::Str, D::None, "Image with a tag (repo:tag or repo@sha256:…); a label may omit it: XNAT uses the image the label is read from."),
     f("container-name", K::Str, D::None, "Name given to the container."),
     f("type", K::Str, D::Str("docker"), "Kind of command (exact, lower case).").values(Values::OneOf(COMMAND_TYPES)),
     f("index", K::Str, D::None, "Registry index URL (docker commands only)."),
