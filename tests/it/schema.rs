@@ -16,10 +16,11 @@ use crate::support::images::{write_docker_archive, Compress, ImageBuilder, Saved
 use crate::support::{corpus_dir, Sandbox};
 
 /// Reads `{"schemas": {name: schema}, "cases": [[schema name, instance], ...]}` on stdin;
-/// prints `{"invalid": {name: error or null}, "errors": [[[pointer, keyword], ...], ...]}`.
+/// prints `{"invalid": {name: error or null}, "errors": [[[pointer, keyword], ...], ...]}`,
+/// the 2020-12 verdicts, after checking that a draft-07 validator gives the same ones.
 const CHECKER: &str = r#"
 import json, sys
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, Draft7Validator
 from jsonschema.exceptions import SchemaError
 req = json.load(sys.stdin)
 invalid = {}
@@ -34,6 +35,13 @@ errors = []
 for name, instance in req["cases"]:
     found = sorted(("".join("/" + str(p) for p in e.absolute_path), e.validator)
                    for e in validators[name].iter_errors(instance))
+    # Editors (VS Code's JSON and YAML support) implement draft-07: the schemas use nothing
+    # whose verdict differs there.
+    schema7 = dict(req["schemas"][name], **{"$schema": "http://json-schema.org/draft-07/schema#"})
+    found7 = sorted(("".join("/" + str(p) for p in e.absolute_path), e.validator)
+                    for e in Draft7Validator(schema7).iter_errors(instance))
+    if found7 != found:
+        sys.exit("draft-07 disagrees on %s: %s vs %s" % (name, found7, found))
     errors.append(found)
 json.dump({"invalid": invalid, "errors": errors}, sys.stdout)
 "#;
@@ -67,13 +75,18 @@ fn check(schemas: &Value, cases: &[(&str, Value)]) -> Vec<Vec<(String, String)>>
         .args(["-c", CHECKER])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start python");
     let mut stdin = child.stdin.take().expect("stdin");
     std::io::Write::write_all(&mut stdin, req.to_string().as_bytes()).expect("write");
     drop(stdin);
     let out = child.wait_with_output().expect("python");
-    assert!(out.status.success(), "the checker failed");
+    assert!(
+        out.status.success(),
+        "the checker failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let res: Value = serde_json::from_slice(&out.stdout).expect("checker output");
     for (name, err) in res["invalid"].as_object().expect("invalid") {
         assert!(err.is_null(), "schema {name} is not valid 2020-12: {err}");
