@@ -274,8 +274,8 @@ fn secret_schema() -> Value {
                 "type": ["object", "null"],
                 "required": ["type"],
                 "properties": {
-                    "type": {"const": ty},
-                    "identifier": identifier
+                    "type": {"const": ty, "description": "The only kind XNAT knows here."},
+                    "identifier": described(identifier, "The property or variable name.", None)
                 }
             }),
         );

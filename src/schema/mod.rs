@@ -66,3 +66,70 @@ fn described(mut schema: Value, description: &str, default: Option<Value>) -> Va
 fn reference(def: &str) -> Value {
     json!({ "$ref": format!("#/$defs/{def}") })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every property of `schema` (at any depth) with no `description`, as paths.
+    fn undescribed(schema: &Value, path: &str, out: &mut Vec<String>) {
+        match schema {
+            Value::Object(obj) => {
+                for (k, v) in obj {
+                    let p = format!("{path}/{k}");
+                    if k == "properties" {
+                        for (name, prop) in v.as_object().into_iter().flatten() {
+                            if !prop["description"].is_string() {
+                                out.push(format!("{p}/{name}"));
+                            }
+                        }
+                    }
+                    undescribed(v, &p, out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    undescribed(v, &format!("{path}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_property_is_described_except_in_rules() {
+        for which in [Which::Command, Which::Fleet] {
+            let schema = which.schema();
+            let defs = schema["$defs"].as_object().expect("$defs");
+            for (name, def) in defs {
+                // `allOf` holds the if/then rules, which restate properties without text.
+                let mut def = def.clone();
+                if let Some(obj) = def.as_object_mut() {
+                    obj.remove("allOf");
+                }
+                let mut missing = Vec::new();
+                undescribed(&def, name, &mut missing);
+                assert_eq!(missing, Vec::<String>::new(), "{which:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn head_of_each_document() {
+        for (which, name) in [(Which::Command, "command"), (Which::Fleet, "fleet")] {
+            let s = which.schema();
+            let keys: Vec<&str> = s
+                .as_object()
+                .expect("object")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(
+                keys,
+                ["$schema", "$id", "title", "description", "$ref", "$defs"]
+            );
+            assert_eq!(s["$id"], format!("{ID_BASE}{name}.json"));
+            assert_eq!(s["$ref"], format!("#/$defs/{name}"));
+        }
+    }
+}
