@@ -212,9 +212,16 @@ fn object_rules(level: Level) -> Vec<Value> {
                 let limit = if is_map { "maxProperties" } else { "maxItems" };
                 empty.insert((*key).into(), json!({ limit: 0 }));
             }
+            // Docker commands only: " incorrect ulimit format: …" (Java's split drops
+            // trailing empty parts, so `1:2:` is two parts).
+            let ulimit = json!({"anyOf": [
+                {"type": ["number", "boolean"]},
+                {"type": "string", "minLength": 1, "pattern": "^[^:]*(:[^:]*)?:*$"}
+            ]});
             vec![json!({
                 "if": {"required": ["type"], "properties": {"type": {"enum": SETUP_TYPES}}},
-                "then": {"properties": empty}
+                "then": {"properties": empty},
+                "else": {"properties": {"ulimits": {"additionalProperties": ulimit}}}
             })]
         }
         // "… is designated as type "select-one" but doesn't list select-values." and

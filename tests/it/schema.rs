@@ -382,3 +382,144 @@ fn a_schema_key_is_installed_by_the_emulator_and_dropped_as_xnat_drops_it() {
     assert_eq!(stored[0]["name"], "hello-xnat");
     assert!(stored[0].get("$schema").is_none(), "{}", stored[0]);
 }
+
+/// A valid docker command with one object of every level.
+fn base() -> Value {
+    json!({"name": "c", "image": "x:1", "command-line": "run #in#",
+        "mounts": [{"name": "out", "path": "/out", "writable": true}],
+        "inputs": [{"name": "in"}],
+        "outputs": [{"name": "o", "mount": "out"}],
+        "xnat": [{"name": "w", "contexts": ["site"],
+            "external-inputs": [{"name": "p", "type": "Project"}],
+            "derived-inputs": [{"name": "d", "derived-from-wrapper-input": "p"}],
+            "output-handlers": [{"name": "h", "accepts-command-output": "o", "as-a-child-of": "p", "label": "L"}]}]})
+}
+
+/// Changes of one object (pointer, key, value; null removes the key) on which the schema and
+/// the validator must give the same verdict: the coercions, the closed sets and the rules the
+/// schema restates.
+fn one_object_cases() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        ("/mounts/0", "writable", json!("TRUE")),
+        ("/mounts/0", "writable", json!("yes")),
+        ("/mounts/0", "writable", json!(1)),
+        ("/mounts/0", "writable", json!(2)),
+        ("/mounts/0", "writable", json!("")),
+        ("/mounts/0", "path", json!(" ")),
+        ("/mounts/0", "path", json!([])),
+        ("", "reserve-memory", json!("8000")),
+        ("", "reserve-memory", json!(" 8000 ")),
+        ("", "reserve-memory", json!("8k")),
+        ("", "limit-cpu", json!("0.5")),
+        ("", "limit-cpu", json!({})),
+        ("", "version", json!(1.5)),
+        ("", "version", json!({"v": 1})),
+        ("", "name", json!(7)),
+        ("", "name", json!(" ")),
+        ("", "visibility", json!("Public")),
+        ("", "visibility", json!(null)),
+        ("", "type", json!("Docker")),
+        ("", "ulimits", json!({"nofile": "1024"})),
+        ("", "ulimits", json!({"nofile": "1024:2048"})),
+        ("", "ulimits", json!({"nofile": "1:2:3"})),
+        ("", "ulimits", json!({"nofile": "1:2:"})),
+        ("", "ulimits", json!({"nofile": ""})),
+        ("", "ulimits", json!({"nofile": 5})),
+        ("", "ulimits", json!({"nofile": null})),
+        ("", "environment-variables", json!({"A": 1})),
+        ("", "environment-variables", json!({"A": null})),
+        (
+            "",
+            "secrets",
+            json!([{"source": {"type": "system-property", "identifier": "p"}, "destination": {"type": "environment-variable", "identifier": "S"}}]),
+        ),
+        (
+            "",
+            "secrets",
+            json!([{"destination": {"type": "environment-variable", "identifier": "XNAT_PASS"}}]),
+        ),
+        ("", "secrets", json!([{"source": {"type": "vault"}}])),
+        ("/inputs/0", "name", json!("a b")),
+        ("/inputs/0", "name", json!(null)),
+        ("/inputs/0", "type", json!("select-one")),
+        ("/inputs/0", "type", json!("Select-One")),
+        ("/inputs/0", "select-values", json!(["a"])),
+        ("/inputs/0", "select-values", json!(["a", null])),
+        ("/inputs/0", "multiple-delimiter", json!("comma")),
+        ("/inputs/0", "multiple-delimiter", json!("tab")),
+        ("/inputs/0", "required", json!("false")),
+        ("/outputs/0", "mount", json!("")),
+        ("/xnat/0", "name", json!(null)),
+        ("/xnat/0", "contexts", json!(["site", 3])),
+        ("/xnat/0", "contexts", json!("site")),
+        ("/xnat/0/external-inputs/0", "type", json!("project")),
+        (
+            "/xnat/0/external-inputs/0",
+            "via-setup-command",
+            json!("a:1:b"),
+        ),
+        ("/xnat/0/external-inputs/0", "via-setup-command", json!(" ")),
+        ("/xnat/0/derived-inputs/0", "multiple", json!("true")),
+        (
+            "/xnat/0/derived-inputs/0",
+            "derived-from-wrapper-input",
+            json!(" "),
+        ),
+        ("/xnat/0/output-handlers/0", "label", json!(null)),
+        ("/xnat/0/output-handlers/0", "type", json!("Scan")),
+        ("/xnat/0/output-handlers/0", "type", json!("resource")),
+        ("/xnat/0/output-handlers/0", "name", json!("h!")),
+        ("/xnat/0/output-handlers/0", "tags", json!([1, true])),
+    ]
+}
+
+#[test]
+fn schema_and_validator_agree_on_what_one_object_says() {
+    use xnat_cmd::{validate, Form, Severity};
+
+    let sb = Sandbox::new();
+    let schemas = schemas(&sb);
+    let mut cases = Vec::new();
+    let mut labels = Vec::new();
+    for (pointer, key, value) in one_object_cases() {
+        let mut cmd = base();
+        let obj = cmd
+            .pointer_mut(pointer)
+            .and_then(Value::as_object_mut)
+            .expect("pointer into base()");
+        if value.is_null() && key != "visibility" {
+            obj.remove(key);
+        } else {
+            obj.insert(key.into(), value.clone());
+        }
+        labels.push(format!("{pointer}/{key} = {value}"));
+        cases.push(("command", cmd));
+    }
+    // A setup command declaring mounts, and one with the ulimits a docker command may not have.
+    for extra in [
+        json!({"name": "s", "image": "x:1", "type": "docker-setup", "mounts": [{"name": "m", "path": "/m"}]}),
+        json!({"name": "s", "image": "x:1", "type": "docker-setup", "ulimits": {"a": "1:2:3"}}),
+    ] {
+        labels.push(extra.to_string());
+        cases.push(("command", extra));
+    }
+    let found = check(&schemas, &cases);
+    let mut disagree = Vec::new();
+    let mut rejected = 0;
+    for ((label, (_, cmd)), schema_errors) in labels.iter().zip(&cases).zip(&found) {
+        let validator_errors: Vec<String> = validate(cmd, Form::Create)
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.message)
+            .collect();
+        rejected += usize::from(!schema_errors.is_empty());
+        if validator_errors.is_empty() != schema_errors.is_empty() {
+            disagree.push(format!(
+                "{label}: validator {validator_errors:?}, schema {schema_errors:?}"
+            ));
+        }
+    }
+    assert_eq!(disagree, Vec::<String>::new());
+    // Both verdicts are exercised: the table holds changes XNAT takes and ones it refuses.
+    assert_eq!((rejected, cases.len()), (33, 56), "rejected of all cases");
+}
