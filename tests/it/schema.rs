@@ -84,7 +84,7 @@ fn check(schemas: &Value, cases: &[(&str, Value)]) -> Vec<Vec<(String, String)>>
     let out = child.wait_with_output().expect("python");
     assert!(
         out.status.success(),
-        "the checker failed: {}",
+        "the checker failed (scripts/test.sh installs jsonschema into target/schema-venv): {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let res: Value = serde_json::from_slice(&out.stdout).expect("checker output");
