@@ -35,6 +35,14 @@ if ! python3 -c 'import prometheus_client' >/dev/null 2>&1; then
          DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-prometheus-client >/dev/null; }
 fi
 
+# The JSON Schemas of `xnat-cmd schema` are checked with a standard validator (PyPI's jsonschema,
+# pinned) in a venv under target/; tests/it/schema.rs fails, not skips, without it.
+if [ ! -x target/schema-venv/bin/python ] || ! target/schema-venv/bin/python -c 'import jsonschema' >/dev/null 2>&1; then
+  echo "== installing: jsonschema (PyPI) into target/schema-venv" >&2
+  python3 -m venv target/schema-venv
+  target/schema-venv/bin/pip install --quiet --disable-pip-version-check jsonschema==4.26.0
+fi
+
 # The corpus of real command files lives next to the project (../shared). Without it the
 # corpus tests are skipped (the project's own fixtures cover every validation rule); with
 # XNAT_CMD_CORPUS set to a missing folder they fail.

@@ -175,6 +175,17 @@ fn list_of(allowed: &[&str]) -> String {
         .join(", ")
 }
 
+/// The keys each mapping of the file allows, as the parser checks them: (mapping, keys). The
+/// JSON Schema of the format (`crate::schema`) is built from these, so it cannot drift.
+pub(crate) fn key_tables() -> [(&'static str, &'static [&'static str]); 4] {
+    [
+        ("fleet", TOP_KEYS),
+        ("image", IMAGE_KEYS),
+        ("enable", ENABLE_KEYS),
+        ("site", SITE_KEYS),
+    ]
+}
+
 /// Checks with the file name at hand, for located errors.
 struct Cx<'a> {
     file: &'a str,

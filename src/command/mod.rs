@@ -4,9 +4,12 @@
 //!
 //! This file owns the vocabulary the two stages share: [`Form`] (which JSON form XNAT reads),
 //! [`Diagnostic`] (a finding located by a JSON pointer), the lenient field readers and the
-//! views. [`normalize`] is what XNAT's reader makes of a command; [`validate`] runs XNAT's
-//! rules on that result. Both import from here; `validate` uses `normalize`, never the reverse.
+//! views. `fields` is the model as tables (every key of every level: kind, default, allowed
+//! values, description), read by both stages and by the JSON Schema (`crate::schema`).
+//! [`normalize`] is what XNAT's reader makes of a command; [`validate`] runs XNAT's rules on
+//! that result. Both import from here; `validate` uses `normalize`, never the reverse.
 
+pub(crate) mod fields;
 pub mod normalize;
 pub mod validate;
 

@@ -10,6 +10,9 @@
 
 use serde_json::{Map, Value};
 
+use super::fields::{
+    Field, Fill as D, Kind as K, Level, COMMAND_INPUT_TYPES, DOCKER_ONLY, SECRET_SIDES,
+};
 use super::{escape_pointer, lenient_bool, lenient_string, Form};
 use crate::labels::json_kind;
 use crate::reference::xnat_default_tag;
@@ -65,218 +68,6 @@ impl NormalizeError {
             | NormalizeError::BadSecret { pointer, .. } => pointer,
         }
     }
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Str,
-    Bool,
-    Long,
-    Double,
-    /// Any JSON (stored as jsonb).
-    Any,
-    StrList,
-    /// A list read into a set: duplicates collapse, first occurrence wins.
-    StrSet,
-    StrMap,
-    /// A list of objects of this level.
-    Objects(Level),
-    Secrets,
-}
-
-#[derive(Clone, Copy)]
-enum Fill {
-    None,
-    EmptyList,
-    EmptyMap,
-    Str(&'static str),
-    Bool(bool),
-}
-
-struct Field(&'static str, Kind, Fill);
-
-use Fill as D;
-use Kind as K;
-
-const MOUNT: &[Field] = &[
-    Field("name", K::Str, D::Str("")),
-    Field("writable", K::Bool, D::Bool(false)),
-    Field("path", K::Str, D::None),
-];
-
-const INPUT: &[Field] = &[
-    Field("name", K::Str, D::None),
-    Field("label", K::Str, D::None),
-    Field("description", K::Str, D::None),
-    Field("type", K::Str, D::Str("string")),
-    Field("required", K::Bool, D::Bool(false)),
-    Field("matcher", K::Str, D::None),
-    Field("default-value", K::Str, D::None),
-    Field("replacement-key", K::Str, D::None),
-    Field("command-line-flag", K::Str, D::None),
-    Field("command-line-separator", K::Str, D::None),
-    Field("true-value", K::Str, D::None),
-    Field("false-value", K::Str, D::None),
-    Field("sensitive", K::Bool, D::None),
-    Field("select-values", K::StrList, D::EmptyList),
-    Field("multiple-delimiter", K::Str, D::None),
-];
-
-const OUTPUT: &[Field] = &[
-    Field("name", K::Str, D::None),
-    Field("description", K::Str, D::None),
-    Field("required", K::Bool, D::Bool(false)),
-    Field("mount", K::Str, D::None),
-    Field("path", K::Str, D::None),
-    Field("glob", K::Str, D::None),
-];
-
-/// What external and derived wrapper inputs share (`CommandWrapperInput`).
-const WRAPPER_INPUT: &[Field] = &[
-    Field("name", K::Str, D::None),
-    Field("label", K::Str, D::None),
-    Field("description", K::Str, D::None),
-    Field("type", K::Str, D::Str("string")),
-    Field("matcher", K::Str, D::None),
-    Field("provides-value-for-command-input", K::Str, D::None),
-    Field("provides-files-for-command-mount", K::Str, D::None),
-    Field("via-setup-command", K::Str, D::None),
-    Field("default-value", K::Str, D::None),
-    Field("user-settable", K::Bool, D::None),
-    Field("replacement-key", K::Str, D::None),
-    Field("required", K::Bool, D::Bool(true)),
-    Field("load-children", K::Bool, D::Bool(true)),
-    Field("sensitive", K::Bool, D::None),
-];
-
-/// What a derived input has besides (`CommandWrapperDerivedInput`).
-const DERIVED_ONLY: &[Field] = &[
-    Field("derived-from-wrapper-input", K::Str, D::None),
-    Field("derived-from-xnat-object-property", K::Str, D::None),
-    Field("multiple", K::Bool, D::Bool(false)),
-    Field("parser", K::Str, D::None),
-];
-
-const HANDLER: &[Field] = &[
-    Field("name", K::Str, D::None),
-    Field("accepts-command-output", K::Str, D::None),
-    Field("via-wrapup-command", K::Str, D::None),
-    Field("as-a-child-of", K::Str, D::None),
-    Field("type", K::Str, D::Str("Resource")),
-    Field("xsi-type", K::Str, D::None),
-    Field("label", K::Str, D::None),
-    Field("format", K::Str, D::None),
-    Field("description", K::Str, D::None),
-    Field("content", K::Str, D::None),
-    Field("tags", K::StrList, D::EmptyList),
-];
-
-const WRAPPER: &[Field] = &[
-    Field("id", K::Long, D::None),
-    Field("name", K::Str, D::None),
-    Field("label", K::Str, D::None),
-    Field("description", K::Str, D::None),
-    Field("contexts", K::StrSet, D::EmptyList),
-    Field("external-inputs", K::Objects(Level::External), D::EmptyList),
-    Field("derived-inputs", K::Objects(Level::Derived), D::EmptyList),
-    Field("output-handlers", K::Objects(Level::Handler), D::EmptyList),
-];
-
-const COMMAND: &[Field] = &[
-    Field("id", K::Long, D::None),
-    Field("name", K::Str, D::None),
-    Field("label", K::Str, D::None),
-    Field("description", K::Str, D::None),
-    Field("version", K::Str, D::None),
-    Field("schema-version", K::Str, D::None),
-    Field("info-url", K::Str, D::None),
-    Field("image", K::Str, D::None),
-    Field("container-name", K::Str, D::None),
-    Field("type", K::Str, D::Str("docker")),
-    Field("index", K::Str, D::None),
-    Field("hash", K::Str, D::None),
-    Field("working-directory", K::Str, D::None),
-    Field("command-line", K::Str, D::None),
-    Field("command-metadata", K::Any, D::None),
-    Field("override-entrypoint", K::Bool, D::None),
-    Field("mounts", K::Objects(Level::Mount), D::EmptyList),
-    Field("environment-variables", K::StrMap, D::EmptyMap),
-    Field("ports", K::StrMap, D::EmptyMap),
-    Field("inputs", K::Objects(Level::Input), D::EmptyList),
-    Field("outputs", K::Objects(Level::Output), D::EmptyList),
-    Field("xnat", K::Objects(Level::Wrapper), D::EmptyList),
-    Field("reserve-memory", K::Long, D::None),
-    Field("limit-memory", K::Long, D::None),
-    Field("limit-cpu", K::Double, D::None),
-    Field("runtime", K::Str, D::None),
-    Field("ipc-mode", K::Str, D::None),
-    Field("auto-remove", K::Bool, D::None),
-    Field("shm-size", K::Long, D::None),
-    Field("network", K::Str, D::None),
-    Field("container-labels", K::StrMap, D::EmptyMap),
-    Field("gpus", K::Str, D::None),
-    Field("generic-resources", K::StrMap, D::EmptyMap),
-    Field("ulimits", K::StrMap, D::EmptyMap),
-    Field("secrets", K::Secrets, D::EmptyList),
-    Field("visibility", K::Str, D::Str("public")),
-];
-
-/// Fields XNAT keeps only for `docker` commands (`DockerCommandEntity`).
-const DOCKER_ONLY: &[&str] = &[
-    "index",
-    "hash",
-    "auto-remove",
-    "shm-size",
-    "network",
-    "container-labels",
-];
-
-/// Command-input types the entity knows; anything else is stored as `string`.
-const COMMAND_INPUT_TYPES: &[&str] = &[
-    "string",
-    "boolean",
-    "number",
-    "select-one",
-    "select-many",
-    "file",
-];
-
-/// The levels of a command: each kind of object with its own fields (and, for warnings,
-/// its own ignored keys).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Level {
-    Command,
-    Mount,
-    Input,
-    Output,
-    Wrapper,
-    External,
-    Derived,
-    Handler,
-}
-
-impl Level {
-    /// The fields XNAT's reader binds at this level, in the order it writes them back.
-    fn fields(self) -> impl Iterator<Item = &'static Field> {
-        let tables: &[&[Field]] = match self {
-            Level::Command => &[COMMAND],
-            Level::Mount => &[MOUNT],
-            Level::Input => &[INPUT],
-            Level::Output => &[OUTPUT],
-            Level::Wrapper => &[WRAPPER],
-            Level::External => &[WRAPPER_INPUT],
-            Level::Derived => &[WRAPPER_INPUT, DERIVED_ONLY],
-            Level::Handler => &[HANDLER],
-        };
-        tables.iter().flat_map(|t| t.iter())
-    }
-}
-
-/// Does XNAT's reader understand `key` at this level (in either form)?
-pub(crate) fn is_known_key(level: Level, key: &str) -> bool {
-    level.fields().any(|f| f.0 == key)
-        || (level == Level::Command && key == "ipcMode")
-        || (level == Level::Handler && key == "as-a-child-of-wrapper-input")
 }
 
 /// The command as `Command.validate()` sees it after XNAT read it in `form`.
@@ -363,7 +154,13 @@ fn read_object(
     form: Form,
 ) -> Result<Map<String, Value>, NormalizeError> {
     let mut out = Map::new();
-    for Field(key, kind, default) in level.fields() {
+    for Field {
+        key,
+        kind,
+        fill: default,
+        ..
+    } in level.fields()
+    {
         let p = format!("{pointer}/{}", escape_pointer(key));
         let raw = obj.get(*key).filter(|v| !v.is_null());
         let value = match raw {
@@ -416,7 +213,7 @@ fn read_object(
     Ok(out)
 }
 
-fn read_value(v: &Value, kind: Kind, p: &str, form: Form) -> Result<Option<Value>, NormalizeError> {
+fn read_value(v: &Value, kind: K, p: &str, form: Form) -> Result<Option<Value>, NormalizeError> {
     Ok(Some(match kind {
         K::Str => Value::String(scalar(v, p)?),
         K::Bool => match lenient_bool(v) {
@@ -502,10 +299,7 @@ fn read_secret(v: &Value, p: &str) -> Result<Value, NormalizeError> {
         found: json_kind(v),
     })?;
     let mut out = Map::new();
-    for (side, expected) in [
-        ("source", "system-property"),
-        ("destination", "environment-variable"),
-    ] {
+    for &(side, expected, _) in SECRET_SIDES {
         let sp = format!("{p}/{side}");
         let Some(part) = obj.get(side).filter(|v| !v.is_null()) else {
             continue;

@@ -9,6 +9,7 @@ mod model;
 mod registry;
 mod registry_cli;
 mod rules;
+mod schema;
 mod status;
 mod support;
 mod sync;

@@ -86,19 +86,19 @@ fn dollar_escapes_survive_in_the_decoded_label() {
 
 /// One row of SOURCES.md: the file and its predicted `POST /xapi/commands` outcome per command.
 #[derive(Debug)]
-struct Row {
-    file: String,
-    outcome: Vec<Outcome>,
+pub(crate) struct Row {
+    pub(crate) file: String,
+    pub(crate) outcome: Vec<Outcome>,
 }
 
 #[derive(Debug, PartialEq)]
-enum Outcome {
+pub(crate) enum Outcome {
     Created,
     Rejected { errors: usize, first: String },
     NotJson,
 }
 
-fn parse_sources() -> Vec<Row> {
+pub(crate) fn parse_sources() -> Vec<Row> {
     let text =
         std::fs::read_to_string(corpus_dir().join("SOURCES.md")).expect("SOURCES.md in the corpus");
     let mut rows = Vec::new();

@@ -97,6 +97,8 @@ pub enum Command {
     /// enablement, orphan, conflict. Exit 3 on drift, for monitoring.
     #[command(after_help = STATUS_HELP)]
     Status(StatusArgs),
+    /// Print the JSON Schema (2020-12) of a command file or a fleet file, for editors and CI.
+    Schema(crate::schema::SchemaArgs),
 }
 
 /// How to reach XNAT. Credentials: --user + --password-stdin, else XNAT_USER/XNAT_PASS, else

@@ -9,6 +9,7 @@ mod list;
 mod output;
 mod progress;
 mod report;
+mod schema;
 mod sources;
 mod status;
 mod sync;
@@ -64,5 +65,6 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Uninstall(a) => uninstall::run(a, &cli.global).await,
         Command::Sync(a) => sync::run(a, &cli.global).await,
         Command::Status(a) => status::run(a, &cli.global).await,
+        Command::Schema(a) => schema::run(a, &cli.global),
     }
 }

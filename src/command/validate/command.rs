@@ -7,14 +7,12 @@ use serde_json::Value;
 
 use super::java::{blank, js};
 use super::{input, mount, output, wrapper};
+use crate::command::fields::{COMMAND_TYPES, NOT_IN_SETUP, RESERVED_ENV, VISIBILITIES};
 use crate::command::{escape_pointer, list_field, str_ref as s, Diagnostic, Form};
 use crate::reference::xnat_has_tag;
 
-const COMMAND_TYPES: &[&str] = &["docker", "docker-setup", "docker-wrapup"];
-const VISIBILITIES: &[&str] = &["public", "private", "protected"];
-/// Secrets and visibility are 3.7 additions; the source available to us predates them, so
-/// their messages follow the reference doc (§3.1, §3.2) rather than verbatim Java strings.
-const RESERVED_ENV: &[&str] = &["XNAT_USER", "XNAT_PASS", "XNAT_HOST"];
+// Secrets and visibility are 3.7 additions; the source available to us predates them, so
+// their messages follow the reference doc (§3.1, §3.2) rather than verbatim Java strings.
 
 /// What fails with a 500 before (or inside) `validate()`, so nothing else is reported.
 pub(super) fn fatal_before_validation(cmd: &Value, form: Form) -> Option<Diagnostic> {
@@ -100,15 +98,7 @@ fn validate_setup_or_wrapup(cmd: &Value, c: &str, kind: &str, errs: &mut Vec<Dia
         Some(Value::Object(o)) => !o.is_empty(),
         _ => false,
     };
-    for (key, what) in [
-        ("mounts", "mounts"),
-        ("inputs", "inputs"),
-        ("outputs", "outputs"),
-        ("xnat", "wrappers"),
-        ("environment-variables", "environment variables"),
-        ("ports", "ports"),
-        ("secrets", "secrets"),
-    ] {
+    for (key, what) in NOT_IN_SETUP {
         if non_empty(key) {
             errs.push(Diagnostic::error(
                 format!("/{key}"),

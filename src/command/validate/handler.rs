@@ -6,9 +6,8 @@ use serde_json::Value;
 
 use super::java::{bad_chars, blank, js, prefixed, Seen};
 use super::wrapper_input::WrapperInputs;
+use crate::command::fields::HANDLER_TYPES;
 use crate::command::{list_field, str_ref as s, Diagnostic};
-
-const HANDLER_TYPES: &[&str] = &["Resource", "Assessor", "Scan"];
 
 /// `CommandWrapperOutput.validate()`.
 fn validate(h: &Value) -> Vec<String> {

@@ -5,9 +5,8 @@
 use serde_json::Value;
 
 use super::java::{bad_chars, java_list, prefixed, Seen};
+use crate::command::fields::{MULTIPLE_DELIMITERS, SELECT_TYPES};
 use crate::command::{lenient_string, list_field, str_ref as s, Diagnostic};
-
-const MULTIPLE_DELIMITERS: &[&str] = &["quoted-space", "space", "comma", "flag"];
 
 /// XNAT's advice on select inputs, in two messages of its own.
 pub(super) const SELECT_NOTE: &str = "Note that command inputs with values provided by xnat inputs shouldn't be \
@@ -32,7 +31,7 @@ fn validate(input: &Value) -> Vec<String> {
         ));
     }
     let ty = s(input, "type").unwrap_or("string");
-    let is_select = ty == "select-one" || ty == "select-many";
+    let is_select = SELECT_TYPES.contains(&ty);
     let values: Vec<String> = list_field(input, "select-values")
         .iter()
         .filter_map(|v| v.as_str().map(str::to_string))
@@ -93,7 +92,7 @@ pub(super) fn select_input<'a>(inputs: &'a [Value], name: Option<&str>) -> Optio
         .iter()
         .find(|i| s(i, "name") == Some(name))
         .filter(|i| {
-            matches!(s(i, "type"), Some("select-one") | Some("select-many"))
+            s(i, "type").is_some_and(|t| SELECT_TYPES.contains(&t))
                 || !list_field(i, "select-values").is_empty()
         })
 }

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::command::normalize::{is_known_key, Level};
+use crate::command::fields::{is_known_key, Level, SCHEMA_KEY};
 use crate::command::{escape_pointer, list_field as arr, str_ref as s, Diagnostic, Form};
 
 /// What XNAT accepts but breaks at launch, or is likely a mistake. `raw` is the command as
@@ -154,6 +154,11 @@ fn ignored_keys(v: &Value, level: Level, pointer: &str, w: &mut Vec<Diagnostic>)
     let Some(obj) = v.as_object() else { return };
     for (k, child) in obj {
         let p = format!("{pointer}/{}", escape_pointer(k));
+        if level == Level::Command && k == SCHEMA_KEY {
+            // An editor's pointer to the JSON Schema (`xnat-cmd schema command`): XNAT
+            // ignores it like any unknown key, and it is no mistake.
+            continue;
+        }
         if !is_known_key(level, k) {
             let why = match (level, k.as_str()) {
                 (Level::Mount, "type") => {

@@ -9,24 +9,7 @@ use super::input::{select_input, SELECT_NOTE};
 use super::java::{bad_chars, blank, js, prefixed, Seen};
 use crate::command::{list_field, str_ref as s, Diagnostic};
 
-pub(super) const WRAPPER_INPUT_TYPES: &[&str] = &[
-    "string",
-    "boolean",
-    "number",
-    "Directory",
-    "File[]",
-    "File",
-    "Project",
-    "ProjectAsset",
-    "Subject",
-    "SubjectAssessor",
-    "Session",
-    "Scan",
-    "Assessor",
-    "Resource",
-    "Config",
-    "file",
-];
+pub(super) use crate::command::fields::WRAPPER_INPUT_TYPES;
 
 /// Java's `wrapperInputs` map: each name with `Some(input)` for a derived input (handlers
 /// look at its `derived-from-xnat-object-property`), `None` for an external one.
