@@ -35,6 +35,23 @@ if ! python3 -c 'import prometheus_client' >/dev/null 2>&1; then
          DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-prometheus-client >/dev/null; }
 fi
 
+# The emulator is tested with XNAT's own Python clients (emulator/tests/it/clients.rs and the
+# README's Python example): PyPI `xnat` (xnatpy) and `pyxnat`, pinned, in a venv under target/
+# that the tests find (a missing venv fails them). pyxnat imports nibabel and pandas when it
+# starts without declaring them, so they are pinned here too.
+clients_venv=target/py-clients
+clients_pins="xnat==0.8.1 pyxnat==1.6.4 nibabel==5.4.2 pandas==3.1.1"
+if ! "$clients_venv/bin/python" - $clients_pins >/dev/null 2>&1 <<'PY'
+import sys
+from importlib.metadata import version
+sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
+PY
+then
+  echo "== installing: $clients_pins (PyPI, into $clients_venv)" >&2
+  python3 -m venv "$clients_venv"
+  "$clients_venv/bin/pip" install --quiet --disable-pip-version-check $clients_pins
+fi
+
 # The corpus of real command files lives next to the project (../shared). Without it the
 # corpus tests are skipped (the project's own fixtures cover every validation rule); with
 # XNAT_CMD_CORPUS set to a missing folder they fail.

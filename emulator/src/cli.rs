@@ -7,19 +7,36 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::{Config, Faults, Level, Project, Token, User, VersionMode};
+use crate::{Config, Faults, Level, Project, Snapshot, Token, User, VersionMode};
 
 /// What a run without --user/--project has (see `Config::default`).
 pub const DEFAULTS: &str = "Without --user: users admin/admin (Administrator, ContainerManager), \
 siteadmin/siteadmin (Administrator only), owner/owner (owns DEMO), member/member (Edit on DEMO). \
 Without --project: one project, DEMO. Listens on loopback only.";
 
+/// What is emulated, for `--help` (paths relative to the context path).
+pub const EMULATED: &str = "\
+Emulated (paths under the context path):
+  GET /                                  start page (login redirect when anonymous)
+  PUT|POST /data/services/auth           form login: username=..&password=.. -> session id
+  GET|POST|DELETE /data/JSESSION         session id / end the session
+  GET /data/auth                         who am I
+  GET /data/services/tokens/issue[/user/U], /data/services/tokens/invalidate/ALIAS/SECRET
+  GET /data/projects                     project list
+  GET /xapi/siteConfig/buildInfo[/P], /xapi/plugins, /xapi/users/U/roles
+  GET|POST /xapi/commands, GET|POST|DELETE /xapi/commands/ID, DELETE /xapi/wrappers/W
+  PUT|GET site and project wrapper enabled/disabled, by wrapper id or command id + wrapper name
+  POST /xapi/docker/images/save          424 (Kubernetes backend)
+Test hooks (--test-hooks):
+  GET /__emulator/state                  the whole state, in the --state document's shape
+  GET /__emulator/log, /counters, GET|PUT /faults, POST /reset";
+
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "xnat-emulator",
     version,
     about = "A stateful emulator of XNAT Container Service 3.7.3 for tests and demos",
-    after_help = DEFAULTS
+    after_help = format!("{DEFAULTS}\n\n{EMULATED}")
 )]
 pub struct Args {
     /// Loopback address to listen on (port 0 = a free port)
@@ -82,6 +99,11 @@ pub struct Args {
     /// The PEM private key of --tls-cert
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Start from this state document (users, tokens, projects, commands, enablement;
+    /// the shape `GET /__emulator/state` returns) instead of the default users and project
+    #[arg(long, value_name = "FILE", value_parser = parse_state,
+          conflicts_with_all = ["users", "tokens", "projects", "access"])]
+    state: Option<Snapshot>,
     /// Stop when stdin reaches end of file (lets a parent process own the lifetime)
     #[arg(long)]
     pub exit_on_stdin_eof: bool,
@@ -100,6 +122,10 @@ fn parse_user(s: &str) -> Result<User, String> {
         .map(|r| r.split(',').filter(|r| !r.is_empty()).collect())
         .unwrap_or_default();
     Ok(User::new(name, pass, &roles))
+}
+
+fn parse_state(s: &str) -> Result<Snapshot, String> {
+    Snapshot::from_file(std::path::Path::new(s)).map_err(|e| e.to_string())
 }
 
 fn parse_token(s: &str) -> Result<Token, String> {
@@ -144,7 +170,7 @@ impl Args {
     /// `--exit-on-stdin-eof` are the caller's business).
     /// Does this run keep the default users or project ([`DEFAULTS`])?
     pub fn uses_defaults(&self) -> bool {
-        self.users.is_empty() || self.projects.is_empty()
+        self.state.is_none() && (self.users.is_empty() || self.projects.is_empty())
     }
 
     pub fn config(&self) -> Config {
@@ -184,6 +210,13 @@ impl Args {
         };
         c.tls_cert = args.tls_cert;
         c.tls_key = args.tls_key;
+        if let Some(seed) = args.state {
+            // The document replaces the default users and project as well.
+            c.users.clear();
+            c.tokens.clear();
+            c.projects.clear();
+            c.state = Some(seed);
+        }
         c
     }
 }

@@ -21,6 +21,7 @@ mod faults;
 mod info;
 mod reply;
 mod router;
+mod snapshot;
 mod state;
 mod tls;
 
@@ -29,6 +30,7 @@ use std::sync::Arc;
 
 pub use config::{Config, Level, Project, Token, User, VersionMode};
 pub use faults::Faults;
+pub use snapshot::{Access, Counters, Snapshot, StateFileError, TokenEntry, UserEntry};
 pub use state::{Emulator, LoggedRequest};
 pub use tls::TlsError;
 

@@ -3,10 +3,12 @@
 
 mod auth;
 mod cli;
+mod clients;
 mod commands;
 mod corpus;
 mod enablement;
 mod faults;
+mod state;
 mod support;
 mod tls;
 
