@@ -350,3 +350,22 @@ async fn connect_endpoints_work_under_a_context_path() {
         .header("set-cookie")
         .is_some_and(|c| c.contains("Path=/xnat")));
 }
+
+#[test]
+fn help_lists_the_connect_endpoints_and_the_state_flag() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_xnat-emulator"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "GET /  ",
+        "PUT|POST /data/services/auth",
+        "GET|POST|DELETE /data/JSESSION",
+        "GET /data/auth",
+        "--state <FILE>",
+        "GET /__emulator/state",
+    ] {
+        assert!(help.contains(needle), "--help lacks `{needle}`:\n{help}");
+    }
+}
