@@ -12,6 +12,8 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+# The README's emulator shell example (run by emulator/tests/it/state.rs) uses curl.
+command -v curl >/dev/null 2>&1 || need+=(curl)
 # The container image smoke test (scripts/test-image.sh): podman 4.3 runs containers with runc
 # here, and needs catatonit for its init.
 command -v runc >/dev/null 2>&1 || need+=(runc)

@@ -516,3 +516,37 @@ pub async fn site_root(
         ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_credentials_are_read_as_xnat_reads_them() {
+        let cases: &[(&str, (&str, &str))] = &[
+            ("username=admin&password=admin", ("admin", "admin")),
+            ("j_username=a&j_password=b", ("a", "b")),
+            ("username=a%40b&password=p%26q+r", ("a@b", "p&q r")),
+            ("password=x&username=u&provider=localdb", ("u", "x")),
+            ("username&password=p", ("", "p")),
+            ("", ("", "")),
+        ];
+        for (body, (user, pass)) in cases {
+            let (u, p) = form_credentials(body.as_bytes());
+            assert_eq!((u.as_str(), p.as_str()), (*user, *pass), "{body}");
+        }
+    }
+
+    #[test]
+    fn aliases_and_secrets_have_xnat_formats() {
+        let alias = new_alias();
+        let groups: Vec<usize> = alias.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{alias}");
+        assert_eq!(&alias[14..15], "4", "version 4: {alias}");
+        assert!("89ab".contains(&alias[19..20]), "variant: {alias}");
+        let secret = new_secret();
+        assert_eq!(secret.len(), 64);
+        assert!(secret.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(new_alias(), alias);
+    }
+}

@@ -105,6 +105,43 @@ async fn a_seeded_state_replaces_the_default_users_and_projects() {
     assert_eq!(id, "1");
 }
 
+#[tokio::test]
+async fn the_binary_loads_a_document_written_from_the_hook() {
+    let first = Emu::default().await;
+    first.create_ok(&hello()).await;
+    let before = state_of(&first).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    std::fs::write(&file, before.to_string()).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_xnat-emulator"))
+        .arg("--state")
+        .arg(&file)
+        .args(["--test-hooks", "--exit-on-stdin-eof"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("xnat-emulator runs");
+    let mut line = String::new();
+    let stdout = child.stdout.take().unwrap();
+    tokio::io::AsyncBufReadExt::read_line(&mut tokio::io::BufReader::new(stdout), &mut line)
+        .await
+        .unwrap();
+    let url = line
+        .trim_end()
+        .strip_prefix("xnat-emulator listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_string();
+    let after: Value = reqwest::get(format!("{url}/__emulator/state"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().await.unwrap().success());
+    assert_eq!(after, before);
+}
+
 fn emulator_bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_xnat-emulator"))
 }
