@@ -12,6 +12,8 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+# The README's emulator shell example (run by emulator/tests/it/state.rs) uses curl.
+command -v curl >/dev/null 2>&1 || need+=(curl)
 # The container image smoke test (scripts/test-image.sh): podman 4.3 runs containers with runc
 # here, and needs catatonit for its init.
 command -v runc >/dev/null 2>&1 || need+=(runc)
@@ -41,6 +43,23 @@ if [ ! -x target/schema-venv/bin/python ] || ! target/schema-venv/bin/python -c 
   echo "== installing: jsonschema (PyPI) into target/schema-venv" >&2
   python3 -m venv target/schema-venv
   target/schema-venv/bin/pip install --quiet --disable-pip-version-check jsonschema==4.26.0
+fi
+
+# The emulator is tested with XNAT's own Python clients (emulator/tests/it/clients.rs and the
+# README's Python example): PyPI `xnat` (xnatpy) and `pyxnat`, pinned, in a venv under target/
+# that the tests find (a missing venv fails them). pyxnat imports nibabel and pandas when it
+# starts without declaring them, so they are pinned here too.
+clients_venv=target/py-clients
+clients_pins="xnat==0.8.1 pyxnat==1.6.4 nibabel==5.4.2 pandas==3.1.1"
+if ! "$clients_venv/bin/python" - $clients_pins >/dev/null 2>&1 <<'PY'
+import sys
+from importlib.metadata import version
+sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
+PY
+then
+  echo "== installing: $clients_pins (PyPI, into $clients_venv)" >&2
+  python3 -m venv "$clients_venv"
+  "$clients_venv/bin/pip" install --quiet --disable-pip-version-check $clients_pins
 fi
 
 # The corpus of real command files lives next to the project (../shared). Without it the

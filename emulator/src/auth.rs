@@ -1,6 +1,8 @@
 //! Authentication (§5, §7.2): Basic with users or alias tokens, JSESSIONID sessions with a
-//! per-user cap, the 401-vs-302 decision by User-Agent, the auth endpoints under `/data`, and
-//! the permission checks of §7.3 (manager 401/403, project level 401).
+//! per-user cap, the 401-vs-302 decision by User-Agent, the auth endpoints under `/data`
+//! (including the form login `PUT /data/services/auth` and the site root that xnatpy and pyxnat
+//! call at connect), alias token issue in XNAT's format, and the permission checks of §7.3
+//! (manager 401/403, project level 401).
 
 use std::sync::Arc;
 
@@ -31,6 +33,10 @@ impl Identity {
         self.session.is_none() && self.user == GUEST
     }
 }
+
+/// XNAT's public form login (`@XnatRestlet(value = "/services/auth", secure = false)`): reached
+/// without credentials even when the site requires login.
+const FORM_LOGIN: &str = "/data/services/auth";
 
 /// Paths that answer 401 (not a login redirect) to non-browser agents (XNAT's `dataPaths`).
 fn is_data_path(path: &str) -> bool {
@@ -90,6 +96,19 @@ fn cookie_path(app: &Inner) -> &str {
     }
 }
 
+/// The user that `name`/`secret` log in as: an enabled user with that password, or the owner of
+/// the alias token `name` with that secret.
+fn owner_of(st: &crate::state::State, name: &str, secret: &str) -> Option<String> {
+    match st.users.get(name) {
+        Some(u) if u.enabled && u.password == secret => Some(name.to_string()),
+        _ => st
+            .tokens
+            .get(name)
+            .filter(|t| t.secret == secret)
+            .map(|t| t.user.clone()),
+    }
+}
+
 /// Login page location (what the entry point redirects browsers to).
 pub fn login_redirect(app: &Inner) -> Response {
     reply::redirect(&format!("{}/app/template/Login.vm", app.base()))
@@ -103,14 +122,7 @@ pub async fn authenticate(State(app): State<Arc<Inner>>, mut req: Request, next:
     let mut new_session = None;
     let identity = if let Some((user, pass)) = basic_credentials(&headers) {
         let mut st = app.state();
-        let owner = match st.users.get(&user) {
-            Some(u) if u.enabled && u.password == pass => Some(user.clone()),
-            _ => st
-                .tokens
-                .get(&user)
-                .filter(|t| t.secret == pass)
-                .map(|t| t.user.clone()),
-        };
+        let owner = owner_of(&st, &user, &pass);
         let Some(owner) = owner else {
             drop(st);
             return reply::html(
@@ -155,7 +167,7 @@ pub async fn authenticate(State(app): State<Arc<Inner>>, mut req: Request, next:
 
     let identity = match identity {
         Some(i) => i,
-        None if is_data_path(&path) && app.config.require_login => {
+        None if is_data_path(&path) && app.config.require_login && path != FORM_LOGIN => {
             return if is_browser(&headers) {
                 login_redirect(&app)
             } else {
@@ -185,13 +197,17 @@ pub async fn authenticate(State(app): State<Arc<Inner>>, mut req: Request, next:
     if let Some(s) = new_session {
         // The handler may have ended the session (DELETE /data/JSESSION).
         if app.state().sessions.contains_key(&s) {
-            let cookie = format!("JSESSIONID={s}; Path={}; HttpOnly", cookie_path(&app));
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().append(header::SET_COOKIE, v);
-            }
+            set_session_cookie(&app, &mut response, &s);
         }
     }
     response
+}
+
+fn set_session_cookie(app: &Inner, response: &mut Response, session: &str) {
+    let cookie = format!("JSESSIONID={session}; Path={}; HttpOnly", cookie_path(app));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
 }
 
 pub fn has_role(app: &Inner, user: &str, role: &str) -> bool {
@@ -294,10 +310,39 @@ pub async fn whoami(axum::Extension(who): axum::Extension<Identity>) -> Response
     reply::text(200, format!("User '{}' is logged in", who.user))
 }
 
+/// An alias in XNAT's format: `AliasToken` uses `UUID.randomUUID().toString()`, and xnatpy
+/// recognises alias logins by that pattern. Written here (a version-4 UUID from 16 random
+/// bytes) rather than with the `uuid` crate: one format call does not justify a dependency.
+fn new_alias() -> String {
+    let mut b: [u8; 16] = rand::rng().random();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// A secret in XNAT's format: 64 random ASCII letters and digits.
+fn new_secret() -> String {
+    rand::rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(64)
+        .map(char::from)
+        .collect()
+}
+
+/// XNAT's default alias token lifetime (`aliasTokenTimeout`, 2 days).
+const TOKEN_LIFETIME_MS: u128 = 2 * 24 * 3600 * 1000;
+
 fn issue(app: &Inner, user: &str) -> Response {
-    let mut rng = rand::rng();
-    let alias = format!("{:032x}", rng.random::<u128>());
-    let secret = format!("{:032x}{:032x}", rng.random::<u128>(), rng.random::<u128>());
+    let alias = new_alias();
+    let secret = new_secret();
     app.state().tokens.insert(
         alias.clone(),
         crate::config::Token {
@@ -306,6 +351,11 @@ fn issue(app: &Inner, user: &str) -> Response {
             user: user.to_string(),
         },
     );
+    // `estimatedExpirationTime` is a java.util.Date: epoch milliseconds in Jackson's output.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     reply::json(
         200,
         &json!({
@@ -314,7 +364,7 @@ fn issue(app: &Inner, user: &str) -> Response {
             "xdatUserId": user,
             "singleUse": false,
             "enabled": true,
-            "estimatedExpirationTime": 172_800_000u64,
+            "estimatedExpirationTime": now_ms + TOKEN_LIFETIME_MS,
         }),
     )
 }
@@ -378,4 +428,125 @@ pub async fn expired_page() -> Response {
          <p>Your password has expired. Please choose a new password.</p></body></html>"
             .to_string(),
     )
+}
+
+/// The status page XNAT's Restlet 1.1 writes for an error status set by a `/data` resource
+/// (`<h3>` holds the description; xnatpy shows that text in its login error).
+fn restlet_status_page(code: u16, description: &str) -> Response {
+    let section = match code {
+        400 => "sec10.4.1",
+        401 => "sec10.4.2",
+        _ => "sec10.4",
+    };
+    reply::html(
+        code,
+        format!(
+            "<html>\n<head>\n   <title>Status page</title>\n</head>\n<body>\n<h3>{description}</h3>\
+             <p>You can get technical details <a href=\"http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html#{section}\">here</a>.<br>\n\
+             Please continue your visit at our <a href=\"/\">home page</a>.\n</p>\n</body>\n</html>\n"
+        ),
+    )
+}
+
+/// The credentials of a form login body, read as XNAT's `AuthenticationRestlet` reads them:
+/// `username`/`j_username` and `password`/`j_password`, URL-decoded; other fields ignored.
+fn form_credentials(body: &[u8]) -> (String, String) {
+    let mut user = String::new();
+    let mut pass = String::new();
+    for (k, v) in form_urlencoded::parse(body) {
+        match k.as_ref() {
+            "username" | "j_username" => user = v.into_owned(),
+            "password" | "j_password" => pass = v.into_owned(),
+            _ => {}
+        }
+    }
+    (user, pass)
+}
+
+/// `PUT|POST /data/services/auth`: form login. 200 `text/plain` with the new session id (and
+/// its cookie), or 401 with Restlet's status page "Authentication failed.".
+pub async fn form_login(State(app): State<Arc<Inner>>, body: axum::body::Bytes) -> Response {
+    let (user, pass) = form_credentials(&body);
+    let failed = || restlet_status_page(401, "Authentication failed.");
+    if app.config.require_login && (user.trim().is_empty() || pass.trim().is_empty()) {
+        return failed();
+    }
+    let session = {
+        let mut st = app.state();
+        let Some(owner) = owner_of(&st, &user, &pass) else {
+            return failed();
+        };
+        if st.sessions_of(&owner) >= app.config.session_cap {
+            return failed();
+        }
+        let s = new_session_id();
+        st.sessions.insert(s.clone(), owner);
+        s
+    };
+    let mut r = reply::text(200, session.clone());
+    set_session_cookie(&app, &mut r, &session);
+    r
+}
+
+/// `GET /`: the site's start page. Anonymous callers of a site that requires login are sent to
+/// the login page; others get a page naming them the way XNAT's header does (xnatpy reads
+/// `<span id="user_info">` to learn who it is logged in as).
+pub async fn site_root(
+    State(app): State<Arc<Inner>>,
+    axum::Extension(who): axum::Extension<Identity>,
+) -> Response {
+    if who.is_guest() && app.config.require_login {
+        return login_redirect(&app);
+    }
+    let user_info = if who.is_guest() {
+        "<span id=\"user_info\">Logged in as: <span style=\"color:red;\">Guest</span></span>"
+            .to_string()
+    } else {
+        format!(
+            "<span id=\"user_info\">Logged in as: &nbsp;<a id=\"username-link\" \
+             href=\"{}/app/template/XDATScreen_UpdateUser.vm\">{}</a></span>",
+            app.base(),
+            who.user
+        )
+    };
+    reply::html(
+        200,
+        format!(
+            "<!DOCTYPE html><html><head><title>XNAT</title></head><body>{user_info}</body></html>"
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_credentials_are_read_as_xnat_reads_them() {
+        let cases: &[(&str, (&str, &str))] = &[
+            ("username=admin&password=admin", ("admin", "admin")),
+            ("j_username=a&j_password=b", ("a", "b")),
+            ("username=a%40b&password=p%26q+r", ("a@b", "p&q r")),
+            ("password=x&username=u&provider=localdb", ("u", "x")),
+            ("username&password=p", ("", "p")),
+            ("", ("", "")),
+        ];
+        for (body, (user, pass)) in cases {
+            let (u, p) = form_credentials(body.as_bytes());
+            assert_eq!((u.as_str(), p.as_str()), (*user, *pass), "{body}");
+        }
+    }
+
+    #[test]
+    fn aliases_and_secrets_have_xnat_formats() {
+        let alias = new_alias();
+        let groups: Vec<usize> = alias.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12], "{alias}");
+        assert_eq!(&alias[14..15], "4", "version 4: {alias}");
+        assert!("89ab".contains(&alias[19..20]), "variant: {alias}");
+        let secret = new_secret();
+        assert_eq!(secret.len(), 64);
+        assert!(secret.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(new_alias(), alias);
+    }
 }

@@ -7,12 +7,16 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-use crate::{Backend, Config, Faults, LabelledImage, Level, Project, Token, User, VersionMode};
+use crate::{
+    Backend, Config, Faults, LabelledImage, Level, Project, Snapshot, Token, User, VersionMode,
+};
 
 /// What a run without --user/--project has (see `Config::default`).
 pub const DEFAULTS: &str = "Without --user: users admin/admin (Administrator, ContainerManager), \
 siteadmin/siteadmin (Administrator only), owner/owner (owns DEMO), member/member (Edit on DEMO). \
 Without --project: one project, DEMO. Listens on loopback only.";
+
+/// What is emulated, for `--help` (paths relative to the context path).
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -91,6 +95,11 @@ pub struct Args {
     /// (the JSON list) (repeatable)
     #[arg(long = "image", value_name = "REF=FILE", value_parser = parse_image, requires = "backend")]
     images: Vec<LabelledImage>,
+    /// Start from this state document (users, tokens, projects, commands, enablement;
+    /// the shape `GET /__emulator/state` returns) instead of the default users and project
+    #[arg(long, value_name = "FILE", value_parser = parse_state,
+          conflicts_with_all = ["users", "tokens", "projects", "access"])]
+    state: Option<Snapshot>,
     /// Stop when stdin reaches end of file (lets a parent process own the lifetime)
     #[arg(long)]
     pub exit_on_stdin_eof: bool,
@@ -109,6 +118,10 @@ fn parse_user(s: &str) -> Result<User, String> {
         .map(|r| r.split(',').filter(|r| !r.is_empty()).collect())
         .unwrap_or_default();
     Ok(User::new(name, pass, &roles))
+}
+
+fn parse_state(s: &str) -> Result<Snapshot, String> {
+    Snapshot::from_file(std::path::Path::new(s)).map_err(|e| e.to_string())
 }
 
 fn parse_token(s: &str) -> Result<Token, String> {
@@ -169,7 +182,7 @@ impl Args {
     /// `--exit-on-stdin-eof` are the caller's business).
     /// Does this run keep the default users or project ([`DEFAULTS`])?
     pub fn uses_defaults(&self) -> bool {
-        self.users.is_empty() || self.projects.is_empty()
+        self.state.is_none() && (self.users.is_empty() || self.projects.is_empty())
     }
 
     pub fn config(&self) -> Config {
@@ -215,6 +228,13 @@ impl Args {
         c.images = args.images;
         c.tls_cert = args.tls_cert;
         c.tls_key = args.tls_key;
+        if let Some(seed) = args.state {
+            // The document replaces the default users and project as well.
+            c.users.clear();
+            c.tokens.clear();
+            c.projects.clear();
+            c.state = Some(seed);
+        }
         c
     }
 }

@@ -147,6 +147,8 @@ pub struct Config {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of the leaf in `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// Seeded state (`--state FILE`): replaces users, tokens and projects above.
+    pub state: Option<crate::snapshot::Snapshot>,
 }
 
 impl Default for Config {
@@ -180,6 +182,7 @@ impl Default for Config {
             faults: Faults::default(),
             tls_cert: None,
             tls_key: None,
+            state: None,
         }
     }
 }

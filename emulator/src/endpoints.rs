@@ -4,6 +4,10 @@
 /// The `--help` text after the options.
 pub const LONG_HELP: &str = "\
 Emulated XNAT endpoints (Container Service 3.7.3, spec xnat-container-service.md):
+  GET /                                                        start page (login redirect when anonymous)
+  PUT|POST /data/services/auth                                 form login: username=..&password=.. → session id
+  GET|POST|DELETE /data/JSESSION                               session id / end the session
+  GET /data/auth                                               who am I
   GET    /xapi/commands[?name=&version=&image=&restrictToEnabledForSite=]   list, visibility-filtered [C1, C2]
   GET    /xapi/commands/{id}                                   one command (hidden: 200 empty) [C3]
   POST   /xapi/commands[?image=]                               create → 201 id [C4]
@@ -27,7 +31,9 @@ Emulated XNAT endpoints (Container Service 3.7.3, spec xnat-container-service.md
                                                                kubernetes, --image table on docker
   GET    /xapi/docker/images/save                              424 / 400
   GET    /xapi/siteConfig/buildInfo[/{property}], /xapi/plugins, /xapi/users/{u}/roles
-  GET    /data/projects, /data/auth; GET|POST|DELETE /data/JSESSION
+  GET    /data/projects
   GET    /data/services/tokens/issue[/user/{u}], /data/services/tokens/invalidate/{alias}/{secret}
   GET    /app/template/Login.vm (login redirects for browser User-Agents)
-Test hooks (with --test-hooks): /__emulator/log, counters, reset, state, faults";
+Test hooks (with --test-hooks):
+  GET /__emulator/state                                        the whole state, in the --state document's shape
+  GET /__emulator/log, /counters, GET|PUT /faults, POST /reset";

@@ -24,6 +24,7 @@ mod faults;
 mod info;
 mod reply;
 mod router;
+mod snapshot;
 mod state;
 mod tls;
 mod wrapper_config;
@@ -34,6 +35,7 @@ use std::sync::Arc;
 
 pub use config::{Backend, Config, LabelledImage, Level, Project, Token, User, VersionMode};
 pub use faults::Faults;
+pub use snapshot::{Access, Counters, Snapshot, StateFileError, TokenEntry, UserEntry};
 pub use state::{Emulator, LoggedRequest};
 pub use tls::TlsError;
 

@@ -118,6 +118,13 @@ pub fn build(app: Arc<Inner>) -> Router {
             "/data/services/tokens/invalidate/{alias}/{secret}",
             get(auth::invalidate_token),
         )
+        // What xnatpy's `connect()` and pyxnat's `Interface` call at connect and disconnect
+        // (besides /data/JSESSION and /data/auth above): the site root and the form login.
+        .route("/", get(auth::site_root))
+        .route(
+            "/data/services/auth",
+            put(auth::form_login).post(auth::form_login),
+        )
         .route("/app/template/Login.vm", get(auth::login_page))
         .route(
             "/app/template/XDATScreen_UpdateUser.vm",

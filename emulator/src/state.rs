@@ -1,5 +1,7 @@
 //! The emulator's in-memory XNAT: users, tokens, sessions, stored commands, wrapper
 //! enablement, request log and fault switches (§7.1), plus the [`Emulator`] handle tests use.
+//! It is seeded from the configuration or a state document ([`Snapshot`]) and dumped back as
+//! one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -9,6 +11,28 @@ use serde_json::Value;
 
 use crate::config::{Config, Level, Token, User};
 use crate::faults::Faults;
+use crate::snapshot::{self, Access, Counters, Snapshot, TokenEntry, UserEntry};
+
+// The state document's access words and the levels permission checks compare.
+impl From<Access> for Level {
+    fn from(a: Access) -> Level {
+        match a {
+            Access::Owner => Level::Delete,
+            Access::Member => Level::Edit,
+            Access::Collaborator => Level::Read,
+        }
+    }
+}
+
+impl From<Level> for Access {
+    fn from(l: Level) -> Access {
+        match l {
+            Level::Delete => Access::Owner,
+            Level::Edit => Access::Member,
+            Level::Read => Access::Collaborator,
+        }
+    }
+}
 
 /// One request as the emulator saw it (path relative to the context path).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -46,13 +70,13 @@ pub(crate) struct State {
 }
 
 impl State {
-    fn new(config: &Config) -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
         let mut projects = BTreeMap::new();
         for p in &config.projects {
             let access: HashMap<String, Level> = p.access.iter().cloned().collect();
             projects.insert(p.id.clone(), access);
         }
-        State {
+        let mut st = State {
             users: config
                 .users
                 .iter()
@@ -75,6 +99,133 @@ impl State {
             log: Vec::new(),
             writes: 0,
             faults: config.faults.clone(),
+        };
+        if let Some(seed) = &config.state {
+            st.load(seed);
+        }
+        st
+    }
+
+    /// Replace everything but the request log and faults with a state document's content.
+    pub(crate) fn load(&mut self, s: &Snapshot) {
+        self.users = s
+            .users
+            .iter()
+            .map(|(name, u)| {
+                let roles: Vec<&str> = u.roles.iter().map(String::as_str).collect();
+                let mut user = User::new(name, &u.password, &roles);
+                user.enabled = u.enabled;
+                user.password_expired = u.password_expired;
+                (name.clone(), user)
+            })
+            .collect();
+        self.tokens = s
+            .tokens
+            .iter()
+            .map(|(alias, t)| {
+                let token = Token {
+                    alias: alias.clone(),
+                    secret: t.secret.clone(),
+                    user: t.user.clone(),
+                };
+                (alias.clone(), token)
+            })
+            .collect();
+        self.projects = s
+            .projects
+            .iter()
+            .map(|(id, access)| {
+                let levels: HashMap<String, Level> = access
+                    .iter()
+                    .map(|(u, a)| (u.clone(), Level::from(*a)))
+                    .collect();
+                (id.clone(), levels)
+            })
+            .collect();
+        self.commands = s
+            .commands
+            .iter()
+            .filter_map(|c| Some((c.get("id").and_then(Value::as_u64)?, c.clone())))
+            .collect();
+        let max_command = self.commands.keys().max().copied().unwrap_or(0);
+        let max_wrapper = s
+            .commands
+            .iter()
+            .flat_map(snapshot::wrapper_ids)
+            .filter_map(|(_, w)| u64::try_from(w?).ok())
+            .max()
+            .unwrap_or(0);
+        self.next_command_id = s.counters.next_command_id.max(max_command + 1);
+        self.next_wrapper_id = s.counters.next_wrapper_id.max(max_wrapper + 1);
+        self.writes = s.counters.writes;
+        self.site_enabled = s.site_enabled.iter().map(|(w, e)| (*w, *e)).collect();
+        self.project_enabled = s
+            .project_enabled
+            .iter()
+            .flat_map(|(p, ws)| ws.iter().map(move |(w, e)| ((p.clone(), *w), *e)))
+            .collect();
+        self.sessions = s
+            .sessions
+            .iter()
+            .map(|(id, u)| (id.clone(), u.clone()))
+            .collect();
+    }
+
+    /// The store as a state document; `render` turns a stored command into what GET returns.
+    pub(crate) fn snapshot(&self, render: impl Fn(&Value) -> Value) -> Snapshot {
+        let mut project_enabled: BTreeMap<String, BTreeMap<u64, Option<bool>>> = BTreeMap::new();
+        for ((p, w), e) in &self.project_enabled {
+            project_enabled.entry(p.clone()).or_default().insert(*w, *e);
+        }
+        Snapshot {
+            users: self
+                .users
+                .iter()
+                .map(|(name, u)| {
+                    let entry = UserEntry {
+                        password: u.password.clone(),
+                        roles: u.roles.clone(),
+                        enabled: u.enabled,
+                        password_expired: u.password_expired,
+                    };
+                    (name.clone(), entry)
+                })
+                .collect(),
+            tokens: self
+                .tokens
+                .iter()
+                .map(|(alias, t)| {
+                    let entry = TokenEntry {
+                        secret: t.secret.clone(),
+                        user: t.user.clone(),
+                    };
+                    (alias.clone(), entry)
+                })
+                .collect(),
+            projects: self
+                .projects
+                .iter()
+                .map(|(id, access)| {
+                    let words = access
+                        .iter()
+                        .map(|(u, l)| (u.clone(), Access::from(*l)))
+                        .collect();
+                    (id.clone(), words)
+                })
+                .collect(),
+            commands: self.commands.values().map(render).collect(),
+            site_enabled: self.site_enabled.iter().map(|(w, e)| (*w, *e)).collect(),
+            project_enabled,
+            sessions: self
+                .sessions
+                .iter()
+                .map(|(id, u)| (id.clone(), u.clone()))
+                .collect(),
+            counters: Counters {
+                next_command_id: self.next_command_id,
+                next_wrapper_id: self.next_wrapper_id,
+                writes: self.writes,
+            },
         }
     }
 
@@ -189,33 +340,46 @@ impl Emulator {
         self.inner.state().sessions_of(user)
     }
 
-    /// A JSON dump of commands, enablement and session counts (also `GET /__emulator/state`).
+    /// The whole state as a document (also `GET /__emulator/state`); loading it with
+    /// `--state` (or [`Config::state`]) gives the same state back.
+    pub fn snapshot(&self) -> Snapshot {
+        let config = &self.inner.config;
+        self.inner
+            .state()
+            .snapshot(|c| crate::commands::render(config, c))
+    }
+
+    /// [`Emulator::snapshot`] as JSON.
     pub fn dump(&self) -> Value {
-        let st = self.inner.state();
-        let commands: Vec<Value> = st
-            .commands
-            .values()
-            .map(|c| crate::commands::render(&self.inner.config, c))
-            .collect();
-        let mut site: Vec<(u64, Option<bool>)> =
-            st.site_enabled.iter().map(|(k, v)| (*k, *v)).collect();
-        site.sort();
-        let mut project: Vec<(String, u64, Option<bool>)> = st
-            .project_enabled
-            .iter()
-            .map(|((p, w), v)| (p.clone(), *w, *v))
-            .collect();
-        project.sort();
-        let mut sessions: BTreeMap<String, usize> = BTreeMap::new();
-        for u in st.sessions.values() {
-            *sessions.entry(u.clone()).or_default() += 1;
-        }
-        serde_json::json!({
-            "commands": commands,
-            "site-enabled": site.iter().map(|(w, e)| serde_json::json!({"wrapper": w, "enabled": e})).collect::<Vec<_>>(),
-            "project-enabled": project.iter().map(|(p, w, e)| serde_json::json!({"project": p, "wrapper": w, "enabled": e})).collect::<Vec<_>>(),
-            "sessions": sessions,
-            "writes": st.writes,
-        })
+        self.snapshot().to_json()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn counters_are_raised_past_loaded_ids_and_the_document_comes_back() {
+        let s = Snapshot::from_str_named(
+            r#"{"users": {"a": {"password": "p"}},
+                "commands": [{"id": 7, "xnat": [{"id": 9}]}],
+                "site_enabled": {"9": null}, "project_enabled": {"P": {"9": true}},
+                "counters": {"next_command_id": 2}}"#,
+            Path::new("s.json"),
+        )
+        .unwrap();
+        let mut st = State::new(&Config::default());
+        st.load(&s);
+        assert_eq!((st.next_command_id, st.next_wrapper_id), (8, 10));
+        // A site record without a flag counts as enabled (§1.3).
+        assert!(st.site_is_enabled(9) && st.project_is_enabled("P", 9));
+        let back = st.snapshot(Value::clone);
+        let mut want = s.clone();
+        want.counters.next_command_id = 8;
+        want.counters.next_wrapper_id = 10;
+        assert_eq!(back, want);
     }
 }

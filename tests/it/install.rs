@@ -77,22 +77,14 @@ fn wrapper_ids(c: &Value) -> Vec<(String, u64)> {
     v
 }
 
+// The emulator's state document: `site_enabled` {wrapper: flag}, `project_enabled`
+// {project: {wrapper: flag}}; absent or null = no flag.
 fn site_enabled(emu: &Emulator, wrapper: u64) -> Option<bool> {
-    emu.state()["site-enabled"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["wrapper"] == wrapper)
-        .and_then(|e| e["enabled"].as_bool())
+    emu.state()["site_enabled"][wrapper.to_string()].as_bool()
 }
 
 fn project_enabled(emu: &Emulator, project: &str, wrapper: u64) -> Option<bool> {
-    emu.state()["project-enabled"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["wrapper"] == wrapper && e["project"] == project)
-        .and_then(|e| e["enabled"].as_bool())
+    emu.state()["project_enabled"][project][wrapper.to_string()].as_bool()
 }
 
 #[test]

@@ -86,13 +86,14 @@ pub(crate) fn wrapper_id(emu: &Emulator, wrapper: &str) -> u64 {
 }
 
 pub(crate) fn enabled(emu: &Emulator, key: &str, wrapper: u64, project: Option<&str>) -> bool {
-    emu.state()[key]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["wrapper"] == wrapper && project.is_none_or(|p| e["project"] == p))
-        .and_then(|e| e["enabled"].as_bool())
-        .unwrap_or(false)
+    // The emulator's state document: `site_enabled` {wrapper: flag} and `project_enabled`
+    // {project: {wrapper: flag}}.
+    let state = emu.state();
+    let records = match project {
+        None => &state[key],
+        Some(p) => &state[key][p],
+    };
+    records[wrapper.to_string()].as_bool().unwrap_or(false)
 }
 
 #[test]
@@ -112,10 +113,10 @@ fn first_sync_installs_and_enables_a_resync_writes_nothing_and_new_projects_foll
     assert_eq!(names(&emu), ["a1", "a2", "b1"]);
     let a1 = wrapper_id(&emu, "a1-w");
     let b1 = wrapper_id(&emu, "b1-w");
-    assert!(enabled(&emu, "site-enabled", a1, None));
-    assert!(enabled(&emu, "project-enabled", a1, Some("DEMO")));
-    assert!(!enabled(&emu, "project-enabled", a1, Some("P2")));
-    assert!(enabled(&emu, "project-enabled", b1, Some("P2")));
+    assert!(enabled(&emu, "site_enabled", a1, None));
+    assert!(enabled(&emu, "project_enabled", a1, Some("DEMO")));
+    assert!(!enabled(&emu, "project_enabled", a1, Some("P2")));
+    assert!(enabled(&emu, "project_enabled", b1, Some("P2")));
     let text = stdout(&out);
     assert!(
         text.contains("SITE     CREATED  UPDATED  UNCHANGED  REMOVED  FAILED"),
@@ -144,8 +145,8 @@ fn first_sync_installs_and_enables_a_resync_writes_nothing_and_new_projects_foll
     emu.add_project("NEW");
     let out = run(&sb, &emu, &f, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(enabled(&emu, "project-enabled", b1, Some("NEW")));
-    assert!(!enabled(&emu, "project-enabled", a1, Some("NEW")));
+    assert!(enabled(&emu, "project_enabled", b1, Some("NEW")));
+    assert!(!enabled(&emu, "project_enabled", a1, Some("NEW")));
     assert_eq!(
         emu.writes(),
         writes + 1,
@@ -424,7 +425,7 @@ fn forty_registry_images_resync_with_one_head_each_and_a_moved_tag_updates_in_pl
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(emu.commands().len(), 40);
     let w0 = wrapper_id(&emu, "t0-w");
-    assert!(enabled(&emu, "site-enabled", w0, None));
+    assert!(enabled(&emu, "site_enabled", w0, None));
 
     let writes = emu.writes();
     let before = reg.access_log_requests();
@@ -460,7 +461,7 @@ fn forty_registry_images_resync_with_one_head_each_and_a_moved_tag_updates_in_pl
         "updated in place: the wrapper id is kept"
     );
     assert!(
-        enabled(&emu, "site-enabled", w0, None),
+        enabled(&emu, "site_enabled", w0, None),
         "and so is its enablement"
     );
     let t0 = emu

@@ -46,10 +46,7 @@ async fn writes_are_counted_and_logged() {
         .await
         .json();
     assert_eq!(state["commands"][0]["name"], "hello");
-    assert_eq!(
-        state["site-enabled"],
-        json!([{"wrapper": 1, "enabled": true}])
-    );
+    assert_eq!(state["site_enabled"], json!({"1": true}));
 }
 
 #[tokio::test]

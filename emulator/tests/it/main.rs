@@ -4,11 +4,13 @@
 mod auth;
 mod available;
 mod cli;
+mod clients;
 mod commands;
 mod corpus;
 mod enablement;
 mod faults;
 mod images_save;
+mod state;
 mod support;
 mod tls;
 mod wrapper_config;
