@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod atomic;
 pub mod command;
+pub mod cosign;
 pub mod credentials;
 pub mod digest;
 pub mod fleet;
