@@ -189,3 +189,40 @@ fn signature_tag_is_cosigns() {
         "sha256-5f481572d088dc4023afb35fced9530ced3d9b03bf7299c6f492163cb9f0452e.sig"
     );
 }
+
+/// A signature made by cosign (`cosign sign -key cosign.key registry-testing.svc.lan/busybox`)
+/// with its `cosign.pub`, from sigstore-rs's public test data (`verify_signature_success`): it
+/// checks our reading of the format against bytes we did not make.
+#[test]
+fn verifies_a_signature_made_by_cosign() {
+    let pem = "-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENptdY/l3nB0yqkXLBWkZWQwo6+cu
+OSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==
+-----END PUBLIC KEY-----
+";
+    let payload = br#"{"critical":{"identity":{"docker-reference":"registry-testing.svc.lan/busybox"},"image":{"docker-manifest-digest":"sha256:f3cfc9d0dbf931d3db4685ec659b7ac68e2a578219da4aae65427886e649b06b"},"type":"cosign container image signature"},"optional":null}"#;
+    let c = Candidate {
+        origin: "sigstore-rs test data".into(),
+        media_type: Some(SIMPLE_SIGNING_MEDIA_TYPE.into()),
+        digest: Digest::sha256_of(payload),
+        signature: Some(
+            "MEUCIQD6q/COgzOyW0YH1Dk+CCYSt4uAhm3FDHUwvPI55zwnlwIgE0ZK58ZOWpZw8YVmBapJhBqCfdPekIknimuO0xH8Jh8="
+                .into(),
+        ),
+        payload: payload.to_vec(),
+    };
+    let keys = [PublicKey::from_pem(pem.as_bytes(), Path::new("cosign.pub")).unwrap()];
+    let digest =
+        Digest::parse("sha256:f3cfc9d0dbf931d3db4685ec659b7ac68e2a578219da4aae65427886e649b06b")
+            .unwrap();
+    let got = check(&c, &keys, &digest, "registry-testing.svc.lan/busybox");
+    assert!(got.is_ok(), "{got:?}");
+    // One byte changed and it no longer verifies.
+    let mut tampered = c.clone();
+    tampered.payload[20] ^= 1;
+    tampered.digest = Digest::sha256_of(&tampered.payload);
+    assert!(matches!(
+        check(&tampered, &keys, &digest, "registry-testing.svc.lan/busybox"),
+        Err(Rejection::NotVerified { .. })
+    ));
+}
