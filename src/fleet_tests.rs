@@ -32,6 +32,7 @@ fn example_fleet() -> Fleet {
                 site: true,
                 projects: Projects::List(vec!["P1".to_string(), "P2".to_string()]),
             },
+            verify: Vec::new(),
             line: 2,
         }],
         prune: vec!["ghcr.io/lab/*".to_string()],

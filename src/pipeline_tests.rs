@@ -187,6 +187,7 @@ fn record(image: Option<&str>, digest: Option<&str>, label: &str) -> ImageRecord
         config_digest: None,
         platform: None,
         labels,
+        verified_digest: None,
     }
 }
 

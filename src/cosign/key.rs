@@ -21,6 +21,12 @@ pub enum KeyError {
     Unsupported { path: PathBuf, problem: SpkiError },
 }
 
+impl crate::problem::Hint for KeyError {
+    fn hint(&self) -> Option<String> {
+        Some("pass the public key cosign wrote next to the private one (`cosign generate-key-pair` makes cosign.key and cosign.pub), or export it with `cosign public-key --key …`".into())
+    }
+}
+
 /// What is wrong with the SubjectPublicKeyInfo of a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpkiError {
@@ -196,7 +202,11 @@ kvUsh4eKpd1lwkDAzfFDs7yXEExsEkPPuiQJBelDT68n7PDIWB/QEY7mrA==
             ("another curve", p384_curve, Err(SpkiError::NotP256)),
             ("compressed point", compressed, Err(SpkiError::Compressed)),
             ("truncated", good[..40].to_vec(), Err(SpkiError::Malformed)),
-            ("trailing bytes", [good.clone(), vec![0]].concat(), Err(SpkiError::Malformed)),
+            (
+                "trailing bytes",
+                [good.clone(), vec![0]].concat(),
+                Err(SpkiError::Malformed),
+            ),
             ("empty", vec![], Err(SpkiError::Malformed)),
             ("RSA key", RSA_SPKI.to_vec(), Err(SpkiError::NotEc)),
         ];

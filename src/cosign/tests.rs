@@ -43,9 +43,10 @@ fn check_table() {
         c
     };
     let wrong_type = {
-        let p = String::from_utf8(payload(REPO, DIGEST))
-            .unwrap()
-            .replace("cosign container image signature", "atomic container signature");
+        let p = String::from_utf8(payload(REPO, DIGEST)).unwrap().replace(
+            "cosign container image signature",
+            "atomic container signature",
+        );
         candidate(&SigLayer {
             signature: signer.sign(p.as_bytes()),
             payload: p.into_bytes(),
@@ -65,7 +66,11 @@ fn check_table() {
         ("valid", candidate(&good), vec![key_of(&signer)], Ok(())),
         (
             "valid, docker normalisation of the named repository",
-            candidate(&SigLayer::signed(&signer, "docker.io/library/ubuntu", DIGEST)),
+            candidate(&SigLayer::signed(
+                &signer,
+                "docker.io/library/ubuntu",
+                DIGEST,
+            )),
             vec![key_of(&signer)],
             Ok(()),
         ),
@@ -101,7 +106,11 @@ fn check_table() {
         ),
         (
             "signed for another repository",
-            candidate(&SigLayer::signed(&signer, "registry.example/lab/other", DIGEST)),
+            candidate(&SigLayer::signed(
+                &signer,
+                "registry.example/lab/other",
+                DIGEST,
+            )),
             vec![key_of(&signer)],
             Err(|r| matches!(r, Rejection::OtherRepository { .. })),
         ),
@@ -164,7 +173,14 @@ fn refusal_names_the_most_telling_reason() {
     let keys = vec![key_of(&signer)];
     let wrong_key = candidate(&SigLayer::signed(&stranger, REPO, DIGEST));
     let other_digest = candidate(&SigLayer::signed(&signer, REPO, OTHER));
-    let e = verify(REPO, &digest, &[wrong_key.clone(), other_digest], &keys, "x").unwrap_err();
+    let e = verify(
+        REPO,
+        &digest,
+        &[wrong_key.clone(), other_digest],
+        &keys,
+        "x",
+    )
+    .unwrap_err();
     let text = e.to_string();
     assert!(text.contains("signed for another digest"), "{text}");
     assert!(text.contains("2 signatures tried"), "{text}");
@@ -222,7 +238,12 @@ OSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==
     tampered.payload[20] ^= 1;
     tampered.digest = Digest::sha256_of(&tampered.payload);
     assert!(matches!(
-        check(&tampered, &keys, &digest, "registry-testing.svc.lan/busybox"),
+        check(
+            &tampered,
+            &keys,
+            &digest,
+            "registry-testing.svc.lan/busybox"
+        ),
         Err(Rejection::NotVerified { .. })
     ));
 }

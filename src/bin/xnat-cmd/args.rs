@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use xnat_cmd::cosign::PublicKey;
 use xnat_cmd::secret::Secret;
 use xnat_cmd::source::daemon::DaemonOptions;
 use xnat_cmd::source::registry::{default_cache_dir, RegistryOptions};
@@ -165,6 +166,8 @@ pub struct InstallArgs {
     pub json: bool,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +244,8 @@ pub struct StatusArgs {
     pub xnat: XnatArgs,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 /// Options for reading images from any source.
@@ -340,8 +345,28 @@ impl SourceArgs {
                 ..DaemonOptions::default()
             },
             registry,
+            verify_keys: Vec::new(),
         })
     }
+}
+
+/// Cosign signature verification of registry images (`inspect`, `validate`, `install`,
+/// `status`; `sync` reads `verify:` from its fleet file).
+#[derive(Debug, Args, Clone)]
+pub struct VerifyArgs {
+    /// Accept a registry image only when it carries a cosign signature made with this public
+    /// key (cosign.pub; repeatable: any one suffices); its commands are installed under
+    /// repo@sha256:… of the verified manifest.
+    #[arg(long = "verify-key", value_name = "FILE")]
+    pub verify_keys: Vec<PathBuf>,
+}
+
+/// Read cosign public key files; one that cannot be used is a usage error naming it.
+pub fn load_keys(paths: &[PathBuf]) -> Result<Vec<PublicKey>, CliError> {
+    paths
+        .iter()
+        .map(|p| PublicKey::load(p).map_err(|e| CliError::usage_of(&e)))
+        .collect()
 }
 
 /// A password or token from the file of `flag` (a usage error, naming the flag, when unusable).
@@ -382,6 +407,8 @@ pub struct InspectArgs {
     pub json: bool,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -397,6 +424,8 @@ pub struct ValidateArgs {
     pub json: bool,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 #[derive(Debug, Args)]

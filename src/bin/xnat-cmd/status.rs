@@ -147,6 +147,7 @@ fn sources_fleet(args: &StatusArgs) -> Result<Fleet, CliError> {
                 pin_digest: false,
                 sites: None,
                 enable: Enable::default(),
+                verify: args.verify.verify_keys.clone(),
                 line: 0,
             })
             .collect(),
