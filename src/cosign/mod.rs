@@ -64,7 +64,9 @@ pub enum Rejection {
     BadEncoding,
     #[error("bad signature: the payload does not match its layer digest (expected {expected}, found {found})")]
     PayloadDigest { expected: Digest, found: Digest },
-    #[error("wrong key: the signature does not verify with {} (signed with another key, or the payload was changed after signing)", keys_text(*.keys))]
+    /// Cryptography cannot tell the two apart: a signature made with another key and a
+    /// payload changed after signing both fail to verify.
+    #[error("wrong key or tampered payload: the signature does not verify with {}", keys_text(*.keys))]
     NotVerified { keys: usize },
     #[error("bad signature: the signed payload is not a simple-signing payload ({problem})")]
     BadPayload { problem: String },
