@@ -129,7 +129,7 @@ pub fn p256_point(spki: &[u8]) -> Result<&[u8], SpkiError> {
         return Err(SpkiError::NotEc);
     }
     let curve = match der(params, 0x06) {
-        Ok((curve, rest)) if rest.is_empty() => curve,
+        Ok((curve, [])) => curve,
         _ => return Err(SpkiError::NotP256),
     };
     if curve != OID_P256 {

@@ -49,7 +49,9 @@ mod tests {
     fn parse_table() {
         // cosign's own output (sigstore payload package, `optional: null`), one with annotations,
         // and shapes that are not a simple-signing payload.
-        let cases: Vec<(&str, &str, Option<(&str, &str)>)> = vec![
+        /// The docker-reference and digest read, `None` when it does not parse.
+        type Claims<'a> = Option<(&'a str, &'a str)>;
+        let cases: Vec<(&str, &str, Claims)> = vec![
             (
                 "cosign payload",
                 r#"{"critical":{"identity":{"docker-reference":"index.docker.io/namespace/image"},"image":{"docker-manifest-digest":"sha256:4aa3054270f7a70b4528f2064ee90961788e1e1518703592ae4463de3b889dec"},"type":"cosign container image signature"},"optional":null}"#,

@@ -31,10 +31,7 @@ impl Run {
         let has_api = referrers.is_some();
         for d in referrers.unwrap_or_default() {
             let origin = format!("referrer {d}");
-            candidates.extend(
-                self.signature_layers(r, &d.to_string(), &origin, opts)
-                    .await?,
-            );
+            candidates.extend(self.signature_layers(r, d.as_str(), &origin, opts).await?);
         }
         let tag = cosign::signature_tag(digest);
         candidates.extend(self.signature_layers(r, &tag, &tag, opts).await?);
