@@ -153,6 +153,23 @@ fn a_signed_image_is_installed_under_the_verified_digest() {
     let v = crate::support::success_json(&out);
     assert_eq!(v["verified_digest"], f.img.manifest_digest.as_str());
 
+    // What verification costs, counted by the registry: the referrers query (404 on this
+    // registry), the `.sig` manifest and one blob per signature layer (two here).
+    let requests = |extra: &[&str]| {
+        let before = f.reg.access_log_requests();
+        let out =
+            f.sb.cmd()
+                .args(["inspect", "--no-registry-cache", &f.reference()])
+                .args(extra)
+                .output()
+                .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        f.reg.access_log_requests() - before
+    };
+    let plain = requests(&[]);
+    let verified = requests(&["--verify-key", &f.key_arg()]);
+    assert_eq!((plain, verified), (2, 6));
+
     // status of the same source with the key: in sync (the declared image is repo@digest).
     let out = f
         .emu
