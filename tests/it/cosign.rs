@@ -439,3 +439,147 @@ fn fleet_verify_mistakes_are_located_usage_errors() {
         assert!(err.contains(want), "{text}\nwant: {want}\ngot: {err}");
     }
 }
+
+/// The OCI 1.1 referrers API, which the CNCF registry 2.8 the other tests use does not offer:
+/// a small loopback server that answers `GET /v2/<name>/referrers/<digest>` with the signature
+/// manifest cosign attaches (`artifactType` sig), and 404 for the `.sig` tag.
+mod referrers {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use axum::extract::State;
+    use axum::http::{StatusCode, Uri};
+    use axum::response::{IntoResponse, Response};
+    use axum::Router;
+    use xnat_cmd::cosign::PublicKey;
+    use xnat_cmd::credentials::{Chain, CredentialEnv};
+    use xnat_cmd::source::registry::{RegistryClient, RegistryError, RegistryOptions};
+    use xnat_cmd::source::ReadOptions;
+    use xnat_cmd_testkit::cosign::{signature_manifest, SigLayer, SigningKey};
+    use xnat_cmd_testkit::images::sha256;
+
+    use super::image;
+
+    struct Served {
+        /// path → (content type, body)
+        docs: BTreeMap<String, (String, Vec<u8>)>,
+        /// Every request's path and query.
+        seen: Mutex<Vec<String>>,
+    }
+
+    async fn handle(State(s): State<Arc<Served>>, uri: Uri) -> Response {
+        s.seen.lock().unwrap().push(uri.to_string());
+        match s.docs.get(uri.path()) {
+            Some((ct, body)) => ([("content-type", ct.clone())], body.clone()).into_response(),
+            None => (
+                StatusCode::NOT_FOUND,
+                r#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#,
+            )
+                .into_response(),
+        }
+    }
+
+    /// Serve `lab/tool:1.0` whose only signature, made by `signer`, is attached as a referrer.
+    async fn serve(signer: &SigningKey) -> (Arc<Served>, String, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let img = image("tool");
+        let d = &img.manifest_digest;
+        let layer = SigLayer::signed(signer, &format!("{addr}/lab/tool"), d);
+        let (sig, blobs) = signature_manifest(&[layer]);
+        let sig_digest = sha256(&sig);
+        let oci = "application/vnd.oci.image.manifest.v1+json".to_string();
+        let index = serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{"mediaType": oci, "digest": sig_digest, "size": sig.len(),
+                           "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json"}]
+        });
+        let mut docs = BTreeMap::new();
+        let m = "/v2/lab/tool/manifests";
+        let b = "/v2/lab/tool/blobs";
+        docs.insert(
+            format!("{m}/1.0"),
+            (img.manifest_media_type.clone(), img.manifest_bytes.clone()),
+        );
+        docs.insert(
+            format!("{b}/{}", img.config_digest),
+            (String::new(), img.config_bytes.clone()),
+        );
+        docs.insert(
+            format!("/v2/lab/tool/referrers/{d}"),
+            (
+                "application/vnd.oci.image.index.v1+json".into(),
+                serde_json::to_vec(&index).unwrap(),
+            ),
+        );
+        docs.insert(format!("{m}/{sig_digest}"), (oci, sig));
+        for blob in blobs {
+            docs.insert(format!("{b}/{}", sha256(&blob)), (String::new(), blob));
+        }
+        let served = Arc::new(Served {
+            docs,
+            seen: Mutex::new(Vec::new()),
+        });
+        let app = Router::new().fallback(handle).with_state(served.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (served, addr, d.clone())
+    }
+
+    fn read_options(keys: &[&SigningKey]) -> ReadOptions {
+        let keys = keys
+            .iter()
+            .map(|k| PublicKey::from_pem(k.public_pem().as_bytes(), "k.pub".as_ref()).unwrap())
+            .collect();
+        ReadOptions {
+            verify_keys: keys,
+            ..ReadOptions::default()
+        }
+    }
+
+    fn client() -> (tempfile::TempDir, RegistryClient) {
+        let home = tempfile::tempdir().unwrap();
+        let opts = RegistryOptions::default();
+        let env = CredentialEnv {
+            home: Some(home.path().to_path_buf()),
+            ..Default::default()
+        };
+        let chain = Chain::new(&opts.credentials, &env).expect("chain");
+        (
+            home,
+            RegistryClient::with_chain(&opts, chain).expect("client"),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_signature_attached_as_a_referrer_is_found_and_checked() {
+        let signer = SigningKey::generate();
+        let (served, addr, digest) = serve(&signer).await;
+        let (_home, c) = client();
+        let r = format!("{addr}/lab/tool:1.0");
+        let got = c.read(&r, &read_options(&[&signer])).await.unwrap();
+        assert_eq!(
+            got.images[0].verified_digest.as_deref(),
+            Some(digest.as_str())
+        );
+        let seen = served.seen.lock().unwrap().clone();
+        assert!(
+            seen.contains(&format!(
+                "/v2/lab/tool/referrers/{digest}?artifactType=application%2Fvnd%2Edev%2Ecosign%2Eartifact%2Esig%2Ev1%2Bjson"
+            )),
+            "{seen:?}"
+        );
+
+        // The same referrer with another key: refused, naming the reason.
+        let (_home, c) = client();
+        let e = c
+            .read(&r, &read_options(&[&SigningKey::generate()]))
+            .await
+            .unwrap_err();
+        assert!(matches!(e, RegistryError::Signature(_)), "{e}");
+        assert!(
+            e.to_string().contains("wrong key or tampered payload"),
+            "{e}"
+        );
+        assert!(e.to_string().contains(&digest), "{e}");
+    }
+}
