@@ -322,6 +322,25 @@ fn only_registry_sources_can_be_verified_and_image_overrides_are_refused() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
     }
+    // status of a fleet file takes its keys from the file.
+    let file = fleet(
+        f.sb.path(),
+        &format!("images:\n  - image: {}\n", f.reference()),
+    );
+    let out = f
+        .emu
+        .xnat_cmd(&f.sb)
+        .arg("status")
+        .arg(&file)
+        .args(["--verify-key", &key])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("drop --verify-key"),
+        "{}",
+        stderr(&out)
+    );
     // A key file that is not a public key: a usage error naming it.
     let private = f.sb.path().join("cosign.key");
     std::fs::write(
@@ -469,6 +488,9 @@ mod referrers {
 
     async fn handle(State(s): State<Arc<Served>>, uri: Uri) -> Response {
         s.seen.lock().unwrap().push(uri.to_string());
+        if uri.path().contains("/referrers/") && !s.docs.contains_key(uri.path()) {
+            return StatusCode::METHOD_NOT_ALLOWED.into_response();
+        }
         match s.docs.get(uri.path()) {
             Some((ct, body)) => ([("content-type", ct.clone())], body.clone()).into_response(),
             None => (
@@ -479,8 +501,10 @@ mod referrers {
         }
     }
 
-    /// Serve `lab/tool:1.0` whose only signature, made by `signer`, is attached as a referrer.
-    async fn serve(signer: &SigningKey) -> (Arc<Served>, String, String) {
+    /// Serve `lab/tool:1.0` whose only signature, made by `signer`, is attached as a referrer;
+    /// or, without `referrers`, under the `.sig` tag while the referrers endpoint answers 405
+    /// (as some registries without the API do).
+    async fn serve(signer: &SigningKey, referrers: bool) -> (Arc<Served>, String, String) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
         let img = image("tool");
@@ -505,14 +529,19 @@ mod referrers {
             format!("{b}/{}", img.config_digest),
             (String::new(), img.config_bytes.clone()),
         );
-        docs.insert(
-            format!("/v2/lab/tool/referrers/{d}"),
-            (
-                "application/vnd.oci.image.index.v1+json".into(),
-                serde_json::to_vec(&index).unwrap(),
-            ),
-        );
-        docs.insert(format!("{m}/{sig_digest}"), (oci, sig));
+        if referrers {
+            docs.insert(
+                format!("/v2/lab/tool/referrers/{d}"),
+                (
+                    "application/vnd.oci.image.index.v1+json".into(),
+                    serde_json::to_vec(&index).unwrap(),
+                ),
+            );
+            docs.insert(format!("{m}/{sig_digest}"), (oci, sig));
+        } else {
+            let tag = xnat_cmd_testkit::cosign::signature_tag(d);
+            docs.insert(format!("{m}/{tag}"), (oci, sig));
+        }
         for blob in blobs {
             docs.insert(format!("{b}/{}", sha256(&blob)), (String::new(), blob));
         }
@@ -553,7 +582,7 @@ mod referrers {
     #[tokio::test]
     async fn a_signature_attached_as_a_referrer_is_found_and_checked() {
         let signer = SigningKey::generate();
-        let (served, addr, digest) = serve(&signer).await;
+        let (served, addr, digest) = serve(&signer, true).await;
         let (_home, c) = client();
         let r = format!("{addr}/lab/tool:1.0");
         let got = c.read(&r, &read_options(&[&signer])).await.unwrap();
@@ -581,5 +610,20 @@ mod referrers {
             "{e}"
         );
         assert!(e.to_string().contains(&digest), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_registry_without_the_referrers_api_falls_back_to_the_tag() {
+        let signer = SigningKey::generate();
+        let (served, addr, digest) = serve(&signer, false).await;
+        let (_home, c) = client();
+        let r = format!("{addr}/lab/tool:1.0");
+        let got = c.read(&r, &read_options(&[&signer])).await.unwrap();
+        assert_eq!(
+            got.images[0].verified_digest.as_deref(),
+            Some(digest.as_str())
+        );
+        let seen = served.seen.lock().unwrap().clone();
+        assert!(seen.iter().any(|p| p.contains("/referrers/")), "{seen:?}");
     }
 }

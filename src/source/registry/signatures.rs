@@ -13,9 +13,11 @@ use crate::reference::Reference;
 use crate::source::manifest::{self, ManifestDoc, ManifestError};
 use crate::source::ReadOptions;
 
-/// Signature manifests of one image, at most: more is not a signed image but an attack on
-/// the reader (each costs a request per layer).
+/// Signature manifests of one image, and layers of one signature manifest, at most: more is
+/// not a signed image but an attack on the reader (each layer costs a request). Cosign adds
+/// one layer per `cosign sign`.
 const MAX_SIGNATURE_MANIFESTS: usize = 16;
+const MAX_SIGNATURE_LAYERS: usize = 64;
 
 impl Run {
     /// Verify that `digest` (the manifest read for `r`) carries a cosign signature made with
@@ -75,19 +77,24 @@ impl Run {
             .await
         {
             Ok(f) => f,
-            Err(e) if is_not_found(&e) => {
-                tracing::debug!(reference = %r, "no referrers API, using the signature tag");
+            // The API is optional: a registry without it (404 by the spec; some answer 400 or
+            // 405, or a web page) still has the tag, so any of these falls back to the tag.
+            Err(e) if is_not_found(&e) || no_such_endpoint(&e) => {
+                tracing::debug!(reference = %r, "no referrers API ({e}), using the signature tag");
                 return Ok(None);
             }
             Err(e) => return Err(e),
         };
-        let doc = manifest::parse_manifest(
+        let index = match manifest::parse_manifest(
             &f.body,
             Some("application/vnd.oci.image.index.v1+json"),
             &what,
-        )?;
-        let ManifestDoc::Index(index) = doc else {
-            return Err(ManifestError::Unrecognised { what }.into());
+        ) {
+            Ok(ManifestDoc::Index(index)) => index,
+            _ => {
+                tracing::debug!(reference = %r, "the referrers answer is not an index, using the signature tag");
+                return Ok(None);
+            }
         };
         let mut out = Vec::new();
         for d in index.manifests.iter().take(MAX_SIGNATURE_MANIFESTS) {
@@ -129,7 +136,10 @@ impl Run {
             return Err(ManifestError::Unrecognised { what }.into());
         };
         let mut out = Vec::new();
-        for (i, layer) in m.layers.iter().enumerate() {
+        if m.layers.len() > MAX_SIGNATURE_LAYERS {
+            tracing::info!(reference = %r, target, layers = m.layers.len(), "only the first {MAX_SIGNATURE_LAYERS} signature layers are checked");
+        }
+        for (i, layer) in m.layers.iter().take(MAX_SIGNATURE_LAYERS).enumerate() {
             let layer_what = format!("signature layer {i} of {target} of `{r}`");
             let digest = layer.digest(&layer_what)?;
             let blob_path = format!("/v2/{}/blobs/{digest}", r.repository);
@@ -150,6 +160,15 @@ impl Run {
             });
         }
         Ok(out)
+    }
+}
+
+/// Is this how a registry without the referrers endpoint answers it (other than 404)?
+fn no_such_endpoint(e: &RegistryError) -> bool {
+    match e {
+        RegistryError::Http { status, .. } => matches!(status, 400 | 405 | 406 | 501),
+        RegistryError::BadBody { .. } => true,
+        _ => false,
     }
 }
 
