@@ -206,6 +206,23 @@ fn a_signature_by_another_key_is_refused() {
         &out,
         "wrong key or tampered payload: the signature does not verify with the given key",
     );
+    // validate refuses it the same way (exit 1), and passes it with the stranger's key.
+    let validate = |key: &str| {
+        f.sb.cmd()
+            .args(["validate", &f.reference(), "--verify-key", key])
+            .output()
+            .unwrap()
+    };
+    let out = validate(&f.key_arg());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("wrong key or tampered payload"),
+        "{}",
+        stderr(&out)
+    );
+    let theirs = stranger.write_public(f.sb.path(), "stranger.pub");
+    let out = validate(&theirs.display().to_string());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
 #[test]
