@@ -3,6 +3,7 @@
 //! file, line and column before any request is made.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use crate::platform::Platform;
 use crate::reference::{self, Reference};
@@ -37,6 +38,10 @@ pub struct FleetImage {
     /// `sites:`: only these sites; `None` for every site.
     pub sites: Option<Vec<String>>,
     pub enable: Enable,
+    /// `verify: {key: …}` (the image's own, else the file's top-level one): cosign public key
+    /// files, relative paths resolved against the fleet file's directory; any one must have
+    /// signed the image. Empty: no check.
+    pub verify: Vec<PathBuf>,
     /// 1-based line of the entry in the file, for messages.
     pub line: usize,
 }
@@ -83,7 +88,7 @@ impl Fleet {
     }
 }
 
-const TOP_KEYS: &[&str] = &["images", "prune", "sites"];
+const TOP_KEYS: &[&str] = &["images", "prune", "sites", "verify"];
 const IMAGE_KEYS: &[&str] = &[
     "image",
     "platform",
@@ -91,7 +96,9 @@ const IMAGE_KEYS: &[&str] = &[
     "pin-digest",
     "sites",
     "enable",
+    "verify",
 ];
+const VERIFY_KEYS: &[&str] = &["key"];
 const ENABLE_KEYS: &[&str] = &["site", "projects"];
 const SITE_KEYS: &[&str] = &["url", "user-env", "password-env"];
 
@@ -138,7 +145,11 @@ pub fn parse(file: &str, text: &str) -> Result<Fleet, FleetError> {
                 "missing key `images` (the list of images to install)",
             ))
         }
-        Some((key, value)) => cx.images(key, value, site_names.as_deref())?,
+        Some((key, value)) => {
+            // The file's `verify:`, for every image without its own.
+            let verify = optional(top, "verify").map(|n| cx.verify(n)).transpose()?;
+            cx.images(key, value, site_names.as_deref(), verify.as_ref())?
+        }
     };
 
     let prune_key = get(top, "prune");
@@ -383,6 +394,7 @@ impl Cx<'_> {
         key: &Node,
         node: &Node,
         site_names: Option<&[&str]>,
+        verify: Option<&Vec<PathBuf>>,
     ) -> Result<Vec<FleetImage>, FleetError> {
         let items = match &node.value {
             Value::Seq(items) => items.as_slice(),
@@ -406,7 +418,7 @@ impl Cx<'_> {
         let mut seen: Vec<(String, String, usize)> = Vec::new();
         let mut images = Vec::with_capacity(items.len());
         for item in items {
-            let (image, image_node) = self.image(item, site_names)?;
+            let (image, image_node) = self.image(item, site_names, verify)?;
             let identity = source_identity(&image.image);
             if let Some((_, first, line)) = seen.iter().find(|(id, _, _)| *id == identity) {
                 let same = if *first == image.image {
@@ -433,6 +445,7 @@ impl Cx<'_> {
         &self,
         node: &'n Node,
         site_names: Option<&[&str]>,
+        file_verify: Option<&Vec<PathBuf>>,
     ) -> Result<(FleetImage, &'n Node), FleetError> {
         let fields = match &node.value {
             Value::Map(fields) => fields,
@@ -500,6 +513,26 @@ impl Cx<'_> {
             .map(|n| self.enable(n))
             .transpose()?
             .unwrap_or_default();
+        // The image's own `verify:` replaces the file's.
+        let own_verify = optional(fields, "verify");
+        let verify = match own_verify {
+            Some(n) => self.verify(n)?,
+            None => file_verify.cloned().unwrap_or_default(),
+        };
+        if !verify.is_empty() {
+            if !matches!(SourceSpec::parse(image), Ok(SourceSpec::Registry { .. })) {
+                return Err(self.err(
+                    own_verify.unwrap_or(image_node).pos,
+                    format!("`verify` checks cosign signatures of registry images only, and `{image}` is not read from a registry"),
+                ));
+            }
+            if let Some(n) = optional(fields, "pin-digest").filter(|_| !pin_digest) {
+                return Err(self.err(
+                    n.pos,
+                    "`pin-digest: false` with `verify`: a verified image is always installed under the digest that was verified (its tag could move to an unsigned image); drop `pin-digest`",
+                ));
+            }
+        }
         Ok((
             FleetImage {
                 image: image.to_string(),
@@ -508,10 +541,34 @@ impl Cx<'_> {
                 pin_digest,
                 sites,
                 enable,
+                verify,
                 line: node.pos.line,
             },
             image_node,
         ))
+    }
+
+    /// `verify: {key: FILE}` or `verify: {key: [FILE, …]}`: key files, resolved against the
+    /// fleet file's directory (read later, by the caller: parsing does no I/O).
+    fn verify(&self, node: &Node) -> Result<Vec<PathBuf>, FleetError> {
+        let fields = self.map(node, "`verify` (`{key: FILE}` or `{key: [FILE, …]}`)")?;
+        self.known_keys(fields, VERIFY_KEYS, "in `verify`")?;
+        let Some(key) = optional(fields, "key") else {
+            return Err(self.err(
+                node.pos,
+                "`verify` without `key` (the cosign public key file, e.g. `key: cosign.pub`)",
+            ));
+        };
+        let files: Vec<String> = match &key.value {
+            Value::Seq(_) => self
+                .names(key, "verify.key", "key file")?
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect(),
+            _ => vec![self.text(key, "`verify.key`")?.to_string()],
+        };
+        let base = Path::new(self.file).parent().unwrap_or(Path::new(""));
+        Ok(files.iter().map(|f| base.join(f)).collect())
     }
 
     fn enable(&self, node: &Node) -> Result<Enable, FleetError> {

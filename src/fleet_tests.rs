@@ -32,6 +32,7 @@ fn example_fleet() -> Fleet {
                 site: true,
                 projects: Projects::List(vec!["P1".to_string(), "P2".to_string()]),
             },
+            verify: Vec::new(),
             line: 2,
         }],
         prune: vec!["ghcr.io/lab/*".to_string()],
@@ -131,7 +132,7 @@ fn defaults_and_optional_keys() {
 #[test]
 fn every_mistake_is_located() {
     const IMAGE_KEYS_MSG: &str =
-        "(allowed: `image`, `platform`, `commands`, `pin-digest`, `sites`, `enable`)";
+        "(allowed: `image`, `platform`, `commands`, `pin-digest`, `sites`, `enable`, `verify`)";
     let cases: &[(&str, usize, usize, &str)] = &[
         // Syntax and shape.
         ("images: [a\n", 2, 1, "invalid YAML:"),
@@ -144,7 +145,7 @@ fn every_mistake_is_located() {
             "images: [{image: a}]\nprunes: []\n",
             2,
             1,
-            "unknown key `prunes` at the top level (allowed: `images`, `prune`, `sites`); did you mean `prune`?",
+            "unknown key `prunes` at the top level (allowed: `images`, `prune`, `sites`, `verify`); did you mean `prune`?",
         ),
         (
             "images:\n  - image: a\n    pin_digest: true\n",
@@ -311,4 +312,47 @@ fn glob_table() {
         .filter(|(g, r, want)| glob_matches(g, r) != *want)
         .collect();
     assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
+#[test]
+fn verify_keys_resolve_against_the_file_and_an_image_own_replaces_the_file_one() {
+    let text = "\
+verify: {key: site.pub}
+images:
+  - image: ghcr.io/lab/a:1
+  - image: ghcr.io/lab/b:1
+    verify: {key: [/etc/keys/b.pub, team.pub]}
+";
+    let keys = |file: &str, text: &str| -> Vec<Vec<String>> {
+        parse(file, text)
+            .unwrap()
+            .images
+            .iter()
+            .map(|i| i.verify.iter().map(|p| p.display().to_string()).collect())
+            .collect()
+    };
+    assert_eq!(
+        keys("conf/fleet.yaml", text),
+        vec![
+            vec!["conf/site.pub".to_string()],
+            vec!["/etc/keys/b.pub".to_string(), "conf/team.pub".to_string()],
+        ]
+    );
+    // A fleet file in the current directory: keys named as written.
+    assert_eq!(keys("fleet.yaml", text)[0], vec!["site.pub".to_string()]);
+    // No `verify:` anywhere: no keys.
+    assert_eq!(
+        keys("fleet.yaml", "images: [{image: ghcr.io/lab/a:1}]\n"),
+        vec![Vec::<String>::new()]
+    );
+    // The file's key applies to a daemon image too: refused where the image is named.
+    let e = parse(
+        "fleet.yaml",
+        "verify: {key: k.pub}\nimages:\n  - image: docker-daemon:lab/c:1\n",
+    )
+    .unwrap_err();
+    assert_eq!((e.line, e.column), (3, 12), "{e}");
+    assert!(e
+        .message
+        .starts_with("`verify` checks cosign signatures of registry images only"));
 }

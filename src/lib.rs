@@ -2,7 +2,8 @@
 //!
 //! The data flow, one module per step:
 //! 1. [`source`] reads an image's config from a registry, a daemon or an archive
-//!    (with [`platform`] selection and the shared [`source::manifest`] model);
+//!    (with [`platform`] selection and the shared [`source::manifest`] model; with keys,
+//!    [`cosign`] decides whether a registry image's signature is accepted);
 //! 2. [`labels`] takes the `org.nrg.commands` label apart into raw commands;
 //! 3. [`command`] gives typed, XNAT-lenient access to each command and validates it with
 //!    Container Service's own rules and messages;
@@ -11,6 +12,7 @@
 pub mod apply;
 pub mod atomic;
 pub mod command;
+pub mod cosign;
 pub mod credentials;
 pub mod digest;
 pub mod fleet;

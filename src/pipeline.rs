@@ -40,6 +40,8 @@ pub enum InputError {
     BareFile { path: String },
     #[error("`{path}` is a directory, not an image reference")]
     BareDirectory { path: String, oci_layout: bool },
+    #[error("`{input}` is read from {from}, which holds no cosign signatures: signatures are checked on registry images only")]
+    NotVerifiable { input: String, from: &'static str },
 }
 
 impl Hint for InputError {
@@ -54,6 +56,9 @@ impl Hint for InputError {
                 format!("an OCI layout directory is read with `oci:DIR` (it has no `oci-layout` file, so it may not be one); `docker://{path}` reads a registry")
             }),
             InputError::Reference(e) => registry_host_note(e),
+            InputError::NotVerifiable { .. } => Some(
+                "read the image from the registry it was signed in (`cosign sign` stores signatures there), or drop the key".into(),
+            ),
             InputError::Spec(_) => None,
         }
     }
@@ -126,6 +131,24 @@ pub fn is_command_file(arg: &str) -> bool {
 /// error's message names its argument).
 pub fn classify_all(texts: &[String], allow_files: bool) -> Result<Vec<Input>, InputError> {
     texts.iter().map(|t| classify(t, allow_files)).collect()
+}
+
+/// With keys to verify (`ReadOptions::verify_keys`), every input must be a registry image:
+/// daemons, archives and command files carry no cosign signatures.
+pub fn check_verifiable(texts: &[String], inputs: &[Input]) -> Result<(), InputError> {
+    for (text, input) in texts.iter().zip(inputs) {
+        let from = match input {
+            Input::Source(SourceSpec::Registry { .. }) => continue,
+            Input::Source(SourceSpec::DockerDaemon { .. }) => "a container engine",
+            Input::Source(_) => "an image archive or layout",
+            Input::CommandFile(_) => "a command file",
+        };
+        return Err(InputError::NotVerifiable {
+            input: text.clone(),
+            from,
+        });
+    }
+    Ok(())
 }
 
 /// How to read, and which image the commands go under.
@@ -227,6 +250,10 @@ pub enum ItemError {
     NoReference,
     #[error("no manifest digest is known for this source, so --pin-digest cannot pin it")]
     NoDigest,
+    #[error("`{image}` names another repository than the signed image `{signed}`: a signature vouches for its own repository only")]
+    OtherThanSigned { image: String, signed: String },
+    #[error(transparent)]
+    NotVerifiable(#[from] InputError),
 }
 
 impl From<SourceError> for ItemError {
@@ -246,6 +273,10 @@ impl Hint for ItemError {
                 "read the image from a registry or an archive that records its manifest, or drop --pin-digest".into(),
             ),
             ItemError::Source(e) => e.hint(),
+            ItemError::OtherThanSigned { .. } => Some(
+                "drop --image: a verified image is installed under its own repository and the digest that was verified".into(),
+            ),
+            ItemError::NotVerifiable(e) => e.hint(),
             ItemError::ReadFile { .. } | ItemError::NotCommands { .. } => None,
         }
     }
@@ -267,6 +298,9 @@ impl Hint for SourceError {
                 ),
                 R::RateLimited { .. } => Some(
                     "wait and run again, or log in (authenticated pulls have a higher limit); the digest cache makes re-checks a HEAD, which Docker Hub does not count".into(),
+                ),
+                R::Signature(_) => Some(
+                    "only images signed with one of the given keys are accepted (`cosign sign --key cosign.key IMAGE@DIGEST`); -v lists each signature tried and why it was rejected".into(),
                 ),
                 _ => None,
             },
@@ -405,7 +439,14 @@ async fn run_one(reader: &Reader, text: &str, input: &Input, opts: &Options) -> 
         warnings: Vec::new(),
         outcome: Ok(Vec::new()),
     };
+    let verifiable = if opts.read.verify_keys.is_empty() {
+        Ok(())
+    } else {
+        check_verifiable(&[text.to_string()], std::slice::from_ref(input))
+    };
     item.outcome = match input {
+        // Callers check before any I/O (a usage error); this keeps the library safe alone.
+        _ if verifiable.is_err() => verifiable.map(|_| Vec::new()).map_err(ItemError::from),
         Input::CommandFile(path) => command_file(path, opts).map(|i| vec![i]),
         Input::Source(spec) => match reader.read_with(spec, &opts.read).await {
             Ok(result) => {
@@ -458,11 +499,28 @@ fn images(
     for record in records {
         let parsed = commands_from_labels(&record.labels)?;
         warnings.extend(parsed.warnings);
-        let pin = match (opts.pin_digest, &record.manifest_digest) {
-            (false, _) => None,
-            (true, Some(d)) => Some(d.as_str()),
-            (true, None) => return Err(ItemError::NoDigest),
+        // A verified image is always installed under the digest that was verified: its tag
+        // could move to an unsigned image before XNAT pulls it.
+        let pin = match (
+            &record.verified_digest,
+            opts.pin_digest,
+            &record.manifest_digest,
+        ) {
+            (Some(v), _, _) => Some(v.as_str()),
+            (None, false, _) => None,
+            (None, true, Some(d)) => Some(d.as_str()),
+            (None, true, None) => return Err(ItemError::NoDigest),
         };
+        if let (Some(_), Some(over), Some(signed)) =
+            (&record.verified_digest, &opts.image, &record.image)
+        {
+            if !same_repository(over, signed) {
+                return Err(ItemError::OtherThanSigned {
+                    image: over.clone(),
+                    signed: signed.clone(),
+                });
+            }
+        }
         let image = install_image(record.image.as_deref(), opts.image.as_deref(), pin);
         if image.is_none() && opts.need_reference {
             return Err(ItemError::NoReference);

@@ -187,6 +187,7 @@ fn record(image: Option<&str>, digest: Option<&str>, label: &str) -> ImageRecord
         config_digest: None,
         platform: None,
         labels,
+        verified_digest: None,
     }
 }
 
@@ -280,4 +281,46 @@ fn desired_only_when_everything_is_valid() {
     assert!(desired(&[item(Err(ItemError::NoReference))]).is_none());
     // An input with no commands contributes nothing and blocks nothing.
     assert_eq!(desired(&[item(Ok(vec![]))]).unwrap().len(), 0);
+}
+
+#[test]
+fn a_verified_image_is_installed_under_the_verified_digest() {
+    let label = r#"[{"name":"a","type":"docker","command-line":"x"}]"#;
+    let index = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    let platform = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
+    let verified = |image: Option<&str>| {
+        let mut r = record(Some("ghcr.io/lab/t:1"), Some(platform), label);
+        r.verified_digest = Some(index.to_string());
+        images(
+            "ghcr.io/lab/t:1",
+            &[r],
+            &Options {
+                need_reference: true,
+                image: image.map(str::to_string),
+                ..Options::default()
+            },
+            &mut Vec::new(),
+        )
+    };
+    // (--image, the install image or the error's start)
+    let cases: Vec<(Option<&str>, Result<String, &str>)> = vec![
+        // Without --pin-digest: the verified (index) digest, not the tag nor the platform's.
+        (None, Ok(format!("ghcr.io/lab/t@{index}"))),
+        // --image of the same repository (another spelling) keeps the verified digest.
+        (
+            Some("ghcr.io/lab/t:2"),
+            Ok(format!("ghcr.io/lab/t@{index}")),
+        ),
+        (
+            Some("ghcr.io/lab/other:1"),
+            Err("`ghcr.io/lab/other:1` names another repository"),
+        ),
+    ];
+    for (image, want) in cases {
+        match (verified(image), want) {
+            (Ok(got), Ok(w)) => assert_eq!(got[0].install_image.as_deref(), Some(w.as_str())),
+            (Err(e), Err(w)) => assert!(e.to_string().starts_with(w), "{e}"),
+            (got, want) => panic!("{image:?}: got {got:?}, want {want:?}"),
+        }
+    }
 }

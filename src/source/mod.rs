@@ -200,6 +200,9 @@ pub struct ReadOptions {
     pub registry: registry::RegistryOptions,
     /// `docker-daemon:` settings: where the daemon is, `--pull`.
     pub daemon: daemon::DaemonOptions,
+    /// `--verify-key`: accept a registry image only with a cosign signature made with one of
+    /// these keys (any one suffices); empty: no check.
+    pub verify_keys: Vec<crate::cosign::PublicKey>,
 }
 
 impl Default for ReadOptions {
@@ -210,6 +213,7 @@ impl Default for ReadOptions {
             max_json_bytes: DEFAULT_MAX_JSON_BYTES,
             registry: registry::RegistryOptions::default(),
             daemon: daemon::DaemonOptions::default(),
+            verify_keys: Vec::new(),
         }
     }
 }
@@ -226,6 +230,10 @@ pub struct ImageRecord {
     pub config_digest: Option<String>,
     pub platform: Option<Platform>,
     pub labels: BTreeMap<String, String>,
+    /// The manifest digest a cosign signature was verified for (`ReadOptions::verify_keys`):
+    /// the one the tag pointed to when it was read, which the commands are installed under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified_digest: Option<String>,
 }
 
 /// What a source gave: one record, or one per platform with `--all-platforms`.

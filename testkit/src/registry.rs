@@ -218,6 +218,26 @@ impl Registry {
         self.push(repo, tag, Target::Index(index)).await;
     }
 
+    /// Push `blobs`, then `manifest` (of `media_type`) as `repo:tag`: any artifact built in
+    /// code (a cosign signature manifest).
+    pub async fn push_manifest_with_blobs(
+        &self,
+        repo: &str,
+        tag: &str,
+        media_type: &str,
+        manifest: &[u8],
+        blobs: Vec<Vec<u8>>,
+    ) {
+        let c = self.client();
+        let auth = self.auth(repo);
+        for blob in blobs {
+            let digest = crate::images::sha256(&blob);
+            self.push_blob(&c, &auth, repo, &digest, blob).await;
+        }
+        self.put_manifest(&c, &auth, repo, tag, media_type, manifest)
+            .await;
+    }
+
     async fn push_image(
         &self,
         c: &reqwest::Client,

@@ -58,6 +58,7 @@ fn expect(img: &BuiltImage, image: Option<&str>, manifest: bool) -> ImageRecord 
         config_digest: Some(img.config_digest.clone()),
         platform: Some(Platform::parse(&img.platform).unwrap()),
         labels: img.labels.clone(),
+        verified_digest: None,
     }
 }
 

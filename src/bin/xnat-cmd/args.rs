@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use xnat_cmd::cosign::PublicKey;
 use xnat_cmd::secret::Secret;
 use xnat_cmd::source::daemon::DaemonOptions;
 use xnat_cmd::source::registry::{default_cache_dir, RegistryOptions};
@@ -23,9 +24,10 @@ const SYNC_HELP: &str = "A minimal fleet file (YAML or JSON):
       enable: {site: true, projects: [P1]}   # projects: all = every project, at each run
   prune: [ghcr.io/lab/*]                 # repositories this file owns (for --prune)
 
-Keys per image: image, platform, commands, pin-digest, sites, enable {site, projects}. Top level:
-images, prune, sites ({NAME: {url, user-env, password-env}}; without it one site from --xnat /
-XNAT_HOST). A site's credentials: its user-env/password-env variables, else ~/.netrc for its host,
+Keys per image: image, platform, commands, pin-digest, sites, enable {site, projects}, verify {key}.
+Top level: images, prune, sites ({NAME: {url, user-env, password-env}}; without it one site from
+--xnat / XNAT_HOST), verify ({key: FILE} or {key: [FILE, ...]}: cosign public keys, relative to the
+file; an image's own verify replaces it; a verified image is installed under repo@sha256). A site's credentials: its user-env/password-env variables, else ~/.netrc for its host,
 else XNAT_USER/XNAT_PASS. Every image is read and every command validated before anything is
 written; one invalid command and nothing is written anywhere. An unreadable image or a failing
 site does not stop the others.
@@ -167,6 +169,8 @@ pub struct InstallArgs {
     pub json: bool,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +247,8 @@ pub struct StatusArgs {
     pub xnat: XnatArgs,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 /// Options for reading images from any source.
@@ -342,8 +348,28 @@ impl SourceArgs {
                 ..DaemonOptions::default()
             },
             registry,
+            verify_keys: Vec::new(),
         })
     }
+}
+
+/// Cosign signature verification of registry images (`inspect`, `validate`, `install`,
+/// `status`; `sync` reads `verify:` from its fleet file).
+#[derive(Debug, Args, Clone)]
+pub struct VerifyArgs {
+    /// Accept a registry image only when it carries a cosign signature made with this public
+    /// key (cosign.pub; repeatable: any one suffices); its commands are installed under
+    /// repo@sha256:… of the verified manifest.
+    #[arg(long = "verify-key", value_name = "FILE")]
+    pub verify_keys: Vec<PathBuf>,
+}
+
+/// Read cosign public key files; one that cannot be used is a usage error naming it.
+pub fn load_keys(paths: &[PathBuf]) -> Result<Vec<PublicKey>, CliError> {
+    paths
+        .iter()
+        .map(|p| PublicKey::load(p).map_err(|e| CliError::usage_of(&e)))
+        .collect()
 }
 
 /// A password or token from the file of `flag` (a usage error, naming the flag, when unusable).
@@ -384,6 +410,8 @@ pub struct InspectArgs {
     pub json: bool,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -399,6 +427,8 @@ pub struct ValidateArgs {
     pub json: bool,
     #[command(flatten)]
     pub source: SourceArgs,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use serde_json::Value;
 use xnat_cmd::pipeline::{Image, Options};
 use xnat_cmd::{CommandView, Platform};
 
-use crate::args::{GlobalArgs, InspectArgs};
+use crate::args::{load_keys, GlobalArgs, InspectArgs};
 use crate::output::{align, error, print_stdout, warn, CliError};
 use crate::sources::{item_problem, run as read, warn_item};
 
@@ -19,6 +19,9 @@ struct Inspected {
     #[serde(skip_serializing_if = "Option::is_none")]
     manifest_digest: Option<String>,
     config_digest: Option<String>,
+    /// With --verify-key: the manifest digest whose cosign signature was verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verified_digest: Option<String>,
     platform: Option<Platform>,
     commands: Vec<Value>,
     /// With --all-platforms: every platform's reading, and whether their labels differ.
@@ -36,8 +39,10 @@ struct PlatformCommands {
 }
 
 pub async fn run(args: InspectArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+    let mut read_opts = args.source.read_options()?;
+    read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
     let opts = Options {
-        read: args.source.read_options()?,
+        read: read_opts,
         ..Options::default()
     };
     let items = read(&args.sources, false, &opts).await?;
@@ -114,6 +119,7 @@ fn inspect_one(text: &str, images: &[Image], all_platforms: bool) -> Option<Insp
         image: record.image.clone(),
         manifest_digest: record.manifest_digest.clone(),
         config_digest: record.config_digest.clone(),
+        verified_digest: record.verified_digest.clone(),
         platform: record.platform.clone(),
         commands,
         platforms,
@@ -132,6 +138,9 @@ fn human(i: &Inspected) -> String {
     }
     if let Some(d) = &i.config_digest {
         facts.push(format!("config {}", short_digest(d)));
+    }
+    if let Some(d) = &i.verified_digest {
+        facts.push(format!("signed {}", short_digest(d)));
     }
     let _ = writeln!(s, "{} ({})", i.source, facts.join(", "));
     let rows: Vec<[String; 5]> = i

@@ -8,7 +8,7 @@ use xnat_cmd::pipeline::{self, Options};
 use xnat_cmd::plan::{plan, Action, PlanOptions};
 use xnat_cmd::problem::Problem;
 
-use crate::args::{GlobalArgs, InstallArgs};
+use crate::args::{load_keys, GlobalArgs, InstallArgs};
 use crate::connect::connect;
 use crate::output::{error, print_stdout, warn, CliError};
 use crate::report::outcome_lines;
@@ -28,8 +28,15 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
             "install reads one platform: use --platform instead of --all-platforms",
         ));
     }
+    if !args.verify.verify_keys.is_empty() && args.image.is_some() {
+        return Err(CliError::usage(
+            "--verify-key installs the verified image under its own repository and digest: drop --image",
+        ));
+    }
+    let mut read_opts = args.source.read_options()?;
+    read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
     let opts = Options {
-        read: args.source.read_options()?,
+        read: read_opts,
         image: args.image.clone(),
         pin_digest: args.pin_digest,
         need_reference: true,

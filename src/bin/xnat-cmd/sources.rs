@@ -15,6 +15,9 @@ pub async fn run(
     opts: &Options,
 ) -> Result<Vec<Item>, CliError> {
     let inputs = pipeline::classify_all(texts, allow_files).map_err(|e| CliError::usage_of(&e))?;
+    if !opts.read.verify_keys.is_empty() {
+        pipeline::check_verifiable(texts, &inputs).map_err(|e| CliError::usage_of(&e))?;
+    }
     Ok(pipeline::run(texts, &inputs, opts).await)
 }
 

@@ -46,6 +46,11 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
                 "status of a fleet file reads each image's `platform:` from it: drop --platform/--all-platforms",
             ));
         }
+        if !args.verify.verify_keys.is_empty() {
+            return Err(CliError::usage(
+                "status of a fleet file reads its keys from its `verify:` key: drop --verify-key",
+            ));
+        }
         let text = std::fs::read_to_string(&shown)
             .map_err(|e| CliError::usage(format!("failed to read fleet file `{shown}`: {e}")))?;
         (fleet::parse(&shown, &text).map_err(CliError::usage)?, shown)
@@ -147,6 +152,7 @@ fn sources_fleet(args: &StatusArgs) -> Result<Fleet, CliError> {
                 pin_digest: false,
                 sites: None,
                 enable: Enable::default(),
+                verify: args.verify.verify_keys.clone(),
                 line: 0,
             })
             .collect(),

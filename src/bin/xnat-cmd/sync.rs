@@ -165,6 +165,7 @@ pub async fn load(
     let texts: Vec<String> = fleet.images.iter().map(|i| i.image.clone()).collect();
     let mut inputs = Vec::with_capacity(texts.len());
     let mut opts = Vec::with_capacity(texts.len());
+    let mut keys = KeyFiles::default();
     for entry in &fleet.images {
         let input = pipeline::classify(&entry.image, false)
             .map_err(|e| CliError::Usage(problem(&e).about(&format!("{shown}:{}", entry.line))))?;
@@ -174,11 +175,20 @@ pub async fn load(
                 entry.line, entry.image
             )));
         }
-        inputs.push(input);
         let mut r = read.clone();
         if let Some(p) = &entry.platform {
             r.platform = p.clone();
         }
+        if !entry.verify.is_empty() {
+            // Before any read: a daemon or archive source cannot be verified.
+            pipeline::check_verifiable(
+                std::slice::from_ref(&entry.image),
+                std::slice::from_ref(&input),
+            )
+            .map_err(|e| CliError::Usage(problem(&e)))?;
+            r.verify_keys = keys.load(&entry.verify)?;
+        }
+        inputs.push(input);
         opts.push(Options {
             read: r,
             image: None,
@@ -370,4 +380,26 @@ fn human(reports: &[SiteReport], dry_run: bool) -> String {
         let _ = writeln!(s, "(dry run: nothing written)");
     }
     s
+}
+
+/// Key files read once each, however many fleet entries name them.
+#[derive(Default)]
+struct KeyFiles(std::collections::BTreeMap<std::path::PathBuf, xnat_cmd::cosign::PublicKey>);
+
+impl KeyFiles {
+    fn load(
+        &mut self,
+        paths: &[std::path::PathBuf],
+    ) -> Result<Vec<xnat_cmd::cosign::PublicKey>, CliError> {
+        let mut out = Vec::with_capacity(paths.len());
+        for p in paths {
+            if !self.0.contains_key(p) {
+                let key =
+                    xnat_cmd::cosign::PublicKey::load(p).map_err(|e| CliError::usage_of(&e))?;
+                self.0.insert(p.clone(), key);
+            }
+            out.extend(self.0.get(p).cloned());
+        }
+        Ok(out)
+    }
 }

@@ -13,7 +13,7 @@ use xnat_cmd::pipeline::{Options, Prepared};
 use xnat_cmd::problem::Problem;
 use xnat_cmd::Severity;
 
-use crate::args::{GlobalArgs, ValidateArgs};
+use crate::args::{load_keys, GlobalArgs, ValidateArgs};
 use crate::output::{self, CliError};
 use crate::sources::{item_problem, run as read, warn_item};
 
@@ -81,8 +81,10 @@ pub fn verdict(source: &str, p: &Prepared, image_flag: bool) -> Verdict {
 }
 
 pub async fn run(args: ValidateArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+    let mut read_opts = args.source.read_options()?;
+    read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
     let opts = Options {
-        read: args.source.read_options()?,
+        read: read_opts,
         image: args.image.clone(),
         ..Options::default()
     };

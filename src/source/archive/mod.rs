@@ -233,6 +233,7 @@ fn record(
         config_digest: Some(Digest::sha256_of(config).to_string()),
         platform: parsed.platform(),
         labels: parsed.labels(),
+        verified_digest: None,
     })
 }
 

@@ -425,6 +425,7 @@ fn record(given: &str, v: &Value, warnings: &mut Vec<String>) -> ImageRecord {
         config_digest: id,
         platform,
         labels,
+        verified_digest: None,
     }
 }
 

@@ -4,7 +4,8 @@
 //! Layers, each using only the ones after it: `client` (the public [`RegistryClient`]) →
 //! `read` (index → manifest → config, HEAD re-check, `cache`) → `auth` (challenges, tokens,
 //! credentials) → `transport` (scheme, retries, redirects, capped bodies, error bodies) →
-//! `http` (the reqwest clients); `challenge` parses `WWW-Authenticate`.
+//! `http` (the reqwest clients); `challenge` parses `WWW-Authenticate`; `signatures` reads
+//! cosign signatures (referrers API, `sha256-<hex>.sig` tag) for `ReadOptions::verify_keys`.
 //!
 //! Requests per image: no `/v2/` ping; the first request of a run to a token
 //! registry is answered 401 and the challenge is remembered, so later repositories on that
@@ -25,6 +26,7 @@ mod challenge;
 mod client;
 mod http;
 mod read;
+mod signatures;
 mod transport;
 
 use std::path::PathBuf;
@@ -162,4 +164,7 @@ pub enum RegistryError {
     BadRedirect { url: String },
     #[error("reading `{reference}` took longer than {seconds} s")]
     Deadline { reference: String, seconds: u64 },
+    /// `--verify-key`: the image has no signature made with one of the keys.
+    #[error(transparent)]
+    Signature(#[from] crate::cosign::SignatureError),
 }

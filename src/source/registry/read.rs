@@ -17,7 +17,7 @@ use crate::source::manifest::{self, ImageConfig, ManifestDoc, ManifestError};
 use crate::source::{ImageRecord, ReadOptions, ReadResult};
 
 /// Every manifest type we read; without the OCI ones the reference registry answers 404.
-const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+pub(super) const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 application/vnd.oci.image.manifest.v1+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, \
 application/vnd.docker.distribution.manifest.v2+json, \
@@ -110,6 +110,15 @@ impl Run {
         );
         let doc = manifest::parse_manifest(&top.body, top.content_type.as_deref(), &what)
             .map_err(|e| body_error(&top.body, &what, &top_url, e))?;
+        // Before anything else is read: an unsigned image is refused whole. The digest checked
+        // is the one just read, which is what gets installed, so a tag moved since cannot
+        // slip in another image.
+        let verified = if opts.verify_keys.is_empty() {
+            None
+        } else {
+            self.verify_signature(r, &top_digest, opts).await?;
+            Some(top_digest.to_string())
+        };
         let image = Some(r.typed_with_tag());
         match doc {
             ManifestDoc::Index(index) => {
@@ -147,6 +156,7 @@ impl Run {
                     if rec.platform.is_none() {
                         rec.platform = d.platform.as_ref().map(|p| p.to_platform());
                     }
+                    rec.verified_digest = verified.clone();
                     result.images.push(rec);
                 }
             }
@@ -154,6 +164,7 @@ impl Run {
                 let mut rec = self.config(r, &m.config, opts).await?;
                 rec.image = image;
                 rec.manifest_digest = Some(top_digest.to_string());
+                rec.verified_digest = verified;
                 result.images.push(rec);
             }
             ManifestDoc::Schema1(m) => {
@@ -172,6 +183,7 @@ impl Run {
                     config_digest: None,
                     platform: cfg.platform(),
                     labels: cfg.labels(),
+                    verified_digest: verified,
                 });
             }
         }
@@ -271,11 +283,12 @@ impl Run {
             config_digest: Some(digest.to_string()),
             platform: cfg.platform(),
             labels: cfg.labels(),
+            verified_digest: None,
         })
     }
 
     /// GET `path` on the registry of `r`.
-    async fn get(
+    pub(super) async fn get(
         &self,
         r: &Reference,
         path: &str,
