@@ -7,6 +7,7 @@ mod commands;
 mod corpus;
 mod enablement;
 mod faults;
+mod lenient;
 mod support;
 mod tls;
 
