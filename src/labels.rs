@@ -21,7 +21,7 @@ pub const LABEL_KEY: &str = "org.nrg.commands";
 pub const REBUILD_HINT: &str =
     "rebuild the label with `xnat-cmd label --dockerfile command.json` and replace the LABEL line in the Dockerfile";
 
-/// A parsed label: the commands, untouched, plus what was lenient about it.
+/// A parsed label or command file: the commands, untouched, plus what was lenient about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedLabel {
     pub commands: Vec<serde_json::Value>,
@@ -166,8 +166,8 @@ pub enum CommandFileError {
 
 /// The commands of a command JSON file: one object, or a list of objects. The file is read as
 /// XNAT reads a `POST /xapi/commands` body ([`lenient_json`]); text after the JSON value, which
-/// XNAT ignores, is ignored here too and logged as a warning.
-pub fn parse_command_file(text: &str) -> Result<Vec<Value>, CommandFileError> {
+/// XNAT ignores, is ignored here too, with a warning.
+pub fn parse_command_file(text: &str) -> Result<ParsedLabel, CommandFileError> {
     // A byte order mark is skipped, as Jackson skips it at the start of a request body.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let read = lenient_json::parse(text).map_err(|e| {
@@ -179,9 +179,11 @@ pub fn parse_command_file(text: &str) -> Result<Vec<Value>, CommandFileError> {
             snippet,
         }
     })?;
-    if let Some((line, column)) = read.trailing {
-        tracing::warn!("{}", trailing_warning("the command file", line, column));
-    }
+    let warnings = read
+        .trailing
+        .map(|(line, column)| trailing_warning("the command file", line, column))
+        .into_iter()
+        .collect();
     let parsed = read.value;
     match parsed {
         Value::Array(items) => {
@@ -191,9 +193,15 @@ pub fn parse_command_file(text: &str) -> Result<Vec<Value>, CommandFileError> {
                     found: json_kind(item),
                 });
             }
-            Ok(items)
+            Ok(ParsedLabel {
+                commands: items,
+                warnings,
+            })
         }
-        obj @ Value::Object(_) => Ok(vec![obj]),
+        obj @ Value::Object(_) => Ok(ParsedLabel {
+            commands: vec![obj],
+            warnings,
+        }),
         other => Err(CommandFileError::NotCommands {
             found: json_kind(&other),
         }),
@@ -496,8 +504,18 @@ mod tests {
 
     #[test]
     fn command_files_take_the_same_dialect_and_a_bom() {
-        let cmds = parse_command_file("\u{feff}# c\n{'name': 'a'}").unwrap();
-        assert_eq!(cmds, vec![json!({"name": "a"})]);
+        let file = parse_command_file("\u{feff}# c\n{'name': 'a'}").unwrap();
+        assert_eq!(file.commands, vec![json!({"name": "a"})]);
+        assert!(file.warnings.is_empty());
+        let file = parse_command_file("{'name': 'a'}\n}").unwrap();
+        assert_eq!(file.commands.len(), 1);
+        assert_eq!(
+            file.warnings,
+            [
+                "the command file has more text after its JSON value, from line 2, column 1: \
+              ignored (XNAT ignores it too), but it is probably a mistake"
+            ]
+        );
         assert_eq!(
             parse_command_file("{'a':\n 1,}").unwrap_err().to_string(),
             "not valid JSON at line 2, column 4: trailing comma near `{'a': 1,}`"
@@ -523,10 +541,17 @@ mod tests {
 
     #[test]
     fn command_files() {
-        assert_eq!(parse_command_file(r#"{"name":"a"}"#).unwrap().len(), 1);
+        assert_eq!(
+            parse_command_file(r#"{"name":"a"}"#)
+                .unwrap()
+                .commands
+                .len(),
+            1
+        );
         assert_eq!(
             parse_command_file(r#"[{"name":"a"},{"name":"b"}]"#)
                 .unwrap()
+                .commands
                 .len(),
             2
         );

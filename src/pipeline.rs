@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::command::{with_image, CommandView};
-use crate::labels::{commands_from_labels, parse_command_file, CommandFileError, LabelError};
+use crate::labels::{
+    commands_from_labels, parse_command_file, CommandFileError, LabelError, ParsedLabel,
+};
 use crate::plan::Desired;
 use crate::problem::Hint;
 use crate::reference::{repository, same_repository, xnat_default_tag, Reference, ReferenceError};
@@ -406,7 +408,7 @@ async fn run_one(reader: &Reader, text: &str, input: &Input, opts: &Options) -> 
         outcome: Ok(Vec::new()),
     };
     item.outcome = match input {
-        Input::CommandFile(path) => command_file(path, opts).map(|i| vec![i]),
+        Input::CommandFile(path) => command_file(path, opts, &mut item.warnings).map(|i| vec![i]),
         Input::Source(spec) => match reader.read_with(spec, &opts.read).await {
             Ok(result) => {
                 item.warnings.extend(result.warnings);
@@ -418,8 +420,9 @@ async fn run_one(reader: &Reader, text: &str, input: &Input, opts: &Options) -> 
     item
 }
 
-/// The commands of a command JSON file (an object or a list of them).
-pub fn read_command_file(path: &Path) -> Result<Vec<Value>, ItemError> {
+/// The commands of a command JSON file (an object or a list of them), read as XNAT reads a
+/// `POST /xapi/commands` body, and what was lenient about it.
+pub fn read_command_file(path: &Path) -> Result<ParsedLabel, ItemError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ItemError::ReadFile {
         path: shown.clone(),
@@ -431,9 +434,15 @@ pub fn read_command_file(path: &Path) -> Result<Vec<Value>, ItemError> {
     })
 }
 
-fn command_file(path: &Path, opts: &Options) -> Result<Image, ItemError> {
+fn command_file(
+    path: &Path,
+    opts: &Options,
+    warnings: &mut Vec<String>,
+) -> Result<Image, ItemError> {
     let shown = path.display().to_string();
-    let commands = read_command_file(path)?;
+    let file = read_command_file(path)?;
+    warnings.extend(file.warnings);
+    let commands = file.commands;
     // As `POST /xapi/commands[?image=]`: `--image` replaces, else the command's own.
     let image = opts.image.as_deref().map(xnat_default_tag);
     Ok(Image {
