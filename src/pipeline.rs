@@ -105,8 +105,9 @@ pub fn classify(text: &str, allow_files: bool) -> Result<Input, InputError> {
 }
 
 /// Is this argument a command JSON file rather than an image source? A name ending in
-/// `.json`, or an existing file whose content starts like JSON (archives start with a tar
-/// header or gzip magic). Only the first bytes are read: archives can be gigabytes.
+/// `.json`, or an existing file whose content starts like JSON as XNAT reads it (after a byte
+/// order mark, whitespace and `#` comment lines; archives start with a tar header or gzip
+/// magic). Only the first bytes are read: archives can be gigabytes.
 pub fn is_command_file(arg: &str) -> bool {
     if arg.ends_with(".json") {
         return true;
@@ -117,11 +118,26 @@ pub fn is_command_file(arg: &str) -> bool {
         Some(Ok(mut f)) => std::io::Read::read(&mut f, &mut head).unwrap_or(0),
         _ => return false,
     };
-    head[..n]
-        .iter()
-        .copied()
-        .find(|c| !c.is_ascii_whitespace())
-        .is_some_and(|c| c == b'{' || c == b'[')
+    starts_like_json(&head[..n])
+}
+
+/// Does `head` begin with `{` or `[` once a byte order mark, whitespace and `#` comment lines
+/// are skipped?
+fn starts_like_json(head: &[u8]) -> bool {
+    let mut rest = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    loop {
+        match rest.iter().position(|c| !c.is_ascii_whitespace()) {
+            Some(i) if rest[i] == b'#' => {
+                let line_end = rest[i..].iter().position(|c| *c == b'\n' || *c == b'\r');
+                match line_end {
+                    Some(j) => rest = &rest[i + j..],
+                    None => return false,
+                }
+            }
+            Some(i) => return rest[i] == b'{' || rest[i] == b'[',
+            None => return false,
+        }
+    }
 }
 
 /// Classify every argument; the first that names nothing readable is the error (each

@@ -52,6 +52,15 @@ fn validate_and_label_read_a_single_quoted_commented_file() {
     let out = ok_stdout(&run(&sb, &["validate", &file]), "validate");
     assert!(out.contains("✓ hello"), "{out}");
 
+    // Without the `.json` suffix, a file that starts with a `#` comment is still a command file.
+    let bare = sb.path().join("hello-command");
+    std::fs::write(&bare, LENIENT).unwrap();
+    let out = ok_stdout(
+        &run(&sb, &["validate", &bare.display().to_string()]),
+        "bare",
+    );
+    assert!(out.contains("✓ hello"), "{out}");
+
     // `label` prints strict JSON: serde_json (which takes no quotes or comments) reads it back.
     let out = ok_stdout(&run(&sb, &["label", &file]), "label");
     let strict: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
