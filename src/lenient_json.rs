@@ -3,15 +3,20 @@
 //!
 //! XNAT reads command JSON (the `org.nrg.commands` label and the bodies of `POST /xapi/commands`
 //! and `POST /xapi/commands/{id}`) with Jackson 2.13 (`jackson = "2.13.5"` in NrgXnat/xnat
-//! `gradle/libs.versions.toml`) through one shared `Jackson2ObjectMapperBuilder`:
+//! `gradle/libs.versions.toml`; container-service 3.7.3 builds against XNAT 1.9.3) through one
+//! shared `Jackson2ObjectMapperBuilder`:
 //!
 //! - NrgXnat/xnat `libs/framework/src/main/java/org/nrg/framework/configuration/SerializerConfig.java`
 //!   line 65: `.featuresToEnable(JsonParser.Feature.ALLOW_SINGLE_QUOTES, JsonParser.Feature.ALLOW_YAML_COMMENTS)`;
-//! - labels: NrgXnat/container-service `ContainersConfig.java` line 131 makes the injected
-//!   `ObjectMapper` `SerializerService.getObjectMapper()` (= that builder's `build()`), which
-//!   `CommandLabelServiceImpl.java` line 50 uses: `objectMapper.readValue(labelValue, …)`;
-//! - bodies: NrgXnat/xnat `web/src/main/java/org/nrg/xnat/configuration/WebConfig.java` line 61
-//!   builds the `MappingJackson2HttpMessageConverter`'s mapper from the same builder.
+//! - labels: NrgXnat/container-service `src/main/java/org/nrg/containers/config/ContainersConfig.java`
+//!   line 131 makes the injected `ObjectMapper` `SerializerService.getObjectMapper()`, which is
+//!   that builder's `build()` (NrgXnat/xnat `libs/framework/.../services/SerializerService.java`
+//!   line 52); `services/impl/CommandLabelServiceImpl.java` line 50 reads the label with it:
+//!   `objectMapper.readValue(labelValue, new TypeReference<List<Command.CommandCreation>>() {})`;
+//! - bodies: `rest/CommandRestApi.java` lines 119 and 145 take `@RequestBody` through the
+//!   `MappingJackson2HttpMessageConverter` whose mapper NrgXnat/xnat
+//!   `web/src/main/java/org/nrg/xnat/configuration/WebConfig.java` line 67 builds from the same
+//!   builder.
 //!
 //! Every other `JsonParser.Feature` keeps Jackson's default (off), so what Jackson 2.13.5's
 //! `ReaderBasedJsonParser` / `UTF8StreamJsonParser` then accept, and this module accepts, is:
