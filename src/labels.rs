@@ -255,17 +255,38 @@ fn json_error(text: &str, e: &JsonError) -> LabelError {
 /// Up to 24 characters either side of (line, column), on one line; the column counts
 /// characters.
 fn snippet_at(text: &str, line: usize, column: usize) -> String {
-    let mut offset = 0usize;
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == line.max(1) {
-            offset += l
-                .char_indices()
-                .nth(column.saturating_sub(1))
-                .map_or(l.len(), |(at, _)| at);
-            break;
+    // Lines end at `\n`, `\r\n` or a lone `\r`, as the parser counts them.
+    let mut line_start = 0usize;
+    let mut current = 1usize;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while current < line.max(1) && i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                current += 1;
+                line_start = i + 1;
+            }
+            b'\r' => {
+                current += 1;
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                line_start = i + 1;
+            }
+            _ => {}
         }
-        offset += l.len();
+        i += 1;
     }
+    let rest = text.get(line_start..).unwrap_or_default();
+    let offset = line_start
+        + rest
+            .char_indices()
+            .take_while(|(_, c)| *c != '\n' && *c != '\r')
+            .nth(column.saturating_sub(1))
+            .map_or_else(
+                || rest.find(['\n', '\r']).unwrap_or(rest.len()),
+                |(at, _)| at,
+            );
     let offset = offset.min(text.len());
     let mut start = offset;
     let mut taken = 0;
@@ -582,6 +603,9 @@ mod tests {
         assert!(s.chars().all(|c| c == 'b'));
         assert_eq!(snippet_at("ab", 1, 99), "ab");
         assert_eq!(snippet_at("é", 1, 1), "é");
+        // A lone `\r` ends a line too, as the parser counts lines.
+        assert_eq!(snippet_at("ab\rcd", 2, 2), "ab cd");
+        assert_eq!(snippet_at("a\r\nxyz", 2, 3), "a xyz");
     }
 
     /// BuildKit's double-quote rules (moby/buildkit `frontend/dockerfile/shell/lex.go`,
