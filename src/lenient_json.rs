@@ -72,8 +72,9 @@ pub struct JsonError {
     pub kind: JsonErrorKind,
 }
 
-/// What went wrong. The texts follow Jackson's own messages where they are clear, so that a
-/// message seen in XNAT's log and one seen here can be matched up.
+/// What went wrong. The texts follow Jackson's own messages where they are clear (hence their
+/// capitals, unlike this crate's other messages), so that a message seen in XNAT's log and one
+/// seen here can be matched up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JsonErrorKind {
     #[error("No content to map due to end-of-input")]
