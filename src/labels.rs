@@ -1,6 +1,8 @@
 //! The `org.nrg.commands` label: from a config's labels to a list of raw command values.
 //!
-//! XNAT's label importer reads the value as a JSON *list* of command objects. We are more
+//! XNAT's label importer reads the value as a JSON *list* of command objects, with Jackson set
+//! to accept single-quoted strings and `#` comments; [`crate::lenient_json`] reads it the same
+//! way, here and for command files. We are more
 //! lenient than XNAT where real images need it (a lone object is read as a one-element list,
 //! with a warning) and more helpful where XNAT only logs: a broken label is reported with line,
 //! column and the text around the spot, and the backslash bug of NRG's `command2label.py` is
@@ -10,6 +12,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::lenient_json::{self, JsonError, JsonErrorKind};
+
 /// The one label key XNAT reads.
 pub const LABEL_KEY: &str = "org.nrg.commands";
 
@@ -17,7 +21,7 @@ pub const LABEL_KEY: &str = "org.nrg.commands";
 pub const REBUILD_HINT: &str =
     "rebuild the label with `xnat-cmd label --dockerfile command.json` and replace the LABEL line in the Dockerfile";
 
-/// A parsed label: the commands, untouched, plus what was lenient about it.
+/// A parsed label or command file: the commands, untouched, plus what was lenient about it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedLabel {
     pub commands: Vec<serde_json::Value>,
@@ -88,8 +92,12 @@ pub fn parse_label(value: &str) -> Result<ParsedLabel, LabelError> {
     if value.trim().is_empty() {
         return Err(LabelError::Empty);
     }
-    let parsed: Value = serde_json::from_str(value).map_err(|e| json_error(value, &e))?;
+    let read = lenient_json::parse(value).map_err(|e| json_error(value, &e))?;
     let mut warnings = Vec::new();
+    if let Some((line, column)) = read.trailing {
+        warnings.push(trailing_warning("the org.nrg.commands label", line, column));
+    }
+    let parsed = read.value;
     let commands = match parsed {
         Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
@@ -156,31 +164,27 @@ pub enum CommandFileError {
     NotAnObject { index: usize, found: &'static str },
 }
 
-/// The commands of a command JSON file: one object, or a list of objects.
-pub fn parse_command_file(text: &str) -> Result<Vec<Value>, CommandFileError> {
-    let parsed: Value = serde_json::from_str(text).map_err(|e| match json_error(text, &e) {
-        LabelError::InvalidJson {
+/// The commands of a command JSON file: one object, or a list of objects. The file is read as
+/// XNAT reads a `POST /xapi/commands` body ([`lenient_json`]); text after the JSON value, which
+/// XNAT ignores, is ignored here too, with a warning.
+pub fn parse_command_file(text: &str) -> Result<ParsedLabel, CommandFileError> {
+    // A byte order mark is skipped, as Jackson skips it at the start of a request body.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let read = lenient_json::parse(text).map_err(|e| {
+        let (line, column, reason, snippet) = json_error_parts(text, &e);
+        CommandFileError::InvalidJson {
             line,
             column,
             reason,
             snippet,
         }
-        | LabelError::LostBackslash {
-            line,
-            column,
-            reason,
-            snippet,
-        } => CommandFileError::InvalidJson {
-            line,
-            column,
-            reason,
-            snippet,
-        },
-        // json_error only builds the two variants above.
-        _ => CommandFileError::NotCommands {
-            found: "broken JSON",
-        },
     })?;
+    let warnings = read
+        .trailing
+        .map(|(line, column)| trailing_warning("the command file", line, column))
+        .into_iter()
+        .collect();
+    let parsed = read.value;
     match parsed {
         Value::Array(items) => {
             if let Some((index, item)) = items.iter().enumerate().find(|(_, i)| !i.is_object()) {
@@ -189,29 +193,48 @@ pub fn parse_command_file(text: &str) -> Result<Vec<Value>, CommandFileError> {
                     found: json_kind(item),
                 });
             }
-            Ok(items)
+            Ok(ParsedLabel {
+                commands: items,
+                warnings,
+            })
         }
-        obj @ Value::Object(_) => Ok(vec![obj]),
+        obj @ Value::Object(_) => Ok(ParsedLabel {
+            commands: vec![obj],
+            warnings,
+        }),
         other => Err(CommandFileError::NotCommands {
             found: json_kind(&other),
         }),
     }
 }
 
-/// Turn serde_json's error into ours: the reason without serde's own position suffix, the
-/// position, a snippet, and whether it looks like the lost-backslash bug.
-fn json_error(text: &str, e: &serde_json::Error) -> LabelError {
-    let (line, column) = (e.line(), e.column());
-    let full = e.to_string();
-    let reason = match full.rfind(" at line ") {
-        Some(i) => full[..i].to_string(),
-        None => full,
-    };
-    let snippet = snippet_at(text, line, column);
+/// The warning for text after the JSON value, which XNAT's Jackson never reads.
+fn trailing_warning(what: &str, line: usize, column: usize) -> String {
+    format!(
+        "{what} has more text after its JSON value, from line {line}, column {column}: \
+         ignored (XNAT ignores it too), but it is probably a mistake"
+    )
+}
+
+/// Position, reason and snippet of a parse error.
+fn json_error_parts(text: &str, e: &JsonError) -> (usize, usize, String, String) {
+    let snippet = snippet_at(text, e.line, e.column);
+    (e.line, e.column, e.kind.to_string(), snippet)
+}
+
+/// Turn the parser's error into ours: the reason, the position, a snippet, and whether it
+/// looks like the lost-backslash bug.
+fn json_error(text: &str, e: &JsonError) -> LabelError {
+    let (line, column, reason, snippet) = json_error_parts(text, e);
     // An invalid escape, or a raw control character inside a string, is what a Dockerfile
-    // LABEL built without escaping `\` produces (`\\n` → `\n` is fine, `\d` or a lone `\`
-    // followed by a quote is not).
-    let lost_backslash = reason.contains("invalid escape") || reason.contains("control character");
+    // LABEL built without escaping `\` produces (`\\n` → `\n` is fine, `\d`, `\users` or a
+    // lone `\` followed by a quote is not).
+    let lost_backslash = matches!(
+        e.kind,
+        JsonErrorKind::InvalidEscape { .. }
+            | JsonErrorKind::BadHexEscape { .. }
+            | JsonErrorKind::ControlCharInString { .. }
+    );
     if lost_backslash {
         LabelError::LostBackslash {
             line,
@@ -229,16 +252,41 @@ fn json_error(text: &str, e: &serde_json::Error) -> LabelError {
     }
 }
 
-/// Up to 24 characters either side of (line, column), on one line.
+/// Up to 24 characters either side of (line, column), on one line; the column counts
+/// characters.
 fn snippet_at(text: &str, line: usize, column: usize) -> String {
-    let mut offset = 0usize;
-    for (i, l) in text.split_inclusive('\n').enumerate() {
-        if i + 1 == line.max(1) {
-            offset += column.saturating_sub(1).min(l.len());
-            break;
+    // Lines end at `\n`, `\r\n` or a lone `\r`, as the parser counts them.
+    let mut line_start = 0usize;
+    let mut current = 1usize;
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while current < line.max(1) && i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                current += 1;
+                line_start = i + 1;
+            }
+            b'\r' => {
+                current += 1;
+                if bytes.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+                line_start = i + 1;
+            }
+            _ => {}
         }
-        offset += l.len();
+        i += 1;
     }
+    let rest = text.get(line_start..).unwrap_or_default();
+    let offset = line_start
+        + rest
+            .char_indices()
+            .take_while(|(_, c)| *c != '\n' && *c != '\r')
+            .nth(column.saturating_sub(1))
+            .map_or_else(
+                || rest.find(['\n', '\r']).unwrap_or(rest.len()),
+                |(at, _)| at,
+            );
     let offset = offset.min(text.len());
     let mut start = offset;
     let mut taken = 0;
@@ -434,6 +482,68 @@ mod tests {
     }
 
     #[test]
+    fn labels_are_read_as_leniently_as_xnat_reads_them() {
+        // Accepted by XNAT's Jackson mapper (ALLOW_SINGLE_QUOTES, ALLOW_YAML_COMMENTS).
+        let label =
+            "# built by hand\n[{'name': 'a', # the name\n 'command-line': 'echo \\'hi\\' \"x\"'}]";
+        let p = parse_label(label).unwrap();
+        assert_eq!(
+            p.commands,
+            vec![json!({"name": "a", "command-line": "echo 'hi' \"x\""})]
+        );
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        // Text after the list: XNAT never reads it; we say so.
+        let p = parse_label("[{'name':'a'}] ]").unwrap();
+        assert_eq!(p.commands.len(), 1);
+        assert_eq!(p.warnings.len(), 1);
+        assert!(
+            p.warnings[0].contains("line 1, column 16"),
+            "{}",
+            p.warnings[0]
+        );
+        // Near misses XNAT refuses as well.
+        let cases = [
+            (
+                "[{name: 'a'}]",
+                "was expecting double-quote to start field name",
+            ),
+            ("// c\n[{'name': 'a'}]", "ALLOW_COMMENTS"),
+            ("[{'name': 'a'},]", "trailing comma"),
+        ];
+        for (label, reason) in cases {
+            match parse_label(label) {
+                Err(LabelError::InvalidJson { reason: got, .. }) => {
+                    assert!(got.contains(reason), "{label}: {got}")
+                }
+                other => panic!("{label}: {other:?}"),
+            }
+        }
+        // `C:\users` that lost its escaping is a bad `\u` escape: the backslash bug.
+        let e = parse_label(r#"[{"name":"a","command-line":"C:\users"}]"#).unwrap_err();
+        assert!(matches!(e, LabelError::LostBackslash { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn command_files_take_the_same_dialect_and_a_bom() {
+        let file = parse_command_file("\u{feff}# c\n{'name': 'a'}").unwrap();
+        assert_eq!(file.commands, vec![json!({"name": "a"})]);
+        assert!(file.warnings.is_empty());
+        let file = parse_command_file("{'name': 'a'}\n}").unwrap();
+        assert_eq!(file.commands.len(), 1);
+        assert_eq!(
+            file.warnings,
+            [
+                "the command file has more text after its JSON value, from line 2, column 1: \
+              ignored (XNAT ignores it too), but it is probably a mistake"
+            ]
+        );
+        assert_eq!(
+            parse_command_file("{'a':\n 1,}").unwrap_err().to_string(),
+            "not valid JSON at line 2, column 4: trailing comma near `{'a': 1,}`"
+        );
+    }
+
+    #[test]
     fn garbled_backspace_is_a_warning() {
         let p = parse_label(r#"[{"name":"a","command-line":"C:\bin"}]"#).unwrap();
         assert_eq!(p.warnings.len(), 1);
@@ -452,10 +562,17 @@ mod tests {
 
     #[test]
     fn command_files() {
-        assert_eq!(parse_command_file(r#"{"name":"a"}"#).unwrap().len(), 1);
+        assert_eq!(
+            parse_command_file(r#"{"name":"a"}"#)
+                .unwrap()
+                .commands
+                .len(),
+            1
+        );
         assert_eq!(
             parse_command_file(r#"[{"name":"a"},{"name":"b"}]"#)
                 .unwrap()
+                .commands
                 .len(),
             2
         );
@@ -486,6 +603,9 @@ mod tests {
         assert!(s.chars().all(|c| c == 'b'));
         assert_eq!(snippet_at("ab", 1, 99), "ab");
         assert_eq!(snippet_at("é", 1, 1), "é");
+        // A lone `\r` ends a line too, as the parser counts lines.
+        assert_eq!(snippet_at("ab\rcd", 2, 2), "ab cd");
+        assert_eq!(snippet_at("a\r\nxyz", 2, 3), "a xyz");
     }
 
     /// BuildKit's double-quote rules (moby/buildkit `frontend/dockerfile/shell/lex.go`,

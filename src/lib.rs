@@ -4,7 +4,8 @@
 //! 1. [`source`] reads an image's config from a registry, a daemon or an archive
 //!    (with [`platform`] selection and the shared [`source::manifest`] model; with keys,
 //!    [`cosign`] decides whether a registry image's signature is accepted);
-//! 2. [`labels`] takes the `org.nrg.commands` label apart into raw commands;
+//! 2. [`labels`] takes the `org.nrg.commands` label apart into raw commands, reading JSON as
+//!    leniently as XNAT does ([`lenient_json`]);
 //! 3. [`command`] gives typed, XNAT-lenient access to each command and validates it with
 //!    Container Service's own rules and messages;
 //! 4. [`xnat`], [`plan`] and [`apply`] compare with what XNAT has and write the difference.
@@ -17,6 +18,7 @@ pub mod credentials;
 pub mod digest;
 pub mod fleet;
 pub mod labels;
+pub mod lenient_json;
 pub mod pipeline;
 pub mod platform;
 pub mod problem;

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::command::{with_image, CommandView};
-use crate::labels::{commands_from_labels, parse_command_file, CommandFileError, LabelError};
+use crate::labels::{
+    commands_from_labels, parse_command_file, CommandFileError, LabelError, ParsedLabel,
+};
 use crate::plan::Desired;
 use crate::problem::Hint;
 use crate::reference::{repository, same_repository, xnat_default_tag, Reference, ReferenceError};
@@ -108,8 +110,9 @@ pub fn classify(text: &str, allow_files: bool) -> Result<Input, InputError> {
 }
 
 /// Is this argument a command JSON file rather than an image source? A name ending in
-/// `.json`, or an existing file whose content starts like JSON (archives start with a tar
-/// header or gzip magic). Only the first bytes are read: archives can be gigabytes.
+/// `.json`, or an existing file whose content starts like JSON as XNAT reads it (after a byte
+/// order mark, whitespace and `#` comment lines; archives start with a tar header or gzip
+/// magic). Only the first bytes are read: archives can be gigabytes.
 pub fn is_command_file(arg: &str) -> bool {
     if arg.ends_with(".json") {
         return true;
@@ -120,11 +123,26 @@ pub fn is_command_file(arg: &str) -> bool {
         Some(Ok(mut f)) => std::io::Read::read(&mut f, &mut head).unwrap_or(0),
         _ => return false,
     };
-    head[..n]
-        .iter()
-        .copied()
-        .find(|c| !c.is_ascii_whitespace())
-        .is_some_and(|c| c == b'{' || c == b'[')
+    starts_like_json(&head[..n])
+}
+
+/// Does `head` begin with `{` or `[` once a byte order mark, whitespace and `#` comment lines
+/// are skipped?
+fn starts_like_json(head: &[u8]) -> bool {
+    let mut rest = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    loop {
+        match rest.iter().position(|c| !c.is_ascii_whitespace()) {
+            Some(i) if rest[i] == b'#' => {
+                let line_end = rest[i..].iter().position(|c| *c == b'\n' || *c == b'\r');
+                match line_end {
+                    Some(j) => rest = &rest[i + j..],
+                    None => return false,
+                }
+            }
+            Some(i) => return rest[i] == b'{' || rest[i] == b'[',
+            None => return false,
+        }
+    }
 }
 
 /// Classify every argument; the first that names nothing readable is the error (each
@@ -447,7 +465,7 @@ async fn run_one(reader: &Reader, text: &str, input: &Input, opts: &Options) -> 
     item.outcome = match input {
         // Callers check before any I/O (a usage error); this keeps the library safe alone.
         _ if verifiable.is_err() => verifiable.map(|_| Vec::new()).map_err(ItemError::from),
-        Input::CommandFile(path) => command_file(path, opts).map(|i| vec![i]),
+        Input::CommandFile(path) => command_file(path, opts, &mut item.warnings).map(|i| vec![i]),
         Input::Source(spec) => match reader.read_with(spec, &opts.read).await {
             Ok(result) => {
                 item.warnings.extend(result.warnings);
@@ -459,8 +477,9 @@ async fn run_one(reader: &Reader, text: &str, input: &Input, opts: &Options) -> 
     item
 }
 
-/// The commands of a command JSON file (an object or a list of them).
-pub fn read_command_file(path: &Path) -> Result<Vec<Value>, ItemError> {
+/// The commands of a command JSON file (an object or a list of them), read as XNAT reads a
+/// `POST /xapi/commands` body, and what was lenient about it.
+pub fn read_command_file(path: &Path) -> Result<ParsedLabel, ItemError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ItemError::ReadFile {
         path: shown.clone(),
@@ -472,9 +491,15 @@ pub fn read_command_file(path: &Path) -> Result<Vec<Value>, ItemError> {
     })
 }
 
-fn command_file(path: &Path, opts: &Options) -> Result<Image, ItemError> {
+fn command_file(
+    path: &Path,
+    opts: &Options,
+    warnings: &mut Vec<String>,
+) -> Result<Image, ItemError> {
     let shown = path.display().to_string();
-    let commands = read_command_file(path)?;
+    let file = read_command_file(path)?;
+    warnings.extend(file.warnings);
+    let commands = file.commands;
     // As `POST /xapi/commands[?image=]`: `--image` replaces, else the command's own.
     let image = opts.image.as_deref().map(xnat_default_tag);
     Ok(Image {

@@ -104,6 +104,29 @@ fn merge_repeated_counts_in_first_seen_order() {
 }
 
 #[test]
+fn command_file_content_is_recognised_after_bom_and_hash_comments() {
+    let cases: &[(&[u8], bool)] = &[
+        (b"  {\"name\": 1}", true),
+        (b"[]", true),
+        (b"\xEF\xBB\xBF{}", true),
+        (b"# a comment\n# another\r\n  [{'name': 'a'}]", true),
+        (b"# only a comment", false),
+        (b"#\n\nnot json", false),
+        (b"", false),
+        (b"\x1f\x8b\x08", false),
+        (b"layer.tar\0\0\0", false),
+    ];
+    for (head, want) in cases {
+        assert_eq!(
+            starts_like_json(head),
+            *want,
+            "{:?}",
+            String::from_utf8_lossy(head)
+        );
+    }
+}
+
+#[test]
 fn classify_table() {
     let dir = tempfile::tempdir().unwrap();
     let tar = dir.path().join("image.oci.tar");

@@ -98,7 +98,10 @@ pub(crate) fn read_body(app: &Inner, headers: &HeaderMap, body: &Bytes) -> Resul
             &format!("JSON parse error: {msg}"),
         )
     };
-    let value: Value = serde_json::from_slice(body).map_err(|e| unreadable(e.to_string()))?;
+    // Read as XNAT's Jackson mapper reads a body: single quotes, `#` comments, trailing text ignored.
+    let value: Value = xnat_cmd::lenient_json::parse_bytes(body)
+        .map_err(|e| unreadable(e.to_string()))?
+        .value;
     if !value.is_object() {
         return Err(unreadable(format!(
             "Cannot deserialize value of type `org.nrg.containers.model.command.auto.Command` \

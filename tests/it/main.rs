@@ -6,6 +6,7 @@ mod daemon;
 mod first_hour;
 mod inspect;
 mod install;
+mod lenient;
 mod model;
 mod registry;
 mod registry_cli;

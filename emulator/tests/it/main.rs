@@ -10,6 +10,7 @@ mod corpus;
 mod enablement;
 mod faults;
 mod images_save;
+mod lenient;
 mod state;
 mod support;
 mod tls;

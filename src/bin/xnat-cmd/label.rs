@@ -20,8 +20,11 @@ pub fn run(args: LabelArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> 
     let mut commands: Vec<Value> = Vec::new();
     let mut verdicts = Vec::new();
     for path in &args.files {
-        let cmds = read_command_file(path).map_err(|e| CliError::work_of(&e))?;
-        for c in cmds {
+        let file = read_command_file(path).map_err(|e| CliError::work_of(&e))?;
+        for w in &file.warnings {
+            output::warn(format_args!("{}: {w}", path.display()));
+        }
+        for c in file.commands {
             let p = prepare_for_label(&c);
             if !p.valid() {
                 verdicts.push(verdict(&path.display().to_string(), &p, true));
