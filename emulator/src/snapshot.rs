@@ -13,6 +13,8 @@
 //!   "commands": [{"id": 1, "name": "hello", ..., "xnat": [{"id": 1, "name": "w", ...}]}],
 //!   "site_enabled":    {"1": true},
 //!   "project_enabled": {"DEMO": {"1": true}},
+//!   "site_config":     {"1": {"inputs": {...}, "outputs": {...}}},
+//!   "project_config":  {"DEMO": {"1": {"inputs": {...}, "outputs": {...}}}},
 //!   "sessions": {"<JSESSIONID>": "admin"},
 //!   "counters": {"next_command_id": 2, "next_wrapper_id": 2, "writes": 3}
 //! }
@@ -21,7 +23,8 @@
 //! `projects` maps each project to its users' access (`owner`, `member`, `collaborator`);
 //! `commands` are the stored commands exactly as `GET /xapi/commands/{id}` returns them (ids
 //! included); in the enablement maps `null` is a record without a flag (§1.3: a site record
-//! without `false` counts as enabled, a project record needs `true`).
+//! without `false` counts as enabled, a project record needs `true`). The config maps hold a
+//! wrapper's stored input/output configuration (S8–S10, P7) apart from its `enabled` flag.
 //! New kinds of state are new top-level keys; unknown keys are refused, so a misspelt key is
 //! an error rather than silently empty state.
 
@@ -102,6 +105,8 @@ pub struct Snapshot {
     pub commands: Vec<Value>,
     pub site_enabled: BTreeMap<u64, Option<bool>>,
     pub project_enabled: BTreeMap<String, BTreeMap<u64, Option<bool>>>,
+    pub site_config: BTreeMap<u64, Value>,
+    pub project_config: BTreeMap<String, BTreeMap<u64, Value>>,
     pub sessions: BTreeMap<String, String>,
     pub counters: Counters,
 }

@@ -164,6 +164,12 @@ impl State {
             .iter()
             .flat_map(|(p, ws)| ws.iter().map(move |(w, e)| ((p.clone(), *w), *e)))
             .collect();
+        self.site_config = s.site_config.iter().map(|(w, c)| (*w, c.clone())).collect();
+        self.project_config = s
+            .project_config
+            .iter()
+            .flat_map(|(p, ws)| ws.iter().map(move |(w, c)| ((p.clone(), *w), c.clone())))
+            .collect();
         self.sessions = s
             .sessions
             .iter()
@@ -176,6 +182,13 @@ impl State {
         let mut project_enabled: BTreeMap<String, BTreeMap<u64, Option<bool>>> = BTreeMap::new();
         for ((p, w), e) in &self.project_enabled {
             project_enabled.entry(p.clone()).or_default().insert(*w, *e);
+        }
+        let mut project_config: BTreeMap<String, BTreeMap<u64, Value>> = BTreeMap::new();
+        for ((p, w), c) in &self.project_config {
+            project_config
+                .entry(p.clone())
+                .or_default()
+                .insert(*w, c.clone());
         }
         Snapshot {
             users: self
@@ -216,6 +229,12 @@ impl State {
             commands: self.commands.values().map(render).collect(),
             site_enabled: self.site_enabled.iter().map(|(w, e)| (*w, *e)).collect(),
             project_enabled,
+            site_config: self
+                .site_config
+                .iter()
+                .map(|(w, c)| (*w, c.clone()))
+                .collect(),
+            project_config,
             sessions: self
                 .sessions
                 .iter()

@@ -29,6 +29,21 @@ async fn a_state_written_from_the_hook_loads_back_to_the_same_state() {
     assert_eq!(first.call(Method::PUT, &site, ADMIN).await.status, 200);
     let project = format!("/xapi/projects/DEMO/wrappers/{wid}/enabled");
     assert_eq!(first.call(Method::PUT, &project, OWNER).await.status, 200);
+    // Stored wrapper configurations (S8, P7) are state too.
+    let config = json!({"inputs": {}, "outputs": {}});
+    let site_config = format!("/xapi/wrappers/{wid}/config?enable=true");
+    assert_eq!(
+        first.post_json(&site_config, ADMIN, &config).await.status,
+        201
+    );
+    let project_config = format!("/xapi/projects/DEMO/wrappers/{wid}/config?enable=true");
+    assert_eq!(
+        first
+            .post_json(&project_config, OWNER, &config)
+            .await
+            .status,
+        201
+    );
     let token = first
         .call(Method::GET, "/data/services/tokens/issue", ADMIN)
         .await
@@ -38,6 +53,14 @@ async fn a_state_written_from_the_hook_loads_back_to_the_same_state() {
     assert_eq!(
         before["project_enabled"],
         json!({"DEMO": {wid.to_string(): true}})
+    );
+    assert!(
+        before["site_config"][wid.to_string()].is_object(),
+        "{before}"
+    );
+    assert!(
+        before["project_config"]["DEMO"][wid.to_string()].is_object(),
+        "{before}"
     );
 
     let dir = tempfile::tempdir().unwrap();
