@@ -208,8 +208,8 @@ fn yaml(text: &str) -> Value {
     serde_norway::from_str(text).expect("YAML")
 }
 
-/// Fleet files and whether the fleet parser takes them; the schema must agree. `verify` is
-/// left out here: its parser is another branch's (it is checked against the schema alone).
+/// Fleet files and whether the fleet parser takes them; the schema must agree (`verify` has
+/// its own table below).
 const FLEETS: &[(&str, bool)] = &[
     ("images: [{image: ghcr.io/lab/tool:1.2}]", true),
     (
@@ -289,6 +289,11 @@ fn fleet_files_pass_as_the_parser_takes_them_and_verify_is_described() {
     }
     for ((text, ok), errors) in verify.iter().zip(&found[FLEETS.len() + own.len()..]) {
         assert_eq!(errors.is_empty(), *ok, "schema on {text:?}: {errors:?}");
+        assert_eq!(
+            xnat_cmd::fleet::parse("f", text).is_ok(),
+            *ok,
+            "parser on {text:?}"
+        );
     }
 }
 
