@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod digest;
 pub mod fleet;
 pub mod labels;
+pub mod limits;
 pub mod pipeline;
 pub mod platform;
 pub mod problem;

@@ -12,6 +12,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::credentials::{CredentialSource, Credentials};
+use crate::limits::MAX_XNAT_RESPONSE_BYTES;
 use crate::tls::is_cert_error;
 
 /// A non-browser User-Agent: XNAT answers browser agents with a 302 to its login page.
@@ -63,6 +64,19 @@ pub enum XnatError {
         url: String,
         status: u16,
         body: String,
+    },
+    #[error("{method} {url} answered with more than {limit} bytes: is the URL XNAT's?")]
+    TooLarge {
+        method: String,
+        url: String,
+        limit: u64,
+    },
+    #[error("{method} {url}: the answer broke off")]
+    Body {
+        method: String,
+        url: String,
+        #[source]
+        source: reqwest::Error,
     },
     #[error("{method} {url} returned an unexpected body: {reason}")]
     BadBody {
@@ -177,8 +191,8 @@ impl XnatClient {
         let mut b = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(opts.timeout.unwrap_or(Duration::from_secs(120)));
+            .connect_timeout(crate::limits::CONNECT_TIMEOUT)
+            .timeout(opts.timeout.unwrap_or(crate::limits::XNAT_REQUEST_TIMEOUT));
         if let Some(pem) = &opts.ca_cert_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(XnatError::BadCa)?;
             // Non-PEM text parses as an empty bundle; trusting nothing extra would only fail
@@ -243,6 +257,48 @@ impl XnatClient {
         }
     }
 
+    /// The body, at most [`MAX_XNAT_RESPONSE_BYTES`] (Content-Length is not trusted); bytes
+    /// that are not UTF-8 become U+FFFD (error bodies are shown, data bodies refused by
+    /// [`XnatClient::send`]). The request's deadline covers the body too.
+    async fn read_body(
+        &self,
+        method: &Method,
+        url: &Url,
+        mut resp: reqwest::Response,
+    ) -> Result<String, XnatError> {
+        let too_large = || XnatError::TooLarge {
+            method: method.to_string(),
+            url: redact_url(url),
+            limit: MAX_XNAT_RESPONSE_BYTES,
+        };
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_XNAT_RESPONSE_BYTES)
+        {
+            return Err(too_large());
+        }
+        let mut buf = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => {
+                    if buf.len() as u64 + c.len() as u64 > MAX_XNAT_RESPONSE_BYTES {
+                        return Err(too_large());
+                    }
+                    buf.extend_from_slice(&c);
+                }
+                Ok(None) => break,
+                Err(source) => {
+                    return Err(XnatError::Body {
+                        method: method.to_string(),
+                        url: redact_url(url),
+                        source,
+                    })
+                }
+            }
+        }
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+
     /// Open the one server session of this run: `POST /data/JSESSION` with Basic auth.
     pub async fn login(&self) -> Result<(), XnatError> {
         let url = self.url("data/JSESSION");
@@ -256,7 +312,7 @@ impl XnatClient {
         self.stats.reads.fetch_add(1, Ordering::Relaxed);
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp.text().await.unwrap_or_default();
+        let body = self.read_body(&Method::POST, &url, resp).await?;
         self.check_auth(&Method::POST, &url, status, &headers, &body)?;
         if !status.is_success() {
             return Err(self.http_error(&Method::POST, &url, status, &body));
@@ -388,7 +444,7 @@ impl XnatClient {
             }
             let status = resp.status();
             let headers = resp.headers().clone();
-            let text = resp.text().await.unwrap_or_default();
+            let text = self.read_body(&method, &url, resp).await?;
             let expired = attempt == 0
                 && self.session_cookie().is_some()
                 && (status == StatusCode::UNAUTHORIZED && !text.starts_with("There was an error")
@@ -401,6 +457,14 @@ impl XnatClient {
             self.check_auth(&method, &url, status, &headers, &text)?;
             if !status.is_success() {
                 return Err(self.http_error(&method, &url, status, &text));
+            }
+            // A success body is data: garbled bytes must not pass as replacement characters.
+            if text.contains(char::REPLACEMENT_CHARACTER) {
+                return Err(XnatError::BadBody {
+                    method: method.to_string(),
+                    url: redact_url(&url),
+                    reason: "not UTF-8 text".into(),
+                });
             }
             return Ok((status, text));
         }

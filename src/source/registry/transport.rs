@@ -29,10 +29,7 @@ use crate::reference::{is_loopback_registry, Reference};
 use crate::secret::Secret;
 use crate::tls::is_cert_error;
 
-const MAX_REDIRECTS: usize = 5;
-
-/// Largest token response read.
-const MAX_TOKEN_RESPONSE_BYTES: u64 = 1024 * 1024;
+use crate::limits::{MAX_REDIRECTS, MAX_TOKEN_RESPONSE_BYTES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scheme {
