@@ -480,6 +480,23 @@ impl XnatClient {
         })
     }
 
+    /// A GET answer of the wrong shape.
+    fn unexpected(&self, path: &str, reason: &str) -> XnatError {
+        XnatError::BadBody {
+            method: "GET".into(),
+            url: redact_url(&self.url(path)),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn expect(&self, path: &str, ok: bool, reason: &str) -> Result<(), XnatError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(self.unexpected(path, reason))
+        }
+    }
+
     // ---- info / preflight -------------------------------------------------------------
 
     /// `GET /data/auth` → the real user name (an alias token's owner, for instance).
@@ -502,13 +519,16 @@ impl XnatClient {
 
     /// XNAT's version from `/xapi/siteConfig/buildInfo`, when it says.
     pub async fn xnat_version(&self) -> Result<Option<String>, XnatError> {
-        let v = self.get_json("xapi/siteConfig/buildInfo", &[]).await?;
+        let path = "xapi/siteConfig/buildInfo";
+        let v = self.get_json(path, &[]).await?;
+        self.expect(path, v.is_object(), "expected a JSON object")?;
         Ok(v.get("version").and_then(Value::as_str).map(str::to_string))
     }
 
     /// The Container Service plugin's entry in `/xapi/plugins`, if installed.
     pub async fn container_service_version(&self) -> Result<Option<String>, XnatError> {
         let v = self.get_json("xapi/plugins", &[]).await?;
+        self.expect("xapi/plugins", v.is_object(), "expected a JSON object")?;
         Ok(v.get("containers").map(|p| {
             p.get("version")
                 .and_then(Value::as_str)
@@ -518,9 +538,9 @@ impl XnatClient {
     }
 
     pub async fn roles(&self, user: &str) -> Result<Vec<String>, XnatError> {
-        let v = self
-            .get_json(&format!("xapi/users/{}/roles", seg(user)), &[])
-            .await?;
+        let path = format!("xapi/users/{}/roles", seg(user));
+        let v = self.get_json(&path, &[]).await?;
+        self.expect(&path, v.is_array(), "expected a JSON list of roles")?;
         Ok(v.as_array()
             .map(|a| {
                 a.iter()
@@ -535,6 +555,12 @@ impl XnatClient {
         let v = self
             .get_json("data/projects", &[("format", "json")])
             .await?;
+        let listed = v.pointer("/ResultSet/Result").is_some_and(Value::is_array);
+        self.expect(
+            "data/projects",
+            listed,
+            "expected `{\"ResultSet\":{\"Result\":[...]}}`",
+        )?;
         Ok(v.pointer("/ResultSet/Result")
             .and_then(Value::as_array)
             .map(|a| {
@@ -601,10 +627,11 @@ impl XnatClient {
     // ---- enablement -------------------------------------------------------------------
 
     pub async fn site_enabled(&self, wrapper_id: i64) -> Result<bool, XnatError> {
-        let v = self
-            .get_json(&format!("xapi/wrappers/{wrapper_id}/enabled"), &[])
-            .await?;
-        Ok(v.as_bool().unwrap_or(false))
+        let path = format!("xapi/wrappers/{wrapper_id}/enabled");
+        let v = self.get_json(&path, &[]).await?;
+        // A wrong answer read as "disabled" would make us write an enablement.
+        v.as_bool()
+            .ok_or_else(|| self.unexpected(&path, "expected true or false"))
     }
 
     pub async fn set_site_enabled(&self, wrapper_id: i64, enabled: bool) -> Result<(), XnatError> {
@@ -621,9 +648,9 @@ impl XnatClient {
 
     /// Projects whose own record enables the wrapper (the site flag is not consulted).
     pub async fn wrapper_projects(&self, wrapper_id: i64) -> Result<Vec<String>, XnatError> {
-        let v = self
-            .get_json(&format!("xapi/wrappers/{wrapper_id}/projects"), &[])
-            .await?;
+        let path = format!("xapi/wrappers/{wrapper_id}/projects");
+        let v = self.get_json(&path, &[]).await?;
+        self.expect(&path, v.is_array(), "expected a JSON list of project ids")?;
         Ok(v.as_array()
             .map(|a| {
                 a.iter()
@@ -648,8 +675,19 @@ impl XnatClient {
                 &[],
             )
             .await?;
-        let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
-        Ok((flag("enabled-for-site"), flag("enabled-for-project")))
+        // A wrong answer read as "disabled" would make us write an enablement.
+        let flag = |k: &str| {
+            v.get(k).and_then(Value::as_bool).ok_or_else(|| {
+                self.unexpected(
+                    &format!(
+                        "xapi/projects/{}/wrappers/{wrapper_id}/enabled",
+                        seg(project)
+                    ),
+                    &format!("expected an object with a true or false `{k}`"),
+                )
+            })
+        };
+        Ok((flag("enabled-for-site")?, flag("enabled-for-project")?))
     }
 
     pub async fn set_project_enabled(

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, one module per area, real services from `support`.
 
 mod archive;
+mod catalogue;
 mod daemon;
 mod first_hour;
 mod inspect;
