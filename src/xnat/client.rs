@@ -722,9 +722,15 @@ fn path_of(u: &Url) -> String {
     u.path().to_string()
 }
 
-/// Server text on one line, capped, for error messages.
+/// Server text on one line, capped, for error messages; an HTML error page (Tomcat's, a
+/// proxy's) is shown as its text, without the markup.
 fn one_line(s: &str) -> String {
-    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = if s.trim_start().starts_with('<') {
+        strip_tags(s)
+    } else {
+        s.to_string()
+    };
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if joined.chars().count() > 600 {
         format!("{}…", joined.chars().take(600).collect::<String>())
     } else if joined.is_empty() {
@@ -732,6 +738,25 @@ fn one_line(s: &str) -> String {
     } else {
         joined
     }
+}
+
+/// The text between tags, each tag replaced by a space. Written by hand: error pages only
+/// need their words shown, not an HTML parser's fidelity.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -766,6 +791,17 @@ mod tests {
     #[test]
     fn segments_are_escaped() {
         assert_eq!(seg("a b/c"), "a%20b%2Fc");
-        assert_eq!(one_line("a\n\tb"), "a b");
+        let cases = [
+            ("a\n\tb", "a b"),
+            ("", "(empty body)"),
+            (
+                "<html><body><h1>HTTP Status 500</h1><pre>java.lang.NPE</pre></body></html>",
+                "HTTP Status 500 java.lang.NPE",
+            ),
+            ("5 < 6 > 4", "5 < 6 > 4"),
+        ];
+        for (body, shown) in cases {
+            assert_eq!(one_line(body), shown, "{body}");
+        }
     }
 }

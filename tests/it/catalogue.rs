@@ -299,7 +299,7 @@ fn xnat_rows(q: &QuirkServer, src: &str) -> Vec<Row> {
         ("list-empty", vec!["list"], "not JSON"),
         ("list-endless", vec!["install", src], "more than 33554432 bytes"),
         ("list-truncated", vec!["list"], "broke off"),
-        ("list-500-html", vec!["install", src], "failed with 500"),
+        ("list-500-html", vec!["install", src], "failed with 500: HTTP Status 500 – Internal Server Error java.lang.NullPointerException"),
         ("list-sso302", vec!["install", src], "redirected to https://sso.example.org"),
         ("enabled-array", vec!["install", src, "--enable-project", "DEMO"], "enabled"),
         ("enabled-string", vec!["install", src, "--enable-site"], "enabled"),
@@ -377,6 +377,10 @@ fn every_bad_input_gets_one_clear_line_and_no_write() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let stdout = String::from_utf8_lossy(&out.stdout);
         let code = out.status.code();
+        // `XNAT_CMD_CATALOGUE_SHOW=1`: print what each row shows, to review the messages.
+        if std::env::var_os("XNAT_CMD_CATALOGUE_SHOW").is_some() {
+            eprintln!("[{}] exit {code:?}\n{stderr}", r.name);
+        }
         let mut wrong = Vec::new();
         if code != Some(r.code) {
             wrong.push(format!("exit {code:?}, want {}", r.code));

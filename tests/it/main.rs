@@ -10,6 +10,7 @@ mod model;
 mod registry;
 mod registry_cli;
 mod rules;
+mod secrets;
 mod status;
 mod support;
 mod sync;
