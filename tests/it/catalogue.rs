@@ -254,6 +254,8 @@ fn registry_rows(d: &Path, q: &QuirkServer, reg: &Registry, emu: &str, auth: &Re
     add("a redirect loop", "loop", "redirect");
     add("a redirect to an SSO page", "sso", "HTML");
     add("500 on every try", "always500", "500");
+    add("an endless 404 error body", "endless404", "failed with HTTP 404");
+    add("an endless 401 body", "endless401", "needs credentials and none were found");
     add("401 without a challenge", "nochallenge", "needs credentials and none were found");
     add("a challenge without a realm", "badchallenge", "needs credentials and none were found");
     add("a token server answering HTML", "tokenhtml", "token");

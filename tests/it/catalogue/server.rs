@@ -222,6 +222,15 @@ fn registry(s: &Shared, path: &str, headers: &HeaderMap) -> Response {
         ),
         ("loop", true) => redirect(307, &format!("{base}{path}")),
         ("sso", true) => redirect(302, &format!("{base}/login")),
+        ("endless404", true) => respond(404, "application/json", endless()),
+        ("endless401", true) => {
+            let mut r = respond(401, "application/json", endless());
+            r.headers_mut().insert(
+                "www-authenticate",
+                HeaderValue::from_static("Basic realm=\"q\""),
+            );
+            r
+        }
         ("always500", true) => respond(500, "text/plain", "internal error"),
         ("nochallenge", true) => challenge(""),
         ("badchallenge", true) => challenge("Bearer"),
