@@ -58,6 +58,11 @@ pub const MAX_FLEET_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// ~200 KB; 4 MiB bounds a wrong path without refusing any real file.
 pub const MAX_CONFIG_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// The JSON documents of one compressed archive together may use this many times the JSON cap:
+/// a gzipped archive is read in one pass, so its small files are kept as they stream by; an
+/// image has a handful of them, and a hostile archive of many small files stops here.
+pub const ARCHIVE_JSON_BUDGET_FACTOR: u64 = 4;
+
 /// Redirects followed for one registry request: a blob redirect to a CDN is one, a CDN's own
 /// hop a second; more is a loop.
 pub const MAX_REDIRECTS: usize = 5;

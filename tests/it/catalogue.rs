@@ -26,6 +26,8 @@ struct Row {
     args: Vec<String>,
     /// Point the run at this XNAT (with `admin` / [`PASSWORD`] in the environment).
     xnat: Option<String>,
+    /// What stdin holds (none: it is empty).
+    stdin: Option<Vec<u8>>,
     code: i32,
     says: String,
 }
@@ -35,6 +37,7 @@ fn row(name: &str, args: &[&str], code: i32, says: &str) -> Row {
         name: name.to_string(),
         args: args.iter().map(|s| s.to_string()).collect(),
         xnat: None,
+        stdin: None,
         code,
         says: says.to_string(),
     }
@@ -43,6 +46,11 @@ fn row(name: &str, args: &[&str], code: i32, says: &str) -> Row {
 impl Row {
     fn at(mut self, xnat: impl Into<String>) -> Row {
         self.xnat = Some(xnat.into());
+        self
+    }
+
+    fn stdin(mut self, bytes: Vec<u8>) -> Row {
+        self.stdin = Some(bytes);
         self
     }
 }
@@ -109,6 +117,9 @@ fn cli_rows(d: &Path, emu: &str, archive_src: &str) -> Vec<Row> {
         row("password file too large", &["inspect", "--registry-user", "bob", "--registry-password-file", &big, "lab/tool:1"], 2, "larger than 65536 bytes"),
         row("password file is /dev/zero", &["inspect", "--registry-user", "bob", "--registry-password-file", "/dev/zero", "lab/tool:1"], 2, "larger than 65536 bytes"),
         row("password file is a directory", &["inspect", "--registry-user", "bob", "--registry-password-file", dir, "lab/tool:1"], 2, "failed to read the secret file"),
+        row("password stdin a 200 KB line", &["inspect", "--registry-user", "bob", "--registry-password-stdin", "lab/tool:1"], 2, "--registry-password-stdin: the first line of stdin is longer than 65536 bytes").stdin(vec![b'x'; 200 * 1024]),
+        row("password stdin empty", &["inspect", "--registry-user", "bob", "--registry-password-stdin", "lab/tool:1"], 2, "stdin gave an empty password"),
+        row("XNAT password stdin a 200 KB line", &["list", "--user", "admin", "--password-stdin"], 2, "--password-stdin: the first line of stdin is longer than 65536 bytes").stdin(vec![b'x'; 200 * 1024]).at(emu),
         row("password stdin and file", &["inspect", "--registry-user", "bob", "--registry-password-stdin", "--registry-password-file", &pw, "lab/tool:1"], 2, "cannot be used with"),
         row("install without XNAT", &["install", archive_src], 2, "no XNAT URL"),
         row("XNAT URL with ftp scheme", &["list", "--xnat", "ftp://xnat.example.org"], 2, "the scheme must be http or https"),
@@ -375,6 +386,9 @@ fn every_bad_input_gets_one_clear_line_and_no_write() {
             }
             None => sb.cmd(),
         };
+        if let Some(bytes) = &r.stdin {
+            cmd.write_stdin(bytes.clone());
+        }
         let out = cmd.args(&args).output().expect("run xnat-cmd");
         let stderr = String::from_utf8_lossy(&out.stderr);
         let stdout = String::from_utf8_lossy(&out.stdout);
