@@ -28,6 +28,8 @@ struct Row {
     xnat: Option<String>,
     /// What stdin holds (none: it is empty).
     stdin: Option<Vec<u8>>,
+    /// Extra environment.
+    env: Vec<(String, String)>,
     code: i32,
     says: String,
 }
@@ -38,6 +40,7 @@ fn row(name: &str, args: &[&str], code: i32, says: &str) -> Row {
         args: args.iter().map(|s| s.to_string()).collect(),
         xnat: None,
         stdin: None,
+        env: Vec::new(),
         code,
         says: says.to_string(),
     }
@@ -46,6 +49,11 @@ fn row(name: &str, args: &[&str], code: i32, says: &str) -> Row {
 impl Row {
     fn at(mut self, xnat: impl Into<String>) -> Row {
         self.xnat = Some(xnat.into());
+        self
+    }
+
+    fn env(mut self, key: &str, value: &str) -> Row {
+        self.env.push((key.to_string(), value.to_string()));
         self
     }
 
@@ -288,6 +296,18 @@ fn registry_rows(d: &Path, q: &QuirkServer, reg: &Registry, emu: &str, auth: &Re
     rows.push(row("registry: unknown digest", &["inspect", "--no-registry-cache", &format!("{a}/cat/good@{other}")], 1, "cat/good"));
     rows.push(row("registry: image with a bad label, installed", &["install", "--no-registry-cache", &format!("{a}/cat/badlabel:1")], 1, "label is not valid JSON").at(emu));
     rows.push(row("registry: wrong basic password", &["install", "--no-registry-cache", "--registry-user", "bob", "--registry-password-file", "PWFILE", &format!("{}/cat/good:1", auth.addr)], 1, "refused the credentials from --registry-user").at(emu));
+    // A credential helper that never stops talking.
+    let helpers = d.join("helpers");
+    let docker = d.join("helper-docker");
+    std::fs::create_dir_all(&helpers).expect("helpers dir");
+    std::fs::create_dir_all(&docker).expect("docker dir");
+    let helper = helpers.join("docker-credential-chatty");
+    std::fs::write(&helper, "#!/bin/sh\nexec yes\n").expect("helper");
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    std::fs::write(docker.join("config.json"), r#"{"credsStore":"chatty"}"#).expect("config.json");
+    let path = format!("{}:{}", helpers.display(), std::env::var("PATH").unwrap_or_default());
+    rows.push(row("registry: a credential helper with endless output", &["inspect", "--no-registry-cache", &format!("{}/cat/good:1", auth.addr)], 1, "its output is larger than 65536 bytes")
+        .env("PATH", &path).env("DOCKER_CONFIG", &docker.display().to_string()));
     rows.push(row("registry: no credentials for a basic registry", &["inspect", "--no-registry-cache", &format!("{}/cat/good:1", auth.addr)], 1, "cat/good"));
     rows
 }
@@ -386,6 +406,7 @@ fn every_bad_input_gets_one_clear_line_and_no_write() {
             }
             None => sb.cmd(),
         };
+        cmd.envs(r.env.iter().map(|(k, v)| (k, v)));
         if let Some(bytes) = &r.stdin {
             cmd.write_stdin(bytes.clone());
         }
