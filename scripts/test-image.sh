@@ -4,7 +4,9 @@
 # file, and a second run writes nothing. Then the sync CronJob's pod spec from
 # deploy/kubernetes runs as written under `podman kube play` (ConfigMap from the same manifests,
 # placeholders filled in) against the emulator and a token registry on the host; a second play
-# writes nothing. Every check fails the script.
+# writes nothing; a third play at -vv, and the logs of every run, are scanned for the test
+# secrets (the XNAT password, the registry password and their base64 forms). Every check
+# fails the script.
 # Needs podman (with runc and catatonit), run by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,18 @@ if [ -z "${CONTAINERS_CONF:-}" ]; then
   export CONTAINERS_CONF="$w/containers.conf"
 fi
 fail() { echo "image test FAILED: $*" >&2; exit 1; }
+# The test secrets: distinctive, so a leak cannot hide among ordinary words. The registry
+# user is the test registry's own (examples/registry_testbed.rs).
+xnat_pw=xnat-pod-S3cret-4e1d
+reg_user=testuser reg_pw=testpass
+# Fail if FILE holds a test secret, as is or base64-encoded (alone or as a user:pass pair).
+scan_secrets() {
+  local s
+  for s in "$xnat_pw" "$reg_pw" "$(printf %s "$xnat_pw" | base64 -w0)" "$(printf %s "$reg_pw" | base64 -w0)" \
+    "$(printf %s "admin:$xnat_pw" | base64 -w0)" "$(printf %s "$reg_user:$reg_pw" | base64 -w0)"; do
+    ! grep -qF -- "$s" "$1" || fail "a test secret is in the output of $2"
+  done
+}
 
 bash scripts/build-image.sh "$tag" >"$w/built" || fail "build"
 echo "== image $(cat "$w/built")" >&2
@@ -37,21 +51,25 @@ out=$(podman run --rm -v "$PWD/examples/hello-xnat:/w:ro" "$tag" validate --imag
 grep -q '1 command checked: 1 valid, 0 invalid' <<<"$out" || fail "validate output: $out"
 
 cargo build -q -p xnat-emulator --bin xnat-emulator
-target/debug/xnat-emulator --bind 127.0.0.1:0 --test-hooks >"$w/emu.log" 2>&1 &
+target/debug/xnat-emulator --bind 127.0.0.1:0 --test-hooks --project DEMO \
+  --user "admin:$xnat_pw:Administrator,ContainerManager" >"$w/emu.log" 2>&1 &
 emu=$!
 url=""
 for _ in $(seq 100); do url=$(sed -n 's/^xnat-emulator listening on //p' "$w/emu.log" | head -n 1); [ -n "$url" ] && break; sleep 0.05; done
 [ -n "$url" ] || fail "emulator did not start"
-mkdir "$w/secret"; printf 'admin\n' >"$w/secret/token"
+mkdir "$w/secret"; printf '%s\n' "$xnat_pw" >"$w/secret/token"
 install() {
   podman run --rm --network host -e "XNAT_HOST=$url" -e XNAT_USER=admin -e XNAT_PASS_FILE=/var/run/secrets/xnat/token \
     -v "$w/secret:/var/run/secrets/xnat:ro" -v "$PWD/examples/hello-xnat:/w:ro" \
-    "$tag" install oci-archive:/w/image.oci.tar --enable-site --enable-project DEMO
+    "$tag" "$@" install oci-archive:/w/image.oci.tar --enable-site --enable-project DEMO 2>&1
 }
 out=$(install) || fail "install: $out"
 grep -q '2 created, 0 updated, 0 unchanged, 0 failed or in conflict' <<<"$out" || fail "first install: $out"
 out=$(install) || fail "second install: $out"
 grep -q '0 created, 0 updated, 2 unchanged, 0 failed or in conflict; 0 writes' <<<"$out" || fail "re-run wrote: $out"
+install -vv >"$w/install-vv.log" || fail "install -vv: $(cat "$w/install-vv.log")"
+grep -q DEBUG "$w/install-vv.log" || fail "install -vv logged no DEBUG line"
+scan_secrets "$w/install-vv.log" "install -vv"
 echo "== image: --version, user, labels, validate, install, re-run without writes: ok" >&2
 
 # The CronJob's pod spec, as written, under podman kube play. Substitutions, the least that
@@ -68,8 +86,8 @@ for _ in $(seq 300); do grep -q READY "$w/tb.env" 2>/dev/null && break; sleep 0.
 registry=$(sed -n 's/^REGISTRY=//p' "$w/tb.env")
 [ -n "$registry" ] || fail "test registry did not start"
 mkdir -p "$w/xnat" "$w/registry"
-printf '%s\n' "$url" >"$w/xnat/url"; printf 'admin\n' >"$w/xnat/user"; printf 'admin\n' >"$w/xnat/token"
-printf '{"auths":{}}' >"$w/registry/.dockerconfigjson"
+printf '%s\n' "$url" >"$w/xnat/url"; printf 'admin\n' >"$w/xnat/user"; printf '%s\n' "$xnat_pw" >"$w/xnat/token"
+printf '{"auths":{"%s":{"auth":"%s"}}}' "$registry" "$(printf %s "$reg_user:$reg_pw" | base64 -w0)" >"$w/registry/.dockerconfigjson"
 chmod -R a+rX "$w/xnat" "$w/registry"; chmod a+x "$w"
 [ -x target/k8s-validate/bin/python ] || bash scripts/test-k8s.sh
 target/k8s-validate/bin/python - "$registry" "$tag" "$w" >"$w/pod.yaml" <<'PY'
@@ -90,10 +108,17 @@ for v in pod["spec"]["volumes"]:
         v["hostPath"] = {"path": f"{w}/{v['name']}", "type": "Directory"}
 print(yaml.safe_dump_all([cm, pod]))
 PY
+# The same pod at -vv (the CronJob's verbosity plus two), for the secret scan.
+target/k8s-validate/bin/python - "$w/pod.yaml" >"$w/pod-vv.yaml" <<'PY'
+import sys, yaml
+docs = list(yaml.safe_load_all(open(sys.argv[1])))
+docs[1]["spec"]["containers"][0]["args"].insert(0, "-vv")
+print(yaml.safe_dump_all(docs))
+PY
 writes() { python3 -c "import json,urllib.request; print(json.load(urllib.request.urlopen('$url/__emulator/counters'))['writes'])"; }
 play() {
   podman pod rm -f xnat-cmd-sync >/dev/null 2>&1 || true
-  podman kube play "$w/pod.yaml" >/dev/null || fail "kube play"
+  podman kube play "${1:-$w/pod.yaml}" >/dev/null || fail "kube play"
   code=$(podman wait xnat-cmd-sync-xnat-cmd) || fail "podman wait"
   podman logs xnat-cmd-sync-xnat-cmd >"$w/pod.log" 2>&1 || true
   [ "$code" = 0 ] || fail "the pod exited $code: $(cat "$w/pod.log")"
@@ -106,4 +131,9 @@ after=$(writes)
 play
 grep -q '^default  0        0        1          0        0$' "$w/pod.log" || fail "second play: $(cat "$w/pod.log")"
 [ "$(writes)" = "$after" ] || fail "second play wrote to XNAT"
-echo "== kube play of the sync CronJob's pod spec: synced, second play wrote nothing: ok" >&2
+scan_secrets "$w/pod.log" "the pod"
+play "$w/pod-vv.yaml"
+grep -q DEBUG "$w/pod.log" || fail "the -vv pod logged no DEBUG line: $(cat "$w/pod.log")"
+grep -q '^default  0        0        1          0        0$' "$w/pod.log" || fail "-vv play: $(cat "$w/pod.log")"
+scan_secrets "$w/pod.log" "the pod at -vv"
+echo "== kube play of the sync CronJob's pod spec: synced, second play wrote nothing, no secret in the logs at -vv: ok" >&2

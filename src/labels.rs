@@ -162,6 +162,9 @@ pub enum CommandFileError {
     NotCommands { found: &'static str },
     #[error("element {index} of the list is {found}, not a command object")]
     NotAnObject { index: usize, found: &'static str },
+    /// `[]`: checking it would say nothing and `label` would build an empty label.
+    #[error("the list holds no command")]
+    Empty,
 }
 
 /// The commands of a command JSON file: one object, or a list of objects. The file is read as
@@ -186,6 +189,7 @@ pub fn parse_command_file(text: &str) -> Result<ParsedLabel, CommandFileError> {
         .collect();
     let parsed = read.value;
     match parsed {
+        Value::Array(items) if items.is_empty() => Err(CommandFileError::Empty),
         Value::Array(items) => {
             if let Some((index, item)) = items.iter().enumerate().find(|(_, i)| !i.is_object()) {
                 return Err(CommandFileError::NotAnObject {

@@ -49,9 +49,9 @@
 
 use serde_json::{Map, Value};
 
-/// The deepest nesting of lists and objects accepted. Real commands nest about 5 deep; 512 is
-/// far beyond any of them and still shallow enough for a 2 MiB thread stack in a debug build.
-pub const MAX_DEPTH: usize = 512;
+/// The deepest nesting of lists and objects accepted (the reason for the number is in
+/// [`crate::limits`]).
+pub use crate::limits::MAX_JSON_DEPTH as MAX_DEPTH;
 
 /// A value read, and where ignored text after it starts (if any).
 #[derive(Debug, Clone, PartialEq)]

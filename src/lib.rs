@@ -19,6 +19,7 @@ pub mod digest;
 pub mod fleet;
 pub mod labels;
 pub mod lenient_json;
+pub mod limits;
 pub mod pipeline;
 pub mod platform;
 pub mod problem;

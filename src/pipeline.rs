@@ -481,10 +481,12 @@ async fn run_one(reader: &Reader, text: &str, input: &Input, opts: &Options) -> 
 /// `POST /xapi/commands` body, and what was lenient about it.
 pub fn read_command_file(path: &Path) -> Result<ParsedLabel, ItemError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ItemError::ReadFile {
-        path: shown.clone(),
-        source,
-    })?;
+    let text = crate::limits::read_text(path, crate::limits::MAX_COMMAND_FILE_BYTES).map_err(
+        |source| ItemError::ReadFile {
+            path: shown.clone(),
+            source,
+        },
+    )?;
     parse_command_file(&text).map_err(|source| ItemError::NotCommands {
         path: shown,
         source,

@@ -36,9 +36,7 @@ impl fmt::Display for Secret {
     }
 }
 
-/// Largest secret file read: tokens and passwords are short; a mounted file this large is the
-/// wrong file.
-pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+pub use crate::limits::MAX_SECRET_FILE_BYTES;
 
 /// Why a secret file gave no secret. Never carries the file's content.
 #[derive(Debug, thiserror::Error)]

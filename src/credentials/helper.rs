@@ -18,13 +18,8 @@ use tokio::process::Command;
 use super::{Credential, CredentialError};
 use crate::secret::Secret;
 
-/// How long a helper may take to answer: the common helpers answer in milliseconds, a desktop
-/// keychain asking the user for a password in seconds; a helper still running after this is
-/// stuck (waiting on a prompt nobody sees, a hung network call) and is stopped.
-pub const HELPER_DEADLINE: Duration = Duration::from_secs(30);
-
-/// Most bytes read from a helper's stdout or stderr: its answer is one small JSON object.
-const MAX_OUTPUT_BYTES: u64 = 64 * 1024;
+pub use crate::limits::HELPER_DEADLINE;
+use crate::limits::MAX_HELPER_OUTPUT_BYTES as MAX_OUTPUT_BYTES;
 
 /// Where helpers are found and how long they may run.
 #[derive(Debug, Clone)]

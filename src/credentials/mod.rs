@@ -159,10 +159,11 @@ impl Chain {
             providers.push(Provider::Flags(u.clone(), p.clone()));
         }
         if let Some(path) = &opts.auth_file {
-            let text = std::fs::read_to_string(path).map_err(|source| CredentialError::Read {
-                path: path.clone(),
-                source,
-            })?;
+            let text = crate::limits::read_text(path, crate::limits::MAX_CONFIG_FILE_BYTES)
+                .map_err(|source| CredentialError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
             let origin = format!("`{}`", path.display());
             providers.push(Provider::Config(AuthConfig::parse_pull_secret(
                 &text, &origin,
@@ -236,7 +237,10 @@ impl Chain {
                 }),
                 Provider::Config(c) => c.lookup(registry, repository, &self.helpers).await?,
                 Provider::File { path, podman } => {
-                    let text = match std::fs::read_to_string(path) {
+                    let text = match crate::limits::read_text(
+                        path,
+                        crate::limits::MAX_CONFIG_FILE_BYTES,
+                    ) {
                         Ok(t) => t,
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                         Err(source) => {

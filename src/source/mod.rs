@@ -18,9 +18,7 @@ use serde::Serialize;
 
 use crate::platform::Platform;
 
-/// Default cap for a JSON document (manifest, index, config) read from any source.
-/// Real configs are KBs; a 1 MB label is the largest seen in tests. Configurable.
-pub const DEFAULT_MAX_JSON_BYTES: u64 = 16 * 1024 * 1024;
+pub use crate::limits::DEFAULT_MAX_JSON_BYTES;
 
 /// An image source as the user wrote it, parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]

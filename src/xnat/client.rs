@@ -12,6 +12,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::credentials::{CredentialSource, Credentials};
+use crate::limits::MAX_XNAT_RESPONSE_BYTES;
 use crate::tls::is_cert_error;
 
 /// A non-browser User-Agent: XNAT answers browser agents with a 302 to its login page.
@@ -63,6 +64,19 @@ pub enum XnatError {
         url: String,
         status: u16,
         body: String,
+    },
+    #[error("{method} {url} answered with more than {limit} bytes: is the URL XNAT's?")]
+    TooLarge {
+        method: String,
+        url: String,
+        limit: u64,
+    },
+    #[error("{method} {url}: the answer broke off")]
+    Body {
+        method: String,
+        url: String,
+        #[source]
+        source: reqwest::Error,
     },
     #[error("{method} {url} returned an unexpected body: {reason}")]
     BadBody {
@@ -177,8 +191,8 @@ impl XnatClient {
         let mut b = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(opts.timeout.unwrap_or(Duration::from_secs(120)));
+            .connect_timeout(crate::limits::CONNECT_TIMEOUT)
+            .timeout(opts.timeout.unwrap_or(crate::limits::XNAT_REQUEST_TIMEOUT));
         if let Some(pem) = &opts.ca_cert_pem {
             let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(XnatError::BadCa)?;
             // Non-PEM text parses as an empty bundle; trusting nothing extra would only fail
@@ -243,6 +257,48 @@ impl XnatClient {
         }
     }
 
+    /// The body, at most [`MAX_XNAT_RESPONSE_BYTES`] (Content-Length is not trusted); bytes
+    /// that are not UTF-8 become U+FFFD (error bodies are shown, data bodies refused by
+    /// [`XnatClient::send`]). The request's deadline covers the body too.
+    async fn read_body(
+        &self,
+        method: &Method,
+        url: &Url,
+        mut resp: reqwest::Response,
+    ) -> Result<String, XnatError> {
+        let too_large = || XnatError::TooLarge {
+            method: method.to_string(),
+            url: redact_url(url),
+            limit: MAX_XNAT_RESPONSE_BYTES,
+        };
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_XNAT_RESPONSE_BYTES)
+        {
+            return Err(too_large());
+        }
+        let mut buf = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => {
+                    if buf.len() as u64 + c.len() as u64 > MAX_XNAT_RESPONSE_BYTES {
+                        return Err(too_large());
+                    }
+                    buf.extend_from_slice(&c);
+                }
+                Ok(None) => break,
+                Err(source) => {
+                    return Err(XnatError::Body {
+                        method: method.to_string(),
+                        url: redact_url(url),
+                        source,
+                    })
+                }
+            }
+        }
+        Ok(String::from_utf8_lossy(&buf).into_owned())
+    }
+
     /// Open the one server session of this run: `POST /data/JSESSION` with Basic auth.
     pub async fn login(&self) -> Result<(), XnatError> {
         let url = self.url("data/JSESSION");
@@ -256,7 +312,7 @@ impl XnatClient {
         self.stats.reads.fetch_add(1, Ordering::Relaxed);
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp.text().await.unwrap_or_default();
+        let body = self.read_body(&Method::POST, &url, resp).await?;
         self.check_auth(&Method::POST, &url, status, &headers, &body)?;
         if !status.is_success() {
             return Err(self.http_error(&Method::POST, &url, status, &body));
@@ -388,7 +444,7 @@ impl XnatClient {
             }
             let status = resp.status();
             let headers = resp.headers().clone();
-            let text = resp.text().await.unwrap_or_default();
+            let text = self.read_body(&method, &url, resp).await?;
             let expired = attempt == 0
                 && self.session_cookie().is_some()
                 && (status == StatusCode::UNAUTHORIZED && !text.starts_with("There was an error")
@@ -402,6 +458,14 @@ impl XnatClient {
             if !status.is_success() {
                 return Err(self.http_error(&method, &url, status, &text));
             }
+            // A success body is data: garbled bytes must not pass as replacement characters.
+            if text.contains(char::REPLACEMENT_CHARACTER) {
+                return Err(XnatError::BadBody {
+                    method: method.to_string(),
+                    url: redact_url(&url),
+                    reason: "not UTF-8 text".into(),
+                });
+            }
             return Ok((status, text));
         }
         Err(self.auth_error("the session could not be renewed"))
@@ -414,6 +478,23 @@ impl XnatClient {
             url: redact_url(&self.url(path)),
             reason: format!("not JSON ({e})"),
         })
+    }
+
+    /// A GET answer of the wrong shape.
+    fn unexpected(&self, path: &str, reason: &str) -> XnatError {
+        XnatError::BadBody {
+            method: "GET".into(),
+            url: redact_url(&self.url(path)),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn expect(&self, path: &str, ok: bool, reason: &str) -> Result<(), XnatError> {
+        if ok {
+            Ok(())
+        } else {
+            Err(self.unexpected(path, reason))
+        }
     }
 
     // ---- info / preflight -------------------------------------------------------------
@@ -438,13 +519,16 @@ impl XnatClient {
 
     /// XNAT's version from `/xapi/siteConfig/buildInfo`, when it says.
     pub async fn xnat_version(&self) -> Result<Option<String>, XnatError> {
-        let v = self.get_json("xapi/siteConfig/buildInfo", &[]).await?;
+        let path = "xapi/siteConfig/buildInfo";
+        let v = self.get_json(path, &[]).await?;
+        self.expect(path, v.is_object(), "expected a JSON object")?;
         Ok(v.get("version").and_then(Value::as_str).map(str::to_string))
     }
 
     /// The Container Service plugin's entry in `/xapi/plugins`, if installed.
     pub async fn container_service_version(&self) -> Result<Option<String>, XnatError> {
         let v = self.get_json("xapi/plugins", &[]).await?;
+        self.expect("xapi/plugins", v.is_object(), "expected a JSON object")?;
         Ok(v.get("containers").map(|p| {
             p.get("version")
                 .and_then(Value::as_str)
@@ -454,9 +538,9 @@ impl XnatClient {
     }
 
     pub async fn roles(&self, user: &str) -> Result<Vec<String>, XnatError> {
-        let v = self
-            .get_json(&format!("xapi/users/{}/roles", seg(user)), &[])
-            .await?;
+        let path = format!("xapi/users/{}/roles", seg(user));
+        let v = self.get_json(&path, &[]).await?;
+        self.expect(&path, v.is_array(), "expected a JSON list of roles")?;
         Ok(v.as_array()
             .map(|a| {
                 a.iter()
@@ -471,6 +555,12 @@ impl XnatClient {
         let v = self
             .get_json("data/projects", &[("format", "json")])
             .await?;
+        let listed = v.pointer("/ResultSet/Result").is_some_and(Value::is_array);
+        self.expect(
+            "data/projects",
+            listed,
+            "expected `{\"ResultSet\":{\"Result\":[...]}}`",
+        )?;
         Ok(v.pointer("/ResultSet/Result")
             .and_then(Value::as_array)
             .map(|a| {
@@ -537,10 +627,11 @@ impl XnatClient {
     // ---- enablement -------------------------------------------------------------------
 
     pub async fn site_enabled(&self, wrapper_id: i64) -> Result<bool, XnatError> {
-        let v = self
-            .get_json(&format!("xapi/wrappers/{wrapper_id}/enabled"), &[])
-            .await?;
-        Ok(v.as_bool().unwrap_or(false))
+        let path = format!("xapi/wrappers/{wrapper_id}/enabled");
+        let v = self.get_json(&path, &[]).await?;
+        // A wrong answer read as "disabled" would make us write an enablement.
+        v.as_bool()
+            .ok_or_else(|| self.unexpected(&path, "expected true or false"))
     }
 
     pub async fn set_site_enabled(&self, wrapper_id: i64, enabled: bool) -> Result<(), XnatError> {
@@ -557,9 +648,9 @@ impl XnatClient {
 
     /// Projects whose own record enables the wrapper (the site flag is not consulted).
     pub async fn wrapper_projects(&self, wrapper_id: i64) -> Result<Vec<String>, XnatError> {
-        let v = self
-            .get_json(&format!("xapi/wrappers/{wrapper_id}/projects"), &[])
-            .await?;
+        let path = format!("xapi/wrappers/{wrapper_id}/projects");
+        let v = self.get_json(&path, &[]).await?;
+        self.expect(&path, v.is_array(), "expected a JSON list of project ids")?;
         Ok(v.as_array()
             .map(|a| {
                 a.iter()
@@ -584,8 +675,19 @@ impl XnatClient {
                 &[],
             )
             .await?;
-        let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
-        Ok((flag("enabled-for-site"), flag("enabled-for-project")))
+        // A wrong answer read as "disabled" would make us write an enablement.
+        let flag = |k: &str| {
+            v.get(k).and_then(Value::as_bool).ok_or_else(|| {
+                self.unexpected(
+                    &format!(
+                        "xapi/projects/{}/wrappers/{wrapper_id}/enabled",
+                        seg(project)
+                    ),
+                    &format!("expected an object with a true or false `{k}`"),
+                )
+            })
+        };
+        Ok((flag("enabled-for-site")?, flag("enabled-for-project")?))
     }
 
     pub async fn set_project_enabled(
@@ -620,9 +722,15 @@ fn path_of(u: &Url) -> String {
     u.path().to_string()
 }
 
-/// Server text on one line, capped, for error messages.
+/// Server text on one line, capped, for error messages; an HTML error page (Tomcat's, a
+/// proxy's) is shown as its text, without the markup.
 fn one_line(s: &str) -> String {
-    let joined = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = if s.trim_start().starts_with('<') {
+        strip_tags(s)
+    } else {
+        s.to_string()
+    };
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if joined.chars().count() > 600 {
         format!("{}…", joined.chars().take(600).collect::<String>())
     } else if joined.is_empty() {
@@ -630,6 +738,25 @@ fn one_line(s: &str) -> String {
     } else {
         joined
     }
+}
+
+/// The text between tags, each tag replaced by a space. Written by hand: error pages only
+/// need their words shown, not an HTML parser's fidelity.
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -664,6 +791,17 @@ mod tests {
     #[test]
     fn segments_are_escaped() {
         assert_eq!(seg("a b/c"), "a%20b%2Fc");
-        assert_eq!(one_line("a\n\tb"), "a b");
+        let cases = [
+            ("a\n\tb", "a b"),
+            ("", "(empty body)"),
+            (
+                "<html><body><h1>HTTP Status 500</h1><pre>java.lang.NPE</pre></body></html>",
+                "HTTP Status 500 java.lang.NPE",
+            ),
+            ("5 < 6 > 4", "5 < 6 > 4"),
+        ];
+        for (body, shown) in cases {
+            assert_eq!(one_line(body), shown, "{body}");
+        }
     }
 }

@@ -225,7 +225,7 @@ fn from_netrc(
     host: &str,
     port: Option<u16>,
 ) -> Result<Option<Credentials>, CredentialError> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::limits::read_text(path, crate::limits::MAX_CONFIG_FILE_BYTES) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, one module per area, real services from `support`.
 
 mod archive;
+mod catalogue;
 mod cosign;
 mod daemon;
 mod first_hour;
@@ -12,6 +13,7 @@ mod registry;
 mod registry_cli;
 mod rules;
 mod schema;
+mod secrets;
 mod status;
 mod support;
 mod sync;

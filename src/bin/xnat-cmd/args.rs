@@ -294,7 +294,7 @@ pub struct SourceArgs {
     #[arg(long, value_name = "N", default_value_t = RegistryOptions::default().per_registry_concurrency)]
     pub registry_concurrency: usize,
     /// Seconds allowed for reading one image from a registry, retries included.
-    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    #[arg(long, value_name = "SECONDS", default_value_t = xnat_cmd::limits::DEFAULT_REGISTRY_IMAGE_DEADLINE.as_secs())]
     pub registry_timeout: u64,
     /// Directory caching registry manifests and configs by digest, so a re-check of an
     /// unchanged tag is one HEAD request (default: $XNAT_CMD_CACHE, else
@@ -386,10 +386,22 @@ pub fn secret_file(flag: &str, path: &std::path::Path) -> Result<Secret, CliErro
 /// A password or token from stdin for `flag`: the first line, its line ending removed (as
 /// `docker login --password-stdin` reads it). Used for both the registry and XNAT secrets.
 pub fn read_password_stdin(flag: &str) -> Result<Secret, CliError> {
-    let mut line = String::new();
+    use std::io::{BufRead as _, Read as _};
+    use xnat_cmd::limits::MAX_SECRET_FILE_BYTES;
+    // Capped like a secret file: stdin may be a stream without a newline (`< /dev/zero`).
+    let mut raw = Vec::new();
     std::io::stdin()
-        .read_line(&mut line)
+        .lock()
+        .take(MAX_SECRET_FILE_BYTES + 1)
+        .read_until(b'\n', &mut raw)
         .map_err(|e| CliError::usage(format!("{flag}: failed to read stdin: {e}")))?;
+    if raw.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(CliError::usage(format!(
+            "{flag}: the first line of stdin is longer than {MAX_SECRET_FILE_BYTES} bytes: is it the password?"
+        )));
+    }
+    let line = String::from_utf8(raw)
+        .map_err(|_| CliError::usage(format!("{flag}: stdin is not UTF-8 text")))?;
     let password = line.trim_end_matches(['\n', '\r']).to_string();
     if password.is_empty() {
         return Err(CliError::usage(format!(

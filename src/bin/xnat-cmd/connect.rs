@@ -91,12 +91,16 @@ pub async fn connect_site(
 fn build(base: url::Url, creds: Credentials, args: &XnatArgs) -> Result<XnatClient, CliError> {
     tracing::debug!("XNAT credentials from {}", creds.source);
     let ca_cert_pem = match &args.ca_cert {
-        Some(p) => Some(std::fs::read(p).map_err(|e| {
-            CliError::usage(format!(
-                "failed to read CA certificate `{}`: {e}",
-                p.display()
-            ))
-        })?),
+        Some(p) => Some(
+            xnat_cmd::limits::read_file(p, xnat_cmd::limits::MAX_CONFIG_FILE_BYTES).map_err(
+                |e| {
+                    CliError::usage(format!(
+                        "failed to read CA certificate `{}`: {e}",
+                        p.display()
+                    ))
+                },
+            )?,
+        ),
         None => None,
     };
     let opts = ClientOptions {

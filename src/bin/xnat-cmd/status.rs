@@ -51,8 +51,11 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
                 "status of a fleet file reads its keys from its `verify:` key: drop --verify-key",
             ));
         }
-        let text = std::fs::read_to_string(&shown)
-            .map_err(|e| CliError::usage(format!("failed to read fleet file `{shown}`: {e}")))?;
+        let text = xnat_cmd::limits::read_text(
+            std::path::Path::new(&shown),
+            xnat_cmd::limits::MAX_FLEET_FILE_BYTES,
+        )
+        .map_err(|e| CliError::usage(format!("failed to read fleet file `{shown}`: {e}")))?;
         (fleet::parse(&shown, &text).map_err(CliError::usage)?, shown)
     } else {
         if args.source.all_platforms {

@@ -54,7 +54,7 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
         ));
     }
     let shown = args.file.display().to_string();
-    let text = std::fs::read_to_string(&args.file)
+    let text = xnat_cmd::limits::read_text(&args.file, xnat_cmd::limits::MAX_FLEET_FILE_BYTES)
         .map_err(|e| CliError::usage(format!("failed to read fleet file `{shown}`: {e}")))?;
     let fleet = fleet::parse(&shown, &text).map_err(CliError::usage)?;
     if args.prune && !fleet.has_prune {

@@ -13,7 +13,7 @@ use crate::source::manifest::{
 use crate::source::{ImageRecord, ReadOptions, ReadResult};
 
 /// Nested indexes deeper than this are refused (a cycle would otherwise never end).
-const MAX_DEPTH: usize = 4;
+use crate::limits::MAX_INDEX_DEPTH as MAX_DEPTH;
 
 /// An OCI layout directory. Only names this module computes are opened.
 pub(crate) struct DirStore {

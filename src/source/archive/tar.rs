@@ -224,7 +224,7 @@ pub(crate) struct GzipTar {
 
 impl GzipTar {
     fn read(path: &Path, file: File, max: u64) -> Result<Self, ArchiveError> {
-        let budget = max.saturating_mul(4);
+        let budget = max.saturating_mul(crate::limits::ARCHIVE_JSON_BUDGET_FACTOR);
         let mut used = 0u64;
         let bad = |source: io::Error| match source.kind() {
             io::ErrorKind::UnexpectedEof => ArchiveError::Truncated {

@@ -8,7 +8,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -30,9 +29,9 @@ use super::{Attempt, DaemonError, DaemonOptions, Failure};
 /// daemon supports will do; this only caps what we ask for.
 pub const API_VERSION: &str = "1.47";
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// `/version` is a few hundred bytes; anything near this is not the Engine API.
-const MAX_VERSION_BYTES: usize = 64 * 1024;
+use crate::limits::{CONNECT_TIMEOUT, DAEMON_REQUEST_DEADLINE};
+// Limited wants a usize; the cap is 64 KiB, so the conversion is exact.
+const MAX_VERSION_BYTES: usize = crate::limits::MAX_DAEMON_VERSION_BYTES as usize;
 
 /// A connected daemon: the endpoint that answered and the API version agreed with it.
 pub struct Daemon {
@@ -67,24 +66,30 @@ impl Daemon {
                 origin: candidate.origin.clone(),
                 failure,
             };
-            let mut sender = match open(&candidate).await? {
-                Ok(s) => s,
-                Err(failure) => {
-                    tried.push(attempt(failure));
-                    continue;
-                }
+            // Whatever listens may accept and then say nothing (a socket of another program):
+            // the connect and the version handshake together have a deadline.
+            let handshake = async {
+                let mut sender = match open(&candidate).await? {
+                    Ok(s) => s,
+                    Err(failure) => return Ok(Err(failure)),
+                };
+                // `/_ping` is what the Go client negotiates with; `/version` is the fallback
+                // because Podman answers it in ~1 s (it collects host details), `/_ping` in 1 ms.
+                let negotiated = match server_ping(&mut sender, &candidate).await {
+                    Ok(Some(theirs)) => Ok(negotiate(API_VERSION, Some(&theirs), None)),
+                    Ok(None) => server_versions(&mut sender, &candidate)
+                        .await
+                        .map(|(max, min)| negotiate(API_VERSION, max.as_deref(), min.as_deref())),
+                    Err(failure) => Err(failure),
+                };
+                Ok::<_, DaemonError>(negotiated.map(|n| (sender, n)))
             };
-            // `/_ping` is what the Go client negotiates with; `/version` is the fallback
-            // because Podman answers it in ~1 s (it collects host details), `/_ping` in 1 ms.
-            let negotiated = match server_ping(&mut sender, &candidate).await {
-                Ok(Some(theirs)) => Ok(negotiate(API_VERSION, Some(&theirs), None)),
-                Ok(None) => server_versions(&mut sender, &candidate)
-                    .await
-                    .map(|(max, min)| negotiate(API_VERSION, max.as_deref(), min.as_deref())),
-                Err(failure) => Err(failure),
+            let negotiated = match tokio::time::timeout(DAEMON_REQUEST_DEADLINE, handshake).await {
+                Ok(r) => r?,
+                Err(_) => Err(Failure::TimedOut),
             };
             match negotiated {
-                Ok(negotiated) => {
+                Ok((sender, negotiated)) => {
                     let api_version = pinned.clone().unwrap_or(negotiated);
                     tracing::debug!(endpoint = %candidate.address, origin = %candidate.origin, %api_version, "daemon connected");
                     return Ok(Daemon {
@@ -164,9 +169,11 @@ impl Daemon {
                     })?;
         }
         let req = request(&self.candidate, method.clone(), &path, headers);
-        match self.sender.send_request(req).await {
-            Ok(resp) => Ok(resp.map(|b| b.boxed())),
-            Err(source) => Err(DaemonError::Http {
+        let sent = tokio::time::timeout(DAEMON_REQUEST_DEADLINE, self.sender.send_request(req));
+        match sent.await {
+            Err(_) => Err(self.stalled(&path)),
+            Ok(Ok(resp)) => Ok(resp.map(|b| b.boxed())),
+            Ok(Err(source)) => Err(DaemonError::Http {
                 method: method.to_string(),
                 path,
                 endpoint: self.candidate.address.to_string(),
@@ -175,7 +182,16 @@ impl Daemon {
         }
     }
 
-    /// A whole response body, at most `limit` bytes.
+    /// A request or body that passed its deadline.
+    pub(crate) fn stalled(&self, path: &str) -> DaemonError {
+        DaemonError::Stalled {
+            path: path.to_string(),
+            endpoint: self.candidate.address.to_string(),
+            seconds: DAEMON_REQUEST_DEADLINE.as_secs(),
+        }
+    }
+
+    /// A whole response body, at most `limit` bytes, within [`DAEMON_REQUEST_DEADLINE`].
     pub(crate) async fn read_body(
         &self,
         path: &str,
@@ -183,7 +199,11 @@ impl Daemon {
         limit: u64,
     ) -> Result<Bytes, DaemonError> {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        match Limited::new(resp.into_body(), limit).collect().await {
+        let body = Limited::new(resp.into_body(), limit).collect();
+        let Ok(body) = tokio::time::timeout(DAEMON_REQUEST_DEADLINE, body).await else {
+            return Err(self.stalled(path));
+        };
+        match body {
             Ok(b) => Ok(b.to_bytes()),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(DaemonError::TooLarge {
                 path: path.to_string(),

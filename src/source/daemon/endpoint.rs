@@ -127,7 +127,7 @@ fn context(env: EnvLookup<'_>) -> Result<Option<Candidate>, DaemonError> {
         Some(n) => n,
         None => {
             let path = config_dir.join("config.json");
-            let text = match std::fs::read_to_string(&path) {
+            let text = match crate::limits::read_text(&path, crate::limits::MAX_CONFIG_FILE_BYTES) {
                 Ok(t) => t,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                 Err(source) => return Err(DaemonError::ReadConfig { path, source }),
@@ -148,11 +148,13 @@ fn context(env: EnvLookup<'_>) -> Result<Option<Candidate>, DaemonError> {
         .join("contexts/meta")
         .join(&hash)
         .join("meta.json");
-    let text = std::fs::read_to_string(&meta).map_err(|source| DaemonError::Context {
-        name: name.clone(),
-        path: meta.clone(),
-        source,
-    })?;
+    let text = crate::limits::read_text(&meta, crate::limits::MAX_CONFIG_FILE_BYTES).map_err(
+        |source| DaemonError::Context {
+            name: name.clone(),
+            path: meta.clone(),
+            source,
+        },
+    )?;
     let v: serde_json::Value =
         serde_json::from_str(&text).map_err(|source| DaemonError::ConfigJson {
             path: meta.clone(),

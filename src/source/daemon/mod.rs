@@ -168,6 +168,12 @@ pub enum DaemonError {
         #[source]
         source: hyper::Error,
     },
+    #[error("the daemon at `{endpoint}` did not answer `{path}` within {seconds} s")]
+    Stalled {
+        path: String,
+        endpoint: String,
+        seconds: u64,
+    },
     #[error("reading the daemon's answer to `{path}` failed: {reason}")]
     Body { path: String, reason: String },
     #[error(

@@ -15,8 +15,8 @@ use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::source::registry::RegistryOptions;
 
-/// Cap on one progress line and on an error body; progress lines are ~200 bytes.
-const MAX_LINE_BYTES: usize = 1024 * 1024;
+// The buffer is indexed by usize; the cap is 1 MiB, so the conversion is exact.
+const MAX_LINE_BYTES: usize = crate::limits::MAX_DAEMON_LINE_BYTES as usize;
 
 /// Credentials for pulling `reference`, from the registry credential chain (flags,
 /// `--registry-auth-file`, DOCKER_AUTH_CONFIG, config.json, podman auth.json) read with the
@@ -165,7 +165,20 @@ pub(crate) async fn pull(
     }
     let mut scan = ProgressScan::default();
     let mut body = resp.into_body();
-    while let Some(frame) = body.frame().await {
+    // A pull may take long, but not in silence: each progress line has a deadline.
+    loop {
+        let frame = match tokio::time::timeout(crate::limits::DAEMON_PULL_IDLE, body.frame()).await
+        {
+            Err(_) => {
+                return Err(DaemonError::Stalled {
+                    path: path.clone(),
+                    endpoint: daemon.endpoint(),
+                    seconds: crate::limits::DAEMON_PULL_IDLE.as_secs(),
+                })
+            }
+            Ok(None) => break,
+            Ok(Some(frame)) => frame,
+        };
         let frame = frame.map_err(|e| DaemonError::Body {
             path: path.clone(),
             reason: e.to_string(),

@@ -42,10 +42,11 @@ impl Clients {
     pub(super) fn new(opts: &RegistryOptions) -> Result<Self, RegistryError> {
         let mut extra_roots = vec![];
         for path in &opts.ca_files {
-            let pem = std::fs::read(path).map_err(|source| RegistryError::CaFile {
-                path: path.clone(),
-                source,
-            })?;
+            let pem = crate::limits::read_file(path, crate::limits::MAX_CONFIG_FILE_BYTES)
+                .map_err(|source| RegistryError::CaFile {
+                    path: path.clone(),
+                    source,
+                })?;
             let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| {
                 RegistryError::CaPem {
                     path: path.clone(),

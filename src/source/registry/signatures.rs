@@ -13,11 +13,7 @@ use crate::reference::Reference;
 use crate::source::manifest::{self, ManifestDoc, ManifestError};
 use crate::source::ReadOptions;
 
-/// Signature manifests of one image, and layers of one signature manifest, at most: more is
-/// not a signed image but an attack on the reader (each layer costs a request). Cosign adds
-/// one layer per `cosign sign`.
-const MAX_SIGNATURE_MANIFESTS: usize = 16;
-const MAX_SIGNATURE_LAYERS: usize = 64;
+use crate::limits::{MAX_SIGNATURE_LAYERS, MAX_SIGNATURE_MANIFESTS};
 
 impl Run {
     /// Verify that `digest` (the manifest read for `r`) carries a cosign signature made with

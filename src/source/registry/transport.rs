@@ -29,10 +29,7 @@ use crate::reference::{is_loopback_registry, Reference};
 use crate::secret::Secret;
 use crate::tls::is_cert_error;
 
-const MAX_REDIRECTS: usize = 5;
-
-/// Largest token response read.
-const MAX_TOKEN_RESPONSE_BYTES: u64 = 1024 * 1024;
+use crate::limits::{MAX_REDIRECTS, MAX_REGISTRY_ERROR_BYTES, MAX_TOKEN_RESPONSE_BYTES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scheme {
@@ -402,7 +399,7 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
         if self.auth.seen(&challenges) {
             drop(self.first.take());
         }
-        let body = resp.bytes().await.unwrap_or_default();
+        let body = read_prefix(resp, MAX_REGISTRY_ERROR_BYTES).await;
         self.auth_tries += 1;
         let retry = self.auth.answer(&challenges, sent).await?;
         drop(self.first.take());
@@ -455,7 +452,7 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
     /// Any other answer: the registry's error body as a typed error.
     async fn failed(&self, resp: reqwest::Response) -> RegistryError {
         let status = resp.status();
-        let body = resp.bytes().await.unwrap_or_default();
+        let body = read_prefix(resp, MAX_REGISTRY_ERROR_BYTES).await;
         api_error(&self.ask.method, self.r, &self.url, status, &body)
     }
 }
@@ -513,6 +510,24 @@ fn connect_error(url: &str, e: reqwest::Error) -> RegistryError {
             source: e,
         }
     }
+}
+
+/// The first `cap` bytes of an error body (all of it when shorter): only its start is shown,
+/// so an endless or huge error page is cut rather than read to the image deadline. A body
+/// that breaks off gives what arrived.
+async fn read_prefix(mut resp: reqwest::Response, cap: u64) -> Bytes {
+    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
+    let mut buf = Vec::new();
+    while buf.len() < cap {
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                let room = cap - buf.len();
+                buf.extend_from_slice(&c[..c.len().min(room)]);
+            }
+            Ok(None) | Err(_) => break,
+        }
+    }
+    Bytes::from(buf)
 }
 
 /// Stream a body, failing as soon as it passes `cap` (Content-Length is not trusted).

@@ -1,0 +1,175 @@
+//! Every cap on bytes read and every deadline on a network call or a subprocess, in one place,
+//! each with the reason for its number. The code that enforces a limit imports it from here;
+//! the README's "Reliability and security" section lists the same numbers and what the user
+//! sees when one is hit. Also the capped file read every local file goes through, so a file
+//! that is not what it claims (a log, `/dev/zero`, a FIFO) costs at most its cap in memory.
+
+use std::io::Read as _;
+use std::path::Path;
+use std::time::Duration;
+
+// ---- body caps ----------------------------------------------------------------------------
+
+/// Default cap on one JSON document of an image (manifest, index, config — the label lives in
+/// the config), from any source; `--max-json-bytes` changes it. Real configs are a few KB and
+/// the largest label seen in the corpus is under 1 MB; 16 MiB leaves room for odd images and
+/// still bounds memory when a registry or archive sends something else.
+pub const DEFAULT_MAX_JSON_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Cap on a registry token-server response: a token is a few KB (a JWT with its claims);
+/// 1 MiB is generous and bounds a misconfigured realm that serves a web page or a stream.
+pub const MAX_TOKEN_RESPONSE_BYTES: u64 = 1024 * 1024;
+
+/// Cap on a registry error body read to explain a failure (the `{"errors":[...]}` envelope or
+/// a proxy's page); only its first line is shown, so 64 KiB is plenty.
+pub const MAX_REGISTRY_ERROR_BYTES: u64 = 64 * 1024;
+
+/// Cap on one XNAT response. The largest is `GET /xapi/commands` on a busy site: a few hundred
+/// commands of 5–50 KB each, so a few MB; 32 MiB leaves a wide margin and still stops a
+/// misrouted URL that streams (a proxy, a file download) from filling memory.
+pub const MAX_XNAT_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Cap on a docker credential helper's stdout and on its stderr: its answer is one small JSON
+/// object (`{"Username":…,"Secret":…}`).
+pub const MAX_HELPER_OUTPUT_BYTES: u64 = 64 * 1024;
+
+/// Cap on the daemon's `/version` answer (and a version refusal): a few hundred bytes; anything
+/// near this is not the Engine API.
+pub const MAX_DAEMON_VERSION_BYTES: u64 = 64 * 1024;
+
+/// Cap on one line of the daemon's pull progress stream and on a daemon error body; progress
+/// lines are ~200 bytes.
+pub const MAX_DAEMON_LINE_BYTES: u64 = 1024 * 1024;
+
+/// Cap on a secret file (`--password-file`, `--registry-password-file`): passwords and tokens
+/// are short; a mounted file this large is the wrong file.
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
+
+/// Cap on a command JSON file (`validate`, `label`, `install FILE`): it becomes a label, which
+/// lives in an image config, so the config cap is its natural bound.
+pub const MAX_COMMAND_FILE_BYTES: u64 = DEFAULT_MAX_JSON_BYTES;
+
+/// Cap on a fleet file (`sync`, `status`): a few KB per site and image; 4 MiB is thousands of
+/// images.
+pub const MAX_FLEET_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Cap on a credentials file (docker `config.json`, podman `auth.json`, a Kubernetes pull
+/// secret, `~/.netrc`) and a PEM CA bundle (`--ca-cert`): the system's whole CA bundle is
+/// ~200 KB; 4 MiB bounds a wrong path without refusing any real file.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The JSON documents of one compressed archive together may use this many times the JSON cap:
+/// a gzipped archive is read in one pass, so its small files are kept as they stream by; an
+/// image has a handful of them, and a hostile archive of many small files stops here.
+pub const ARCHIVE_JSON_BUDGET_FACTOR: u64 = 4;
+
+/// Redirects followed for one registry request: a blob redirect to a CDN is one, a CDN's own
+/// hop a second; more is a loop.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Deepest nesting of lists and objects in command JSON (labels, command files, the emulator's
+/// bodies; `lenient_json`). Real commands nest about 5 deep; 512 is far beyond any of them and
+/// still shallow enough for a 2 MiB thread stack in a debug build. (Jackson 2.13, XNAT's
+/// reader, has no limit.)
+pub const MAX_JSON_DEPTH: usize = 512;
+
+/// Cosign signature manifests of one image (referrers) and layers of one signature manifest,
+/// at most: each costs a request, and more is not a signed image but an attack on the reader.
+/// Cosign adds one layer per `cosign sign`.
+pub const MAX_SIGNATURE_MANIFESTS: usize = 16;
+pub const MAX_SIGNATURE_LAYERS: usize = 64;
+
+/// Image indexes nested in an OCI layout: real ones nest once (an index of manifests), rarely
+/// twice; deeper is a loop or a crafted archive.
+pub const MAX_INDEX_DEPTH: usize = 4;
+
+// ---- deadlines ----------------------------------------------------------------------------
+
+/// TCP (+TLS) connect to a registry, XNAT or a daemon over TCP: a reachable host on any network
+/// answers within a few seconds; waiting longer only delays the message.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default deadline for reading one image from a registry, every request, retry and wait
+/// included; `--registry-timeout` changes it. Reads are a few small documents, so minutes
+/// mean the registry is stuck.
+pub const DEFAULT_REGISTRY_IMAGE_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Retries of one registry request after a connection error, 5xx or 429.
+pub const REGISTRY_MAX_RETRIES: u32 = 3;
+
+/// Longest `Retry-After` honoured on a 429; a longer one is reported, not waited out.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// Deadline for one XNAT request, body included: the slowest real call (a command list on a
+/// loaded site) takes seconds.
+pub const XNAT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Deadline for a docker credential helper: the common helpers answer in milliseconds, a
+/// desktop keychain asking the user in seconds; one still running after this is stuck
+/// (waiting on a prompt nobody sees, a hung network call) and is stopped.
+pub const HELPER_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Deadline for one daemon request other than a pull (`/_ping`, `/version`, image inspect),
+/// answer and body included: these are local lookups that take milliseconds.
+pub const DAEMON_REQUEST_DEADLINE: Duration = Duration::from_secs(60);
+
+/// Longest silence in a daemon pull's progress stream: a pull of a large layer reports
+/// progress every second or so; five minutes without a line is a stuck pull.
+pub const DAEMON_PULL_IDLE: Duration = Duration::from_secs(300);
+
+// ---- the capped file read -----------------------------------------------------------------
+
+/// The whole file, refusing it (`InvalidData`, naming the cap) once it passes `cap` bytes; never
+/// reads more than `cap + 1`. Its error reads like `std::fs::read`'s, so callers keep their
+/// messages (`failed to read fleet file `x`: …`).
+pub fn read_file(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut buf)?;
+    if buf.len() as u64 > cap {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("the file is larger than the {cap}-byte limit for it"),
+        ));
+    }
+    Ok(buf)
+}
+
+/// [`read_file`] as UTF-8 text (`InvalidData` otherwise, as `std::fs::read_to_string`).
+pub fn read_text(path: &Path, cap: u64) -> std::io::Result<String> {
+    String::from_utf8(read_file(path, cap)?).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the file is not UTF-8 text",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capped_reads_stop_at_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"12345").unwrap();
+        let cases: [(u64, Option<&str>); 3] = [(5, Some("12345")), (10, Some("12345")), (4, None)];
+        for (cap, want) in cases {
+            match (read_text(&p, cap), want) {
+                (Ok(t), Some(w)) => assert_eq!(t, w, "cap {cap}"),
+                (Err(e), None) => {
+                    assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+                    assert!(e.to_string().contains(&format!("{cap}-byte")), "{e}");
+                }
+                (got, want) => panic!("cap {cap}: got {got:?}, want {want:?}"),
+            }
+        }
+        // An endless file is refused after cap + 1 bytes, not read to the end.
+        let e = read_file(Path::new("/dev/zero"), 1024).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+        std::fs::write(&p, [0xff, 0xfe]).unwrap();
+        assert!(read_text(&p, 10).unwrap_err().to_string().contains("UTF-8"));
+    }
+}
