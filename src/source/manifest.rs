@@ -126,7 +126,7 @@ pub enum ManifestDoc {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("{what} is not valid JSON: {source}")]
+    #[error("{what} {}: {source}", json_problem(source))]
     Json {
         what: String,
         #[source]
@@ -150,6 +150,15 @@ pub enum ManifestError {
     /// Not a sha256 digest (another algorithm, or not a digest at all).
     #[error("unsupported digest `{digest}` for {what}: only sha256 is supported")]
     UnsupportedDigest { what: String, digest: String },
+}
+
+/// Broken JSON and well-formed JSON of the wrong shape (`[]` where a manifest belongs) are
+/// different mistakes; say which.
+fn json_problem(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Data => "is JSON but not the document expected",
+        _ => "is not valid JSON",
+    }
 }
 
 impl From<VerifyError> for ManifestError {
@@ -176,6 +185,13 @@ pub fn parse_manifest(
             what: what.to_string(),
             source,
         })?;
+    if !value.is_object() {
+        // serde's words for an array read as a struct ("invalid length 0, expected struct …")
+        // say nothing to a user.
+        return Err(ManifestError::Unrecognised {
+            what: what.to_string(),
+        });
+    }
     let declared = value
         .get("mediaType")
         .and_then(|v| v.as_str())

@@ -266,8 +266,8 @@ fn registry_rows(d: &Path, q: &QuirkServer, reg: &Registry, emu: &str, auth: &Re
     add("a manifest of an unknown media type", "unknownmedia", "application/vnd.example.thing+json");
     add("a schema1 manifest", "schema1", "schema");
     add("a manifest that is not JSON", "notjson", "JSON");
-    add("a manifest that is an array", "array", "manifest");
-    add("a manifest that is an empty object", "emptyobj", "manifest");
+    add("a manifest that is an array", "array", "is neither an image index nor an image manifest");
+    add("a manifest without its config", "emptyobj", "is JSON but not the document expected: missing field `config`");
     add("an endless manifest", "endless", "larger than 16777216 bytes");
     add("a truncated manifest", "truncated", "q-truncated");
     add("a redirect loop", "loop", "redirect");
