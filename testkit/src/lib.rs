@@ -11,6 +11,7 @@
 //! `tests/it/support`.
 //!
 //! - [`corpus`]: where the corpus of real command files is, and its skip line;
+//! - [`fault_proxy`]: a seeded HTTP fault proxy between `xnat-cmd` and a real upstream;
 //! - [`images`]: OCI/Docker images built in code (labels → config → layers → manifest),
 //!   written as OCI layouts and archives, or by skopeo;
 //! - [`pki`]: a throw-away CA and server certificate for loopback TLS;
@@ -18,6 +19,7 @@
 //! - [`token_server`]: a Docker-style token server for the registry's token mode.
 
 pub mod corpus;
+pub mod fault_proxy;
 pub mod images;
 pub mod pki;
 pub mod registry;
