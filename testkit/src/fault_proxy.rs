@@ -137,7 +137,7 @@ impl FaultPlan {
             2 => Fault::Status([500, 502, 503][(arg % 3) as usize]),
             // Mostly 0 s: a real wait of a second now and then, not on every one.
             3 => Fault::TooMany {
-                retry_after: u64::from(arg % 4 == 0),
+                retry_after: u64::from(arg.is_multiple_of(4)),
             },
             4 => Fault::Slow(Duration::from_millis(20 + arg % 180)),
             5 => Fault::Truncate,
