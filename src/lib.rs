@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod platform;
 pub mod problem;
 pub mod reference;
+pub mod retry;
 pub mod secret;
 pub mod source;
 pub mod status;

@@ -2,16 +2,17 @@
 //! the translation of XNAT's answers (plain-text errors, login redirects, HTML pages) into
 //! typed errors that say which credential source was used.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, COOKIE, LOCATION};
+use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, COOKIE, LOCATION, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
 use super::credentials::{CredentialSource, Credentials};
+use crate::retry;
 use crate::tls::is_cert_error;
 
 /// A non-browser User-Agent: XNAT answers browser agents with a 302 to its login page.
@@ -63,6 +64,13 @@ pub enum XnatError {
         url: String,
         status: u16,
         body: String,
+    },
+    #[error("{method} {url}: the answer was cut off (the connection closed before the whole body arrived)")]
+    CutOff {
+        method: String,
+        url: String,
+        #[source]
+        source: reqwest::Error,
     },
     #[error("{method} {url} returned an unexpected body: {reason}")]
     BadBody {
@@ -116,6 +124,9 @@ pub struct XnatClient {
     creds: Credentials,
     session: Mutex<Option<String>>,
     stats: Stats,
+    /// XNAT has answered at least once in this run: a connection error after that is a blip
+    /// worth retrying, before it most likely a wrong URL (failed at once).
+    answered: AtomicBool,
 }
 
 impl std::fmt::Debug for XnatClient {
@@ -199,6 +210,7 @@ impl XnatClient {
             creds,
             session: Mutex::new(None),
             stats: Stats::default(),
+            answered: AtomicBool::new(false),
         })
     }
 
@@ -243,24 +255,12 @@ impl XnatClient {
         }
     }
 
-    /// Open the one server session of this run: `POST /data/JSESSION` with Basic auth.
+    /// Open the one server session of this run: `POST /data/JSESSION` with Basic auth
+    /// (retried like a read: another session is harmless, the last one is used).
     pub async fn login(&self) -> Result<(), XnatError> {
-        let url = self.url("data/JSESSION");
-        let resp = self
-            .http
-            .post(url.clone())
-            .basic_auth(&self.creds.user, Some(self.creds.password.expose()))
-            .send()
-            .await
-            .map_err(|source| self.send_error(source))?;
-        self.stats.reads.fetch_add(1, Ordering::Relaxed);
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.text().await.unwrap_or_default();
-        self.check_auth(&Method::POST, &url, status, &headers, &body)?;
-        if !status.is_success() {
-            return Err(self.http_error(&Method::POST, &url, status, &body));
-        }
+        let (_, body) = self
+            .exchange(&Method::POST, "data/JSESSION", &[], None, Auth::Basic, true)
+            .await?;
         let id = body.trim();
         let valid = !id.is_empty()
             && id.len() < 200
@@ -356,7 +356,9 @@ impl XnatClient {
         }
     }
 
-    /// Send a request on the session; re-open the session once if it expired.
+    /// Send a request on the session; re-open the session once if it expired. Everything but
+    /// a POST is retried (see [`XnatClient::exchange`]); POSTs that are safe to repeat say so
+    /// with [`XnatClient::send_retrying`], and a create looks before it creates again.
     async fn send(
         &self,
         method: Method,
@@ -364,47 +366,149 @@ impl XnatClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<(StatusCode, String), XnatError> {
+        let retry = method != Method::POST;
+        self.exchange(&method, path, query, body, Auth::Session, retry)
+            .await
+    }
+
+    /// [`XnatClient::send`] for a POST whose repetition changes nothing (an update in place).
+    async fn send_retrying(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, String), XnatError> {
+        self.exchange(&method, path, query, body, Auth::Session, true)
+            .await
+    }
+
+    /// One request with its retries: with `retry`, a reset, a cut-off body, a 5xx or a 429 is
+    /// tried again after a backoff (or the 429's `Retry-After`), up to [`retry::MAX_RETRIES`]
+    /// times; a DELETE answered 404 on a retry is done (an earlier try deleted it before its
+    /// answer was lost). On the session, an expired session is renewed once.
+    async fn exchange(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        auth: Auth,
+        retry: bool,
+    ) -> Result<(StatusCode, String), XnatError> {
         let url = self.url(path);
-        let write = method != Method::GET && method != Method::HEAD;
-        for attempt in 0..2 {
-            let mut req = self.http.request(method.clone(), url.clone());
-            if !query.is_empty() {
-                req = req.query(query);
-            }
-            match self.session_cookie() {
-                Some(id) => req = req.header(COOKIE, format!("JSESSIONID={id}")),
-                None => req = req.basic_auth(&self.creds.user, Some(self.creds.password.expose())),
-            }
-            if let Some(b) = body {
-                req = req
-                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                    .body(b.to_string());
-            }
-            let resp = req.send().await.map_err(|source| self.send_error(source))?;
-            if write {
-                self.stats.writes.fetch_add(1, Ordering::Relaxed);
-            } else {
-                self.stats.reads.fetch_add(1, Ordering::Relaxed);
-            }
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            let text = resp.text().await.unwrap_or_default();
-            let expired = attempt == 0
-                && self.session_cookie().is_some()
-                && (status == StatusCode::UNAUTHORIZED && !text.starts_with("There was an error")
-                    || status.is_redirection());
-            if expired {
-                tracing::debug!("session expired; logging in again");
-                self.login().await?;
+        let mut renewed = false;
+        let mut retries = 0;
+        loop {
+            let failure = match self.try_once(method, &url, query, body, auth).await {
+                Ok((status, headers, text)) => {
+                    let expired = auth == Auth::Session
+                        && !renewed
+                        && self.session_cookie().is_some()
+                        && (status == StatusCode::UNAUTHORIZED
+                            && !text.starts_with("There was an error")
+                            || status.is_redirection());
+                    if expired {
+                        tracing::debug!("session expired; logging in again");
+                        renewed = true;
+                        // Boxed: login sends through this function too (with Basic auth,
+                        // which never renews, so the recursion is one level deep).
+                        Box::pin(self.login()).await?;
+                        continue;
+                    }
+                    if retries > 0 && *method == Method::DELETE && status == StatusCode::NOT_FOUND {
+                        return Ok((status, text));
+                    }
+                    self.check_auth(method, &url, status, &headers, &text)?;
+                    if status.is_success() {
+                        return Ok((status, text));
+                    }
+                    let wait = transient_wait(status, &headers, retries + 1);
+                    let error = self.http_error(method, &url, status, &text);
+                    match wait {
+                        Some(wait) if retry && retries < retry::MAX_RETRIES => {
+                            retries += 1;
+                            self.wait(method, &url, retries, wait, &error).await;
+                            continue;
+                        }
+                        _ => return Err(error),
+                    }
+                }
+                Err(e) => e,
+            };
+            if retry && retries < retry::MAX_RETRIES && self.worth_retrying(&failure) {
+                retries += 1;
+                self.wait(method, &url, retries, retry::backoff(retries), &failure)
+                    .await;
                 continue;
             }
-            self.check_auth(&method, &url, status, &headers, &text)?;
-            if !status.is_success() {
-                return Err(self.http_error(&method, &url, status, &text));
-            }
-            return Ok((status, text));
+            return Err(failure);
         }
-        Err(self.auth_error("the session could not be renewed"))
+    }
+
+    /// Send once and read the whole answer.
+    async fn try_once(
+        &self,
+        method: &Method,
+        url: &Url,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        auth: Auth,
+    ) -> Result<(StatusCode, HeaderMap, String), XnatError> {
+        let mut req = self.http.request(method.clone(), url.clone());
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        match (auth, self.session_cookie()) {
+            (Auth::Session, Some(id)) => req = req.header(COOKIE, format!("JSESSIONID={id}")),
+            _ => req = req.basic_auth(&self.creds.user, Some(self.creds.password.expose())),
+        }
+        if let Some(b) = body {
+            req = req
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(b.to_string());
+        }
+        let resp = req.send().await.map_err(|source| self.send_error(source))?;
+        self.answered.store(true, Ordering::Relaxed);
+        if *method != Method::GET && *method != Method::HEAD {
+            self.stats.writes.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.stats.reads.fetch_add(1, Ordering::Relaxed);
+        }
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.map_err(|source| XnatError::CutOff {
+            method: method.to_string(),
+            url: redact_url(url),
+            source,
+        })?;
+        Ok((status, headers, text))
+    }
+
+    /// A failure without a usable answer that another try may fix: a connection reset or
+    /// refused once XNAT has answered in this run, or an answer cut short. Never a TLS
+    /// failure, a timeout (the deadline already passed once) or a wrong URL.
+    fn worth_retrying(&self, e: &XnatError) -> bool {
+        match e {
+            XnatError::CutOff { .. } => true,
+            XnatError::Unreachable { source, .. } => {
+                !source.is_timeout()
+                    && (!source.is_connect() || self.answered.load(Ordering::Relaxed))
+            }
+            _ => false,
+        }
+    }
+
+    async fn wait(&self, method: &Method, url: &Url, retry: u32, wait: Duration, why: &XnatError) {
+        tracing::debug!(
+            url = %redact_url(url),
+            %method,
+            retry,
+            of = retry::MAX_RETRIES,
+            wait_ms = wait.as_millis() as u64,
+            "retrying after: {why}"
+        );
+        tokio::time::sleep(wait).await;
     }
 
     async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, XnatError> {
@@ -499,26 +603,76 @@ impl XnatClient {
         self.get_json(&format!("xapi/commands/{id}"), &[]).await
     }
 
-    /// `POST /xapi/commands?image=…` → the new id.
+    /// `POST /xapi/commands?image=…` → the new id. A create is not simply sent again: when a
+    /// try fails in a way another may fix (reset, cut-off answer, 5xx, 429), the earlier try
+    /// may have created the command before its answer was lost, so the list is read first and
+    /// a command of this name and image found there is the one created.
     pub async fn create_command(&self, command: &Value, image: &str) -> Result<i64, XnatError> {
-        let (_, text) = self
-            .send(
-                Method::POST,
-                "xapi/commands",
-                &[("image", image)],
-                Some(command),
-            )
-            .await?;
-        text.trim().parse().map_err(|_| XnatError::BadBody {
-            method: "POST".into(),
-            url: redact_url(&self.url("xapi/commands")),
-            reason: format!("expected the new command id, got `{}`", one_line(&text)),
-        })
+        let name = command.get("name").and_then(Value::as_str);
+        let mut retries = 0;
+        loop {
+            let e = match self
+                .exchange(
+                    &Method::POST,
+                    "xapi/commands",
+                    &[("image", image)],
+                    Some(command),
+                    Auth::Session,
+                    false,
+                )
+                .await
+            {
+                Ok((_, text)) => {
+                    return text.trim().parse().map_err(|_| XnatError::BadBody {
+                        method: "POST".into(),
+                        url: redact_url(&self.url("xapi/commands")),
+                        reason: format!("expected the new command id, got `{}`", one_line(&text)),
+                    })
+                }
+                Err(e) => e,
+            };
+            let transient = match &e {
+                XnatError::Http { status, .. } => {
+                    *status == 429
+                        || StatusCode::from_u16(*status).is_ok_and(|s| s.is_server_error())
+                }
+                other => self.worth_retrying(other),
+            };
+            if !transient || retries >= retry::MAX_RETRIES {
+                return Err(e);
+            }
+            retries += 1;
+            let url = self.url("xapi/commands");
+            self.wait(&Method::POST, &url, retries, retry::backoff(retries), &e)
+                .await;
+            if let Some(id) = self.find_command(name, image).await? {
+                tracing::debug!(id, "the lost create had happened: command found");
+                return Ok(id);
+            }
+        }
     }
 
-    /// `POST /xapi/commands/{id}`: update in place (children merged by name by XNAT).
+    /// The id of the installed command named `name` with exactly `image`, if one is.
+    async fn find_command(
+        &self,
+        name: Option<&str>,
+        image: &str,
+    ) -> Result<Option<i64>, XnatError> {
+        let Some(name) = name else {
+            return Ok(None);
+        };
+        Ok(self.list_commands().await?.iter().find_map(|c| {
+            let same = c.get("name").and_then(Value::as_str) == Some(name)
+                && c.get("image").and_then(Value::as_str) == Some(image);
+            same.then(|| c.get("id").and_then(crate::command::lenient_i64))
+                .flatten()
+        }))
+    }
+
+    /// `POST /xapi/commands/{id}`: update in place (children merged by name by XNAT). Sending
+    /// the same update twice leaves the same command, so it is retried like a PUT.
     pub async fn update_command(&self, id: i64, command: &Value) -> Result<(), XnatError> {
-        self.send(
+        self.send_retrying(
             Method::POST,
             &format!("xapi/commands/{id}"),
             &[],
@@ -609,6 +763,32 @@ impl XnatClient {
     }
 }
 
+/// How a request authenticates: the run's session (Basic until there is one), or Basic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    Session,
+    Basic,
+}
+
+/// The wait before retry `n` after an answer that another try may fix (5xx, 429), or `None`
+/// for an answer that stands. A 429 waits its `Retry-After`, unless that is longer than
+/// [`retry::MAX_RETRY_AFTER`] (then the 429 stands).
+fn transient_wait(status: StatusCode, headers: &HeaderMap, n: u32) -> Option<Duration> {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        let asked = headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(retry::parse_retry_after)
+            .map(Duration::from_secs);
+        return match asked {
+            Some(d) if d > retry::MAX_RETRY_AFTER => None,
+            Some(d) => Some(d),
+            None => Some(retry::backoff(n)),
+        };
+    }
+    matches!(status.as_u16(), 500 | 502 | 503 | 504).then(|| retry::backoff(n))
+}
+
 /// A path segment, percent-encoded (project ids and user names are user input).
 fn seg(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes())
@@ -659,6 +839,34 @@ mod tests {
         let e = parse_base("https://u:p@host").unwrap_err().to_string();
         assert!(e.contains("credentials in the URL"), "{e}");
         assert!(!e.contains(":p@"), "{e}");
+    }
+
+    #[test]
+    fn transient_answers_wait_and_lasting_ones_stand() {
+        let base = retry::backoff(1);
+        let cases: [(u16, Option<&str>, Option<Duration>); 9] = [
+            (500, None, Some(base)),
+            (502, None, Some(base)),
+            (503, None, Some(base)),
+            (504, None, Some(base)),
+            (429, Some("2"), Some(Duration::from_secs(2))),
+            (429, None, Some(base)),
+            (429, Some("3600"), None),
+            (400, None, None),
+            (404, None, None),
+        ];
+        for (status, retry_after, want) in cases {
+            let mut h = HeaderMap::new();
+            if let Some(v) = retry_after {
+                h.insert(RETRY_AFTER, HeaderValue::from_static(v));
+            }
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(
+                transient_wait(status, &h, 1),
+                want,
+                "{status} {retry_after:?}"
+            );
+        }
     }
 
     #[test]

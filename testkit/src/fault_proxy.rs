@@ -481,7 +481,8 @@ mod tests {
 
     #[test]
     fn responses_split_into_status_headers_and_body() {
-        let raw = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nX-A: 1\r\n\r\nhi";
+        let raw =
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nX-A: 1\r\n\r\nhi";
         let (status, headers, body) = split_response(raw, "GET").unwrap();
         assert_eq!(status, "HTTP/1.1 200 OK");
         assert_eq!(headers, ["X-A: 1"]);

@@ -2,6 +2,7 @@
 
 mod archive;
 mod daemon;
+mod faults;
 mod first_hour;
 mod inspect;
 mod install;

@@ -71,7 +71,7 @@ impl Default for RegistryOptions {
             insecure: vec![],
             connect_timeout: Duration::from_secs(10),
             image_deadline: Duration::from_secs(120),
-            max_retries: 3,
+            max_retries: crate::retry::MAX_RETRIES,
             max_retry_after: Duration::from_secs(30),
             per_registry_concurrency: 32,
             cache_dir: None,
@@ -131,6 +131,13 @@ pub enum RegistryError {
         status: u16,
         code: Option<String>,
         message: String,
+    },
+    /// The connection closed before the whole body arrived (retried like a reset).
+    #[error("{what} from {url} was cut off after {received} bytes (connection closed early)")]
+    CutOff {
+        what: String,
+        url: String,
+        received: usize,
     },
     #[error("{what} from {url} {problem}")]
     BadBody {
