@@ -67,6 +67,28 @@ fn fnv1a(parts: &[&str]) -> u64 {
     h
 }
 
+/// What identifies a request across replays: its path without the query (which holds the
+/// loopback ports of this process, `?image=127.0.0.1:PORT/…`) and with every run of digits
+/// as `N` (command and wrapper ids grow while one emulator serves many runs; a replay starts
+/// from 1). Requests to one path are told apart by how many came before.
+fn replay_key(target: &str) -> String {
+    let path = target.split('?').next().unwrap_or(target);
+    let mut key = String::with_capacity(path.len());
+    let mut in_digits = false;
+    for c in path.chars() {
+        if c.is_ascii_digit() {
+            if !in_digits {
+                key.push('N');
+            }
+            in_digits = true;
+        } else {
+            key.push(c);
+            in_digits = false;
+        }
+    }
+    key
+}
+
 /// Which faults to inject, shared by the proxies of one test run (registry and XNAT).
 #[derive(Debug, Default)]
 pub struct FaultPlan {
@@ -120,12 +142,13 @@ impl FaultPlan {
         let mut s = self.lock();
         let seed = s.seed?;
         let line = format!("{method} {target}");
+        let key = replay_key(target);
         let n = {
-            let c = s.seen.entry(format!("{name} {line}")).or_insert(0);
+            let c = s.seen.entry(format!("{name} {method} {key}")).or_insert(0);
             *c += 1;
             *c
         };
-        let h = splitmix64(seed ^ fnv1a(&[name, method, target]) ^ splitmix64(n));
+        let h = splitmix64(seed ^ fnv1a(&[name, method, &key]) ^ splitmix64(n));
         if h % 100 >= s.rate {
             return None;
         }
@@ -492,6 +515,25 @@ mod tests {
         let (_, headers, body) = split_response(raw, "HEAD").unwrap();
         assert_eq!(headers, ["Content-Length: 99"]);
         assert_eq!(body, None);
+    }
+
+    #[test]
+    fn replay_keys_drop_ports_and_ids() {
+        let cases = [
+            (
+                "/xapi/commands?image=127.0.0.1:4242/lab/a:2",
+                "/xapi/commands",
+            ),
+            (
+                "/xapi/wrappers/17/enabled?reason=x",
+                "/xapi/wrappers/N/enabled",
+            ),
+            ("/v2/lab/a/manifests/2", "/vN/lab/a/manifests/N"),
+            ("/data/JSESSION", "/data/JSESSION"),
+        ];
+        for (target, want) in cases {
+            assert_eq!(replay_key(target), want, "{target}");
+        }
     }
 
     #[test]

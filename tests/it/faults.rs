@@ -445,10 +445,13 @@ fn run_seed(rig: &Rig, seed: u64) -> Result<Ran, String> {
             .into_iter()
             .map(|d| format!("after the clean re-run: {d}")),
     );
-    if std::env::var_os("XNAT_CMD_FAULT_SEED").is_some() {
+    if std::env::var_os("XNAT_CMD_FAULT_SEED").is_some()
+        || std::env::var_os("XNAT_CMD_FAULT_LOG").is_some()
+    {
         eprintln!(
-            "seed {seed} ({s:?}, {rate}% faults): exit {:?}\n{}",
+            "seed {seed} ({s:?}, {rate}% faults): exit {:?}\n  {}\n{}",
             out.status.code(),
+            injected.join("\n  "),
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -518,12 +521,6 @@ fn seeded_fault_runs_of_install_and_sync_keep_the_invariants() {
                         match run_seed(&rig, seed) {
                             Ok(r) => ran.push(r),
                             Err(e) => failed.push(e),
-                        }
-                        if replay {
-                            eprintln!(
-                                "seed {seed} injected:\n  {}",
-                                rig.plan.injected().join("\n  ")
-                            );
                         }
                     }
                     (failed, ran)
