@@ -10,7 +10,9 @@
 //! runs by deleting every command through the emulator's xapi). `XNAT_CMD_BACKOFF_MS=1`
 //! keeps the client's retry waits short. A failing seed is printed; `XNAT_CMD_FAULT_SEED=N`
 //! replays exactly that seed (and prints the faults it injected), `XNAT_CMD_FAULT_RUNS=M`
-//! changes how many seeds the run covers (default [`RUNS`]).
+//! changes how many seeds the run covers (default [`RUNS`]), `XNAT_CMD_FAULT_LOG=1` prints
+//! every seed's faults and stderr. A seed replays the same faults in any run: the proxy keys
+//! its choice on the request path without query or ids (see `fault_proxy`).
 
 use std::sync::Arc;
 
@@ -22,8 +24,24 @@ use crate::support::images::{ImageBuilder, Target};
 use crate::support::registry::{Mode, Registry};
 use crate::support::Sandbox;
 
-/// Seeded runs per CI run: a third each of `install`, `sync` and `sync --prune`.
+/// Seeded runs per CI run: half `install` (over nothing / over `lab/a:1`), a quarter each
+/// `sync` and `sync --prune`.
 const RUNS: u64 = 210;
+/// Seeds kept as regression cases (run even when `XNAT_CMD_FAULT_RUNS` is lower), each with
+/// the bug it caught when the fault runs were written.
+const REGRESSIONS: &[(u64, &str)] = &[
+    // A create whose answer was reset after XNAT stored it, sent again: XNAT's 400 "This
+    // command duplicates a command already in the database" (the client now looks it up).
+    (16, "lost create"),
+    (40, "lost create"),
+    // A DELETE of prune whose answer was lost: the retry's 404 means done.
+    (31, "lost delete"),
+    // A registry manifest cut off mid-body (was not retried) and an update's answer cut off.
+    (10, "registry body cut off; lost update"),
+    // A site enablement whose answer was lost (the XNAT client had no retries at all).
+    (32, "lost enable"),
+];
+
 /// Runs in parallel, each with its own emulator and proxies.
 const WORKERS: u64 = 2;
 
@@ -283,7 +301,7 @@ impl Rig {
             ],
             Scenario::Prune => vec![
                 ("a1", "lab/a:2", true, true),
-                // a2 stays as it was: the fleet lists only a1 of lab/a, so a2 is pruned.
+                // No a2 (the fleet keeps only a1 of lab/a) and no d1: both pruned.
                 ("b1", "lab/b:1", false, true),
                 ("c1", "other/c:1", false, false),
             ],
@@ -403,6 +421,8 @@ struct Ran {
     /// Exit 0 despite the faults (retries absorbed them).
     succeeded: bool,
     faults: usize,
+    /// The injected faults' kinds (`ResetAfter`, `Status`, …).
+    kinds: Vec<String>,
 }
 
 /// One seeded run and its clean follow-up; the broken invariants, if any.
@@ -459,6 +479,11 @@ fn run_seed(rig: &Rig, seed: u64) -> Result<Ran, String> {
         return Ok(Ran {
             succeeded: out.status.success(),
             faults: injected.len(),
+            kinds: injected
+                .iter()
+                .filter_map(|l| l.rsplit("→ ").next())
+                .map(|k| k.split(['(', ' ']).next().unwrap_or(k).to_string())
+                .collect(),
         });
     }
     Err(format!(
@@ -500,7 +525,12 @@ fn seeded_fault_runs_of_install_and_sync_keep_the_invariants() {
     });
     let seeds: Vec<u64> = match env_u64("XNAT_CMD_FAULT_SEED") {
         Some(seed) => vec![seed],
-        None => (1..=env_u64("XNAT_CMD_FAULT_RUNS").unwrap_or(RUNS)).collect(),
+        None => {
+            let runs = env_u64("XNAT_CMD_FAULT_RUNS").unwrap_or(RUNS);
+            let mut seeds: Vec<u64> = (1..=runs).collect();
+            seeds.extend(REGRESSIONS.iter().map(|r| r.0).filter(|s| *s > runs));
+            seeds
+        }
     };
     let replay = seeds.len() == 1;
     let started = std::time::Instant::now();
@@ -544,6 +574,11 @@ fn seeded_fault_runs_of_install_and_sync_keep_the_invariants() {
         ran.iter().filter(|r| !r.succeeded).count(),
         failures.len()
     );
+    let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+    for k in ran.iter().flat_map(|r| &r.kinds) {
+        *kinds.entry(k).or_default() += 1;
+    }
+    eprintln!("fault runs: faults by kind {kinds:?}");
     assert!(
         failures.is_empty(),
         "{} of {} seeded runs broke an invariant:\n{}",
