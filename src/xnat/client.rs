@@ -49,6 +49,15 @@ pub enum XnatError {
         #[source]
         source: reqwest::Error,
     },
+    /// A request without an answer after XNAT had answered others in this run.
+    #[error("the connection to XNAT at {url} was lost during {method} {path}")]
+    ConnectionLost {
+        url: String,
+        method: String,
+        path: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("XNAT did not accept the credentials from {source_desc} ({detail})")]
     Authentication { source_desc: String, detail: String },
     #[error("user `{user}` may not {action}: XNAT answered {status}{}", if body.is_empty() { String::new() } else { format!(" `{body}`") })]
@@ -94,6 +103,9 @@ impl XnatError {
                 "pass the site's CA certificate with --ca-cert FILE (PEM), or skip verification with --insecure (test sites only)".into(),
             ),
             XnatError::Unreachable { .. } => Some("check --xnat / XNAT_HOST, including any context path such as /xnat".into()),
+            XnatError::ConnectionLost { .. } | XnatError::CutOff { .. } => Some(
+                "XNAT answered earlier in this run, so the network or a proxy in front of it dropped the connection (after retries); run again: a re-run completes the work without duplicating it".into(),
+            ),
             _ => None,
         }
     }
@@ -238,11 +250,19 @@ impl XnatClient {
         self.base.join(path).unwrap_or_else(|_| self.base.clone())
     }
 
-    /// A request that got no answer: an untrusted certificate, or XNAT not reachable.
-    fn send_error(&self, source: reqwest::Error) -> XnatError {
+    /// A request that got no answer: an untrusted certificate, XNAT not reachable, or (once
+    /// XNAT has answered in this run) a connection lost on the way.
+    fn send_error(&self, method: &Method, target: &Url, source: reqwest::Error) -> XnatError {
         let url = redact_url(&self.base);
         if is_cert_error(&source) {
             XnatError::Untrusted { url, source }
+        } else if self.answered.load(Ordering::Relaxed) {
+            XnatError::ConnectionLost {
+                url,
+                method: method.to_string(),
+                path: path_of(target),
+                source,
+            }
         } else {
             XnatError::Unreachable { url, source }
         }
@@ -468,7 +488,10 @@ impl XnatClient {
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(b.to_string());
         }
-        let resp = req.send().await.map_err(|source| self.send_error(source))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|source| self.send_error(method, url, source))?;
         self.answered.store(true, Ordering::Relaxed);
         if *method != Method::GET && *method != Method::HEAD {
             self.stats.writes.fetch_add(1, Ordering::Relaxed);
@@ -491,10 +514,9 @@ impl XnatClient {
     fn worth_retrying(&self, e: &XnatError) -> bool {
         match e {
             XnatError::CutOff { .. } => true,
-            XnatError::Unreachable { source, .. } => {
-                !source.is_timeout()
-                    && (!source.is_connect() || self.answered.load(Ordering::Relaxed))
-            }
+            // Before any answer, a refused connection is most likely a wrong URL: say so now.
+            XnatError::Unreachable { source, .. } => !source.is_timeout() && !source.is_connect(),
+            XnatError::ConnectionLost { source, .. } => !source.is_timeout(),
             _ => false,
         }
     }
