@@ -425,6 +425,12 @@ struct Ran {
     faults: usize,
     /// The injected faults' kinds (`ResetAfter`, `Status`, …).
     kinds: Vec<String>,
+    /// XNAT sessions the run left open (a login or logout whose answer was lost).
+    leaked_sessions: u64,
+}
+
+fn sessions(emu: &Emulator) -> u64 {
+    emu.state()["sessions"]["admin"].as_u64().unwrap_or(0)
 }
 
 /// One seeded run and its clean follow-up; the broken invariants, if any.
@@ -434,9 +440,11 @@ fn run_seed(rig: &Rig, seed: u64) -> Result<Ran, String> {
     let rate = [5, 10, 20, 40][(seed / 4 % 4) as usize];
     rig.prepare(s);
     let before = snapshot(&rig.emu);
+    let sessions_before = sessions(&rig.emu);
     rig.plan.arm(seed, rate);
     let out = rig.act(s);
     rig.plan.disarm();
+    let leaked_sessions = sessions(&rig.emu).saturating_sub(sessions_before);
     let injected = rig.plan.injected();
     let after = snapshot(&rig.emu);
     let mut bad = invariants(s, &before, &after);
@@ -486,6 +494,7 @@ fn run_seed(rig: &Rig, seed: u64) -> Result<Ran, String> {
                 .filter_map(|l| l.rsplit("→ ").next())
                 .map(|k| k.split(['(', ' ']).next().unwrap_or(k).to_string())
                 .collect(),
+            leaked_sessions,
         });
     }
     Err(format!(
@@ -580,7 +589,10 @@ fn seeded_fault_runs_of_install_and_sync_keep_the_invariants() {
     for k in ran.iter().flat_map(|r| &r.kinds) {
         *kinds.entry(k).or_default() += 1;
     }
-    eprintln!("fault runs: faults by kind {kinds:?}");
+    eprintln!(
+        "fault runs: faults by kind {kinds:?}; XNAT sessions left open: {}",
+        ran.iter().map(|r| r.leaked_sessions).sum::<u64>()
+    );
     assert!(
         failures.is_empty(),
         "{} of {} seeded runs broke an invariant:\n{}",
