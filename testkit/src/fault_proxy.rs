@@ -101,6 +101,8 @@ struct PlanState {
     seed: Option<u64>,
     /// Percent of requests that get a fault.
     rate: u64,
+    /// Per proxy name, a rate other than `rate`.
+    rates: HashMap<String, u64>,
     /// Request line → times seen under the current seed.
     seen: HashMap<String, u64>,
     /// Faults injected under the current seed, in the order they were decided.
@@ -120,6 +122,11 @@ impl FaultPlan {
             rate: rate.min(100),
             ..PlanState::default()
         };
+    }
+
+    /// After [`FaultPlan::arm`]: fault `rate` percent of proxy `name`'s requests instead.
+    pub fn set_rate(&self, name: &str, rate: u64) {
+        self.lock().rates.insert(name.to_string(), rate.min(100));
     }
 
     /// Forward everything untouched from now on.
@@ -149,7 +156,8 @@ impl FaultPlan {
             *c
         };
         let h = splitmix64(seed ^ fnv1a(&[name, method, &key]) ^ splitmix64(n));
-        if h % 100 >= s.rate {
+        let rate = s.rates.get(name).copied().unwrap_or(s.rate);
+        if h % 100 >= rate {
             return None;
         }
         let pick = (h >> 8) % 7;
@@ -561,5 +569,8 @@ mod tests {
         let none = FaultPlan::new();
         none.arm(7, 0);
         assert!(reqs.iter().all(|r| none.decide("x", "GET", r).is_none()));
+        none.set_rate("y", 100);
+        assert!(reqs.iter().all(|r| none.decide("x", "GET", r).is_none()));
+        assert!(reqs.iter().all(|r| none.decide("y", "GET", r).is_some()));
     }
 }

@@ -396,6 +396,20 @@ fn invariants(s: Scenario, before: &[Cmd], after: &[Cmd]) -> Vec<String> {
     bad
 }
 
+/// How many images `sync` says it could not read (`read 2 images (1 failed)`).
+fn unread_images(out: &std::process::Output) -> u64 {
+    let text = String::from_utf8_lossy(&out.stderr);
+    text.lines()
+        .filter_map(|l| {
+            l.strip_prefix("read ")?
+                .split_once(" images (")?
+                .1
+                .strip_suffix(" failed)")
+        })
+        .filter_map(|n| n.trim().parse::<u64>().ok())
+        .sum()
+}
+
 /// What a failed run must have said: exit 1 and an `error:` line, never a panic.
 fn clear_failure(out: &std::process::Output) -> Option<String> {
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -442,12 +456,21 @@ fn run_seed(rig: &Rig, seed: u64) -> Result<Ran, String> {
     let before = snapshot(&rig.emu);
     let sessions_before = sessions(&rig.emu);
     rig.plan.arm(seed, rate);
+    // An eighth of the runs: `sync --prune` with the registry mostly failing, so images go
+    // unread and the site must not be pruned at all.
+    let registry_down = s == Scenario::Prune && seed % 8 == 3;
+    if registry_down {
+        rig.plan.set_rate("registry", 70);
+    }
     let out = rig.act(s);
     rig.plan.disarm();
     let leaked_sessions = sessions(&rig.emu).saturating_sub(sessions_before);
     let injected = rig.plan.injected();
     let after = snapshot(&rig.emu);
     let mut bad = invariants(s, &before, &after);
+    if unread_images(&out) > 0 && after.len() < before.len() {
+        bad.push("pruned although a declared image could not be read".into());
+    }
     match out.status.code() {
         Some(0) => bad.extend(
             rig.desired(s, &after)
@@ -479,7 +502,8 @@ fn run_seed(rig: &Rig, seed: u64) -> Result<Ran, String> {
         || std::env::var_os("XNAT_CMD_FAULT_LOG").is_some()
     {
         eprintln!(
-            "seed {seed} ({s:?}, {rate}% faults): exit {:?}\n  {}\n{}",
+            "seed {seed} ({s:?}, {rate}% faults{}): exit {:?}\n  {}\n{}",
+            if registry_down { ", registry 70%" } else { "" },
             out.status.code(),
             injected.join("\n  "),
             String::from_utf8_lossy(&out.stderr)
@@ -498,7 +522,8 @@ fn run_seed(rig: &Rig, seed: u64) -> Result<Ran, String> {
         });
     }
     Err(format!(
-        "seed {seed} ({s:?}, {rate}% faults): {}\n  faults injected:\n    {}\n  exit {:?}, stderr:\n{}\n  replay: XNAT_CMD_FAULT_SEED={seed} cargo test -p xnat-cmd --test it faults",
+        "seed {seed} ({s:?}, {rate}% faults{}): {}\n  faults injected:\n    {}\n  exit {:?}, stderr:\n{}\n  replay: XNAT_CMD_FAULT_SEED={seed} cargo test -p xnat-cmd --test it faults",
+        if registry_down { ", registry 70%" } else { "" },
         bad.join("; "),
         injected.join("\n    "),
         out.status.code(),
