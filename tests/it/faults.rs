@@ -354,7 +354,7 @@ fn invariants(s: Scenario, before: &[Cmd], after: &[Cmd]) -> Vec<String> {
         match after.iter().find(|a| a.id == b.id) {
             None if prunable(b) => {}
             None => bad.push(format!(
-                "{} (id {}, {}) was removed: outside the prune globs or no --prune",
+                "{} (id {}, {}) was removed, though no run of this scenario may remove it",
                 b.name, b.id, b.image
             )),
             Some(a) => {
