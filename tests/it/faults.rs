@@ -456,8 +456,8 @@ fn run_seed(rig: &Rig, seed: u64) -> Result<Ran, String> {
     let before = snapshot(&rig.emu);
     let sessions_before = sessions(&rig.emu);
     rig.plan.arm(seed, rate);
-    // An eighth of the runs: `sync --prune` with the registry mostly failing, so images go
-    // unread and the site must not be pruned at all.
+    // Half the `sync --prune` runs (an eighth of all) with the registry mostly failing, so
+    // images go unread and the site must not be pruned at all.
     let registry_down = s == Scenario::Prune && seed % 8 == 3;
     if registry_down {
         rig.plan.set_rate("registry", 70);
