@@ -24,6 +24,7 @@ pub mod pipeline;
 pub mod platform;
 pub mod problem;
 pub mod reference;
+pub mod retry;
 pub mod schema;
 pub mod secret;
 pub mod source;

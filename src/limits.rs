@@ -94,8 +94,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// mean the registry is stuck.
 pub const DEFAULT_REGISTRY_IMAGE_DEADLINE: Duration = Duration::from_secs(120);
 
-/// Retries of one registry request after a connection error, 5xx or 429.
-pub const REGISTRY_MAX_RETRIES: u32 = 3;
+/// Retries of one request (registry or XNAT; so up to 4 tries in all) after a connection
+/// error, a cut-off body, a 5xx or a 429; the waits double from 200 ms (`crate::retry`).
+/// An XNAT create is never retried blind: it is looked up first.
+pub const MAX_RETRIES: u32 = 3;
 
 /// Longest `Retry-After` honoured on a 429; a longer one is reported, not waited out.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);

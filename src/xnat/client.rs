@@ -2,18 +2,21 @@
 //! the translation of XNAT's answers (plain-text errors, login redirects, HTML pages) into
 //! typed errors that say which credential source was used.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue, CONTENT_TYPE, COOKIE, LOCATION};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, LOCATION};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
 use super::credentials::{CredentialSource, Credentials};
-use crate::limits::MAX_XNAT_RESPONSE_BYTES;
+use crate::retry;
 use crate::tls::is_cert_error;
+
+mod exchange;
+use exchange::Auth;
 
 /// A non-browser User-Agent: XNAT answers browser agents with a 302 to its login page.
 pub const USER_AGENT: &str = concat!("xnat-cmd/", env!("CARGO_PKG_VERSION"));
@@ -49,6 +52,15 @@ pub enum XnatError {
         #[source]
         source: reqwest::Error,
     },
+    /// A request without an answer after XNAT had answered others in this run.
+    #[error("the connection to XNAT at {url} was lost during {method} {path}")]
+    ConnectionLost {
+        url: String,
+        method: String,
+        path: String,
+        #[source]
+        source: reqwest::Error,
+    },
     #[error("XNAT did not accept the credentials from {source_desc} ({detail})")]
     Authentication { source_desc: String, detail: String },
     #[error("user `{user}` may not {action}: XNAT answered {status}{}", if body.is_empty() { String::new() } else { format!(" `{body}`") })]
@@ -71,8 +83,8 @@ pub enum XnatError {
         url: String,
         limit: u64,
     },
-    #[error("{method} {url}: the answer broke off")]
-    Body {
+    #[error("{method} {url}: the answer was cut off (the connection closed before the whole body arrived)")]
+    CutOff {
         method: String,
         url: String,
         #[source]
@@ -100,6 +112,9 @@ impl XnatError {
                 "pass the site's CA certificate with --ca-cert FILE (PEM), or skip verification with --insecure (test sites only)".into(),
             ),
             XnatError::Unreachable { .. } => Some("check --xnat / XNAT_HOST, including any context path such as /xnat".into()),
+            XnatError::ConnectionLost { .. } | XnatError::CutOff { .. } => Some(
+                "XNAT answered earlier in this run, so the network or a proxy in front of it dropped the connection (after retries); run again: a re-run completes the work without duplicating it".into(),
+            ),
             _ => None,
         }
     }
@@ -130,6 +145,9 @@ pub struct XnatClient {
     creds: Credentials,
     session: Mutex<Option<String>>,
     stats: Stats,
+    /// XNAT has answered at least once in this run: a connection error after that is a blip
+    /// worth retrying, before it most likely a wrong URL (failed at once).
+    answered: AtomicBool,
 }
 
 impl std::fmt::Debug for XnatClient {
@@ -213,6 +231,7 @@ impl XnatClient {
             creds,
             session: Mutex::new(None),
             stats: Stats::default(),
+            answered: AtomicBool::new(false),
         })
     }
 
@@ -240,11 +259,19 @@ impl XnatClient {
         self.base.join(path).unwrap_or_else(|_| self.base.clone())
     }
 
-    /// A request that got no answer: an untrusted certificate, or XNAT not reachable.
-    fn send_error(&self, source: reqwest::Error) -> XnatError {
+    /// A request that got no answer: an untrusted certificate, XNAT not reachable, or (once
+    /// XNAT has answered in this run) a connection lost on the way.
+    fn send_error(&self, method: &Method, target: &Url, source: reqwest::Error) -> XnatError {
         let url = redact_url(&self.base);
         if is_cert_error(&source) {
             XnatError::Untrusted { url, source }
+        } else if self.answered.load(Ordering::Relaxed) {
+            XnatError::ConnectionLost {
+                url,
+                method: method.to_string(),
+                path: path_of(target),
+                source,
+            }
         } else {
             XnatError::Unreachable { url, source }
         }
@@ -257,66 +284,12 @@ impl XnatClient {
         }
     }
 
-    /// The body, at most [`MAX_XNAT_RESPONSE_BYTES`] (Content-Length is not trusted); bytes
-    /// that are not UTF-8 become U+FFFD (error bodies are shown, data bodies refused by
-    /// [`XnatClient::send`]). The request's deadline covers the body too.
-    async fn read_body(
-        &self,
-        method: &Method,
-        url: &Url,
-        mut resp: reqwest::Response,
-    ) -> Result<String, XnatError> {
-        let too_large = || XnatError::TooLarge {
-            method: method.to_string(),
-            url: redact_url(url),
-            limit: MAX_XNAT_RESPONSE_BYTES,
-        };
-        if resp
-            .content_length()
-            .is_some_and(|n| n > MAX_XNAT_RESPONSE_BYTES)
-        {
-            return Err(too_large());
-        }
-        let mut buf = Vec::new();
-        loop {
-            match resp.chunk().await {
-                Ok(Some(c)) => {
-                    if buf.len() as u64 + c.len() as u64 > MAX_XNAT_RESPONSE_BYTES {
-                        return Err(too_large());
-                    }
-                    buf.extend_from_slice(&c);
-                }
-                Ok(None) => break,
-                Err(source) => {
-                    return Err(XnatError::Body {
-                        method: method.to_string(),
-                        url: redact_url(url),
-                        source,
-                    })
-                }
-            }
-        }
-        Ok(String::from_utf8_lossy(&buf).into_owned())
-    }
-
-    /// Open the one server session of this run: `POST /data/JSESSION` with Basic auth.
+    /// Open the one server session of this run: `POST /data/JSESSION` with Basic auth
+    /// (retried like a read: another session is harmless, the last one is used).
     pub async fn login(&self) -> Result<(), XnatError> {
-        let url = self.url("data/JSESSION");
-        let resp = self
-            .http
-            .post(url.clone())
-            .basic_auth(&self.creds.user, Some(self.creds.password.expose()))
-            .send()
-            .await
-            .map_err(|source| self.send_error(source))?;
-        self.stats.reads.fetch_add(1, Ordering::Relaxed);
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = self.read_body(&Method::POST, &url, resp).await?;
-        self.check_auth(&Method::POST, &url, status, &headers, &body)?;
-        if !status.is_success() {
-            return Err(self.http_error(&Method::POST, &url, status, &body));
-        }
+        let (_, body) = self
+            .exchange(&Method::POST, "data/JSESSION", &[], None, Auth::Basic, true)
+            .await?;
         let id = body.trim();
         let valid = !id.is_empty()
             && id.len() < 200
@@ -335,13 +308,29 @@ impl XnatClient {
     /// End the session (`DELETE /data/JSESSION`). Errors are ignored: the work is done.
     pub async fn logout(&self) {
         let cookie = self.session.lock().ok().and_then(|mut s| s.take());
-        if let Some(id) = cookie {
-            let _ = self
+        let Some(id) = cookie else {
+            return;
+        };
+        // Retried on a reset, 5xx or 429: a session left open counts against XNAT's per-user
+        // session cap until it times out (the fault runs left 46 open in 210 runs without this).
+        for tries in 0..=retry::MAX_RETRIES {
+            let sent = self
                 .http
                 .delete(self.url("data/JSESSION"))
                 .header(COOKIE, format!("JSESSIONID={id}"))
                 .send()
                 .await;
+            let again = match sent {
+                Ok(resp) => {
+                    let status = resp.status();
+                    status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
+                }
+                Err(e) => !e.is_timeout(),
+            };
+            if !again || tries == retry::MAX_RETRIES {
+                return;
+            }
+            tokio::time::sleep(retry::backoff(tries + 1)).await;
         }
     }
 
@@ -412,7 +401,9 @@ impl XnatClient {
         }
     }
 
-    /// Send a request on the session; re-open the session once if it expired.
+    /// Send a request on the session; re-open the session once if it expired. Everything but
+    /// a POST is retried (see [`XnatClient::exchange`]); POSTs that are safe to repeat say so
+    /// with [`XnatClient::send_retrying`], and a create looks before it creates again.
     async fn send(
         &self,
         method: Method,
@@ -420,55 +411,21 @@ impl XnatClient {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> Result<(StatusCode, String), XnatError> {
-        let url = self.url(path);
-        let write = method != Method::GET && method != Method::HEAD;
-        for attempt in 0..2 {
-            let mut req = self.http.request(method.clone(), url.clone());
-            if !query.is_empty() {
-                req = req.query(query);
-            }
-            match self.session_cookie() {
-                Some(id) => req = req.header(COOKIE, format!("JSESSIONID={id}")),
-                None => req = req.basic_auth(&self.creds.user, Some(self.creds.password.expose())),
-            }
-            if let Some(b) = body {
-                req = req
-                    .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                    .body(b.to_string());
-            }
-            let resp = req.send().await.map_err(|source| self.send_error(source))?;
-            if write {
-                self.stats.writes.fetch_add(1, Ordering::Relaxed);
-            } else {
-                self.stats.reads.fetch_add(1, Ordering::Relaxed);
-            }
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            let text = self.read_body(&method, &url, resp).await?;
-            let expired = attempt == 0
-                && self.session_cookie().is_some()
-                && (status == StatusCode::UNAUTHORIZED && !text.starts_with("There was an error")
-                    || status.is_redirection());
-            if expired {
-                tracing::debug!("session expired; logging in again");
-                self.login().await?;
-                continue;
-            }
-            self.check_auth(&method, &url, status, &headers, &text)?;
-            if !status.is_success() {
-                return Err(self.http_error(&method, &url, status, &text));
-            }
-            // A success body is data: garbled bytes must not pass as replacement characters.
-            if text.contains(char::REPLACEMENT_CHARACTER) {
-                return Err(XnatError::BadBody {
-                    method: method.to_string(),
-                    url: redact_url(&url),
-                    reason: "not UTF-8 text".into(),
-                });
-            }
-            return Ok((status, text));
-        }
-        Err(self.auth_error("the session could not be renewed"))
+        let retry = method != Method::POST;
+        self.exchange(&method, path, query, body, Auth::Session, retry)
+            .await
+    }
+
+    /// [`XnatClient::send`] for a POST whose repetition changes nothing (an update in place).
+    async fn send_retrying(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, String), XnatError> {
+        self.exchange(&method, path, query, body, Auth::Session, true)
+            .await
     }
 
     async fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, XnatError> {
@@ -589,26 +546,76 @@ impl XnatClient {
         self.get_json(&format!("xapi/commands/{id}"), &[]).await
     }
 
-    /// `POST /xapi/commands?image=…` → the new id.
+    /// `POST /xapi/commands?image=…` → the new id. A create is not simply sent again: when a
+    /// try fails in a way another may fix (reset, cut-off answer, 5xx, 429), the earlier try
+    /// may have created the command before its answer was lost, so the list is read first and
+    /// a command of this name and image found there is the one created.
     pub async fn create_command(&self, command: &Value, image: &str) -> Result<i64, XnatError> {
-        let (_, text) = self
-            .send(
-                Method::POST,
-                "xapi/commands",
-                &[("image", image)],
-                Some(command),
-            )
-            .await?;
-        text.trim().parse().map_err(|_| XnatError::BadBody {
-            method: "POST".into(),
-            url: redact_url(&self.url("xapi/commands")),
-            reason: format!("expected the new command id, got `{}`", one_line(&text)),
-        })
+        let name = command.get("name").and_then(Value::as_str);
+        let mut retries = 0;
+        loop {
+            let e = match self
+                .exchange(
+                    &Method::POST,
+                    "xapi/commands",
+                    &[("image", image)],
+                    Some(command),
+                    Auth::Session,
+                    false,
+                )
+                .await
+            {
+                Ok((_, text)) => {
+                    return text.trim().parse().map_err(|_| XnatError::BadBody {
+                        method: "POST".into(),
+                        url: redact_url(&self.url("xapi/commands")),
+                        reason: format!("expected the new command id, got `{}`", one_line(&text)),
+                    })
+                }
+                Err(e) => e,
+            };
+            let transient = match &e {
+                XnatError::Http { status, .. } => {
+                    *status == 429
+                        || StatusCode::from_u16(*status).is_ok_and(|s| s.is_server_error())
+                }
+                other => self.worth_retrying(other),
+            };
+            if !transient || retries >= retry::MAX_RETRIES {
+                return Err(e);
+            }
+            retries += 1;
+            let url = self.url("xapi/commands");
+            self.wait(&Method::POST, &url, retries, retry::backoff(retries), &e)
+                .await;
+            if let Some(id) = self.find_command(name, image).await? {
+                tracing::debug!(id, "the lost create had happened: command found");
+                return Ok(id);
+            }
+        }
     }
 
-    /// `POST /xapi/commands/{id}`: update in place (children merged by name by XNAT).
+    /// The id of the installed command named `name` with exactly `image`, if one is.
+    async fn find_command(
+        &self,
+        name: Option<&str>,
+        image: &str,
+    ) -> Result<Option<i64>, XnatError> {
+        let Some(name) = name else {
+            return Ok(None);
+        };
+        Ok(self.list_commands().await?.iter().find_map(|c| {
+            let same = c.get("name").and_then(Value::as_str) == Some(name)
+                && c.get("image").and_then(Value::as_str) == Some(image);
+            same.then(|| c.get("id").and_then(crate::command::lenient_i64))
+                .flatten()
+        }))
+    }
+
+    /// `POST /xapi/commands/{id}`: update in place (children merged by name by XNAT). Sending
+    /// the same update twice leaves the same command, so it is retried like a PUT.
     pub async fn update_command(&self, id: i64, command: &Value) -> Result<(), XnatError> {
-        self.send(
+        self.send_retrying(
             Method::POST,
             &format!("xapi/commands/{id}"),
             &[],

@@ -12,6 +12,7 @@
 //!
 //! - [`corpus`]: where the corpus of real command files is, and its skip line;
 //! - [`cosign`]: cosign signatures made in Rust (P-256 key, payload, signature manifest);
+//! - [`fault_proxy`]: a seeded HTTP fault proxy between `xnat-cmd` and a real upstream;
 //! - [`images`]: OCI/Docker images built in code (labels → config → layers → manifest),
 //!   written as OCI layouts and archives, or by skopeo;
 //! - [`pki`]: a throw-away CA and server certificate for loopback TLS;
@@ -20,6 +21,7 @@
 
 pub mod corpus;
 pub mod cosign;
+pub mod fault_proxy;
 pub mod images;
 pub mod pki;
 pub mod registry;

@@ -331,7 +331,7 @@ fn xnat_rows(q: &QuirkServer, src: &str) -> Vec<Row> {
         ("list-object", vec!["install", src], "expected a JSON list"),
         ("list-empty", vec!["list"], "not JSON"),
         ("list-endless", vec!["install", src], "more than 33554432 bytes"),
-        ("list-truncated", vec!["list"], "broke off"),
+        ("list-truncated", vec!["list"], "the answer was cut off"),
         ("list-500-html", vec!["install", src], "failed with 500: HTTP Status 500 – Internal Server Error java.lang.NullPointerException"),
         ("list-sso302", vec!["install", src], "redirected to https://sso.example.org"),
         ("enabled-array", vec!["install", src, "--enable-project", "DEMO"], "enabled"),

@@ -310,20 +310,49 @@ fn an_invalid_command_in_the_label_means_no_request_at_all() {
 }
 
 #[test]
-fn a_500_mid_install_then_a_rerun_converges_without_duplicates() {
+fn a_500_mid_install_is_retried_and_the_create_is_not_duplicated() {
     let sb = Sandbox::new();
-    // Writes: create `tool`, enable its two wrappers, create `tool-setup` ← this one fails.
+    // Writes: create `tool`, enable its two wrappers, create `tool-setup` ← answered 500 once.
     let emu = Emulator::start(&["--fail-nth-write", "4"]);
     let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
     let out = xnat_cmd(&sb, &emu)
+        .env("XNAT_CMD_BACKOFF_MS", "1")
+        .args(["install", &src(&a), "--enable-site"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a 500 is tried again: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cmds = emu.commands();
+    assert_eq!(by_name(&cmds, "tool").len(), 1);
+    assert_eq!(
+        by_name(&cmds, "tool-setup").len(),
+        1,
+        "looked up, then created once"
+    );
+}
+
+#[test]
+fn a_failure_mid_install_then_a_rerun_converges_without_duplicates() {
+    let sb = Sandbox::new();
+    // Every site enablement fails (retries included): the commands are created, not enabled.
+    let emu = Emulator::start(&[]);
+    emu.set_faults(json!({"fail-writes-matching": "/enabled"}));
+    let a = archive(sb.path(), "tool.tar", "xnat/tool:1.0", &tool_commands("x"));
+    let out = xnat_cmd(&sb, &emu)
+        .env("XNAT_CMD_BACKOFF_MS", "1")
         .args(["install", &src(&a), "--enable-site"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("failed with 500"), "{stderr}");
-    assert_eq!(emu.commands().len(), 1, "the first create went through");
+    assert_eq!(emu.commands().len(), 2, "the creates went through");
 
+    emu.set_faults(json!({}));
     let out = xnat_cmd(&sb, &emu)
         .args(["install", &src(&a), "--enable-site"])
         .output()

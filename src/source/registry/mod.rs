@@ -73,7 +73,7 @@ impl Default for RegistryOptions {
             insecure: vec![],
             connect_timeout: crate::limits::CONNECT_TIMEOUT,
             image_deadline: crate::limits::DEFAULT_REGISTRY_IMAGE_DEADLINE,
-            max_retries: crate::limits::REGISTRY_MAX_RETRIES,
+            max_retries: crate::limits::MAX_RETRIES,
             max_retry_after: crate::limits::MAX_RETRY_AFTER,
             per_registry_concurrency: 32,
             cache_dir: None,
@@ -133,6 +133,13 @@ pub enum RegistryError {
         status: u16,
         code: Option<String>,
         message: String,
+    },
+    /// The connection closed before the whole body arrived (retried like a reset).
+    #[error("{what} from {url} was cut off after {received} bytes (connection closed early)")]
+    CutOff {
+        what: String,
+        url: String,
+        received: usize,
     },
     #[error("{what} from {url} {problem}")]
     BadBody {

@@ -244,7 +244,16 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
             };
             let status = self.answered(&resp);
             match status {
-                s if s.is_success() => return self.body(resp).await,
+                s if s.is_success() => match self.body(resp).await {
+                    // A body cut short is a reset mid-answer: the GET is tried again.
+                    Err(RegistryError::CutOff { received, .. })
+                        if self.attempts < self.transport.max_retries =>
+                    {
+                        self.back_off(&format!("a body cut off after {received} bytes"))
+                            .await
+                    }
+                    done => return done,
+                },
                 s if s.is_redirection() => self.follow_redirect(&resp)?,
                 StatusCode::UNAUTHORIZED if self.on_registry && self.auth_tries < 2 => {
                     self.handle_401(resp, sent.as_ref()).await?
@@ -412,7 +421,8 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
 
     /// A 429: wait as long as `Retry-After` says (within `max_retry_after`), or back off.
     async fn wait_rate_limit(&mut self, resp: &reqwest::Response) -> Result<(), RegistryError> {
-        let retry_after = header(resp.headers(), RETRY_AFTER).and_then(|v| parse_retry_after(&v));
+        let retry_after =
+            header(resp.headers(), RETRY_AFTER).and_then(|v| crate::retry::parse_retry_after(&v));
         let remaining = header(resp.headers(), "ratelimit-remaining".parse().ok());
         if self.attempts >= self.transport.max_retries {
             return Err(RegistryError::RateLimited {
@@ -424,7 +434,7 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
         self.attempts += 1;
         let wait = retry_after
             .map(Duration::from_secs)
-            .unwrap_or_else(|| backoff(self.attempts))
+            .unwrap_or_else(|| crate::retry::backoff(self.attempts))
             .min(self.transport.max_retry_after);
         tracing::debug!(
             registry = self.registry(),
@@ -438,7 +448,7 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
     /// Wait before another try, saying why at `-vv`.
     async fn back_off(&mut self, why: &str) {
         self.attempts += 1;
-        let wait = backoff(self.attempts);
+        let wait = crate::retry::backoff(self.attempts);
         tracing::debug!(
             url = %self.url,
             attempt = self.attempts,
@@ -464,27 +474,11 @@ fn origin(s: Scheme, host: &str) -> String {
     }
 }
 
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(200u64 << attempt.min(5))
-}
-
 fn header(h: &HeaderMap, name: impl Into<Option<reqwest::header::HeaderName>>) -> Option<String> {
     let name = name.into()?;
     h.get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-}
-
-/// `Retry-After`: delta-seconds or an HTTP date.
-fn parse_retry_after(v: &str) -> Option<u64> {
-    if let Ok(s) = v.trim().parse::<u64>() {
-        return Some(s);
-    }
-    let at = httpdate::parse_http_date(v.trim()).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .map_or(0, |d| d.as_secs()),
-    )
 }
 
 fn connect_error(url: &str, e: reqwest::Error) -> RegistryError {
@@ -556,13 +550,10 @@ async fn read_capped(
             }
             Ok(None) => return Ok(Bytes::from(buf)),
             Err(_) => {
-                return Err(RegistryError::BadBody {
+                return Err(RegistryError::CutOff {
                     what: what.to_string(),
                     url: url.to_string(),
-                    problem: format!(
-                        "was cut off after {} bytes (connection closed early)",
-                        buf.len()
-                    ),
+                    received: buf.len(),
                 })
             }
         }
@@ -682,12 +673,5 @@ mod tests {
         );
         assert_eq!(error_message(b"Not Found\n").1, "Not Found");
         assert_eq!(error_message(b"").1, "");
-    }
-
-    #[test]
-    fn retry_after_forms() {
-        assert_eq!(parse_retry_after("3"), Some(3));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(0));
-        assert_eq!(parse_retry_after("soon"), None);
     }
 }
