@@ -14,6 +14,8 @@ pub mod command;
 pub mod credentials;
 pub mod digest;
 pub mod fleet;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod labels;
 pub mod pipeline;
 pub mod platform;
