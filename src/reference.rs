@@ -176,11 +176,18 @@ impl Reference {
     /// Docker's short form: `ubuntu:22.04`, `user/app`, `ghcr.io/o/r:1`.
     pub fn familiar(&self) -> String {
         let mut s = if self.registry == DOCKER_HUB {
-            self.repository
+            let short = self
+                .repository
                 .strip_prefix("library/")
                 .filter(|r| !r.contains('/'))
-                .unwrap_or(&self.repository)
-                .to_string()
+                .unwrap_or(&self.repository);
+            // Docker drops `docker.io/` even when the first component then reads as a registry
+            // (`docker.io/localhost/x` → `localhost/x`, another image); keep it there, so the
+            // short form always parses back to this reference (found by fuzzing).
+            match short.split_once('/') {
+                Some((first, _)) if names_registry(first) => format!("{DOCKER_HUB}/{short}"),
+                _ => short.to_string(),
+            }
         } else {
             format!("{}/{}", self.registry, self.repository)
         };
@@ -525,6 +532,20 @@ mod tests {
                 "a__b/c-d--e.f_g",
                 "docker.io/a__b/c-d--e.f_g:latest",
                 "a__b/c-d--e.f_g:latest",
+                "registry-1.docker.io",
+            ),
+            // A Docker Hub path whose first component looks like a host keeps `docker.io/`:
+            // without it the familiar form names another registry (found by fuzzing).
+            (
+                "index.docker.io/xn.io/tool",
+                "docker.io/xn.io/tool:latest",
+                "docker.io/xn.io/tool:latest",
+                "registry-1.docker.io",
+            ),
+            (
+                "docker.io/localhost/x:1",
+                "docker.io/localhost/x:1",
+                "docker.io/localhost/x:1",
                 "registry-1.docker.io",
             ),
             (&dd, &want_dd, &dd, "registry-1.docker.io"),
