@@ -448,6 +448,25 @@ mod tests {
 
     const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
+    /// Inputs the `reference` fuzz target (fuzz/) found, as it found them: the familiar form
+    /// must parse back to the same registry, repository, tag and digest.
+    #[test]
+    fn familiar_parses_back_fuzz_regressions() {
+        for input in [
+            "index.docker.io/xn.io/xnawwwwwwwwwwwwwdcm2niix",
+            "docker.io/localhost/x",
+        ] {
+            let r = Reference::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            let familiar = r.familiar();
+            let again = Reference::parse(&familiar).unwrap_or_else(|e| panic!("{familiar}: {e}"));
+            assert_eq!(
+                (again.registry, again.repository, again.tag, again.digest),
+                (r.registry, r.repository, r.tag, r.digest),
+                "{input} → {familiar}"
+            );
+        }
+    }
+
     #[test]
     fn normalisation_table() {
         // (input, fully qualified with default tag, familiar, api host)
