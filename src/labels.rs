@@ -239,7 +239,12 @@ fn snippet_at(text: &str, line: usize, column: usize) -> String {
         }
         offset += l.len();
     }
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    // serde_json counts columns in bytes: at a truncated or invalid character the position
+    // can fall inside a multi-byte character (found by fuzzing).
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let mut start = offset;
     let mut taken = 0;
     for (i, _) in text[..offset].char_indices().rev() {
@@ -486,6 +491,20 @@ mod tests {
         assert!(s.chars().all(|c| c == 'b'));
         assert_eq!(snippet_at("ab", 1, 99), "ab");
         assert_eq!(snippet_at("é", 1, 1), "é");
+        assert_eq!(snippet_at("aé", 1, 3), "aé", "a column inside a character");
+    }
+
+    /// Found by the `label_command` fuzz target: serde_json's error column fell inside the
+    /// last (two-byte) character, and the snippet sliced the text there.
+    #[test]
+    fn error_inside_a_multibyte_character_is_reported() {
+        let label = "\"@ruea*med\\b\\f{\u{727}";
+        assert_eq!(label.len(), 17);
+        let e = parse_label(label).unwrap_err();
+        assert!(
+            matches!(&e, LabelError::InvalidJson { snippet, .. } if snippet.ends_with('\u{727}')),
+            "{e:?}"
+        );
     }
 
     /// BuildKit's double-quote rules (moby/buildkit `frontend/dockerfile/shell/lex.go`,
