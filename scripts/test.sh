@@ -111,6 +111,17 @@ echo "== Kubernetes manifests: strict schema validation" >&2
 bash scripts/test-k8s.sh
 echo "== container image: build and smoke test" >&2
 bash scripts/test-image.sh
+# Fuzzing (fuzz/, scripts/fuzz.sh): every target for 10 s, where the nightly toolchain is
+# installed (cargo-fuzz needs it, and rustup cannot download one on these machines). A crash
+# fails the run and leaves its input under target/fuzz/artifacts/.
+echo "== cargo fmt --check (fuzz/, a package of its own)" >&2
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+if command -v rustup >/dev/null 2>&1 && rustup toolchain list | grep -q '^nightly'; then
+  echo "== fuzzing: every target for 10 s" >&2
+  bash scripts/fuzz.sh 10
+else
+  echo "skipped: fuzzing (no nightly toolchain: rustup toolchain list)" >&2
+fi
 echo "== cargo test" >&2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -610,6 +610,20 @@ mod tests {
         // A lone `\r` ends a line too, as the parser counts lines.
         assert_eq!(snippet_at("ab\rcd", 2, 2), "ab cd");
         assert_eq!(snippet_at("a\r\nxyz", 2, 3), "a xyz");
+        assert_eq!(snippet_at("aé", 1, 3), "aé", "a column inside a character");
+    }
+
+    /// Found by the `label_command` fuzz target: serde_json's error column fell inside the
+    /// last (two-byte) character, and the snippet sliced the text there.
+    #[test]
+    fn error_inside_a_multibyte_character_is_reported() {
+        let label = "\"@ruea*med\\b\\f{\u{727}";
+        assert_eq!(label.len(), 17);
+        let e = parse_label(label).unwrap_err();
+        assert!(
+            matches!(&e, LabelError::InvalidJson { snippet, .. } if snippet.ends_with('\u{727}')),
+            "{e:?}"
+        );
     }
 
     /// BuildKit's double-quote rules (moby/buildkit `frontend/dockerfile/shell/lex.go`,

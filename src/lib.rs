@@ -17,6 +17,8 @@ pub mod cosign;
 pub mod credentials;
 pub mod digest;
 pub mod fleet;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod labels;
 pub mod lenient_json;
 pub mod limits;

@@ -176,11 +176,18 @@ impl Reference {
     /// Docker's short form: `ubuntu:22.04`, `user/app`, `ghcr.io/o/r:1`.
     pub fn familiar(&self) -> String {
         let mut s = if self.registry == DOCKER_HUB {
-            self.repository
+            let short = self
+                .repository
                 .strip_prefix("library/")
                 .filter(|r| !r.contains('/'))
-                .unwrap_or(&self.repository)
-                .to_string()
+                .unwrap_or(&self.repository);
+            // Docker drops `docker.io/` even when the first component then reads as a registry
+            // (`docker.io/localhost/x` → `localhost/x`, another image); keep it there, so the
+            // short form always parses back to this reference (found by fuzzing).
+            match short.split_once('/') {
+                Some((first, _)) if names_registry(first) => format!("{DOCKER_HUB}/{short}"),
+                _ => short.to_string(),
+            }
         } else {
             format!("{}/{}", self.registry, self.repository)
         };
@@ -441,6 +448,25 @@ mod tests {
 
     const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
+    /// Inputs the `reference` fuzz target (fuzz/) found, as it found them: the familiar form
+    /// must parse back to the same registry, repository, tag and digest.
+    #[test]
+    fn familiar_parses_back_fuzz_regressions() {
+        for input in [
+            "index.docker.io/xn.io/xnawwwwwwwwwwwwwdcm2niix",
+            "docker.io/localhost/x",
+        ] {
+            let r = Reference::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            let familiar = r.familiar();
+            let again = Reference::parse(&familiar).unwrap_or_else(|e| panic!("{familiar}: {e}"));
+            assert_eq!(
+                (again.registry, again.repository, again.tag, again.digest),
+                (r.registry, r.repository, r.tag, r.digest),
+                "{input} → {familiar}"
+            );
+        }
+    }
+
     #[test]
     fn normalisation_table() {
         // (input, fully qualified with default tag, familiar, api host)
@@ -525,6 +551,20 @@ mod tests {
                 "a__b/c-d--e.f_g",
                 "docker.io/a__b/c-d--e.f_g:latest",
                 "a__b/c-d--e.f_g:latest",
+                "registry-1.docker.io",
+            ),
+            // A Docker Hub path whose first component looks like a host keeps `docker.io/`:
+            // without it the familiar form names another registry (found by fuzzing).
+            (
+                "index.docker.io/xn.io/tool",
+                "docker.io/xn.io/tool:latest",
+                "docker.io/xn.io/tool:latest",
+                "registry-1.docker.io",
+            ),
+            (
+                "docker.io/localhost/x:1",
+                "docker.io/localhost/x:1",
+                "docker.io/localhost/x:1",
                 "registry-1.docker.io",
             ),
             (&dd, &want_dd, &dd, "registry-1.docker.io"),

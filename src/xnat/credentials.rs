@@ -267,16 +267,16 @@ fn from_netrc(
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
-struct NetrcEntry {
+pub(crate) struct NetrcEntry {
     /// `None` for the `default` entry.
-    machine: Option<String>,
-    login: Option<String>,
-    password: Option<String>,
+    pub(crate) machine: Option<String>,
+    pub(crate) login: Option<String>,
+    pub(crate) password: Option<String>,
 }
 
 /// Tokens separated by any white space; `machine`/`default` start an entry; `login` (or
 /// `user`, which some tools write) and `password` fill it; `macdef` bodies are skipped.
-fn parse_netrc(text: &str) -> Vec<NetrcEntry> {
+pub(crate) fn parse_netrc(text: &str) -> Vec<NetrcEntry> {
     let mut entries: Vec<NetrcEntry> = Vec::new();
     let mut lines = text.lines();
     let mut tokens: Vec<String> = Vec::new();

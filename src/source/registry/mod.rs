@@ -22,7 +22,8 @@
 
 mod auth;
 mod cache;
-mod challenge;
+// pub(crate): the fuzz target reaches the parser through `crate::fuzzing`.
+pub(crate) mod challenge;
 mod client;
 mod http;
 mod read;
