@@ -149,6 +149,8 @@ fn install_creates_every_command_and_a_rerun_writes_nothing() {
         stdout.contains("0 created, 0 updated, 2 unchanged"),
         "{stdout}"
     );
+    // The summary's own count agrees: opening the session is not a write.
+    assert!(stdout.contains("; 0 writes,"), "{stdout}");
     assert_eq!(emu.writes(), before, "a re-run must not write");
     // Session open/close, whoami, buildInfo, plugins, roles, ONE list, the project list (the
     // project must exist), and one enablement read per wrapper and project (it also tells the
