@@ -252,6 +252,16 @@ pub fn manager_or_403(app: &Inner, who: &Identity) -> Result<(), Response> {
     }
 }
 
+/// `user` holds at least `level` on `project` through the project's own access list (roles
+/// are the callers' business).
+pub fn has_project_level(app: &Inner, user: &str, project: &str, level: Level) -> bool {
+    app.state()
+        .projects
+        .get(project)
+        .and_then(|a| a.get(user).copied())
+        .is_some_and(|l| l >= level)
+}
+
 /// Project permission of the enable endpoints: managers and site admins pass, others need
 /// `level` on the project. 3.7 answers 401 text; 3.6 checks in the aspect (403 empty).
 pub fn project_level(
@@ -263,13 +273,7 @@ pub fn project_level(
     if is_manager(app, who) || has_role(app, &who.user, "Administrator") {
         return Ok(());
     }
-    let granted = app
-        .state()
-        .projects
-        .get(project)
-        .and_then(|a| a.get(&who.user).copied())
-        .is_some_and(|l| l >= level);
-    if granted {
+    if has_project_level(app, &who.user, project, level) {
         return Ok(());
     }
     match app.config.version_mode {

@@ -62,16 +62,9 @@ fn project_aspect(
     project: &str,
     level: Level,
 ) -> Result<(), Response> {
-    if auth::has_role(app, &who.user, "Administrator") {
-        return Ok(());
-    }
-    let granted = app
-        .state()
-        .projects
-        .get(project)
-        .and_then(|a| a.get(&who.user).copied())
-        .is_some_and(|l| l >= level);
-    if granted {
+    if auth::has_role(app, &who.user, "Administrator")
+        || auth::has_project_level(app, &who.user, project, level)
+    {
         Ok(())
     } else if who.is_guest() {
         Err(reply::challenge(&app.config.site_id))
