@@ -40,19 +40,11 @@ fn find<'a>(images: &'a [LabelledImage], name: &str) -> Option<&'a LabelledImage
 
 /// The commands XNAT's label reader gets out of a label: a JSON list of objects, or nothing.
 fn label_commands(label: &str) -> Vec<Value> {
-    match xnat_cmd::parse_label(label) {
-        // The library reads a lone object as a one-command list (with a warning); XNAT's
-        // reader wants `List<CommandCreation>` and saves nothing.
-        Ok(parsed)
-            if parsed
-                .warnings
-                .iter()
-                .any(|w| w.contains("single JSON object")) =>
-        {
-            Vec::new()
-        }
-        Ok(parsed) => parsed.commands,
-        Err(_) => Vec::new(),
+    // XNAT deserialises the label as a list of commands with its Jackson mapper (the dialect
+    // of `lenient_json`); a single object or a list holding anything else fails to parse.
+    match xnat_cmd::lenient_json::parse(label).map(|p| p.value) {
+        Ok(Value::Array(items)) if items.iter().all(Value::is_object) => items,
+        _ => Vec::new(),
     }
 }
 
@@ -82,11 +74,6 @@ pub async fn save(
     let hash = Digest::sha256_of(label.as_bytes()).as_str().to_string();
     let mut created = Vec::new();
     for raw in label_commands(&label) {
-        let mut raw = raw;
-        if let Some(obj) = raw.as_object_mut() {
-            obj.insert("image".into(), Value::String(name.clone()));
-            obj.insert("hash".into(), Value::String(hash.clone()));
-        }
         let Ok(mut normalized) = normalize(&raw, Form::Create) else {
             continue;
         };
