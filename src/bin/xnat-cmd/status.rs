@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use serde::Serialize;
-use xnat_cmd::fleet::{self, Enable, Fleet, FleetImage};
+use xnat_cmd::fleet::{Enable, Fleet, FleetImage};
 use xnat_cmd::problem::Problem;
 use xnat_cmd::status::{check_site, prometheus, DriftKind, SiteStatus};
 
@@ -51,12 +51,7 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
                 "status of a fleet file reads its keys from its `verify:` key: drop --verify-key",
             ));
         }
-        let text = xnat_cmd::limits::read_text(
-            std::path::Path::new(&shown),
-            xnat_cmd::limits::MAX_FLEET_FILE_BYTES,
-        )
-        .map_err(|e| CliError::usage(format!("failed to read fleet file `{shown}`: {e}")))?;
-        (fleet::parse(&shown, &text).map_err(CliError::usage)?, shown)
+        crate::sync::read_fleet(std::path::Path::new(&shown))?
     } else {
         if args.source.all_platforms {
             return Err(CliError::usage(

@@ -47,16 +47,22 @@ pub fn failed_list(list: &[(String, Problem)]) -> Vec<FailedImage<'_>> {
         .collect()
 }
 
+/// Read (capped) and parse a fleet file; usage errors name the file. Also `status FILE`'s.
+pub fn read_fleet(path: &std::path::Path) -> Result<(fleet::Fleet, String), CliError> {
+    let shown = path.display().to_string();
+    let text = xnat_cmd::limits::read_text(path, xnat_cmd::limits::MAX_FLEET_FILE_BYTES)
+        .map_err(|e| CliError::usage(format!("failed to read fleet file `{shown}`: {e}")))?;
+    let fleet = fleet::parse(&shown, &text).map_err(CliError::usage)?;
+    Ok((fleet, shown))
+}
+
 pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
     if args.source.platform.is_some() || args.source.all_platforms {
         return Err(CliError::usage(
             "sync reads each image's `platform:` from the fleet file: drop --platform/--all-platforms",
         ));
     }
-    let shown = args.file.display().to_string();
-    let text = xnat_cmd::limits::read_text(&args.file, xnat_cmd::limits::MAX_FLEET_FILE_BYTES)
-        .map_err(|e| CliError::usage(format!("failed to read fleet file `{shown}`: {e}")))?;
-    let fleet = fleet::parse(&shown, &text).map_err(CliError::usage)?;
+    let (fleet, shown) = read_fleet(&args.file)?;
     if args.prune && !fleet.has_prune {
         return Err(CliError::usage(format!(
             "--prune needs a `prune:` key in `{shown}`: list the repository globs this file owns (e.g. `prune: [ghcr.io/lab/*]`)"
