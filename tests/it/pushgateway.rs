@@ -1,0 +1,246 @@
+//! `xnat-cmd status --pushgateway URL` against the real Pushgateway (Debian's
+//! `prometheus-pushgateway`) on loopback: the series arrive under `job="xnat-cmd"`, a site or
+//! image that left the file is gone after the next push (PUT replaces the group), a failed
+//! run's push has no success timestamp; TLS with the test CA and Basic auth from a file; a
+//! failed push is one error and exit 1.
+
+use std::collections::BTreeMap;
+
+use xnat_cmd_testkit::pushgateway::{Options, Pushgateway};
+
+use crate::status::{parse_prometheus_text, status};
+use crate::support::emulator::Emulator;
+use crate::support::Sandbox;
+use crate::sync::{archive, commands, fleet, run, stderr, stdout};
+
+/// The gateway's `xnat_cmd_*` samples, parsed by prometheus-client: `{"name{labels}": value}`.
+fn series(pg: &Pushgateway) -> BTreeMap<String, f64> {
+    let parsed = parse_prometheus_text(&pg.metrics());
+    parsed
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.starts_with("xnat_cmd_"))
+        .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn status_pushes_its_series_and_a_site_that_left_the_file_is_gone_from_the_gateway() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let pg = Pushgateway::start(Options::default());
+    let a = archive(sb.path(), "lab/a:1", &commands(&["a"]));
+    let b = archive(sb.path(), "lab/b:1", &commands(&["b"]));
+    let url = &emu.url;
+    let two_sites = fleet(
+        &sb,
+        &format!("images:\n  - image: {a}\n  - image: {b}\n    sites: [two]\nsites:\n  one: {{url: '{url}'}}\n  two: {{url: '{url}'}}\n"),
+    );
+    let out = run(&sb, &emu, &two_sites, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = status(
+        &sb,
+        &emu,
+        &[two_sites.to_str().unwrap(), "--pushgateway", &pg.url()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s = series(&pg);
+    assert_eq!(
+        s["xnat_cmd_images_checked{instance=,job=xnat-cmd,site=one}"],
+        1.0
+    );
+    assert_eq!(
+        s["xnat_cmd_images_checked{instance=,job=xnat-cmd,site=two}"],
+        2.0
+    );
+    assert_eq!(s["xnat_cmd_site_up{instance=,job=xnat-cmd,site=two}"], 1.0);
+    assert_eq!(
+        s["xnat_cmd_drift{instance=,job=xnat-cmd,kind=missing,site=two}"],
+        0.0
+    );
+    assert_eq!(s["xnat_cmd_last_run_success{instance=,job=xnat-cmd}"], 1.0);
+    let first_success = s["xnat_cmd_last_success_timestamp_seconds{instance=,job=xnat-cmd}"];
+    assert!(first_success > 1.7e9, "{s:?}");
+
+    // Site `two` and image b leave the file: the next push replaces the group, nothing of
+    // them lingers.
+    let one_site = fleet(
+        &sb,
+        &format!("images:\n  - image: {a}\nsites:\n  one: {{url: '{url}'}}\n"),
+    );
+    let out = status(
+        &sb,
+        &emu,
+        &[one_site.to_str().unwrap(), "--pushgateway", &pg.url()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s = series(&pg);
+    let stale: Vec<&String> = s.keys().filter(|k| k.contains("site=two")).collect();
+    assert!(stale.is_empty(), "site two lingers: {stale:?}");
+    assert_eq!(
+        s["xnat_cmd_images_checked{instance=,job=xnat-cmd,site=one}"],
+        1.0
+    );
+    // 6 drift kinds + 4 per-site series for one site, + the 2 run series.
+    assert_eq!(s.len(), 12, "{s:#?}");
+
+    // A run that fails pushes last_run_success 0 and no success timestamp.
+    let gone = fleet(
+        &sb,
+        &format!(
+            "images:\n  - image: {a}\n  - image: docker-archive:{}/missing.tar\nsites:\n  one: {{url: '{url}'}}\n",
+            sb.path().display()
+        ),
+    );
+    let out = status(
+        &sb,
+        &emu,
+        &[gone.to_str().unwrap(), "--pushgateway", &pg.url()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("): could not check 1 image\n"),
+        "{}",
+        stdout(&out)
+    );
+    let s = series(&pg);
+    assert_eq!(s["xnat_cmd_last_run_success{instance=,job=xnat-cmd}"], 0.0);
+    assert_eq!(
+        s["xnat_cmd_images_unreadable{instance=,job=xnat-cmd,site=one}"],
+        1.0
+    );
+    assert!(
+        !s.keys()
+            .any(|k| k.starts_with("xnat_cmd_last_success_timestamp")),
+        "{s:#?}"
+    );
+}
+
+#[test]
+fn pushes_over_tls_with_basic_auth_from_a_file_and_a_failed_push_exits_1() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let password = "gateway-s3cret";
+    let pg = Pushgateway::start(Options {
+        tls: true,
+        basic: Some(("pusher".into(), password.into())),
+    });
+    let ca = pg.ca_path.clone().unwrap();
+    let ca = ca.to_str().unwrap();
+    let pw_file = sb.path().join("pg-password");
+    std::fs::write(&pw_file, format!("{password}\n")).unwrap();
+    let a = archive(sb.path(), "lab/a:1", &commands(&["a"]));
+    let out = emu.xnat_cmd(&sb).args(["install", &a]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let url = pg.url();
+    let auth = [
+        "--pushgateway-user",
+        "pusher",
+        "--pushgateway-password-file",
+        pw_file.to_str().unwrap(),
+    ];
+
+    // The CA not given: in sync, but the push fails: one error with its hint, exit 1.
+    let out = status(&sb, &emu, &[&a, "--pushgateway", &url]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stdout(&out).contains("): in sync\n"), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "error: --pushgateway: TLS certificate of the Pushgateway at {url}/metrics/job/xnat-cmd is not trusted\n"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: pass the Pushgateway's CA certificate with --pushgateway-ca FILE (PEM), or add it to SSL_CERT_FILE\n"),
+        "{err}"
+    );
+
+    // Trusted, no credentials: the gateway's 401, named.
+    let out = status(
+        &sb,
+        &emu,
+        &[&a, "--pushgateway", &url, "--pushgateway-ca", ca],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "error: --pushgateway: PUT {url}/metrics/job/xnat-cmd failed with 401: Unauthorized\n"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--pushgateway-password-file"), "{err}");
+
+    // SSL_CERT_FILE is trusted like the system roots; credentials from the file.
+    let out = emu
+        .xnat_cmd(&sb)
+        .env("SSL_CERT_FILE", ca)
+        .args(["status", &a, "-vv", "--pushgateway", &url])
+        .args(auth)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for text in [stdout(&out), stderr(&out)] {
+        assert!(!text.contains(password), "the password leaked: {text}");
+    }
+    let s = series(&pg);
+    assert_eq!(s["xnat_cmd_last_run_success{instance=,job=xnat-cmd}"], 1.0);
+    assert_eq!(
+        s["xnat_cmd_commands_checked{instance=,job=xnat-cmd,site=default}"],
+        1.0
+    );
+
+    // Drift found but not pushed: the push failure decides (exit 1, not 3).
+    let b = archive(sb.path(), "lab/b:1", &commands(&["b"]));
+    let out = status(&sb, &emu, &[&b, "--pushgateway", "http://127.0.0.1:9"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("error: --pushgateway: cannot reach the Pushgateway at http://127.0.0.1:9/metrics/job/xnat-cmd\n"),
+        "{}",
+        stderr(&out)
+    );
+    // The check failed (XNAT down) and so did the push: exit 1, both reported.
+    let out = sb
+        .cmd()
+        .env("XNAT_HOST", "http://127.0.0.1:9")
+        .env("XNAT_USER", "admin")
+        .env("XNAT_PASS", "admin")
+        .env("XNAT_CMD_BACKOFF_MS", "1")
+        .args(["status", &a, "--pushgateway", "http://127.0.0.1:9"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("error: site default: "),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("error: --pushgateway: "),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn credentials_in_the_pushgateway_url_are_refused_before_any_read_and_never_echoed() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .args([
+            "status",
+            "lab/a:1",
+            "--pushgateway",
+            "https://pusher:hunter2@pg.example.org",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: invalid Pushgateway URL `https://***@pg.example.org`: credentials in the URL would show in the process list and in logs\nhint: pass the Pushgateway's base URL, e.g. --pushgateway http://pushgateway.monitoring.svc:9091, and its credentials with --pushgateway-user and --pushgateway-password-file\n"
+    );
+    assert_eq!(stdout(&out), "");
+}
