@@ -353,3 +353,41 @@ fn unreadable_images_are_could_not_check_not_in_sync() {
         stdout(&out)
     );
 }
+
+#[test]
+fn invalid_commands_are_a_failed_run_in_the_metrics_too() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let bad = archive(
+        sb.path(),
+        "lab/bad:1",
+        &serde_json::json!([{"name": "bad", "type": "no-such-type", "command-line": "x"}]),
+    );
+    let prom = sb.path().join("xnat.prom");
+    // A success first, so the failure must remove its timestamp.
+    let good = archive(sb.path(), "lab/a:1", &commands(&["a"]));
+    let out = emu.xnat_cmd(&sb).args(["install", &good]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = status(&sb, &emu, &[&good, "--prometheus", prom.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(parse_prometheus(&prom)
+        .get("xnat_cmd_last_success_timestamp_seconds{}")
+        .is_some());
+
+    let out = status(&sb, &emu, &[&bad, "--prometheus", prom.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "error: invalid commands are declared: sync would refuse them; fix them and check again\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let metrics = parse_prometheus(&prom);
+    assert_eq!(metrics["xnat_cmd_last_run_success{}"], 0.0);
+    assert_eq!(
+        metrics.as_object().unwrap().len(),
+        1,
+        "no site was checked: {metrics}"
+    );
+}
