@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
+
 use xnat_cmd_testkit::pushgateway::{Options, Pushgateway};
 
 use crate::status::{parse_prometheus_text, status};
@@ -182,8 +184,16 @@ fn pushes_over_tls_with_basic_auth_from_a_file_and_a_failed_push_exits_1() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("DEBUG"), "-vv logs: {}", stderr(&out));
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     for text in [stdout(&out), stderr(&out)] {
-        assert!(!text.contains(password), "the password leaked: {text}");
+        for secret in [
+            password.to_string(),
+            b64(password),
+            b64(&format!("pusher:{password}")),
+        ] {
+            assert!(!text.contains(&secret), "the password leaked: {text}");
+        }
     }
     let s = series(&pg);
     assert_eq!(s["xnat_cmd_last_run_success{instance=,job=xnat-cmd}"], 1.0);
@@ -243,4 +253,34 @@ fn credentials_in_the_pushgateway_url_are_refused_before_any_read_and_never_echo
         "error: invalid Pushgateway URL `https://***@pg.example.org`: credentials in the URL would show in the process list and in logs\nhint: pass the Pushgateway's base URL, e.g. --pushgateway http://pushgateway.monitoring.svc:9091, and its credentials with --pushgateway-user and --pushgateway-password-file\n"
     );
     assert_eq!(stdout(&out), "");
+
+    // The other flags' mistakes are usage errors too, before any image is read.
+    let missing = sb.path().join("no-such-ca.pem");
+    let out = sb
+        .cmd()
+        .args(["status", "lab/a:1", "--pushgateway", "http://127.0.0.1:9"])
+        .args(["--pushgateway-ca", missing.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "error: --pushgateway-ca: failed to read `{}`: ",
+            missing.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let out = sb
+        .cmd()
+        .args(["status", "lab/a:1", "--pushgateway", "http://127.0.0.1:9"])
+        .args(["--pushgateway-user", "pusher"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--pushgateway-password-file <FILE>"),
+        "{}",
+        stderr(&out)
+    );
 }
