@@ -284,3 +284,41 @@ fn credentials_in_the_pushgateway_url_are_refused_before_any_read_and_never_echo
         stderr(&out)
     );
 }
+
+/// The overlay's patch appends `--pushgateway URL` to the status container, and its placeholder
+/// URL is one `--pushgateway` accepts (scripts/test-k8s.sh validates the rendered manifests).
+#[test]
+fn the_pushgateway_overlay_appends_an_accepted_url_to_the_status_cronjob() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("deploy/kubernetes/overlays/pushgateway");
+    let read = |name: &str| -> serde_json::Value {
+        serde_norway::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
+    };
+    let k = read("kustomization.yaml");
+    assert_eq!(k["resources"], serde_json::json!(["../../base"]));
+    assert_eq!(k["patches"][0]["path"], "pushgateway-args.yaml");
+    assert_eq!(k["patches"][0]["target"]["kind"], "CronJob");
+    assert_eq!(k["patches"][0]["target"]["name"], "xnat-cmd-status");
+    let ops = read("pushgateway-args.yaml");
+    let args = "/spec/jobTemplate/spec/template/spec/containers/0/args/-";
+    let ops = ops.as_array().unwrap();
+    assert_eq!(ops.len(), 2);
+    for op in ops {
+        assert_eq!(op["op"], "add");
+        assert_eq!(op["path"], args);
+    }
+    assert_eq!(ops[0]["value"], "--pushgateway");
+    let url = ops[1]["value"].as_str().unwrap();
+    let group = xnat_cmd::status::push::group_url(url).unwrap();
+    assert_eq!(
+        group.as_str(),
+        "http://prometheus-pushgateway.monitoring.svc:9091/metrics/job/xnat-cmd"
+    );
+    // The base's status CronJob has the container the patch addresses.
+    let base: serde_json::Value = serde_norway::from_str(
+        &std::fs::read_to_string(dir.join("../../base/cronjob-status.yaml")).unwrap(),
+    )
+    .unwrap();
+    let container = &base["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["args"][0], "status");
+}
