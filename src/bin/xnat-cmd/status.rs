@@ -8,8 +8,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use xnat_cmd::fleet::{Enable, Fleet, FleetImage};
-use xnat_cmd::problem::problem;
-use xnat_cmd::problem::Problem;
+use xnat_cmd::problem::{problem, Problem};
 use xnat_cmd::status::push::{PushOptions, Pushgateway};
 use xnat_cmd::status::{check_site, prometheus, DriftKind, SiteStatus};
 
@@ -163,8 +162,9 @@ fn pushgateway(args: &StatusArgs) -> Result<Option<Pushgateway>, CliError> {
         .map_err(|e| CliError::usage_of(&e))
 }
 
-/// Write `--prometheus FILE` and push to the gateway: the same text. `Ok(false)` when the push
-/// failed (reported here); a file that cannot be written is an error.
+/// Push to the gateway and write `--prometheus FILE`: the same text. `Ok(false)` when the push
+/// failed (reported here, in one line); a file that cannot be written is an error (after the
+/// push, so one failure does not cost the other output).
 async fn publish(
     args: &StatusArgs,
     gateway: Option<&Pushgateway>,
@@ -178,17 +178,30 @@ async fn publish(
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let text = prometheus(reports, now, checked_all);
+    let mut pushed = true;
+    if let Some(g) = gateway {
+        match g.push(&text).await {
+            Ok(()) => tracing::info!(group = g.url(), "pushed the series"),
+            Err(e) => {
+                error(&one_line(problem(&e).about("--pushgateway")));
+                pushed = false;
+            }
+        }
+    }
     if let Some(path) = &args.prometheus {
         write_prometheus(path, &text)?;
     }
-    if let Some(g) = gateway {
-        if let Err(e) = g.push(&text).await {
-            error(&problem(&e).about("--pushgateway"));
-            return Ok(false);
-        }
-        tracing::info!(group = g.url(), "pushed the series");
+    Ok(pushed)
+}
+
+/// The problem as one `error:` line (and its hint): the root cause joins the message; the
+/// links between (reqwest's "error sending request", "client error (Connect)") add nothing.
+fn one_line(mut p: Problem) -> Problem {
+    if let Some(root) = p.causes.pop() {
+        p.error = format!("{}: {root}", p.error);
+        p.causes.clear();
     }
-    Ok(true)
+    p
 }
 
 /// Image sources as a fleet of one default site, nothing to enable, nothing owned.
