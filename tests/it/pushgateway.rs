@@ -318,3 +318,59 @@ fn the_pushgateway_overlay_appends_an_accepted_url_to_the_status_cronjob() {
     let container = &base["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["args"][0], "status");
 }
+
+/// A push is a PUT of the whole group, so a reset, a 5xx or a 429 on the way is retried (the
+/// seeded fault proxy of tests/it/faults.rs between xnat-cmd and the real gateway).
+#[test]
+fn a_push_through_resets_and_5xx_is_retried_until_it_lands() {
+    use xnat_cmd_testkit::fault_proxy::{FaultPlan, FaultProxy};
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let pg = Pushgateway::start(Options::default());
+    let plan = FaultPlan::new();
+    let proxy = FaultProxy::start("pushgateway", pg.addr.parse().unwrap(), plan.clone());
+    let a = archive(sb.path(), "lab/a:1", &commands(&["a"]));
+    let out = emu.xnat_cmd(&sb).args(["install", &a]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let via_proxy = format!("http://{}", proxy.addr);
+    // Seed 11 at 70 %: a 500, then a reset after the gateway acted, then the PUT lands (under a
+    // cut-short body, which a push does not read); the same in every run.
+    plan.arm(11, 70);
+    let out = status(&sb, &emu, &[&a, "--pushgateway", &via_proxy]);
+    let injected = plan.injected();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{injected:#?}",
+        stderr(&out)
+    );
+    assert_eq!(
+        injected,
+        [
+            "pushgateway: PUT /metrics/job/xnat-cmd #1 → Status(500)",
+            "pushgateway: PUT /metrics/job/xnat-cmd #2 → ResetAfter",
+            "pushgateway: PUT /metrics/job/xnat-cmd #3 → Truncate",
+        ]
+    );
+    let s = series(&pg);
+    assert_eq!(s["xnat_cmd_last_run_success{instance=,job=xnat-cmd}"], 1.0);
+
+    // Seed 7: the first try and all three retries fail; one error line, exit 1.
+    plan.arm(7, 70);
+    let out = status(&sb, &emu, &[&a, "--pushgateway", &via_proxy]);
+    assert_eq!(plan.injected().len(), 4, "{:#?}", plan.injected());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "error: --pushgateway: cannot reach the Pushgateway at {via_proxy}/metrics/job/xnat-cmd: "
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        stderr(&out).matches("error:").count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
+}
