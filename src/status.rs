@@ -1,6 +1,12 @@
 //! Drift: how one XNAT site differs from what a fleet file (or a list of images) declares, in
-//! the kinds monitoring alerts on — and the Prometheus text exposition of it. Read-only: the
-//! same plan as `sync`, never applied.
+//! the kinds monitoring alerts on — and the Prometheus text exposition of it ([`push`] sends
+//! it to a Pushgateway). Read-only: the same plan as `sync`, never applied.
+//!
+//! A site is checked only when XNAT answered *and* every image declared for it was read: an
+//! unreadable image's commands are unknown, so "no drift" could not be told from "could not
+//! look" (and its orphans are unknown too).
+
+pub mod push;
 
 use std::fmt::Write as _;
 
@@ -71,11 +77,14 @@ pub struct Drift {
 pub struct SiteStatus {
     pub name: String,
     pub url: String,
+    /// Images declared for the site.
     pub images: usize,
+    /// Of those, the images that could not be read (or whose `commands:` selection failed):
+    /// their drift is unknown.
+    pub images_unreadable: usize,
+    /// Commands declared for the site (of the images that were read).
     pub commands: usize,
     pub drift: Vec<Drift>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
     /// Why the site could not be checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Problem>,
@@ -88,9 +97,9 @@ impl SiteStatus {
             name: name.to_string(),
             url: url.to_string(),
             images: 0,
+            images_unreadable: 0,
             commands: 0,
             drift: Vec::new(),
-            warnings: Vec::new(),
             error: None,
             requests: StatsSnapshot::default(),
         }
@@ -98,6 +107,19 @@ impl SiteStatus {
 
     pub fn count(&self, kind: DriftKind) -> usize {
         self.drift.iter().filter(|d| d.kind == kind).count()
+    }
+
+    /// Record what is declared for the site (before connecting, so a site that cannot be
+    /// reached still reports its images).
+    pub fn declare(&mut self, declared: &[Declared]) {
+        self.images = declared.len();
+        self.images_unreadable = declared.iter().filter(|d| !d.readable).count();
+        self.commands = declared.iter().map(|d| d.commands.len()).sum();
+    }
+
+    /// XNAT answered and every declared image was read: the drift is the whole truth.
+    pub fn checked(&self) -> bool {
+        self.error.is_none() && self.images_unreadable == 0
     }
 }
 
@@ -109,8 +131,7 @@ pub async fn check_site(
     declared: &[Declared],
     prune: Option<&[String]>,
 ) {
-    status.images = declared.len();
-    status.commands = declared.iter().map(|d| d.commands.len()).sum();
+    status.declare(declared);
     if let Err(p) = check_inner(client, status, declared, prune).await {
         status.error = Some(p);
     }
@@ -246,13 +267,10 @@ async fn check_inner(
         }
     }
     if let Some(globs) = prune {
-        for r in orphans(
-            &installed,
-            &all_planned,
-            declared,
-            globs,
-            &mut status.warnings,
-        ) {
+        // With an unreadable image `orphans` finds none and says why pruning stops: sync's
+        // business; here the site already reports the image as not checked.
+        let mut not_pruning = Vec::new();
+        for r in orphans(&installed, &all_planned, declared, globs, &mut not_pruning) {
             status.drift.push(Drift {
                 kind: DriftKind::Orphan,
                 command: r.name.unwrap_or_default(),
@@ -265,9 +283,12 @@ async fn check_inner(
     Ok(())
 }
 
-/// The Prometheus text exposition (format 0.0.4) of a run: drift per kind and site, images
-/// and commands checked, whether each site could be checked, and when the last check that
-/// succeeded on every site ended (`now`, Unix seconds; omitted when something failed).
+/// The Prometheus text exposition (format 0.0.4) of a run. Per site: drift per kind, images
+/// and commands declared, images that could not be read, whether XNAT answered. Per run:
+/// `xnat_cmd_last_run_success` (1 when every image and site was checked, always present) and,
+/// only in a run where it is 1, `xnat_cmd_last_success_timestamp_seconds` (`now`, Unix
+/// seconds). A failed run leaves the timestamp out of the file (or the Pushgateway group) it
+/// replaces, so monitoring sees it `absent()` rather than a success that did not happen.
 pub fn prometheus(sites: &[SiteStatus], now: u64, all_checked: bool) -> String {
     let mut s = String::new();
     let label = |v: &str| {
@@ -290,23 +311,28 @@ pub fn prometheus(sites: &[SiteStatus], now: u64, all_checked: bool) -> String {
             );
         }
     }
-    for (metric, help, value) in [
+    type Value = fn(&SiteStatus) -> u64;
+    let per_site: [(&str, &str, Value); 4] = [
         (
             "xnat_cmd_images_checked",
             "Images declared for the site.",
-            (|s: &SiteStatus| s.images as u64) as fn(&SiteStatus) -> u64,
+            |s| s.images as u64,
+        ),
+        (
+            "xnat_cmd_images_unreadable",
+            "Images declared for the site that could not be read (their drift is unknown).",
+            |s| s.images_unreadable as u64,
         ),
         (
             "xnat_cmd_commands_checked",
             "Commands declared for the site.",
-            |s: &SiteStatus| s.commands as u64,
+            |s| s.commands as u64,
         ),
-        (
-            "xnat_cmd_site_up",
-            "1 when the site could be checked, else 0.",
-            |s: &SiteStatus| u64::from(s.error.is_none()),
-        ),
-    ] {
+        ("xnat_cmd_site_up", "1 when XNAT answered, else 0.", |s| {
+            u64::from(s.error.is_none())
+        }),
+    ];
+    for (metric, help, value) in per_site {
         let _ = writeln!(s, "# HELP {metric} {help}\n# TYPE {metric} gauge");
         for site in sites {
             let _ = writeln!(
@@ -317,10 +343,15 @@ pub fn prometheus(sites: &[SiteStatus], now: u64, all_checked: bool) -> String {
             );
         }
     }
+    let _ = writeln!(
+        s,
+        "# HELP xnat_cmd_last_run_success 1 when the run checked every image and site, else 0.\n# TYPE xnat_cmd_last_run_success gauge\nxnat_cmd_last_run_success {}",
+        u64::from(all_checked)
+    );
     if all_checked {
         let _ = writeln!(
             s,
-            "# HELP xnat_cmd_last_success_timestamp_seconds End of the last check that reached every site and image.\n# TYPE xnat_cmd_last_success_timestamp_seconds gauge\nxnat_cmd_last_success_timestamp_seconds {now}"
+            "# HELP xnat_cmd_last_success_timestamp_seconds End of the last run that checked every image and site (absent after a failed run).\n# TYPE xnat_cmd_last_success_timestamp_seconds gauge\nxnat_cmd_last_success_timestamp_seconds {now}"
         );
     }
     s
@@ -344,15 +375,21 @@ mod tests {
         });
         let mut b = SiteStatus::new("we\"ird", "https://y");
         b.error = Some(Problem::new("down"));
+        b.images = 2;
+        b.images_unreadable = 1;
         let text = prometheus(&[a, b], 1700000000, false);
         assert!(text.contains("xnat_cmd_drift{site=\"prod\",kind=\"missing\"} 1\n"));
         assert!(text.contains("xnat_cmd_drift{site=\"prod\",kind=\"orphan\"} 0\n"));
         assert!(text.contains("xnat_cmd_drift{site=\"we\\\"ird\",kind=\"conflict\"} 0\n"));
         assert!(text.contains("xnat_cmd_site_up{site=\"we\\\"ird\"} 0\n"));
         assert!(text.contains("xnat_cmd_commands_checked{site=\"prod\"} 3\n"));
-        assert!(!text.contains("last_success"));
-        assert_eq!(text.matches("# TYPE ").count(), 4);
+        assert!(text.contains("xnat_cmd_images_unreadable{site=\"prod\"} 0\n"));
+        assert!(text.contains("xnat_cmd_images_unreadable{site=\"we\\\"ird\"} 1\n"));
+        assert!(text.contains("\nxnat_cmd_last_run_success 0\n"));
+        assert!(!text.contains("last_success_timestamp"));
+        assert_eq!(text.matches("# TYPE ").count(), 6);
         let ok = prometheus(&[], 1700000000, true);
+        assert!(ok.contains("\nxnat_cmd_last_run_success 1\n"));
         assert!(ok.ends_with("xnat_cmd_last_success_timestamp_seconds 1700000000\n"));
     }
 }

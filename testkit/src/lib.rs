@@ -16,6 +16,7 @@
 //! - [`images`]: OCI/Docker images built in code (labels → config → layers → manifest),
 //!   written as OCI layouts and archives, or by skopeo;
 //! - [`pki`]: a throw-away CA and server certificate for loopback TLS;
+//! - [`pushgateway`]: the Prometheus Pushgateway (Debian's) on a loopback port;
 //! - [`registry`]: the CNCF `docker-registry` on a loopback port (plain, Basic, TLS, token);
 //! - [`token_server`]: a Docker-style token server for the registry's token mode.
 
@@ -24,5 +25,6 @@ pub mod cosign;
 pub mod fault_proxy;
 pub mod images;
 pub mod pki;
+pub mod pushgateway;
 pub mod registry;
 pub mod token_server;

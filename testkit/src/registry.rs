@@ -351,7 +351,7 @@ impl Drop for Registry {
 
 /// The port of the TCP socket process `pid` listens on (Linux `/proc`): the socket inodes
 /// among its open files, matched with the LISTEN entries of `/proc/net/tcp`.
-fn listening_port(pid: u32) -> Option<u16> {
+pub(crate) fn listening_port(pid: u32) -> Option<u16> {
     let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .ok()?
         .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())

@@ -1,5 +1,6 @@
 //! The integration tests: one binary, one module per area, real services from `support`.
 
+mod alerts;
 mod archive;
 mod catalogue;
 mod cosign;
@@ -10,6 +11,7 @@ mod inspect;
 mod install;
 mod lenient;
 mod model;
+mod pushgateway;
 mod registry;
 mod registry_cli;
 mod rules;

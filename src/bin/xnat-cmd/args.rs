@@ -243,6 +243,26 @@ pub struct StatusArgs {
     /// Also write the result in Prometheus text format to FILE (atomically).
     #[arg(long, value_name = "FILE")]
     pub prometheus: Option<PathBuf>,
+    /// Also push the same series to the Prometheus Pushgateway at URL (its base URL), replacing
+    /// the group job="xnat-cmd" (a failed push exits 1).
+    #[arg(long, value_name = "URL")]
+    pub pushgateway: Option<String>,
+    /// User for the Pushgateway's basic auth; the password from --pushgateway-password-file.
+    #[arg(
+        long,
+        value_name = "USER",
+        requires = "pushgateway",
+        requires = "pushgateway_password_file"
+    )]
+    pub pushgateway_user: Option<String>,
+    /// Read the Pushgateway password for --pushgateway-user from FILE (a mounted Secret; one
+    /// trailing newline is dropped).
+    #[arg(long, value_name = "FILE", requires = "pushgateway_user")]
+    pub pushgateway_password_file: Option<PathBuf>,
+    /// Trust this PEM CA certificate (bundle) for the Pushgateway, besides the system roots
+    /// and SSL_CERT_FILE.
+    #[arg(long, value_name = "FILE", requires = "pushgateway")]
+    pub pushgateway_ca: Option<PathBuf>,
     #[command(flatten)]
     pub xnat: XnatArgs,
     #[command(flatten)]

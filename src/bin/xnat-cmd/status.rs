@@ -1,5 +1,6 @@
 //! `xnat-cmd status FILE | SOURCE...`: how each XNAT site differs from what is declared, as a
-//! table, JSON and Prometheus text; exit 3 on drift. Reads only.
+//! table, JSON and Prometheus text (a file, a Pushgateway); exit 3 on drift, 1 when something
+//! could not be checked. Reads only.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -7,11 +8,12 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use xnat_cmd::fleet::{Enable, Fleet, FleetImage};
-use xnat_cmd::problem::Problem;
+use xnat_cmd::problem::{problem, Problem};
+use xnat_cmd::status::push::{PushOptions, Pushgateway};
 use xnat_cmd::status::{check_site, prometheus, DriftKind, SiteStatus};
 
-use crate::args::{GlobalArgs, StatusArgs};
-use crate::output::{align, error, print_stdout, warn, CliError};
+use crate::args::{secret_file, GlobalArgs, StatusArgs};
+use crate::output::{align, error, print_stdout, CliError};
 use crate::progress::Progress;
 use crate::sync::{chosen_sites, connect_choice, declared_for, failed_list, load, FailedImage};
 
@@ -61,12 +63,16 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
         (sources_fleet(&args)?, "the command line".to_string())
     };
     let sites = chosen_sites(&fleet, &args.sites)?;
+    // Before any image is read: a mistake in the gateway's flags is a usage error.
+    let gateway = pushgateway(&args)?;
     let progress = Progress::new(args.json);
     let loaded = load(&fleet, &shown, &args.source, &progress).await?;
     if loaded.invalid {
         error(&Problem::new(
             "invalid commands are declared: sync would refuse them; fix them and check again",
         ));
+        // No site was checked: the run's series say so (and replace the last run's).
+        publish(&args, gateway.as_ref(), &[], false).await?;
         return Ok(ExitCode::from(1));
     }
     let prune = fleet.has_prune.then_some(fleet.prune.as_slice());
@@ -75,6 +81,7 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
     for (name, url, vars) in &sites {
         let declared = declared_for(&fleet, &loaded.selected, name);
         let mut status = SiteStatus::new(name, url.as_deref().unwrap_or(""));
+        status.declare(&declared);
         match connect_choice(name, url, vars, &args.xnat, false).await {
             Ok((client, _info)) => {
                 status.url = client.base().to_string();
@@ -87,24 +94,18 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
         progress.inc();
         progress.finish(&format!(
             "site {name}: {}",
-            if status.error.is_some() {
-                "not checked"
-            } else {
+            if status.checked() {
                 "checked"
+            } else {
+                "not checked"
             }
         ));
         reports.push(status);
     }
     progress.clear();
 
-    let checked_all = loaded.failed_images.is_empty() && reports.iter().all(|r| r.error.is_none());
+    let checked_all = loaded.failed_images.is_empty() && reports.iter().all(SiteStatus::checked);
     let drift = reports.iter().any(|r| !r.drift.is_empty());
-    if let Some(path) = &args.prometheus {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        write_prometheus(path, &prometheus(&reports, now, checked_all))?;
-    }
     if args.json {
         let r = StatusReport {
             in_sync: checked_all && !drift,
@@ -117,20 +118,90 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
         print_stdout(&human(&reports))?;
     }
     for r in &reports {
-        for w in &r.warnings {
-            warn(format!("site {}: {w}", r.name));
-        }
         if let Some(p) = &r.error {
             error(&p.clone().about(&format!("site {}", r.name)));
         }
     }
-    Ok(if !checked_all {
+    let pushed = publish(&args, gateway.as_ref(), &reports, checked_all).await?;
+    Ok(if !checked_all || !pushed {
         ExitCode::from(1)
     } else if drift {
         ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The Pushgateway of `--pushgateway`, its CA and credentials read (usage errors name the flag).
+fn pushgateway(args: &StatusArgs) -> Result<Option<Pushgateway>, CliError> {
+    let Some(url) = &args.pushgateway else {
+        return Ok(None);
+    };
+    let ca = match &args.pushgateway_ca {
+        Some(path) => {
+            let pem = xnat_cmd::limits::read_file(path, xnat_cmd::limits::MAX_CONFIG_FILE_BYTES)
+                .map_err(|e| {
+                    CliError::usage(format!(
+                        "--pushgateway-ca: failed to read `{}`: {e}",
+                        path.display()
+                    ))
+                })?;
+            Some((path.display().to_string(), pem))
+        }
+        None => None,
+    };
+    let basic = match (&args.pushgateway_user, &args.pushgateway_password_file) {
+        (Some(user), Some(file)) => Some((
+            user.clone(),
+            secret_file("--pushgateway-password-file", file)?,
+        )),
+        _ => None,
+    };
+    Pushgateway::new(url, PushOptions { ca, basic })
+        .map(Some)
+        .map_err(|e| CliError::usage_of(&e))
+}
+
+/// Push to the gateway and write `--prometheus FILE`: the same text. `Ok(false)` when the push
+/// failed (reported here, in one line); a file that cannot be written is an error (after the
+/// push, so one failure does not cost the other output).
+async fn publish(
+    args: &StatusArgs,
+    gateway: Option<&Pushgateway>,
+    reports: &[SiteStatus],
+    checked_all: bool,
+) -> Result<bool, CliError> {
+    if args.prometheus.is_none() && gateway.is_none() {
+        return Ok(true);
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let text = prometheus(reports, now, checked_all);
+    let mut pushed = true;
+    if let Some(g) = gateway {
+        match g.push(&text).await {
+            Ok(()) => tracing::info!(group = g.url(), "pushed the series"),
+            Err(e) => {
+                error(&one_line(problem(&e).about("--pushgateway")));
+                pushed = false;
+            }
+        }
+    }
+    if let Some(path) = &args.prometheus {
+        write_prometheus(path, &text)?;
+    }
+    Ok(pushed)
+}
+
+/// The problem as one `error:` line (and its hint): the root cause joins the message; the
+/// links between (reqwest's "error sending request", "client error (Connect)") add nothing.
+fn one_line(mut p: Problem) -> Problem {
+    if let Some(root) = p.causes.pop() {
+        p.error = format!("{}: {root}", p.error);
+        p.causes.clear();
+    }
+    p
 }
 
 /// Image sources as a fleet of one default site, nothing to enable, nothing owned.
@@ -174,12 +245,22 @@ fn write_prometheus(path: &Path, text: &str) -> Result<(), CliError> {
 fn human(reports: &[SiteStatus]) -> String {
     let mut s = String::new();
     for r in reports {
+        let unread = match r.images_unreadable {
+            0 => String::new(),
+            1 => " could not check 1 image".to_string(),
+            n => format!(" could not check {n} images"),
+        };
         if r.error.is_some() {
             let _ = writeln!(s, "site {} ({}): not checked", r.name, r.url);
         } else if r.drift.is_empty() {
-            let _ = writeln!(s, "site {} ({}): in sync", r.name, r.url);
+            let state = if unread.is_empty() {
+                " in sync"
+            } else {
+                &unread
+            };
+            let _ = writeln!(s, "site {} ({}):{state}", r.name, r.url);
         } else {
-            let _ = writeln!(s, "site {} ({}):", r.name, r.url);
+            let _ = writeln!(s, "site {} ({}):{unread}", r.name, r.url);
             let rows: Vec<Vec<String>> = r
                 .drift
                 .iter()
@@ -199,16 +280,19 @@ fn human(reports: &[SiteStatus]) -> String {
     }
     let mut rows = vec![std::iter::once("SITE".to_string())
         .chain(DriftKind::ALL.iter().map(|k| k.as_str().to_uppercase()))
+        .chain(std::iter::once("UNREADABLE".to_string()))
         .collect::<Vec<_>>()];
     for r in reports {
         let mut row = vec![r.name.clone()];
         row.extend(DriftKind::ALL.iter().map(|k| {
-            if r.error.is_some() {
+            // Orphans are unknown while an image's commands are.
+            if r.error.is_some() || (*k == DriftKind::Orphan && r.images_unreadable > 0) {
                 "-".to_string()
             } else {
                 r.count(*k).to_string()
             }
         }));
+        row.push(r.images_unreadable.to_string());
         rows.push(row);
     }
     let _ = writeln!(s);
