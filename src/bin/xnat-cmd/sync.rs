@@ -47,12 +47,16 @@ pub fn failed_list(list: &[(String, Problem)]) -> Vec<FailedImage<'_>> {
         .collect()
 }
 
-/// Read (capped) and parse a fleet file; usage errors name the file. Also `status FILE`'s.
+/// Read (capped) and parse a fleet file; usage errors name the file, and every mistake in it
+/// is printed (the last one is returned, so the run ends with exit 2). Also `status FILE`'s
+/// and `validate FLEET`'s.
 pub fn read_fleet(path: &std::path::Path) -> Result<(fleet::Fleet, String), CliError> {
     let shown = path.display().to_string();
     let text = xnat_cmd::limits::read_text(path, xnat_cmd::limits::MAX_FLEET_FILE_BYTES)
         .map_err(|e| CliError::usage(format!("failed to read fleet file `{shown}`: {e}")))?;
-    let fleet = fleet::parse(&shown, &text).map_err(CliError::usage)?;
+    let fleet = fleet::parse_all(&shown, &text).map_err(|errors| {
+        crate::output::usages(errors.iter().map(|e| Problem::new(e.to_string())).collect())
+    })?;
     Ok((fleet, shown))
 }
 
@@ -158,14 +162,24 @@ pub struct Loaded {
     pub invalid: bool,
 }
 
-/// Read every fleet image concurrently, each with its own platform and pin-digest; select
-/// `commands:`; report every problem as it is found.
-pub async fn load(
+/// Every fleet image read concurrently, each with its own platform, pin-digest and keys: one
+/// pipeline item per entry, in file order. Nothing is printed but the progress; a source that
+/// cannot be read at all (bad text, a key file, an unverifiable source) is a usage error.
+pub async fn read_images(
     fleet: &Fleet,
     shown: &str,
     source: &SourceArgs,
     progress: &Progress,
-) -> Result<Loaded, CliError> {
+) -> Result<Vec<pipeline::Item>, CliError> {
+    // Where an entry is: `FILE:LINE` for a fleet file; nothing for images given on the command
+    // line (`status SOURCE...`), whose messages name the image already.
+    let at = |line: usize| {
+        if line == 0 {
+            String::new()
+        } else {
+            format!("{shown}:{line}")
+        }
+    };
     // Read every image concurrently, each with its own platform and pin-digest.
     let read = source.read_options()?;
     let texts: Vec<String> = fleet.images.iter().map(|i| i.image.clone()).collect();
@@ -174,12 +188,12 @@ pub async fn load(
     let mut keys = KeyFiles::default();
     for entry in &fleet.images {
         let input = pipeline::classify(&entry.image, false)
-            .map_err(|e| CliError::Usage(problem(&e).about(&format!("{shown}:{}", entry.line))))?;
+            .map_err(|e| CliError::Usage(problem(&e).about(&at(entry.line))))?;
         if let Input::CommandFile(_) = input {
-            return Err(CliError::usage(format!(
-                "{shown}:{}: `{}` is not an image source",
-                entry.line, entry.image
-            )));
+            return Err(CliError::Usage(
+                Problem::new(format!("`{}` is not an image source", entry.image))
+                    .about(&at(entry.line)),
+            ));
         }
         let mut r = read.clone();
         if let Some(p) = &entry.platform {
@@ -210,6 +224,18 @@ pub async fn load(
         items.len(),
         if items.len() == 1 { "" } else { "s" }
     ));
+    Ok(items)
+}
+
+/// Read every fleet image concurrently, each with its own platform and pin-digest; select
+/// `commands:`; report every problem as it is found.
+pub async fn load(
+    fleet: &Fleet,
+    shown: &str,
+    source: &SourceArgs,
+    progress: &Progress,
+) -> Result<Loaded, CliError> {
+    let items = read_images(fleet, shown, source, progress).await?;
 
     // Select and check: an invalid command anywhere and nothing is written anywhere.
     let mut failed_images: Vec<(String, Problem)> = Vec::new();
