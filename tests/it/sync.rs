@@ -119,11 +119,11 @@ fn first_sync_installs_and_enables_a_resync_writes_nothing_and_new_projects_foll
     assert!(enabled(&emu, "project_enabled", b1, Some("P2")));
     let text = stdout(&out);
     assert!(
-        text.contains("SITE     CREATED  UPDATED  UNCHANGED  REMOVED  FAILED"),
+        text.contains("SITE     CREATED  UPDATED  ENABLED  UNCHANGED  REMOVED  FAILED"),
         "{text}"
     );
     assert!(
-        text.contains("default  3        0        0          0        0"),
+        text.contains("default  3        0        0        0          0        0"),
         "{text}"
     );
 
@@ -191,7 +191,7 @@ fn prune_removes_only_undeclared_commands_inside_the_globs() {
     let out = run(&sb, &emu, &fewer, &["--prune"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(names(&emu), ["a1", "c1"]);
-    assert!(stdout(&out).contains("default  0        0        1          2        0"));
+    assert!(stdout(&out).contains("default  0        0        0        1          2        0"));
 
     // --prune needs the file to say what it owns.
     let no_key = fleet(&sb, &format!("images:\n  - image: {a}\n"));
@@ -239,7 +239,7 @@ fn two_sites_with_different_images_and_one_site_down() {
     );
     let text = stdout(&out);
     assert!(
-        text.contains("gone     0        0        0          0        site"),
+        text.contains("gone     0        0        0        0          0        site"),
         "{text}"
     );
 

@@ -15,7 +15,7 @@ use xnat_cmd::xnat::preflight::ServerInfo;
 use xnat_cmd::xnat::XnatClient;
 
 use crate::args::{GlobalArgs, SourceArgs, SyncArgs, XnatArgs};
-use crate::connect::{connect, connect_site};
+use crate::connect::{open, prepare, prepare_site};
 use crate::output::{align, error, print_stdout, warn, CliError};
 use crate::progress::Progress;
 use crate::report::outcome_lines;
@@ -73,6 +73,16 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
         )));
     }
     let sites = chosen_sites(&fleet, &args.sites)?;
+    // Every site's URL and credentials before any image is read: a missing one is a usage
+    // error now, not after minutes of registry reads.
+    let mut clients = Vec::with_capacity(sites.len());
+    for (name, url, vars) in &sites {
+        clients.push(match prepare_choice(name, url, vars, &args.xnat) {
+            Ok(client) => Ok(client),
+            Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
+            Err(CliError::Work(p)) => Err(p),
+        });
+    }
 
     let progress = Progress::new(args.json);
     let loaded = load(&fleet, &shown, &args.source, &progress).await?;
@@ -87,25 +97,38 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
 
     let mut reports = Vec::new();
     progress.start("syncing sites", sites.len());
-    for (name, url, vars) in &sites {
+    for ((name, url, _), client) in sites.iter().zip(clients) {
         let declared = declared_for(&fleet, &selected, name);
         let mut report = SiteReport::new(name, url.as_deref().unwrap_or(""));
-        let connected = connect_choice(name, url, vars, &args.xnat, true).await;
+        report.failed_images = fleet
+            .images
+            .iter()
+            .filter(|e| declared_on(e, name) && failed_images.iter().any(|(i, _)| *i == e.image))
+            .map(|e| e.image.clone())
+            .collect();
+        let connected = match client {
+            Ok(client) => {
+                report.url = client.base().to_string();
+                open(client, true).await
+            }
+            Err(p) => Err(CliError::Work(p)),
+        };
         match connected {
             Ok((client, _info)) => {
-                report.url = client.base().to_string();
                 let prune = args.prune.then_some(fleet.prune.as_slice());
                 sync_site(&client, &mut report, &declared, prune, args.dry_run).await;
                 client.logout().await;
             }
-            Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
-            Err(CliError::Work(p)) => report.error = Some(p),
+            Err(CliError::Usage(p)) | Err(CliError::Work(p)) => report.error = Some(p),
         }
         progress.inc();
-        progress.finish(&format!(
-            "site {name}: {}",
-            if report.failed() { "failed" } else { "synced" }
-        ));
+        // A dry run plans; it never says "synced".
+        let done = match (report.failed(), args.dry_run) {
+            (true, _) => "failed",
+            (false, true) => "planned (dry run: nothing written)",
+            (false, false) => "synced",
+        };
+        progress.finish(&format!("site {name}: {done}"));
         reports.push(report);
     }
     progress.clear();
@@ -301,7 +324,22 @@ pub fn declared_for(
         .collect()
 }
 
-/// Connect to a chosen site: a file's site with its own credentials, or `--xnat`/`XNAT_HOST`.
+/// A chosen site's client, nothing sent: a file's site with its own credentials, or
+/// `--xnat`/`XNAT_HOST`. Its usage errors (no URL, no credentials, an unset `user-env`) come
+/// before any image is read.
+pub fn prepare_choice(
+    name: &str,
+    url: &Option<String>,
+    vars: &(Option<String>, Option<String>),
+    xnat: &XnatArgs,
+) -> Result<XnatClient, CliError> {
+    match url {
+        Some(u) => prepare_site(name, u, (vars.0.as_deref(), vars.1.as_deref()), xnat),
+        None => prepare(xnat),
+    }
+}
+
+/// Connect to a chosen site: [`prepare_choice`], then log in and preflight.
 pub async fn connect_choice(
     name: &str,
     url: &Option<String>,
@@ -309,19 +347,7 @@ pub async fn connect_choice(
     xnat: &XnatArgs,
     will_write: bool,
 ) -> Result<(XnatClient, ServerInfo), CliError> {
-    match url {
-        Some(u) => {
-            connect_site(
-                name,
-                u,
-                (vars.0.as_deref(), vars.1.as_deref()),
-                xnat,
-                will_write,
-            )
-            .await
-        }
-        None => connect(xnat, will_write).await,
-    }
+    open(prepare_choice(name, url, vars, xnat)?, will_write).await
 }
 
 /// (name, URL from the file or `None` for --xnat/XNAT_HOST, (user-env, password-env)).
@@ -359,12 +385,20 @@ pub fn chosen_sites(fleet: &Fleet, chosen: &[String]) -> Result<Vec<SiteChoice>,
         .collect())
 }
 
-/// Per site: every command's line, the removals, then one summary table of all sites.
+/// Per site: every command's line, each image that failed, the removals and a summary line
+/// with the requests (as `install` ends), then one table of all sites.
 fn human(reports: &[SiteReport], dry_run: bool) -> String {
     let mut s = String::new();
     for r in reports {
-        let _ = writeln!(s, "site {} ({})", r.name, r.url);
+        if r.url.is_empty() {
+            let _ = writeln!(s, "site {}", r.name);
+        } else {
+            let _ = writeln!(s, "site {} ({})", r.name, r.url);
+        }
         outcome_lines(&mut s, &r.commands, dry_run);
+        for image in &r.failed_images {
+            let _ = writeln!(s, "{:<13} {image}  (could not be read: see the error below)", "failed");
+        }
         for x in &r.removed {
             let _ = writeln!(
                 s,
@@ -384,12 +418,27 @@ fn human(reports: &[SiteReport], dry_run: bool) -> String {
         if let Some(p) = &r.error {
             let _ = writeln!(s, "site not synced: {}", p.error);
         }
+        let c = r.counts();
+        let _ = writeln!(
+            s,
+            "{} created, {} updated, {} {}, {} unchanged, {} removed, {} failed; {} writes, {} reads",
+            c.created,
+            c.updated,
+            c.enabled,
+            if dry_run { "to enable" } else { "enabled" },
+            c.unchanged,
+            c.removed,
+            c.failed,
+            r.requests.writes,
+            r.requests.reads
+        );
         let _ = writeln!(s);
     }
     let mut rows = vec![[
         "SITE",
         "CREATED",
         "UPDATED",
+        "ENABLED",
         "UNCHANGED",
         "REMOVED",
         "FAILED",
@@ -399,9 +448,13 @@ fn human(reports: &[SiteReport], dry_run: bool) -> String {
     for r in reports {
         let c = r.counts();
         let mut row = vec![r.name.clone()];
-        row.extend(c.iter().map(|n| n.to_string()));
+        row.extend(
+            [c.created, c.updated, c.enabled, c.unchanged, c.removed, c.failed]
+                .iter()
+                .map(|n| n.to_string()),
+        );
         if r.error.is_some() {
-            row[5] = "site".into();
+            row[6] = "site".into();
         }
         rows.push(row);
     }
