@@ -603,3 +603,85 @@ fn validate_fleet_reports_every_mistake_in_one_run_before_any_read() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).starts_with("✓ x  ("), "{}", stdout(&out));
 }
+
+/// What an operator reads must be true: a dry run never says "synced"; a command whose only
+/// change is its enablement is not "unchanged"; an unreadable image shows in its site's block
+/// and table as FAILED; each site says its writes and reads, as `install` does.
+#[test]
+fn sync_output_a_dry_run_never_says_synced_and_pending_enablement_and_failures_are_counted() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&["--project", "P1"]);
+    let a = archive(sb.path(), "lab/a:1", &commands(&["a1"]));
+    let gone = format!("docker-archive:{}", sb.path().join("gone.tar").display());
+    // First sync: installed, not enabled.
+    let plain = fleet(&sb, &format!("images:\n  - image: {a}\n"));
+    let out = run(&sb, &emu, &plain, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "read 1 image (0 failed)\nsite default: synced\n");
+
+    // Now the file enables it in P1, and declares an image that cannot be read.
+    let f = fleet(
+        &sb,
+        &format!(
+            "images:\n  - image: {a}\n    enable: {{site: true, projects: [P1]}}\n  - image: {gone}\n"
+        ),
+    );
+    let out = run(&sb, &emu, &f, &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("synced"), "{err}");
+    assert!(err.contains("site default: failed\n"), "{err}");
+    let url = emu.url.trim_end_matches('/');
+    let wid = wrapper_id(&emu, "a1-w");
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "site default ({url}/)\n\
+             unchanged     a1 (id 1)  lab/a:1\n    \
+             wrapper a1-w #{wid}: site: disabled (would enable site-wide, enable in project P1)\n\
+             failed        {gone}  (could not be read: see the error below)\n\
+             0 created, 0 updated, 1 to enable, 0 unchanged, 0 removed, 1 failed; 0 writes, 8 reads\n\
+             \n\
+             SITE     CREATED  UPDATED  ENABLED  UNCHANGED  REMOVED  FAILED\n\
+             default  0        0        1        0          0        1\n\
+             (dry run: nothing written)\n"
+        )
+    );
+
+    // Without the unreadable image, a dry run that succeeds says "planned", not "synced".
+    let f = fleet(
+        &sb,
+        &format!("images:\n  - image: {a}\n    enable: {{site: true, projects: [P1]}}\n"),
+    );
+    let writes = emu.writes();
+    let out = run(&sb, &emu, &f, &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "read 1 image (0 failed)\nsite default: planned (dry run: nothing written)\n"
+    );
+    assert_eq!(emu.writes(), writes, "a dry run writes nothing");
+
+    // The real run: the enablement is written and counted as such, with its writes.
+    let out = run(&sb, &emu, &f, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "0 created, 0 updated, 1 enabled, 0 unchanged, 0 removed, 0 failed; {} writes, ",
+            emu.writes() - writes
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("default  0        0        1        0          0        0\n"),
+        "{text}"
+    );
+    // And then it is unchanged.
+    let out = run(&sb, &emu, &f, &[]);
+    assert!(
+        stdout(&out).contains("0 created, 0 updated, 0 enabled, 1 unchanged, 0 removed, 0 failed; 0 writes, "),
+        "{}",
+        stdout(&out)
+    );
+}
