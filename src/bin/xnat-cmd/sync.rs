@@ -365,8 +365,16 @@ pub fn chosen_sites(fleet: &Fleet, chosen: &[String]) -> Result<Vec<SiteChoice>,
     for s in chosen {
         if !fleet.sites.iter().any(|x| &x.name == s) {
             let names: Vec<&str> = fleet.sites.iter().map(|x| x.name.as_str()).collect();
+            // A near miss (`prdo`, `Prod`) gets the name it most likely meant.
+            let near = names
+                .iter()
+                .map(|n| (strsim::levenshtein(&s.to_lowercase(), &n.to_lowercase()), *n))
+                .filter(|(d, _)| *d <= 2)
+                .min()
+                .map(|(_, n)| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
             return Err(CliError::usage(format!(
-                "--site {s}: the fleet file defines no such site (it has: {})",
+                "--site {s}{near}: the fleet file defines no such site (it has: {})",
                 names.join(", ")
             )));
         }
