@@ -131,7 +131,11 @@ pub fn parse_all(file: &str, text: &str) -> Result<Fleet, Vec<FleetError>> {
             if errors.is_empty() {
                 // Unreachable by construction (no fleet means a mistake was recorded); a
                 // generic message rather than a panic if that ever changes.
-                errors.push(cx_error(file, Pos::START, "the fleet file could not be read"));
+                errors.push(cx_error(
+                    file,
+                    Pos::START,
+                    "the fleet file could not be read",
+                ));
             }
             Err(errors)
         }

@@ -99,7 +99,9 @@ impl SiteReport {
         let enabled = self
             .commands
             .iter()
-            .filter(|o| o.status == Status::Unchanged && o.wrappers.iter().any(|w| !w.changes.is_empty()))
+            .filter(|o| {
+                o.status == Status::Unchanged && o.wrappers.iter().any(|w| !w.changes.is_empty())
+            })
             .count();
         let removal_failures = self.removed.iter().filter(|r| r.error.is_some()).count();
         SiteCounts {

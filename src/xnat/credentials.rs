@@ -68,7 +68,9 @@ pub enum CredentialError {
     #[error("site `{site}`: {} named by its {} {} not set: set {}, or drop `user-env`/`password-env` from the site to use ~/.netrc or XNAT_USER/XNAT_PASS", unset.join(" and "), if unset.len() == 1 { "`user-env`/`password-env`" } else { "`user-env` and `password-env`" }, if unset.len() == 1 { "is" } else { "are" }, if unset.len() == 1 { "it" } else { "them" })]
     SiteEnvironmentUnset { site: String, unset: Vec<String> },
     /// Only one of `user-env` and `password-env` on a site.
-    #[error("site `{site}` has `{given}` but no `{missing}`: name both variables in the fleet file")]
+    #[error(
+        "site `{site}` has `{given}` but no `{missing}`: name both variables in the fleet file"
+    )]
     HalfSiteVariables {
         site: String,
         given: &'static str,
@@ -510,8 +512,14 @@ mod tests {
             e.to_string(),
             "site `prod`: PROD_U and PROD_P named by its `user-env` and `password-env` are not set: set them, or drop `user-env`/`password-env` from the site to use ~/.netrc or XNAT_USER/XNAT_PASS"
         );
-        let e = resolve_site("prod", (Some("PROD_U"), None), env(&[("PROD_U", "s")], netrc_s.clone()), "x", None)
-            .unwrap_err();
+        let e = resolve_site(
+            "prod",
+            (Some("PROD_U"), None),
+            env(&[("PROD_U", "s")], netrc_s.clone()),
+            "x",
+            None,
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "site `prod` has `user-env` but no `password-env`: name both variables in the fleet file"

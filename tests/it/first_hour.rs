@@ -308,7 +308,11 @@ fn xnat_credentials_from_mounted_secret_files() {
 fn a_url_without_the_context_path_is_not_xnat_and_gets_a_hint() {
     let sb = Sandbox::new();
     let emu = Emulator::start(&["--context-path", "/xnat"]);
-    let root = emu.url.trim_end_matches('/').trim_end_matches("/xnat").to_string();
+    let root = emu
+        .url
+        .trim_end_matches('/')
+        .trim_end_matches("/xnat")
+        .to_string();
     let out = emu
         .xnat_cmd(&sb)
         .env("XNAT_HOST", &root)
@@ -399,7 +403,14 @@ fn a_missing_xnat_url_or_credentials_is_reported_before_any_image_is_read() {
     // --user without a password says how to give one.
     let out = sb
         .cmd()
-        .args(["install", image, "--xnat", "http://127.0.0.1:9", "--user", "admin"])
+        .args([
+            "install",
+            image,
+            "--xnat",
+            "http://127.0.0.1:9",
+            "--user",
+            "admin",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -583,7 +583,11 @@ fn validate_fleet_reports_every_mistake_in_one_run_before_any_read() {
 
     // JSON with `images:` is a fleet file; a command file keeps today's behaviour.
     let j = sb.path().join("fleet.json");
-    std::fs::write(&j, r#"{"images": [{"image": "lab/a:1", "platform": "linux"}]}"#).unwrap();
+    std::fs::write(
+        &j,
+        r#"{"images": [{"image": "lab/a:1", "platform": "linux"}]}"#,
+    )
+    .unwrap();
     let out = sb.cmd().arg("validate").arg(&j).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -617,7 +621,10 @@ fn sync_output_a_dry_run_never_says_synced_and_pending_enablement_and_failures_a
     let plain = fleet(&sb, &format!("images:\n  - image: {a}\n"));
     let out = run(&sb, &emu, &plain, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(stderr(&out), "read 1 image (0 failed)\nsite default: synced\n");
+    assert_eq!(
+        stderr(&out),
+        "read 1 image (0 failed)\nsite default: synced\n"
+    );
 
     // Now the file enables it in P1, and declares an image that cannot be read.
     let f = fleet(
@@ -680,7 +687,9 @@ fn sync_output_a_dry_run_never_says_synced_and_pending_enablement_and_failures_a
     // And then it is unchanged.
     let out = run(&sb, &emu, &f, &[]);
     assert!(
-        stdout(&out).contains("0 created, 0 updated, 0 enabled, 1 unchanged, 0 removed, 0 failed; 0 writes, "),
+        stdout(&out).contains(
+            "0 created, 0 updated, 0 enabled, 1 unchanged, 0 removed, 0 failed; 0 writes, "
+        ),
         "{}",
         stdout(&out)
     );

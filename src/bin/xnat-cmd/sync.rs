@@ -368,7 +368,12 @@ pub fn chosen_sites(fleet: &Fleet, chosen: &[String]) -> Result<Vec<SiteChoice>,
             // A near miss (`prdo`, `Prod`) gets the name it most likely meant.
             let near = names
                 .iter()
-                .map(|n| (strsim::levenshtein(&s.to_lowercase(), &n.to_lowercase()), *n))
+                .map(|n| {
+                    (
+                        strsim::levenshtein(&s.to_lowercase(), &n.to_lowercase()),
+                        *n,
+                    )
+                })
                 .filter(|(d, _)| *d <= 2)
                 .min()
                 .map(|(_, n)| format!(" (did you mean `{n}`?)"))
@@ -405,7 +410,11 @@ fn human(reports: &[SiteReport], dry_run: bool) -> String {
         }
         outcome_lines(&mut s, &r.commands, dry_run);
         for image in &r.failed_images {
-            let _ = writeln!(s, "{:<13} {image}  (could not be read: see the error below)", "failed");
+            let _ = writeln!(
+                s,
+                "{:<13} {image}  (could not be read: see the error below)",
+                "failed"
+            );
         }
         for x in &r.removed {
             let _ = writeln!(
@@ -457,9 +466,16 @@ fn human(reports: &[SiteReport], dry_run: bool) -> String {
         let c = r.counts();
         let mut row = vec![r.name.clone()];
         row.extend(
-            [c.created, c.updated, c.enabled, c.unchanged, c.removed, c.failed]
-                .iter()
-                .map(|n| n.to_string()),
+            [
+                c.created,
+                c.updated,
+                c.enabled,
+                c.unchanged,
+                c.removed,
+                c.failed,
+            ]
+            .iter()
+            .map(|n| n.to_string()),
         );
         if r.error.is_some() {
             row[6] = "site".into();

@@ -204,10 +204,9 @@ pub fn is_fleet_file(arg: &str) -> bool {
         return false;
     }
     // Capped as a fleet file is: a larger file is not one, and is read as a command file.
-    let Ok(text) = xnat_cmd::limits::read_text(
-        Path::new(arg),
-        xnat_cmd::limits::MAX_FLEET_FILE_BYTES,
-    ) else {
+    let Ok(text) =
+        xnat_cmd::limits::read_text(Path::new(arg), xnat_cmd::limits::MAX_FLEET_FILE_BYTES)
+    else {
         return false;
     };
     match serde_json::from_str::<serde_json::Value>(text.trim_start_matches('\u{feff}')) {
