@@ -252,6 +252,14 @@ fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
     let f = file(d, "fleet-noprune.yaml", format!("images:\n  - image: {good}\n").as_bytes());
     rows.push(row("prune without a prune key", &["sync", &f, "--prune"], 2, "--prune needs a `prune:` key").at(emu));
     rows.push(row("fleet file is /dev/zero", &["sync", "/dev/zero"], 2, "4194304-byte limit").at(emu));
+    rows
+}
+
+/// `validate FLEET`, CI's offline check, beyond the file mistakes `fleet_rows` gives it.
+#[rustfmt::skip]
+fn validate_fleet_rows(d: &Path) -> Vec<Row> {
+    let good = archive(d, "vfleet-good.tar", "lab/tool:1", &image_with_label(&good_commands().to_string()));
+    let mut rows = Vec::new();
     let f = file(d, "fleet-unreadable.yaml", b"images:\n  - image: docker-archive:/nonexistent/gone.tar\n");
     rows.push(row("validate of a fleet file: an image that cannot be read", &["validate", &f], 1, "/nonexistent/gone.tar"));
     let f = file(d, "fleet-nosuchcommand.yaml", format!("images:\n  - image: {good}\n    commands: [nope]\n").as_bytes());
@@ -387,6 +395,7 @@ fn every_bad_input_gets_one_clear_line_and_no_write() {
     rows.extend(command_file_rows(d));
     rows.extend(label_rows(d, &emu.url));
     rows.extend(fleet_rows(d, &emu.url));
+    rows.extend(validate_fleet_rows(d));
     rows.extend(registry_rows(d, &quirks, &reg, &emu.url, &auth));
     rows.extend(xnat_rows(&quirks, &good_src));
     assert!(rows.len() >= 80, "the catalogue has {} rows", rows.len());
