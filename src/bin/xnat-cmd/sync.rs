@@ -48,14 +48,26 @@ pub fn failed_list(list: &[(String, Problem)]) -> Vec<FailedImage<'_>> {
 }
 
 /// Read (capped) and parse a fleet file; usage errors name the file, and every mistake in it
-/// is printed (the last one is returned, so the run ends with exit 2). Also `status FILE`'s
-/// and `validate FLEET`'s.
+/// is printed (the last one is returned, so the run ends with exit 2). Also `status FILE`'s.
 pub fn read_fleet(path: &std::path::Path) -> Result<(fleet::Fleet, String), CliError> {
+    read_fleet_all(path).map_err(crate::output::usages)
+}
+
+/// [`read_fleet`] printing nothing: every mistake of the file, in file order, each naming the
+/// file with its line and column (`validate FLEET...` reports several files' at once).
+pub fn read_fleet_all(path: &std::path::Path) -> Result<(fleet::Fleet, String), Vec<Problem>> {
     let shown = path.display().to_string();
-    let text = xnat_cmd::limits::read_text(path, xnat_cmd::limits::MAX_FLEET_FILE_BYTES)
-        .map_err(|e| CliError::usage(format!("failed to read fleet file `{shown}`: {e}")))?;
+    let text =
+        xnat_cmd::limits::read_text(path, xnat_cmd::limits::MAX_FLEET_FILE_BYTES).map_err(|e| {
+            vec![Problem::new(format!(
+                "failed to read fleet file `{shown}`: {e}"
+            ))]
+        })?;
     let fleet = fleet::parse_all(&shown, &text).map_err(|errors| {
-        crate::output::usages(errors.iter().map(|e| Problem::new(e.to_string())).collect())
+        errors
+            .iter()
+            .map(|e| Problem::new(e.to_string()))
+            .collect::<Vec<_>>()
     })?;
     Ok((fleet, shown))
 }

@@ -245,9 +245,9 @@ async fn fleets(args: &ValidateArgs) -> Result<ExitCode, CliError> {
     let mut parsed = Vec::with_capacity(args.inputs.len());
     let mut mistakes = Vec::new();
     for input in &args.inputs {
-        match crate::sync::read_fleet(Path::new(input)) {
+        match crate::sync::read_fleet_all(Path::new(input)) {
             Ok(f) => parsed.push(f),
-            Err(CliError::Usage(p)) | Err(CliError::Work(p)) => mistakes.push(p),
+            Err(problems) => mistakes.extend(problems),
         }
     }
     if !mistakes.is_empty() {
