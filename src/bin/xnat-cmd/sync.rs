@@ -106,6 +106,8 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
     }
     let failed_images = loaded.failed_images;
     let selected = loaded.selected;
+    let unread: std::collections::HashSet<&str> =
+        failed_images.iter().map(|(i, _)| i.as_str()).collect();
 
     let mut reports = Vec::new();
     progress.start("syncing sites", sites.len());
@@ -115,7 +117,7 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
         report.failed_images = fleet
             .images
             .iter()
-            .filter(|e| declared_on(e, name) && failed_images.iter().any(|(i, _)| *i == e.image))
+            .filter(|e| declared_on(e, name) && unread.contains(e.image.as_str()))
             .map(|e| e.image.clone())
             .collect();
         let connected = match client {
