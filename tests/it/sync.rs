@@ -655,6 +655,12 @@ fn sync_output_a_dry_run_never_says_synced_and_pending_enablement_and_failures_a
         )
     );
 
+    // `--json` lists the unreadable image under its site too.
+    let out = run(&sb, &emu, &f, &["--dry-run", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["sites"][0]["failed_images"], json!([gone]));
+    assert_eq!(report["failed_images"][0]["image"], json!(gone));
+
     // Without the unreadable image, a dry run that succeeds says "planned", not "synced".
     let f = fleet(
         &sb,

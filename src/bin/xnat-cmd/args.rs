@@ -27,10 +27,11 @@ const SYNC_HELP: &str = "A minimal fleet file (YAML or JSON):
 Keys per image: image, platform, commands, pin-digest, sites, enable {site, projects}, verify {key}.
 Top level: images, prune, sites ({NAME: {url, user-env, password-env}}; without it one site from
 --xnat / XNAT_HOST), verify ({key: FILE} or {key: [FILE, ...]}: cosign public keys, relative to the
-file; an image's own verify replaces it; a verified image is installed under repo@sha256). A site's credentials: its user-env/password-env variables (both must be set when named), else
-~/.netrc for its host, else XNAT_USER/XNAT_PASS. Every image is read and every command validated before anything is
-written; one invalid command and nothing is written anywhere. An unreadable image or a failing
-site does not stop the others.
+file; an image's own verify replaces it; a verified image is installed under repo@sha256).
+A site's credentials: its user-env/password-env variables (both must be set when named), else
+~/.netrc for its host, else XNAT_USER/XNAT_PASS. Every image is read and every command validated
+before anything is written; one invalid command and nothing is written anywhere. An unreadable
+image or a failing site does not stop the others.
 
 Check a fleet file offline (CI): `xnat-cmd validate FILE` reports every mistake of the file, then
 reads every image and checks every selected command, with no XNAT. Each site's summary counts
