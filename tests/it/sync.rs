@@ -581,6 +581,23 @@ fn validate_fleet_reports_every_mistake_in_one_run_before_any_read() {
     );
     assert_eq!(stdout(&out), "");
 
+    // Bounded: 150 mistakes print 100 and count the rest.
+    let many: String = (0..150)
+        .map(|i| format!("  - image: lab/t{i}\n    platform: x\n"))
+        .collect();
+    let f = fleet(&sb, &format!("images:\n{many}"));
+    let out = sb.cmd().arg("validate").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 101, "{err}");
+    assert!(
+        err.ends_with(&format!(
+            "error: `{}`: 50 more mistakes not shown (fix the ones above and run again)\n",
+            f.display()
+        )),
+        "{err}"
+    );
+
     // JSON with `images:` is a fleet file; a command file keeps today's behaviour.
     let j = sb.path().join("fleet.json");
     std::fs::write(

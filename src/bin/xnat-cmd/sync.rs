@@ -21,6 +21,9 @@ use crate::progress::Progress;
 use crate::report::outcome_lines;
 use crate::sources::{item_problem, report_commands, warn_item};
 
+/// Mistakes of one fleet file printed at most; the rest are counted.
+const MAX_MISTAKES_SHOWN: usize = 100;
+
 /// The site a fleet file without `sites:` syncs: the one of `--xnat` / `XNAT_HOST`.
 const DEFAULT_SITE: &str = "default";
 
@@ -64,10 +67,19 @@ pub fn read_fleet_all(path: &std::path::Path) -> Result<(fleet::Fleet, String), 
             ))]
         })?;
     let fleet = fleet::parse_all(&shown, &text).map_err(|errors| {
-        errors
+        // Bounded output: a generated file can hold thousands of the same mistake.
+        let mut shown_errors: Vec<Problem> = errors
             .iter()
+            .take(MAX_MISTAKES_SHOWN)
             .map(|e| Problem::new(e.to_string()))
-            .collect::<Vec<_>>()
+            .collect();
+        if errors.len() > MAX_MISTAKES_SHOWN {
+            shown_errors.push(Problem::new(format!(
+                "`{shown}`: {} more mistakes not shown (fix the ones above and run again)",
+                errors.len() - MAX_MISTAKES_SHOWN
+            )));
+        }
+        shown_errors
     })?;
     Ok((fleet, shown))
 }
