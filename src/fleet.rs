@@ -2,7 +2,8 @@
 //! file owns (for `sync --prune`). YAML (JSON is YAML too). Every mistake is reported with the
 //! file, line and column before any request is made.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::platform::Platform;
@@ -103,66 +104,51 @@ const ENABLE_KEYS: &[&str] = &["site", "projects"];
 const SITE_KEYS: &[&str] = &["url", "user-env", "password-env"];
 
 /// Parse and check a fleet file. `file` is the path as shown in messages. Every mistake is a
-/// [`FleetError`] at the line and column of the offending key or value; the first one found is
-/// returned. Nothing is read from the disk or the network: image sources are checked as text
-/// (an `oci:` directory need not exist yet).
+/// [`FleetError`] at the line and column of the offending key or value; this returns the first
+/// of them in file order ([`parse_all`] returns them all). Nothing is read from the disk or the
+/// network: image sources are checked as text (an `oci:` directory need not exist yet).
 pub fn parse(file: &str, text: &str) -> Result<Fleet, FleetError> {
-    let cx = Cx { file };
-    let root = yaml::parse(text).map_err(|e| cx.err(e.pos, e.message))?;
-    let Some(root) = root else {
-        return Err(cx.err(
-            Pos::START,
-            "missing key `images` (the list of images to install): the file is empty",
-        ));
+    parse_all(file, text).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// Parse and check a fleet file, reporting every mistake in one run (sorted by line and column,
+/// never empty on `Err`), so that a CI check or an admin fixes them all at once. A YAML syntax
+/// error stops at itself (the parser cannot resume); every other mistake is collected and the
+/// rest of the file still checked: the other keys of the entry, the other entries, the other
+/// top-level keys.
+pub fn parse_all(file: &str, text: &str) -> Result<Fleet, Vec<FleetError>> {
+    let cx = Cx {
+        file,
+        errors: RefCell::new(Vec::new()),
     };
-    let top = match &root.value {
-        Value::Map(entries) => entries,
+    let fleet = cx.fleet(text);
+    let mut errors = cx.errors.into_inner();
+    match fleet {
+        Some(fleet) if errors.is_empty() => Ok(fleet),
         _ => {
-            return Err(cx.err(
-                root.pos,
-                format!(
-                    "a fleet file is a mapping with `images:`, found {}",
-                    root.describe()
-                ),
-            ))
+            // Stable: mistakes at one position keep the order they were found in.
+            errors.sort_by_key(|e| (e.line, e.column));
+            if errors.is_empty() {
+                // Unreachable by construction (no fleet means a mistake was recorded); a
+                // generic message rather than a panic if that ever changes.
+                errors.push(cx_error(
+                    file,
+                    Pos::START,
+                    "the fleet file could not be read",
+                ));
+            }
+            Err(errors)
         }
-    };
-    cx.known_keys(top, TOP_KEYS, "at the top level")?;
+    }
+}
 
-    // Sites first: the images name them.
-    // `sites:` with nothing after it is no `sites:` key, as for every optional key.
-    let sites_key = optional(top, "sites");
-    let sites = match sites_key {
-        Some(value) => cx.sites(value)?,
-        None => Vec::new(),
-    };
-    let site_names = sites_key.map(|_| sites.iter().map(|s| s.name.as_str()).collect::<Vec<_>>());
-
-    let images = match get(top, "images") {
-        None => {
-            return Err(cx.err(
-                root.pos,
-                "missing key `images` (the list of images to install)",
-            ))
-        }
-        Some((key, value)) => {
-            // The file's `verify:`, for every image without its own.
-            let verify = optional(top, "verify").map(|n| cx.verify(n)).transpose()?;
-            cx.images(key, value, site_names.as_deref(), verify.as_ref())?
-        }
-    };
-
-    let prune_key = get(top, "prune");
-    let prune = match prune_key {
-        Some((_, value)) => cx.prune(value)?,
-        None => Vec::new(),
-    };
-    Ok(Fleet {
-        images,
-        prune,
-        has_prune: prune_key.is_some(),
-        sites,
-    })
+fn cx_error(file: &str, pos: Pos, message: impl Into<String>) -> FleetError {
+    FleetError {
+        file: file.to_string(),
+        line: pos.line,
+        column: pos.column,
+        message: message.into(),
+    }
 }
 
 /// The value of `key` in a mapping, with the key node.
@@ -197,30 +183,101 @@ pub(crate) fn key_tables() -> [(&'static str, &'static [&'static str]); 4] {
     ]
 }
 
-/// Checks with the file name at hand, for located errors.
+/// Checks with the file name at hand, for located errors. Mistakes are recorded in `errors`
+/// as they are found and the check goes on, so one run reports them all; a check that returns
+/// `None` has recorded why.
 struct Cx<'a> {
     file: &'a str,
+    errors: RefCell<Vec<FleetError>>,
 }
 
 impl Cx<'_> {
     fn err(&self, pos: Pos, message: impl Into<String>) -> FleetError {
-        FleetError {
-            file: self.file.to_string(),
-            line: pos.line,
-            column: pos.column,
-            message: message.into(),
-        }
+        cx_error(self.file, pos, message)
     }
 
-    fn known_keys(
-        &self,
-        entries: &[(Node, Node)],
-        allowed: &[&str],
-        place: &str,
-    ) -> Result<(), FleetError> {
+    /// Record a mistake and go on.
+    fn report(&self, e: FleetError) {
+        self.errors.borrow_mut().push(e);
+    }
+
+    /// The value, or `None` with the mistake recorded.
+    fn ok<T>(&self, r: Result<T, FleetError>) -> Option<T> {
+        r.map_err(|e| self.report(e)).ok()
+    }
+
+    /// The whole file; `None` when it has no usable top level (the mistake recorded).
+    fn fleet(&self, text: &str) -> Option<Fleet> {
+        // A syntax error ends the check: the YAML parser cannot resume after it.
+        let root = self.ok(yaml::parse(text).map_err(|e| self.err(e.pos, e.message)))?;
+        let Some(root) = root else {
+            self.report(self.err(
+                Pos::START,
+                "missing key `images` (the list of images to install): the file is empty",
+            ));
+            return None;
+        };
+        let Value::Map(top) = &root.value else {
+            self.report(self.err(
+                root.pos,
+                format!(
+                    "a fleet file is a mapping with `images:`, found {}",
+                    root.describe()
+                ),
+            ));
+            return None;
+        };
+        self.known_keys(top, TOP_KEYS, "at the top level");
+
+        // Sites first: the images name them.
+        // `sites:` with nothing after it is no `sites:` key, as for every optional key.
+        let sites_key = optional(top, "sites");
+        let sites = match sites_key {
+            Some(value) => self.sites(value),
+            None => Vec::new(),
+        };
+        // The names the file defines, valid entries or not: a mistake in a site's entry must
+        // not also be reported at every image that names the site.
+        let defined: Option<Vec<&str>> = sites_key.map(|node| match &node.value {
+            Value::Map(entries) => entries.iter().filter_map(|(k, _)| k.as_str()).collect(),
+            _ => Vec::new(),
+        });
+
+        // The file's `verify:`, for every image without its own.
+        let verify = optional(top, "verify").map(|n| self.verify(n));
+        let images = match get(top, "images") {
+            None => {
+                self.report(self.err(
+                    root.pos,
+                    "missing key `images` (the list of images to install)",
+                ));
+                Vec::new()
+            }
+            Some((key, value)) => {
+                let verify = verify.as_ref().map(|v| v.clone().unwrap_or_default());
+                self.ok(self.images(key, value, defined.as_deref(), verify.as_ref()))
+                    .unwrap_or_default()
+            }
+        };
+
+        let prune_key = get(top, "prune");
+        let prune = match prune_key {
+            Some((_, value)) => self.ok(self.prune(value)).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Some(Fleet {
+            images,
+            prune,
+            has_prune: prune_key.is_some(),
+            sites,
+        })
+    }
+
+    /// Every key of the mapping is one of `allowed` (each other one recorded).
+    fn known_keys(&self, entries: &[(Node, Node)], allowed: &[&str], place: &str) {
         for (key, _) in entries {
             let Some(name) = key.as_str() else {
-                return Err(self.err(
+                self.report(self.err(
                     key.pos,
                     format!(
                         "a key {place} must be a string, found {} (allowed: {})",
@@ -228,6 +285,7 @@ impl Cx<'_> {
                         list_of(allowed)
                     ),
                 ));
+                continue;
             };
             if !allowed.contains(&name) {
                 // A near miss (`pin_digest`, `image:` misspelt) gets a suggestion.
@@ -238,7 +296,7 @@ impl Cx<'_> {
                     .min()
                     .map(|(_, a)| format!("; did you mean `{a}`?"))
                     .unwrap_or_default();
-                return Err(self.err(
+                self.report(self.err(
                     key.pos,
                     format!(
                         "unknown key `{name}` {place} (allowed: {}){hint}",
@@ -247,7 +305,6 @@ impl Cx<'_> {
                 ));
             }
         }
-        Ok(())
     }
 
     fn map<'n>(&self, node: &'n Node, what: &str) -> Result<&'n [(Node, Node)], FleetError> {
@@ -301,92 +358,110 @@ impl Cx<'_> {
         }
     }
 
-    /// A list of distinct, non-blank strings (`commands`, an image's `sites`, `projects`).
-    fn names(&self, node: &Node, key: &str, what: &str) -> Result<Vec<(String, Pos)>, FleetError> {
-        let items = self.seq(node, &format!("`{key}`"))?;
+    /// A list of distinct, non-blank strings (`commands`, an image's `sites`, `projects`):
+    /// every bad item recorded; `None` when any was bad. Duplicates are found with a map
+    /// (linear in the list).
+    fn names(&self, node: &Node, key: &str, what: &str) -> Option<Vec<(String, Pos)>> {
+        let items = self.ok(self.seq(node, &format!("`{key}`")))?;
         if items.is_empty() {
-            return Err(self.err(
+            self.report(self.err(
                 node.pos,
                 format!("`{key}` is empty: list at least one {what}, or drop the key"),
             ));
+            return None;
         }
-        let mut names: Vec<(String, Pos)> = Vec::new();
+        let mut names: Vec<(String, Pos)> = Vec::with_capacity(items.len());
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+        let mut bad = false;
         for item in items {
-            let name = self.text(item, &format!("a {what} in `{key}`"))?;
-            if let Some((_, first)) = names.iter().find(|(n, _)| n == name) {
-                return Err(self.err(
+            let Some(name) = self.ok(self.text(item, &format!("a {what} in `{key}`"))) else {
+                bad = true;
+                continue;
+            };
+            if let Some(line) = first.get(name) {
+                self.report(self.err(
                     item.pos,
-                    format!(
-                        "duplicate {what} `{name}` in `{key}` (first at line {})",
-                        first.line
-                    ),
+                    format!("duplicate {what} `{name}` in `{key}` (first at line {line})"),
                 ));
+                bad = true;
+                continue;
             }
+            first.insert(name, item.pos.line);
             names.push((name.to_string(), item.pos));
         }
-        Ok(names)
+        (!bad).then_some(names)
     }
 
-    fn sites(&self, node: &Node) -> Result<Vec<Site>, FleetError> {
-        let entries = self.map(node, "`sites` (site names to `{url: …}`)")?;
+    /// The valid entries of `sites:` (every mistake recorded).
+    fn sites(&self, node: &Node) -> Vec<Site> {
+        let Some(entries) = self.ok(self.map(node, "`sites` (site names to `{url: …}`)")) else {
+            return Vec::new();
+        };
         if entries.is_empty() {
-            return Err(self.err(
+            self.report(self.err(
                 node.pos,
                 "`sites` is empty: define at least one site, or drop the key to use --xnat / XNAT_HOST",
             ));
         }
         entries
             .iter()
-            .map(|(key, value)| {
-                let name = self.text(key, "a site name")?;
-                let what = format!("site `{name}`");
-                let fields = match &value.value {
-                    Value::Map(fields) => fields,
-                    _ => {
-                        return Err(self.err(
-                            value.pos,
-                            format!(
-                                "{what} must be a mapping with `url:`, found {}",
-                                value.describe()
-                            ),
-                        ))
-                    }
-                };
-                self.known_keys(fields, SITE_KEYS, &format!("in {what}"))?;
-                let Some(url_node) = optional(fields, "url") else {
-                    return Err(self.err(key.pos, format!("{what} has no `url`")));
-                };
-                let url = self.text(url_node, &format!("the `url` of {what}"))?;
-                match url::Url::parse(url) {
-                    Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            .filter_map(|(key, value)| self.site(key, value))
+            .collect()
+    }
+
+    fn site(&self, key: &Node, value: &Node) -> Option<Site> {
+        let name = self.ok(self.text(key, "a site name"))?;
+        let what = format!("site `{name}`");
+        let Value::Map(fields) = &value.value else {
+            self.report(self.err(
+                value.pos,
+                format!(
+                    "{what} must be a mapping with `url:`, found {}",
+                    value.describe()
+                ),
+            ));
+            return None;
+        };
+        self.known_keys(fields, SITE_KEYS, &format!("in {what}"));
+        let url = match optional(fields, "url") {
+            None => {
+                self.report(self.err(key.pos, format!("{what} has no `url`")));
+                None
+            }
+            Some(url_node) => self
+                .ok(self.text(url_node, &format!("the `url` of {what}")))
+                .and_then(|url| match url::Url::parse(url) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => Some(url),
                     Ok(_) => {
-                        return Err(self.err(
+                        self.report(self.err(
                             url_node.pos,
                             format!("{what}: url `{url}` must start with http:// or https://"),
-                        ))
+                        ));
+                        None
                     }
                     Err(e) => {
-                        return Err(
-                            self.err(url_node.pos, format!("{what}: invalid url `{url}`: {e}"))
-                        )
+                        self.report(
+                            self.err(url_node.pos, format!("{what}: invalid url `{url}`: {e}")),
+                        );
+                        None
                     }
-                }
-                let env = |key: &str| -> Result<Option<String>, FleetError> {
-                    optional(fields, key)
-                        .map(|n| {
-                            self.text(n, &format!("`{key}` of {what}"))
-                                .map(str::to_string)
-                        })
-                        .transpose()
-                };
-                Ok(Site {
-                    name: name.to_string(),
-                    url: url.to_string(),
-                    user_env: env("user-env")?,
-                    password_env: env("password-env")?,
-                })
-            })
-            .collect()
+                }),
+        };
+        let env = |key: &str| -> Option<Option<String>> {
+            match optional(fields, key) {
+                None => Some(None),
+                Some(n) => self
+                    .ok(self.text(n, &format!("`{key}` of {what}")))
+                    .map(|v| Some(v.to_string())),
+            }
+        };
+        let (user_env, password_env) = (env("user-env"), env("password-env"));
+        Some(Site {
+            name: name.to_string(),
+            url: url?.to_string(),
+            user_env: user_env?,
+            password_env: password_env?,
+        })
     }
 
     fn images(
@@ -418,7 +493,9 @@ impl Cx<'_> {
         let mut seen: Vec<(String, String, usize)> = Vec::new();
         let mut images = Vec::with_capacity(items.len());
         for item in items {
-            let (image, image_node) = self.image(item, site_names, verify)?;
+            let Some((image, image_node)) = self.image(item, site_names, verify) else {
+                continue;
+            };
             let identity = source_identity(&image.image);
             if let Some((_, first, line)) = seen.iter().find(|(id, _, _)| *id == identity) {
                 let same = if *first == image.image {
@@ -426,13 +503,14 @@ impl Cx<'_> {
                 } else {
                     format!(" (the same image as `{first}`)")
                 };
-                return Err(self.err(
+                self.report(self.err(
                     image_node.pos,
                     format!(
                         "duplicate image `{}`{same}: first at line {line}",
                         image.image
                     ),
                 ));
+                continue;
             }
             seen.push((identity, image.image.clone(), image_node.pos.line));
             images.push(image);
@@ -440,102 +518,107 @@ impl Cx<'_> {
         Ok(images)
     }
 
-    /// One entry of `images:`, and the node of its `image` value.
+    /// One entry of `images:`, and the node of its `image` value; `None` when the entry has a
+    /// mistake (every one of its mistakes recorded).
     fn image<'n>(
         &self,
         node: &'n Node,
         site_names: Option<&[&str]>,
         file_verify: Option<&Vec<PathBuf>>,
-    ) -> Result<(FleetImage, &'n Node), FleetError> {
-        let fields = match &node.value {
-            Value::Map(fields) => fields,
-            _ => {
-                return Err(self.err(
-                    node.pos,
-                    format!(
-                        "an image entry must be a mapping with `image:`, found {}",
-                        node.describe()
-                    ),
-                ))
-            }
-        };
-        self.known_keys(fields, IMAGE_KEYS, "in an image entry")?;
-        let Some(image_node) = optional(fields, "image") else {
-            return Err(self.err(
+    ) -> Option<(FleetImage, &'n Node)> {
+        let Value::Map(fields) = &node.value else {
+            self.report(self.err(
                 node.pos,
-                "image entry without `image` (the SOURCE to read, e.g. ghcr.io/lab/tool:1.2)",
+                format!(
+                    "an image entry must be a mapping with `image:`, found {}",
+                    node.describe()
+                ),
             ));
+            return None;
         };
-        let image = self.text(image_node, "`image`")?;
-        check_source(image).map_err(|message| self.err(image_node.pos, message))?;
+        let before = self.errors.borrow().len();
+        self.known_keys(fields, IMAGE_KEYS, "in an image entry");
+        let image_node = optional(fields, "image");
+        let image = match image_node {
+            None => {
+                self.report(self.err(
+                    node.pos,
+                    "image entry without `image` (the SOURCE to read, e.g. ghcr.io/lab/tool:1.2)",
+                ));
+                None
+            }
+            Some(n) => self.ok(self.text(n, "`image`")).and_then(|image| {
+                self.ok(check_source(image).map_err(|message| self.err(n.pos, message)))
+                    .map(|()| image)
+            }),
+        };
 
-        let platform = optional(fields, "platform")
-            .map(|n| {
-                let text = self.text(n, "`platform`")?;
-                Platform::parse(text).map_err(|e| self.err(n.pos, e.to_string()))
-            })
-            .transpose()?;
-        let commands = optional(fields, "commands")
-            .map(|n| {
-                self.names(n, "commands", "command")
-                    .map(|v| v.into_iter().map(|(name, _)| name).collect())
-            })
-            .transpose()?;
+        let platform = optional(fields, "platform").and_then(|n| {
+            let text = self.ok(self.text(n, "`platform`"))?;
+            self.ok(Platform::parse(text).map_err(|e| self.err(n.pos, e.to_string())))
+        });
+        let commands = optional(fields, "commands").and_then(|n| {
+            self.names(n, "commands", "command")
+                .map(|v| v.into_iter().map(|(name, _)| name).collect())
+        });
         let pin_digest = optional(fields, "pin-digest")
-            .map(|n| self.boolean(n, "`pin-digest`"))
-            .transpose()?
+            .and_then(|n| self.ok(self.boolean(n, "`pin-digest`")))
             .unwrap_or(false);
         let sites = match get(fields, "sites") {
-            Some((key, value)) if !value.is_null() => {
-                let Some(defined) = site_names else {
-                    return Err(self.err(
+            Some((key, value)) if !value.is_null() => match site_names {
+                None => {
+                    self.report(self.err(
                         key.pos,
                         "`sites` on an image needs a top-level `sites:` key that defines the sites",
                     ));
-                };
-                let names = self.names(value, "sites", "site")?;
-                for (name, pos) in &names {
-                    if !defined.contains(&name.as_str()) {
-                        return Err(self.err(
-                            *pos,
-                            format!(
-                                "`sites` names `{name}`, which the file does not define (defined: {})",
-                                list_of(defined)
-                            ),
-                        ));
-                    }
+                    None
                 }
-                Some(names.into_iter().map(|(name, _)| name).collect())
-            }
+                Some(defined) => self.names(value, "sites", "site").map(|names| {
+                    for (name, pos) in &names {
+                        if !defined.contains(&name.as_str()) {
+                            self.report(self.err(
+                                *pos,
+                                format!(
+                                    "`sites` names `{name}`, which the file does not define (defined: {})",
+                                    list_of(defined)
+                                ),
+                            ));
+                        }
+                    }
+                    names.into_iter().map(|(name, _)| name).collect()
+                }),
+            },
             _ => None,
         };
         let enable = optional(fields, "enable")
-            .map(|n| self.enable(n))
-            .transpose()?
+            .and_then(|n| self.enable(n))
             .unwrap_or_default();
         // The image's own `verify:` replaces the file's.
         let own_verify = optional(fields, "verify");
         let verify = match own_verify {
-            Some(n) => self.verify(n)?,
+            Some(n) => self.verify(n).unwrap_or_default(),
             None => file_verify.cloned().unwrap_or_default(),
         };
-        if !verify.is_empty() {
+        if let (false, Some(image), Some(image_node)) = (verify.is_empty(), image, image_node) {
             if !matches!(SourceSpec::parse(image), Ok(SourceSpec::Registry { .. })) {
-                return Err(self.err(
+                self.report(self.err(
                     own_verify.unwrap_or(image_node).pos,
                     format!("`verify` checks cosign signatures of registry images only, and `{image}` is not read from a registry"),
                 ));
             }
             if let Some(n) = optional(fields, "pin-digest").filter(|_| !pin_digest) {
-                return Err(self.err(
+                self.report(self.err(
                     n.pos,
                     "`pin-digest: false` with `verify`: a verified image is always installed under the digest that was verified (its tag could move to an unsigned image); drop `pin-digest`",
                 ));
             }
         }
-        Ok((
+        if self.errors.borrow().len() > before {
+            return None;
+        }
+        Some((
             FleetImage {
-                image: image.to_string(),
+                image: image?.to_string(),
                 platform,
                 commands,
                 pin_digest,
@@ -544,20 +627,21 @@ impl Cx<'_> {
                 verify,
                 line: node.pos.line,
             },
-            image_node,
+            image_node?,
         ))
     }
 
     /// `verify: {key: FILE}` or `verify: {key: [FILE, …]}`: key files, resolved against the
     /// fleet file's directory (read later, by the caller: parsing does no I/O).
-    fn verify(&self, node: &Node) -> Result<Vec<PathBuf>, FleetError> {
-        let fields = self.map(node, "`verify` (`{key: FILE}` or `{key: [FILE, …]}`)")?;
-        self.known_keys(fields, VERIFY_KEYS, "in `verify`")?;
+    fn verify(&self, node: &Node) -> Option<Vec<PathBuf>> {
+        let fields = self.ok(self.map(node, "`verify` (`{key: FILE}` or `{key: [FILE, …]}`)"))?;
+        self.known_keys(fields, VERIFY_KEYS, "in `verify`");
         let Some(key) = optional(fields, "key") else {
-            return Err(self.err(
+            self.report(self.err(
                 node.pos,
                 "`verify` without `key` (the cosign public key file, e.g. `key: cosign.pub`)",
             ));
+            return None;
         };
         let files: Vec<String> = match &key.value {
             Value::Seq(_) => self
@@ -565,50 +649,55 @@ impl Cx<'_> {
                 .into_iter()
                 .map(|(name, _)| name)
                 .collect(),
-            _ => vec![self.text(key, "`verify.key`")?.to_string()],
+            _ => vec![self.ok(self.text(key, "`verify.key`"))?.to_string()],
         };
         let base = Path::new(self.file).parent().unwrap_or(Path::new(""));
-        Ok(files.iter().map(|f| base.join(f)).collect())
+        Some(files.iter().map(|f| base.join(f)).collect())
     }
 
-    fn enable(&self, node: &Node) -> Result<Enable, FleetError> {
-        let fields = self.map(node, "`enable`")?;
-        self.known_keys(fields, ENABLE_KEYS, "in `enable`")?;
+    fn enable(&self, node: &Node) -> Option<Enable> {
+        let fields = self.ok(self.map(node, "`enable`"))?;
+        self.known_keys(fields, ENABLE_KEYS, "in `enable`");
         let site = optional(fields, "site")
-            .map(|n| self.boolean(n, "`enable.site`"))
-            .transpose()?
+            .and_then(|n| self.ok(self.boolean(n, "`enable.site`")))
             .unwrap_or(false);
         let projects = match optional(fields, "projects") {
             None => Projects::None,
             Some(n) if n.as_str() == Some("all") => Projects::All,
             Some(n) if matches!(n.value, Value::Seq(_)) => {
-                let items = self.seq(n, "`projects`")?;
-                let mut ids: Vec<(String, usize)> = Vec::new();
+                let items = self.ok(self.seq(n, "`projects`"))?;
+                let mut ids: Vec<String> = Vec::with_capacity(items.len());
+                let mut first: HashMap<&str, usize> = HashMap::with_capacity(items.len());
                 for item in items {
-                    let id = self.text(item, "a project id in `projects`")?;
-                    if let Some((_, line)) = ids.iter().find(|(i, _)| i == id) {
-                        return Err(self.err(
+                    let Some(id) = self.ok(self.text(item, "a project id in `projects`")) else {
+                        continue;
+                    };
+                    if let Some(line) = first.get(id) {
+                        self.report(self.err(
                             item.pos,
                             format!(
                                 "duplicate project `{id}` in `projects` (first at line {line})"
                             ),
                         ));
+                        continue;
                     }
-                    ids.push((id.to_string(), item.pos.line));
+                    first.insert(id, item.pos.line);
+                    ids.push(id.to_string());
                 }
-                Projects::List(ids.into_iter().map(|(id, _)| id).collect())
+                Projects::List(ids)
             }
             Some(n) => {
-                return Err(self.err(
+                self.report(self.err(
                     n.pos,
                     format!(
                         "`projects` must be a list of project ids or `all`, found {}",
                         n.describe()
                     ),
-                ))
+                ));
+                Projects::None
             }
         };
-        Ok(Enable { site, projects })
+        Some(Enable { site, projects })
     }
 
     fn prune(&self, node: &Node) -> Result<Vec<String>, FleetError> {

@@ -356,3 +356,57 @@ images:
         .message
         .starts_with("`verify` checks cosign signatures of registry images only"));
 }
+
+#[test]
+fn every_mistake_of_a_file_is_reported_in_one_run_in_file_order() {
+    // One mistake per kind of place: top-level key, site entry, image keys (two in one entry),
+    // a bad entry among good ones, a duplicate, enable, prune.
+    let text = "\
+images:
+  - image: ghcr.io/lab/a:1
+    pin_digest: true
+    platform: linux
+  - image: Lab/B:1
+    sites: [qa]
+  - image: ghcr.io/lab/c:1
+    enable: {site: yes please, projects: [P1, P1]}
+  - image: ghcr.io/lab/a:1
+sites:
+  prod: {url: 'ftp://x.org'}
+prunes: []
+prune: ['']
+";
+    let errors = parse_all("f.yaml", text).unwrap_err();
+    let got: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        vec![
+            "f.yaml:3:5: unknown key `pin_digest` in an image entry (allowed: `image`, `platform`, `commands`, `pin-digest`, `sites`, `enable`, `verify`); did you mean `pin-digest`?",
+            "f.yaml:4:15: invalid platform `linux`: expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8",
+            "f.yaml:5:12: invalid reference `Lab/B:1`: repository name `B` must be lowercase",
+            "f.yaml:6:13: `sites` names `qa`, which the file does not define (defined: `prod`)",
+            "f.yaml:8:20: `enable.site` must be true or false, found the string `yes please`",
+            "f.yaml:8:47: duplicate project `P1` in `projects` (first at line 8)",
+            "f.yaml:11:15: site `prod`: url `ftp://x.org` must start with http:// or https://",
+            "f.yaml:12:1: unknown key `prunes` at the top level (allowed: `images`, `prune`, `sites`, `verify`); did you mean `prune`?",
+            "f.yaml:13:9: a glob in `prune` is empty",
+        ]
+    );
+    // `parse` gives the first of them.
+    assert_eq!(parse("f.yaml", text).unwrap_err(), errors[0]);
+    // The first entry was bad, so the last one is no duplicate of it; a duplicate of a good
+    // entry is reported while the entries after it are still checked.
+    let text = "images:\n  - image: a\n  - image: a\n  - image: b\n    platform: x\n";
+    let got: Vec<String> = parse_all("f", text)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "f:3:12: duplicate image `a`: first at line 2",
+            "f:5:15: invalid platform `x`: expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8",
+        ]
+    );
+}

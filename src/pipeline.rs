@@ -306,7 +306,21 @@ impl Hint for SourceError {
         match self {
             SourceError::Registry(e) => match e.as_ref() {
                 R::Connect { registry, .. } => Some(format!(
-                    "check the name and this machine's network; behind a proxy set HTTPS_PROXY (and NO_PROXY); a registry on plain HTTP needs --insecure-registry {registry}; on an air-gapped site read an image archive instead (docker-archive:PATH, oci-archive:PATH)"
+                    "check the name and this machine's network; behind a proxy set HTTPS_PROXY (and NO_PROXY); {}on an air-gapped site read an image archive instead (docker-archive:PATH, oci-archive:PATH)",
+                    // A loopback registry already falls back to plain HTTP, as dockerd does:
+                    // the flag would change nothing there.
+                    if is_loopback_registry(registry) {
+                        String::new()
+                    } else {
+                        format!("a registry on plain HTTP needs --insecure-registry {registry}; ")
+                    }
+                )),
+                R::ManifestUnknown { reference, .. } => Some(format!(
+                    "check the tag or digest: `skopeo list-tags docker://{}` lists the tags the registry has (a reference without a tag means `:latest`, which many images do not publish)",
+                    repository(reference)
+                )),
+                R::NameUnknown { registry, repository, .. } => Some(format!(
+                    "check the repository name (`{registry}/{repository}`; Docker Hub names without a `/` are under `library/`); a private repository may answer this to a client without its credentials"
                 )),
                 R::Deadline { .. } => Some(
                     "raise --registry-timeout, or check the network to the registry".into(),
@@ -325,6 +339,18 @@ impl Hint for SourceError {
             _ => None,
         }
     }
+}
+
+/// Is `registry` (`host[:port]`) on this machine: `localhost`, `127.0.0.0/8`, `[::1]`?
+fn is_loopback_registry(registry: &str) -> bool {
+    let host = match registry.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None => registry.split(':').next().unwrap_or(registry),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The image a command is installed under: `--image` when given, else the reference recorded

@@ -250,7 +250,7 @@ async fn check_inner(
                         .await
                         .map_err(|e| problem(&e))?;
                     if !on {
-                        missing.push(format!("project {proj}"));
+                        missing.push(format!("in project {proj}"));
                     }
                 }
                 if d.enable_site && !site_on {

@@ -9,7 +9,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::apply::{apply, check_projects, EnableSpec, Outcome, Tally};
+use crate::apply::{apply, check_projects, EnableSpec, Outcome, Status, Tally};
 use crate::command::{lenient_i64, CommandView};
 use crate::fleet::{glob_matches, FleetImage, Projects};
 use crate::pipeline::{Item, Prepared};
@@ -49,12 +49,30 @@ pub struct SiteReport {
     pub url: String,
     pub commands: Vec<Outcome>,
     pub removed: Vec<Removal>,
+    /// Images declared for this site that could not be read or selected (why: the run's
+    /// `failed_images`): nothing of them was synced here.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed_images: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Why the site could not be synced at all (unreachable, refused, unknown project).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<Problem>,
     pub requests: StatsSnapshot,
+}
+
+/// A site's outcome counted for the summary table. `enabled`: commands whose definition was
+/// unchanged but whose enablement was (or, in a dry run, would be) written — not "unchanged",
+/// since the run changes them. `failed`: commands that failed or are in conflict, removals
+/// that failed, and declared images that could not be read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SiteCounts {
+    pub created: usize,
+    pub updated: usize,
+    pub enabled: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+    pub failed: usize,
 }
 
 impl SiteReport {
@@ -64,6 +82,7 @@ impl SiteReport {
             url: url.to_string(),
             commands: Vec::new(),
             removed: Vec::new(),
+            failed_images: Vec::new(),
             warnings: Vec::new(),
             error: None,
             requests: StatsSnapshot::default(),
@@ -71,21 +90,28 @@ impl SiteReport {
     }
 
     pub fn failed(&self) -> bool {
-        self.error.is_some() || self.counts()[4] > 0
+        self.error.is_some() || self.counts().failed > 0
     }
 
-    /// created, updated, unchanged, removed, failed (dry-run "would" states counted alike;
-    /// a removal that failed counts as failed).
-    pub fn counts(&self) -> [usize; 5] {
+    /// The summary counts (dry-run "would" states counted alike).
+    pub fn counts(&self) -> SiteCounts {
         let t = Tally::of(&self.commands);
+        let enabled = self
+            .commands
+            .iter()
+            .filter(|o| {
+                o.status == Status::Unchanged && o.wrappers.iter().any(|w| !w.changes.is_empty())
+            })
+            .count();
         let removal_failures = self.removed.iter().filter(|r| r.error.is_some()).count();
-        [
-            t.created,
-            t.updated,
-            t.unchanged,
-            self.removed.len() - removal_failures,
-            t.failed + removal_failures,
-        ]
+        SiteCounts {
+            created: t.created,
+            updated: t.updated,
+            enabled,
+            unchanged: t.unchanged - enabled,
+            removed: self.removed.len() - removal_failures,
+            failed: t.failed + removal_failures + self.failed_images.len(),
+        }
     }
 }
 

@@ -29,8 +29,10 @@ pub enum CredentialSource {
 impl fmt::Display for CredentialSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CredentialSource::Flags => f.write_str("--user and --password-stdin"),
-            CredentialSource::Environment => f.write_str("XNAT_USER and XNAT_PASS"),
+            CredentialSource::Flags => f.write_str("--user and --password-stdin/--password-file"),
+            CredentialSource::Environment => {
+                f.write_str("XNAT_USER and XNAT_PASS (or XNAT_USER_FILE / XNAT_PASS_FILE)")
+            }
             CredentialSource::SiteEnvironment {
                 user_var,
                 password_var,
@@ -51,21 +53,28 @@ pub struct Credentials {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CredentialError {
-    #[error("no XNAT credentials for `{host}`: tried --user/--password-stdin, XNAT_USER/XNAT_PASS and {netrc}")]
+    #[error("no XNAT credentials for `{host}`: tried --user with --password-file or --password-stdin, XNAT_USER/XNAT_PASS (or files named by XNAT_USER_FILE/XNAT_PASS_FILE) and {netrc}")]
     NotFound { host: String, netrc: String },
-    #[error("--user was given without a password: pipe it into --password-stdin")]
+    #[error("--user was given without a password: name a file holding it with --password-file FILE, or pipe it into --password-stdin")]
     UserWithoutPassword,
-    #[error("XNAT_USER is set but XNAT_PASS is not (or the reverse): set both")]
+    #[error("only one of XNAT_USER (or XNAT_USER_FILE) and XNAT_PASS (or XNAT_PASS_FILE) is set: set both, or use --user with --password-file")]
     HalfEnvironment,
     #[error("failed to read `{path}`: {message}")]
     Netrc { path: PathBuf, message: String },
     #[error("{var}: {message}")]
     SecretFile { var: String, message: String },
-    #[error("site `{site}`: {set} is set but {unset} is not: set both")]
-    HalfSiteEnvironment {
+    /// A site's `user-env` / `password-env` name variables that are not set: an error, never
+    /// a silent fallback to another user (`~/.netrc`, `XNAT_USER`/`XNAT_PASS`).
+    #[error("site `{site}`: {} named by its {} {} not set: set {}, or drop `user-env`/`password-env` from the site to use ~/.netrc or XNAT_USER/XNAT_PASS", unset.join(" and "), if unset.len() == 1 { "`user-env`/`password-env`" } else { "`user-env` and `password-env`" }, if unset.len() == 1 { "is" } else { "are" }, if unset.len() == 1 { "it" } else { "them" })]
+    SiteEnvironmentUnset { site: String, unset: Vec<String> },
+    /// Only one of `user-env` and `password-env` on a site.
+    #[error(
+        "site `{site}` has `{given}` but no `{missing}`: name both variables in the fleet file"
+    )]
+    HalfSiteVariables {
         site: String,
-        set: String,
-        unset: String,
+        given: &'static str,
+        missing: &'static str,
     },
 }
 
@@ -172,8 +181,9 @@ pub fn resolve(
     })
 }
 
-/// Credentials for a fleet site: its `user-env` / `password-env` variables, else `~/.netrc` for
-/// its host, else `XNAT_USER` / `XNAT_PASS` (site-specific before run-wide).
+/// Credentials for a fleet site: its `user-env` / `password-env` variables when it names them
+/// (both must be set: a site that names its variables never falls back to another user), else
+/// `~/.netrc` for its host, else `XNAT_USER` / `XNAT_PASS` (site-specific before run-wide).
 pub fn resolve_site(
     site: &str,
     vars: (Option<&str>, Option<&str>),
@@ -182,32 +192,40 @@ pub fn resolve_site(
     port: Option<u16>,
 ) -> Result<Credentials, CredentialError> {
     let env = |k: &str| env(k).filter(|v| !v.is_empty());
-    if let (Some(uv), Some(pv)) = vars {
-        match (env(uv), env(pv)) {
-            (Some(user), Some(password)) => {
-                return Ok(Credentials {
+    match vars {
+        (Some(uv), Some(pv)) => {
+            return match (env(uv), env(pv)) {
+                (Some(user), Some(password)) => Ok(Credentials {
                     user,
                     password: Secret::new(password),
                     source: CredentialSource::SiteEnvironment {
                         user_var: uv.to_string(),
                         password_var: pv.to_string(),
                     },
-                })
-            }
-            (Some(_), None) | (None, Some(_)) => {
-                let (set, unset) = if env(uv).is_some() {
-                    (uv, pv)
-                } else {
-                    (pv, uv)
-                };
-                return Err(CredentialError::HalfSiteEnvironment {
+                }),
+                (user, password) => Err(CredentialError::SiteEnvironmentUnset {
                     site: site.to_string(),
-                    set: set.to_string(),
-                    unset: unset.to_string(),
-                });
-            }
-            (None, None) => {}
+                    unset: [(uv, user.is_none()), (pv, password.is_none())]
+                        .into_iter()
+                        .filter(|(_, unset)| *unset)
+                        .map(|(v, _)| v.to_string())
+                        .collect(),
+                }),
+            };
         }
+        (Some(_), None) | (None, Some(_)) => {
+            let (given, missing) = if vars.0.is_some() {
+                ("user-env", "password-env")
+            } else {
+                ("password-env", "user-env")
+            };
+            return Err(CredentialError::HalfSiteVariables {
+                site: site.to_string(),
+                given,
+                missing,
+            });
+        }
+        (None, None) => {}
     }
     let all = CredentialInputs::from_env(None, None, env)?;
     let netrc_only = CredentialInputs {
@@ -401,7 +419,11 @@ mod tests {
         );
         let inputs = CredentialInputs::default();
         let e = resolve(&inputs, "h", Some(1)).unwrap_err().to_string();
-        assert_eq!(e, "no XNAT credentials for `h:1`: tried --user/--password-stdin, XNAT_USER/XNAT_PASS and ~/.netrc");
+        assert_eq!(e, "no XNAT credentials for `h:1`: tried --user with --password-file or --password-stdin, XNAT_USER/XNAT_PASS (or files named by XNAT_USER_FILE/XNAT_PASS_FILE) and ~/.netrc");
+        assert_eq!(
+            CredentialError::UserWithoutPassword.to_string(),
+            "--user was given without a password: name a file holding it with --password-file FILE, or pipe it into --password-stdin"
+        );
     }
 
     #[test]
@@ -469,13 +491,39 @@ mod tests {
         assert_eq!(c.source.to_string(), "PROD_U and PROD_P");
         let c = resolve_site(
             "prod",
-            vars,
+            (None, None),
             env(&[], netrc_s.clone()),
             "prod.example.org",
             None,
         )
         .unwrap();
         assert_eq!(c.user, "n", "netrc before XNAT_USER");
+        // Named variables that are unset are an error naming them, never a fallback to netrc
+        // or XNAT_USER/XNAT_PASS (another user).
+        let e = resolve_site(
+            "prod",
+            vars,
+            env(&[], netrc_s.clone()),
+            "prod.example.org",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "site `prod`: PROD_U and PROD_P named by its `user-env` and `password-env` are not set: set them, or drop `user-env`/`password-env` from the site to use ~/.netrc or XNAT_USER/XNAT_PASS"
+        );
+        let e = resolve_site(
+            "prod",
+            (Some("PROD_U"), None),
+            env(&[("PROD_U", "s")], netrc_s.clone()),
+            "x",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "site `prod` has `user-env` but no `password-env`: name both variables in the fleet file"
+        );
         let c = resolve_site(
             "prod",
             (None, None),
@@ -492,7 +540,7 @@ mod tests {
             resolve_site("prod", vars, env(&[("PROD_U", "s")], netrc_s), "x", None).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "site `prod`: PROD_U is set but PROD_P is not: set both"
+            "site `prod`: PROD_P named by its `user-env`/`password-env` is not set: set it, or drop `user-env`/`password-env` from the site to use ~/.netrc or XNAT_USER/XNAT_PASS"
         );
     }
 

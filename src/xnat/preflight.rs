@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::client::{XnatClient, XnatError};
+use super::client::{redact_url, XnatClient, XnatError};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ServerInfo {
@@ -18,6 +18,20 @@ pub struct ServerInfo {
 pub enum PreflightError {
     #[error(transparent)]
     Xnat(#[from] XnatError),
+    /// The login answered 404: the server is not XNAT, or the context path is wrong.
+    #[error("`{url}` answered 404 to XNAT's login (POST data/JSESSION): it is not XNAT, or not XNAT's context path")]
+    NotXnat {
+        url: String,
+        #[source]
+        source: XnatError,
+    },
+    /// An `https://` URL whose server answered in plain HTTP.
+    #[error("`{url}` answers plain HTTP, not HTTPS")]
+    PlainHttp {
+        url: String,
+        #[source]
+        source: XnatError,
+    },
     #[error("the Container Service plugin is not installed on this XNAT (no `containers` in /xapi/plugins)")]
     NoContainerService,
     #[error("user `{user}` lacks the `{role}` role that Container Service {version} requires for installing and enabling commands")]
@@ -32,6 +46,13 @@ impl PreflightError {
     pub fn hint(&self) -> Option<String> {
         match self {
             PreflightError::Xnat(e) => e.hint(),
+            PreflightError::NotXnat { url, .. } => Some(format!(
+                "check --xnat / XNAT_HOST: XNAT deployed under a context path needs it in the URL (https://host/xnat, not https://host); {url} in a browser should show XNAT's login page"
+            )),
+            PreflightError::PlainHttp { url, .. } => Some(format!(
+                "use {} (the server speaks plain HTTP), or put XNAT behind TLS",
+                url.replacen("https://", "http://", 1)
+            )),
             PreflightError::NoContainerService => Some("install the container-service plugin jar in XNAT's plugins folder and restart XNAT".into()),
             PreflightError::MissingRole { user, role, .. } => Some(format!(
                 "an administrator grants it under Administer → Users → {user} → Roles ({role}); site administrators do not get it automatically after upgrading to 3.7"
@@ -70,7 +91,7 @@ pub async fn preflight(
     client: &XnatClient,
     will_write: bool,
 ) -> Result<ServerInfo, PreflightError> {
-    client.login().await?;
+    client.login().await.map_err(|e| login_error(client, e))?;
     let user = client.whoami().await?;
     // buildInfo is informational: older or locked-down sites may refuse it.
     let xnat_version = client.xnat_version().await.unwrap_or_else(|e| {
@@ -102,6 +123,36 @@ pub async fn preflight(
         user,
         roles,
     })
+}
+
+/// Name the two wrong-URL cases a first run meets at the login: a server that is not XNAT (or
+/// XNAT's context path missing or wrong: a 404) and `https://` to a plain-HTTP server (rustls
+/// reads an HTTP answer where a TLS record was due).
+fn login_error(client: &XnatClient, e: XnatError) -> PreflightError {
+    let url = redact_url(client.base());
+    match &e {
+        XnatError::Http { status: 404, .. } => PreflightError::NotXnat { url, source: e },
+        XnatError::Unreachable { .. }
+            if client.base().scheme() == "https" && answered_plain_http(&e) =>
+        {
+            PreflightError::PlainHttp { url, source: e }
+        }
+        _ => e.into(),
+    }
+}
+
+/// Does the error chain say a TLS handshake got an HTTP answer? rustls reports it as a
+/// record of type `InvalidContentType` (a plain-HTTP server's `HTTP/1.1 400` read as TLS).
+fn answered_plain_http(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if text.contains("InvalidContentType") || text.contains("corrupt message") {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 #[cfg(test)]

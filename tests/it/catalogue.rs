@@ -243,6 +243,8 @@ fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
     for (i, (what, bytes, says)) in cases.into_iter().enumerate() {
         let f = file(d, &format!("fleet-{i}.yaml"), &bytes);
         rows.push(row(&format!("fleet file: {what}"), &["sync", &f], 2, says).at(emu));
+        // CI's offline check says the same, with no XNAT.
+        rows.push(row(&format!("validate of a fleet file: {what}"), &["validate", &f], 2, says));
         if i < 3 {
             rows.push(row(&format!("status of a fleet file: {what}"), &["status", &f], 2, says).at(emu));
         }
@@ -250,6 +252,21 @@ fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
     let f = file(d, "fleet-noprune.yaml", format!("images:\n  - image: {good}\n").as_bytes());
     rows.push(row("prune without a prune key", &["sync", &f, "--prune"], 2, "--prune needs a `prune:` key").at(emu));
     rows.push(row("fleet file is /dev/zero", &["sync", "/dev/zero"], 2, "4194304-byte limit").at(emu));
+    rows
+}
+
+/// `validate FLEET`, CI's offline check, beyond the file mistakes `fleet_rows` gives it.
+#[rustfmt::skip]
+fn validate_fleet_rows(d: &Path) -> Vec<Row> {
+    let good = archive(d, "vfleet-good.tar", "lab/tool:1", &image_with_label(&good_commands().to_string()));
+    let mut rows = Vec::new();
+    let f = file(d, "fleet-unreadable.yaml", b"images:\n  - image: docker-archive:/nonexistent/gone.tar\n");
+    rows.push(row("validate of a fleet file: an image that cannot be read", &["validate", &f], 1, "/nonexistent/gone.tar"));
+    let f = file(d, "fleet-nosuchcommand.yaml", format!("images:\n  - image: {good}\n    commands: [nope]\n").as_bytes());
+    rows.push(row("validate of a fleet file: a command the label lacks", &["validate", &f], 1, "the label has no command named nope"));
+    rows.push(row("validate of a fleet file with a command file", &["validate", &f, &file(d, "cmd.json", good_commands().to_string().as_bytes())], 2, "is not a fleet file"));
+    rows.push(row("validate of a fleet file with --image", &["validate", "--image", "lab/x:1", &f], 2, "--image does not apply to a fleet file"));
+    rows.push(row("validate of a missing fleet file", &["validate", "/nonexistent/fleet.yml"], 2, "failed to read fleet file `/nonexistent/fleet.yml`"));
     rows
 }
 
@@ -378,6 +395,7 @@ fn every_bad_input_gets_one_clear_line_and_no_write() {
     rows.extend(command_file_rows(d));
     rows.extend(label_rows(d, &emu.url));
     rows.extend(fleet_rows(d, &emu.url));
+    rows.extend(validate_fleet_rows(d));
     rows.extend(registry_rows(d, &quirks, &reg, &emu.url, &auth));
     rows.extend(xnat_rows(&quirks, &good_src));
     assert!(rows.len() >= 80, "the catalogue has {} rows", rows.len());

@@ -67,7 +67,7 @@ fn a_json_file_read_as_an_archive_does_not_print_its_content() {
 }
 
 #[test]
-fn unreachable_registry_ends_with_a_hint() {
+fn unreachable_loopback_registry_ends_with_a_hint_without_insecure_registry() {
     let sb = Sandbox::new();
     // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
     let out = sb
@@ -87,7 +87,8 @@ fn unreachable_registry_ends_with_a_hint() {
         ),
         "{err}"
     );
-    assert!(err.contains("--insecure-registry 127.0.0.1:9"), "{err}");
+    // A loopback registry already falls back to plain HTTP: the flag would change nothing.
+    assert!(!err.contains("--insecure-registry"), "{err}");
 }
 
 #[test]
@@ -122,7 +123,15 @@ fn help_names_credential_sources_and_defaults() {
     for sub in ["install", "list", "uninstall"] {
         let out = sb.cmd().args([sub, "--help"]).output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        for needle in ["XNAT_USER", "XNAT_PASS", "~/.netrc", "XNAT_HOST"] {
+        for needle in [
+            "XNAT_USER",
+            "XNAT_PASS",
+            "~/.netrc",
+            "XNAT_HOST",
+            "XNAT_HOST_FILE",
+            "--password-file",
+            "XNAT_PASS_FILE",
+        ] {
             assert!(text.contains(needle), "{sub} --help lacks {needle}");
         }
     }
@@ -292,4 +301,234 @@ fn xnat_credentials_from_mounted_secret_files() {
         "{}",
         stderr(&out)
     );
+}
+
+/// The login answered 404: the URL is not XNAT's, most often its context path left out.
+#[test]
+fn a_url_without_the_context_path_is_not_xnat_and_gets_a_hint() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&["--context-path", "/xnat"]);
+    let root = emu
+        .url
+        .trim_end_matches('/')
+        .trim_end_matches("/xnat")
+        .to_string();
+    let out = emu
+        .xnat_cmd(&sb)
+        .env("XNAT_HOST", &root)
+        .arg("list")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: `{root}/` answered 404 to XNAT's login (POST data/JSESSION): it is not XNAT, or not XNAT's context path
+\
+             caused by: POST {root}/data/JSESSION failed with 404: (empty body)
+\
+             hint: check --xnat / XNAT_HOST: XNAT deployed under a context path needs it in the URL (https://host/xnat, not https://host); {root}/ in a browser should show XNAT's login page
+"
+        )
+    );
+}
+
+/// `https://` to an XNAT served over plain HTTP: said so, with the URL to use.
+#[test]
+fn https_against_a_plain_http_xnat_says_so() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let https = emu.url.replacen("http://", "https://", 1);
+    let out = emu
+        .xnat_cmd(&sb)
+        .env("XNAT_HOST", &https)
+        .arg("list")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    let shown = format!("{}/", https.trim_end_matches('/'));
+    assert!(
+        err.starts_with(&format!("error: `{shown}` answers plain HTTP, not HTTPS\n")),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(&format!(
+            "hint: use {} (the server speaks plain HTTP), or put XNAT behind TLS\n",
+            shown.replacen("https://", "http://", 1)
+        )),
+        "{err}"
+    );
+}
+
+/// A missing URL or credentials is a usage error before any image is read: the image here is
+/// on a registry that does not answer, which would otherwise be what the run reports.
+#[test]
+fn a_missing_xnat_url_or_credentials_is_reported_before_any_image_is_read() {
+    let sb = Sandbox::new();
+    let image = "127.0.0.1:9/lab/tool:1";
+    let fleet = sb.path().join("fleet.yaml");
+    std::fs::write(&fleet, format!("images:\n  - image: {image}\n")).unwrap();
+    let fleet = fleet.display().to_string();
+    let runs: [&[&str]; 3] = [
+        &["install", image],
+        &["uninstall", image],
+        &["sync", &fleet],
+    ];
+    for args in runs {
+        let out = sb.cmd().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "error: no XNAT URL: pass --xnat URL or set XNAT_HOST (or XNAT_HOST_FILE)\n",
+            "{args:?}"
+        );
+        // The URL, but no credentials anywhere: named with every way to give them.
+        let out = sb
+            .cmd()
+            .env("XNAT_HOST", "http://127.0.0.1:9")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "error: no XNAT credentials for `127.0.0.1:9`: tried --user with --password-file or --password-stdin, XNAT_USER/XNAT_PASS (or files named by XNAT_USER_FILE/XNAT_PASS_FILE) and {}\n",
+                sb.path().join(".netrc").display()
+            ),
+            "{args:?}"
+        );
+    }
+    // --user without a password says how to give one.
+    let out = sb
+        .cmd()
+        .args([
+            "install",
+            image,
+            "--xnat",
+            "http://127.0.0.1:9",
+            "--user",
+            "admin",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: --user was given without a password: name a file holding it with --password-file FILE, or pipe it into --password-stdin\n"
+    );
+}
+
+/// Images given to `status` on the command line have no file and no line to be named by.
+#[test]
+fn a_bad_reference_given_to_status_has_no_command_line_0_prefix() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd()
+        .env("XNAT_HOST", "http://127.0.0.1:9")
+        .args(["status", "docker://lab/tool:-1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("the command line"), "{err}");
+    assert!(
+        err.starts_with("error: invalid reference `lab/tool:-1`: bad tag `-1`"),
+        "{err}"
+    );
+}
+
+fn sites_fleet(sb: &Sandbox, emu: &Emulator) -> String {
+    let a = example();
+    let f = sb.path().join("sites.yaml");
+    std::fs::write(
+        &f,
+        format!(
+            "images:\n  - image: {a}\nsites:\n  prod: {{url: '{}', user-env: PROD_USER, password-env: PROD_PASS}}\n  staging: {{url: '{}'}}\n",
+            emu.url, emu.url
+        ),
+    )
+    .unwrap();
+    f.display().to_string()
+}
+
+#[test]
+fn a_site_typo_gets_did_you_mean() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let f = sites_fleet(&sb, &emu);
+    let out = emu
+        .xnat_cmd(&sb)
+        .args(["sync", &f, "--site", "prdo"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "error: --site prdo (did you mean `prod`?): the fleet file defines no such site (it has: prod, staging)\n"
+    );
+    assert_eq!(emu.requests(), 0);
+}
+
+/// A site that names its credential variables never falls back to XNAT_USER/XNAT_PASS
+/// (another user, perhaps another site's) when they are unset: an error naming them, before
+/// any image is read or any site contacted.
+#[test]
+fn unset_user_env_and_password_env_of_a_site_are_an_error_naming_them() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let f = sites_fleet(&sb, &emu);
+    let out = emu.xnat_cmd(&sb).args(["sync", &f]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "error: site `prod`: PROD_USER and PROD_PASS named by its `user-env` and `password-env` are not set: set them, or drop `user-env`/`password-env` from the site to use ~/.netrc or XNAT_USER/XNAT_PASS\n"
+    );
+    let out = emu
+        .xnat_cmd(&sb)
+        .env("PROD_USER", "admin")
+        .args(["sync", &f])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("error: site `prod`: PROD_PASS named by its"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(emu.requests(), 0, "no site contacted");
+    // Set: both sites synced, each with its own credentials.
+    let out = emu
+        .xnat_cmd(&sb)
+        .env("PROD_USER", "admin")
+        .env("PROD_PASS", "admin")
+        .args(["sync", &f])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// A site that cannot be reached still shows its URL, never an empty `()`.
+#[test]
+fn an_unreachable_default_site_shows_its_url() {
+    let sb = Sandbox::new();
+    let f = sb.path().join("fleet.yaml");
+    std::fs::write(&f, format!("images:\n  - image: {}\n", example())).unwrap();
+    let out = sb
+        .cmd()
+        .env("XNAT_HOST", "http://127.0.0.1:9")
+        .env("XNAT_USER", "admin")
+        .env("XNAT_PASS", "admin")
+        .arg("sync")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("site default (http://127.0.0.1:9/)\nsite not synced: cannot reach XNAT at http://127.0.0.1:9/\n"),
+        "{text}"
+    );
+    assert!(!text.contains("()"), "{text}");
 }

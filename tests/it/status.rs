@@ -162,7 +162,7 @@ fn status_reports_every_drift_kind_with_exit_3_and_valid_prometheus_text() {
         .unwrap();
     assert_eq!(
         enablement["detail"],
-        "wrapper `b-w` not enabled project NEW"
+        "wrapper `b-w` not enabled in project NEW"
     );
 
     let metrics = parse_prometheus(&prom);

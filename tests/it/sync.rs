@@ -119,11 +119,11 @@ fn first_sync_installs_and_enables_a_resync_writes_nothing_and_new_projects_foll
     assert!(enabled(&emu, "project_enabled", b1, Some("P2")));
     let text = stdout(&out);
     assert!(
-        text.contains("SITE     CREATED  UPDATED  UNCHANGED  REMOVED  FAILED"),
+        text.contains("SITE     CREATED  UPDATED  ENABLED  UNCHANGED  REMOVED  FAILED"),
         "{text}"
     );
     assert!(
-        text.contains("default  3        0        0          0        0"),
+        text.contains("default  3        0        0        0          0        0"),
         "{text}"
     );
 
@@ -191,7 +191,7 @@ fn prune_removes_only_undeclared_commands_inside_the_globs() {
     let out = run(&sb, &emu, &fewer, &["--prune"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(names(&emu), ["a1", "c1"]);
-    assert!(stdout(&out).contains("default  0        0        1          2        0"));
+    assert!(stdout(&out).contains("default  0        0        0        1          2        0"));
 
     // --prune needs the file to say what it owns.
     let no_key = fleet(&sb, &format!("images:\n  - image: {a}\n"));
@@ -239,7 +239,7 @@ fn two_sites_with_different_images_and_one_site_down() {
     );
     let text = stdout(&out);
     assert!(
-        text.contains("gone     0        0        0          0        site"),
+        text.contains("gone     0        0        0        0          0        site"),
         "{text}"
     );
 
@@ -470,4 +470,250 @@ fn forty_registry_images_resync_with_one_head_each_and_a_moved_tag_updates_in_pl
         .find(|c| c["name"] == "t0")
         .unwrap();
     assert_eq!(t0["command-line"], "run again t0");
+}
+
+/// `validate FLEET.yaml`, CI's offline check: images from a real registry, `commands:`
+/// honoured, the image injected as sync installs it, XNAT's messages naming image and command;
+/// no XNAT anywhere (none is configured).
+#[test]
+fn validate_fleet_reads_every_image_from_the_registry_and_checks_the_selected_commands() {
+    let sb = Sandbox::new();
+    let reg = Registry::start(Mode::Plain);
+    let push = |repo: &str, cmds: &Value| {
+        let img = ImageBuilder::new()
+            .label("org.nrg.commands", &cmds.to_string())
+            .build();
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(reg.push_image_to(repo, "1", &img));
+    };
+    push("lab/good", &commands(&["a", "b"]));
+    // `c` is invalid but not selected; `d` is selected and invalid.
+    push(
+        "lab/mixed",
+        &json!([{"name": "c", "type": "nope", "command-line": "x"},
+                {"name": "d", "type": "nope", "command-line": "y"}]),
+    );
+    let r = &reg.addr;
+    let text = format!(
+        "images:\n  - image: {r}/lab/good:1\n    commands: [a]\n  - image: {r}/lab/mixed:1\n    commands: [d]\n"
+    );
+    let f = fleet(&sb, &text);
+    let out = sb.cmd().arg("validate").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let shown = f.display().to_string();
+    let got = stdout(&out);
+    assert!(
+        got.starts_with(&format!(
+            "✓ a  ({shown}:2 {r}/lab/good:1)\n✗ d  ({shown}:4 {r}/lab/mixed:1)\n    error at /type: "
+        )),
+        "{got}"
+    );
+    assert!(
+        got.ends_with("2 commands checked: 1 valid, 1 invalid\n"),
+        "{got}"
+    );
+    assert!(!got.contains("✓ b") && !got.contains(" c "), "{got}");
+
+    // JSON: the image each command was checked with is the one sync installs.
+    let out = sb
+        .cmd()
+        .arg("validate")
+        .arg(&f)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["command"], "a");
+    assert_eq!(v[0]["image"], format!("{r}/lab/good:1"));
+    assert_eq!(v[0]["valid"], true);
+    assert_eq!(v[1]["command"], "d");
+    assert_eq!(v[1]["valid"], false);
+
+    // A valid fleet: exit 0. A tag the registry lacks fails that image, naming it.
+    let f = fleet(
+        &sb,
+        &format!("images:\n  - image: {r}/lab/good:1\n  - image: {r}/lab/good:2\n"),
+    );
+    let out = sb.cmd().arg("validate").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "✓ a  ({shown}:2 {r}/lab/good:1)\n✓ b  ({shown}:2 {r}/lab/good:1)\n2 commands checked: 2 valid, 0 invalid\n"
+        )
+    );
+    // A missing tag (the registry's 404 `MANIFEST_UNKNOWN`) says how to list the tags.
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "error: manifest unknown: `{r}/lab/good:2` has no such tag or digest"
+        )) && err.ends_with(&format!(
+            "hint: check the tag or digest: `skopeo list-tags docker://{r}/lab/good` lists the tags the registry has (a reference without a tag means `:latest`, which many images do not publish)\n"
+        )),
+        "{err}"
+    );
+    let f = fleet(&sb, &format!("images:\n  - image: {r}/lab/good:1\n"));
+    let out = sb.cmd().arg("validate").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+}
+
+/// Every mistake of a fleet file in one run, each with its line and column, exit 2, and no
+/// image read (the unreachable registry would say so). A `.json` fleet file is one too.
+#[test]
+fn validate_fleet_reports_every_mistake_in_one_run_before_any_read() {
+    let sb = Sandbox::new();
+    let f = fleet(
+        &sb,
+        "images:\n  - image: 127.0.0.1:9/lab/a:1\n    pin_digest: true\n  - image: 127.0.0.1:9/lab/b:1\n    enable: {site: maybe}\nprunes: []\n",
+    );
+    let out = sb.cmd().arg("validate").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let shown = f.display();
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: {shown}:3:5: unknown key `pin_digest` in an image entry (allowed: `image`, `platform`, `commands`, `pin-digest`, `sites`, `enable`, `verify`); did you mean `pin-digest`?\n\
+             error: {shown}:5:20: `enable.site` must be true or false, found the string `maybe`\n\
+             error: {shown}:6:1: unknown key `prunes` at the top level (allowed: `images`, `prune`, `sites`, `verify`); did you mean `prune`?\n"
+        )
+    );
+    assert_eq!(stdout(&out), "");
+
+    // Bounded: 150 mistakes print 100 and count the rest.
+    let many: String = (0..150)
+        .map(|i| format!("  - image: lab/t{i}\n    platform: x\n"))
+        .collect();
+    let f = fleet(&sb, &format!("images:\n{many}"));
+    let out = sb.cmd().arg("validate").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 101, "{err}");
+    assert!(
+        err.ends_with(&format!(
+            "error: `{}`: 50 more mistakes not shown (fix the ones above and run again)\n",
+            f.display()
+        )),
+        "{err}"
+    );
+
+    // JSON with `images:` is a fleet file; a command file keeps today's behaviour.
+    let j = sb.path().join("fleet.json");
+    std::fs::write(
+        &j,
+        r#"{"images": [{"image": "lab/a:1", "platform": "linux"}]}"#,
+    )
+    .unwrap();
+    let out = sb.cmd().arg("validate").arg(&j).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with(&format!("error: {}:1:", j.display()))
+            && stderr(&out).contains("invalid platform `linux`"),
+        "{}",
+        stderr(&out)
+    );
+    let c = sb.path().join("command.json");
+    std::fs::write(&c, commands(&["x"])[0].to_string()).unwrap();
+    let out = sb
+        .cmd()
+        .args(["validate", "--image", "lab/x:1"])
+        .arg(&c)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("✓ x  ("), "{}", stdout(&out));
+}
+
+/// What an operator reads must be true: a dry run never says "synced"; a command whose only
+/// change is its enablement is not "unchanged"; an unreadable image shows in its site's block
+/// and table as FAILED; each site says its writes and reads, as `install` does.
+#[test]
+fn sync_output_a_dry_run_never_says_synced_and_pending_enablement_and_failures_are_counted() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&["--project", "P1"]);
+    let a = archive(sb.path(), "lab/a:1", &commands(&["a1"]));
+    let gone = format!("docker-archive:{}", sb.path().join("gone.tar").display());
+    // First sync: installed, not enabled.
+    let plain = fleet(&sb, &format!("images:\n  - image: {a}\n"));
+    let out = run(&sb, &emu, &plain, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "read 1 image (0 failed)\nsite default: synced\n"
+    );
+
+    // Now the file enables it in P1, and declares an image that cannot be read.
+    let f = fleet(
+        &sb,
+        &format!(
+            "images:\n  - image: {a}\n    enable: {{site: true, projects: [P1]}}\n  - image: {gone}\n"
+        ),
+    );
+    let out = run(&sb, &emu, &f, &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("synced"), "{err}");
+    assert!(err.contains("site default: failed\n"), "{err}");
+    let url = emu.url.trim_end_matches('/');
+    let wid = wrapper_id(&emu, "a1-w");
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "site default ({url}/)\n\
+             unchanged     a1 (id 1)  lab/a:1\n    \
+             wrapper a1-w #{wid}: site: disabled (would enable site-wide, enable in project P1)\n\
+             failed        {gone}  (could not be read: see the error below)\n\
+             0 created, 0 updated, 1 to enable, 0 unchanged, 0 removed, 1 failed; 0 writes, 8 reads\n\
+             \n\
+             SITE     CREATED  UPDATED  ENABLED  UNCHANGED  REMOVED  FAILED\n\
+             default  0        0        1        0          0        1\n\
+             (dry run: nothing written)\n"
+        )
+    );
+
+    // `--json` lists the unreadable image under its site too.
+    let out = run(&sb, &emu, &f, &["--dry-run", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["sites"][0]["failed_images"], json!([gone]));
+    assert_eq!(report["failed_images"][0]["image"], json!(gone));
+
+    // Without the unreadable image, a dry run that succeeds says "planned", not "synced".
+    let f = fleet(
+        &sb,
+        &format!("images:\n  - image: {a}\n    enable: {{site: true, projects: [P1]}}\n"),
+    );
+    let writes = emu.writes();
+    let out = run(&sb, &emu, &f, &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "read 1 image (0 failed)\nsite default: planned (dry run: nothing written)\n"
+    );
+    assert_eq!(emu.writes(), writes, "a dry run writes nothing");
+
+    // The real run: the enablement is written and counted as such, with its writes.
+    let out = run(&sb, &emu, &f, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "0 created, 0 updated, 1 enabled, 0 unchanged, 0 removed, 0 failed; {} writes, ",
+            emu.writes() - writes
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("default  0        0        1        0          0        0\n"),
+        "{text}"
+    );
+    // And then it is unchanged.
+    let out = run(&sb, &emu, &f, &[]);
+    assert!(
+        stdout(&out).contains(
+            "0 created, 0 updated, 0 enabled, 1 unchanged, 0 removed, 0 failed; 0 writes, "
+        ),
+        "{}",
+        stdout(&out)
+    );
 }

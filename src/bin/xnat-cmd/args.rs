@@ -27,13 +27,20 @@ const SYNC_HELP: &str = "A minimal fleet file (YAML or JSON):
 Keys per image: image, platform, commands, pin-digest, sites, enable {site, projects}, verify {key}.
 Top level: images, prune, sites ({NAME: {url, user-env, password-env}}; without it one site from
 --xnat / XNAT_HOST), verify ({key: FILE} or {key: [FILE, ...]}: cosign public keys, relative to the
-file; an image's own verify replaces it; a verified image is installed under repo@sha256). A site's credentials: its user-env/password-env variables, else ~/.netrc for its host,
-else XNAT_USER/XNAT_PASS. Every image is read and every command validated before anything is
-written; one invalid command and nothing is written anywhere. An unreadable image or a failing
-site does not stop the others.
+file; an image's own verify replaces it; a verified image is installed under repo@sha256).
+A site's credentials: its user-env/password-env variables (both must be set when named), else
+~/.netrc for its host, else XNAT_USER/XNAT_PASS. Every image is read and every command validated
+before anything is written; one invalid command and nothing is written anywhere. An unreadable
+image or a failing site does not stop the others.
+
+Check a fleet file offline (CI): `xnat-cmd validate FILE` reports every mistake of the file, then
+reads every image and checks every selected command, with no XNAT. Each site's summary counts
+commands created, updated, enabled (only their enablement written), unchanged, removed and failed
+(including images that could not be read), with its writes and reads; --dry-run writes nothing.
 
 Exit codes: 0 success; 1 something failed (see the summary); 2 usage error (including any mistake
-in the fleet file, reported with its line and column).";
+in the fleet file, each reported with its line and column, and a missing URL or credentials,
+reported before any image is read).";
 
 const STATUS_HELP: &str = "Drift kinds, per command and site: missing (declared, not installed); \
 outdated (installed under another tag or digest than declared); modified (installed under the \
@@ -107,7 +114,8 @@ pub enum Command {
 /// ~/.netrc (host or host:port). An alias token works as user (alias) and password (secret).
 #[derive(Debug, Args, Clone)]
 pub struct XnatArgs {
-    /// XNAT base URL, with its context path if any (https://host/xnat).
+    /// XNAT base URL, with its context path if any (https://host/xnat); else XNAT_HOST, else
+    /// the content of the file XNAT_HOST_FILE names (a mounted Secret or ConfigMap key).
     #[arg(long, env = "XNAT_HOST", value_name = "URL")]
     pub xnat: Option<String>,
     /// XNAT user name or alias token (else XNAT_USER, else ~/.netrc).
@@ -448,7 +456,9 @@ pub struct InspectArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Command JSON files (an object or a list) or image sources.
+    /// Command JSON files (an object or a list), image sources, or fleet files (`.yaml`,
+    /// `.yml`, or `.json` with `images:`): every mistake of the file, then every declared image
+    /// read and its selected commands checked as `sync` installs them, with no XNAT.
     #[arg(required = true, value_name = "FILE|SOURCE")]
     pub inputs: Vec<String>,
     /// Image reference to check command files with, as `POST /xapi/commands?image=REF` would.

@@ -12,7 +12,15 @@ pub async fn connect(
     args: &XnatArgs,
     will_write: bool,
 ) -> Result<(XnatClient, ServerInfo), CliError> {
-    let client = client(args)?;
+    open(prepare(args)?, will_write).await
+}
+
+/// Log in and run the preflight on a prepared client (role check when `will_write`); the
+/// session is closed again when the preflight fails.
+pub async fn open(
+    client: XnatClient,
+    will_write: bool,
+) -> Result<(XnatClient, ServerInfo), CliError> {
     match preflight(&client, will_write).await {
         Ok(info) => Ok((client, info)),
         Err(e) => {
@@ -20,6 +28,12 @@ pub async fn connect(
             Err(CliError::work_of(&e))
         }
     }
+}
+
+/// The client of `--xnat`/`XNAT_HOST`(`_FILE`) with its credentials resolved, nothing sent:
+/// a missing URL or credentials is a usage error before any image is read.
+pub fn prepare(args: &XnatArgs) -> Result<XnatClient, CliError> {
+    client(args)
 }
 
 fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
@@ -62,14 +76,13 @@ fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
 }
 
 /// A fleet site: its URL, credentials from its `user-env`/`password-env`, else netrc, else
-/// `XNAT_USER`/`XNAT_PASS`; TLS options from the command line. Logged in and preflighted.
-pub async fn connect_site(
+/// `XNAT_USER`/`XNAT_PASS`; TLS options from the command line. Nothing is sent yet.
+pub fn prepare_site(
     name: &str,
     url: &str,
     vars: (Option<&str>, Option<&str>),
     args: &XnatArgs,
-    will_write: bool,
-) -> Result<(XnatClient, ServerInfo), CliError> {
+) -> Result<XnatClient, CliError> {
     let base = parse_base(url).map_err(CliError::usage)?;
     let host = base
         .host_str()
@@ -78,14 +91,7 @@ pub async fn connect_site(
         .to_string();
     let creds = resolve_site(name, vars, |k| std::env::var(k).ok(), &host, base.port())
         .map_err(CliError::usage)?;
-    let client = build(base, creds, args)?;
-    match preflight(&client, will_write).await {
-        Ok(info) => Ok((client, info)),
-        Err(e) => {
-            client.logout().await;
-            Err(CliError::work_of(&e))
-        }
-    }
+    build(base, creds, args)
 }
 
 fn build(base: url::Url, creds: Credentials, args: &XnatArgs) -> Result<XnatClient, CliError> {

@@ -9,7 +9,7 @@ use xnat_cmd::plan::{plan, Action, PlanOptions};
 use xnat_cmd::problem::Problem;
 
 use crate::args::{load_keys, GlobalArgs, InstallArgs};
-use crate::connect::connect;
+use crate::connect::{open, prepare};
 use crate::output::{error, print_stdout, warn, CliError};
 use crate::report::outcome_lines;
 use crate::sources::{report_items, run as read};
@@ -41,6 +41,8 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
         pin_digest: args.pin_digest,
         need_reference: true,
     };
+    // URL and credentials first: a missing one is a usage error before any image is read.
+    let client = prepare(&args.xnat)?;
     let items = read(&args.sources, false, &opts).await?;
     report_items(&items);
     let Some(desired) = pipeline::desired(&items) else {
@@ -50,7 +52,7 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
         return Ok(ExitCode::from(1));
     };
 
-    let (client, info) = connect(&args.xnat, true).await?;
+    let (client, info) = open(client, true).await?;
     let result = async {
         let installed = client.list_commands().await.map_err(|e| CliError::work_of(&e))?;
         let mut projects = args.enable_projects.clone();

@@ -37,6 +37,16 @@ impl CliError {
     }
 }
 
+/// Several usage mistakes found together (every mistake of a fleet file): all but the last
+/// printed now, the last returned, so each gets its own `error:` line and the run exits 2.
+pub fn usages(mut problems: Vec<Problem>) -> CliError {
+    let last = problems.pop();
+    for p in &problems {
+        error(p);
+    }
+    CliError::Usage(last.unwrap_or_else(|| Problem::new("usage error")))
+}
+
 /// Print the problem (`error: …`, `caused by: …`, `hint: …`); return the exit code.
 pub fn report(e: CliError) -> ExitCode {
     match e {

@@ -15,11 +15,14 @@ use xnat_cmd::xnat::preflight::ServerInfo;
 use xnat_cmd::xnat::XnatClient;
 
 use crate::args::{GlobalArgs, SourceArgs, SyncArgs, XnatArgs};
-use crate::connect::{connect, connect_site};
+use crate::connect::{open, prepare, prepare_site};
 use crate::output::{align, error, print_stdout, warn, CliError};
 use crate::progress::Progress;
 use crate::report::outcome_lines;
 use crate::sources::{item_problem, report_commands, warn_item};
+
+/// Mistakes of one fleet file printed at most; the rest are counted.
+const MAX_MISTAKES_SHOWN: usize = 100;
 
 /// The site a fleet file without `sites:` syncs: the one of `--xnat` / `XNAT_HOST`.
 const DEFAULT_SITE: &str = "default";
@@ -47,12 +50,37 @@ pub fn failed_list(list: &[(String, Problem)]) -> Vec<FailedImage<'_>> {
         .collect()
 }
 
-/// Read (capped) and parse a fleet file; usage errors name the file. Also `status FILE`'s.
+/// Read (capped) and parse a fleet file; usage errors name the file, and every mistake in it
+/// is printed (the last one is returned, so the run ends with exit 2). Also `status FILE`'s.
 pub fn read_fleet(path: &std::path::Path) -> Result<(fleet::Fleet, String), CliError> {
+    read_fleet_all(path).map_err(crate::output::usages)
+}
+
+/// [`read_fleet`] printing nothing: every mistake of the file, in file order, each naming the
+/// file with its line and column (`validate FLEET...` reports several files' at once).
+pub fn read_fleet_all(path: &std::path::Path) -> Result<(fleet::Fleet, String), Vec<Problem>> {
     let shown = path.display().to_string();
-    let text = xnat_cmd::limits::read_text(path, xnat_cmd::limits::MAX_FLEET_FILE_BYTES)
-        .map_err(|e| CliError::usage(format!("failed to read fleet file `{shown}`: {e}")))?;
-    let fleet = fleet::parse(&shown, &text).map_err(CliError::usage)?;
+    let text =
+        xnat_cmd::limits::read_text(path, xnat_cmd::limits::MAX_FLEET_FILE_BYTES).map_err(|e| {
+            vec![Problem::new(format!(
+                "failed to read fleet file `{shown}`: {e}"
+            ))]
+        })?;
+    let fleet = fleet::parse_all(&shown, &text).map_err(|errors| {
+        // Bounded output: a generated file can hold thousands of the same mistake.
+        let mut shown_errors: Vec<Problem> = errors
+            .iter()
+            .take(MAX_MISTAKES_SHOWN)
+            .map(|e| Problem::new(e.to_string()))
+            .collect();
+        if errors.len() > MAX_MISTAKES_SHOWN {
+            shown_errors.push(Problem::new(format!(
+                "`{shown}`: {} more mistakes not shown (fix the ones above and run again)",
+                errors.len() - MAX_MISTAKES_SHOWN
+            )));
+        }
+        shown_errors
+    })?;
     Ok((fleet, shown))
 }
 
@@ -69,6 +97,16 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
         )));
     }
     let sites = chosen_sites(&fleet, &args.sites)?;
+    // Every site's URL and credentials before any image is read: a missing one is a usage
+    // error now, not after minutes of registry reads.
+    let mut clients = Vec::with_capacity(sites.len());
+    for (name, url, vars) in &sites {
+        clients.push(match prepare_choice(name, url, vars, &args.xnat) {
+            Ok(client) => Ok(client),
+            Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
+            Err(CliError::Work(p)) => Err(p),
+        });
+    }
 
     let progress = Progress::new(args.json);
     let loaded = load(&fleet, &shown, &args.source, &progress).await?;
@@ -80,28 +118,43 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
     }
     let failed_images = loaded.failed_images;
     let selected = loaded.selected;
+    let unread: std::collections::HashSet<&str> =
+        failed_images.iter().map(|(i, _)| i.as_str()).collect();
 
     let mut reports = Vec::new();
     progress.start("syncing sites", sites.len());
-    for (name, url, vars) in &sites {
+    for ((name, url, _), client) in sites.iter().zip(clients) {
         let declared = declared_for(&fleet, &selected, name);
         let mut report = SiteReport::new(name, url.as_deref().unwrap_or(""));
-        let connected = connect_choice(name, url, vars, &args.xnat, true).await;
+        report.failed_images = fleet
+            .images
+            .iter()
+            .filter(|e| declared_on(e, name) && unread.contains(e.image.as_str()))
+            .map(|e| e.image.clone())
+            .collect();
+        let connected = match client {
+            Ok(client) => {
+                report.url = client.base().to_string();
+                open(client, true).await
+            }
+            Err(p) => Err(CliError::Work(p)),
+        };
         match connected {
             Ok((client, _info)) => {
-                report.url = client.base().to_string();
                 let prune = args.prune.then_some(fleet.prune.as_slice());
                 sync_site(&client, &mut report, &declared, prune, args.dry_run).await;
                 client.logout().await;
             }
-            Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
-            Err(CliError::Work(p)) => report.error = Some(p),
+            Err(CliError::Usage(p)) | Err(CliError::Work(p)) => report.error = Some(p),
         }
         progress.inc();
-        progress.finish(&format!(
-            "site {name}: {}",
-            if report.failed() { "failed" } else { "synced" }
-        ));
+        // A dry run plans; it never says "synced".
+        let done = match (report.failed(), args.dry_run) {
+            (true, _) => "failed",
+            (false, true) => "planned (dry run: nothing written)",
+            (false, false) => "synced",
+        };
+        progress.finish(&format!("site {name}: {done}"));
         reports.push(report);
     }
     progress.clear();
@@ -158,14 +211,24 @@ pub struct Loaded {
     pub invalid: bool,
 }
 
-/// Read every fleet image concurrently, each with its own platform and pin-digest; select
-/// `commands:`; report every problem as it is found.
-pub async fn load(
+/// Every fleet image read concurrently, each with its own platform, pin-digest and keys: one
+/// pipeline item per entry, in file order. Nothing is printed but the progress; a source that
+/// cannot be read at all (bad text, a key file, an unverifiable source) is a usage error.
+pub async fn read_images(
     fleet: &Fleet,
     shown: &str,
     source: &SourceArgs,
     progress: &Progress,
-) -> Result<Loaded, CliError> {
+) -> Result<Vec<pipeline::Item>, CliError> {
+    // Where an entry is: `FILE:LINE` for a fleet file; nothing for images given on the command
+    // line (`status SOURCE...`), whose messages name the image already.
+    let at = |line: usize| {
+        if line == 0 {
+            String::new()
+        } else {
+            format!("{shown}:{line}")
+        }
+    };
     // Read every image concurrently, each with its own platform and pin-digest.
     let read = source.read_options()?;
     let texts: Vec<String> = fleet.images.iter().map(|i| i.image.clone()).collect();
@@ -174,12 +237,12 @@ pub async fn load(
     let mut keys = KeyFiles::default();
     for entry in &fleet.images {
         let input = pipeline::classify(&entry.image, false)
-            .map_err(|e| CliError::Usage(problem(&e).about(&format!("{shown}:{}", entry.line))))?;
+            .map_err(|e| CliError::Usage(problem(&e).about(&at(entry.line))))?;
         if let Input::CommandFile(_) = input {
-            return Err(CliError::usage(format!(
-                "{shown}:{}: `{}` is not an image source",
-                entry.line, entry.image
-            )));
+            return Err(CliError::Usage(
+                Problem::new(format!("`{}` is not an image source", entry.image))
+                    .about(&at(entry.line)),
+            ));
         }
         let mut r = read.clone();
         if let Some(p) = &entry.platform {
@@ -210,6 +273,18 @@ pub async fn load(
         items.len(),
         if items.len() == 1 { "" } else { "s" }
     ));
+    Ok(items)
+}
+
+/// Read every fleet image concurrently, each with its own platform and pin-digest; select
+/// `commands:`; report every problem as it is found.
+pub async fn load(
+    fleet: &Fleet,
+    shown: &str,
+    source: &SourceArgs,
+    progress: &Progress,
+) -> Result<Loaded, CliError> {
+    let items = read_images(fleet, shown, source, progress).await?;
 
     // Select and check: an invalid command anywhere and nothing is written anywhere.
     let mut failed_images: Vec<(String, Problem)> = Vec::new();
@@ -275,7 +350,22 @@ pub fn declared_for(
         .collect()
 }
 
-/// Connect to a chosen site: a file's site with its own credentials, or `--xnat`/`XNAT_HOST`.
+/// A chosen site's client, nothing sent: a file's site with its own credentials, or
+/// `--xnat`/`XNAT_HOST`. Its usage errors (no URL, no credentials, an unset `user-env`) come
+/// before any image is read.
+pub fn prepare_choice(
+    name: &str,
+    url: &Option<String>,
+    vars: &(Option<String>, Option<String>),
+    xnat: &XnatArgs,
+) -> Result<XnatClient, CliError> {
+    match url {
+        Some(u) => prepare_site(name, u, (vars.0.as_deref(), vars.1.as_deref()), xnat),
+        None => prepare(xnat),
+    }
+}
+
+/// Connect to a chosen site: [`prepare_choice`], then log in and preflight.
 pub async fn connect_choice(
     name: &str,
     url: &Option<String>,
@@ -283,19 +373,7 @@ pub async fn connect_choice(
     xnat: &XnatArgs,
     will_write: bool,
 ) -> Result<(XnatClient, ServerInfo), CliError> {
-    match url {
-        Some(u) => {
-            connect_site(
-                name,
-                u,
-                (vars.0.as_deref(), vars.1.as_deref()),
-                xnat,
-                will_write,
-            )
-            .await
-        }
-        None => connect(xnat, will_write).await,
-    }
+    open(prepare_choice(name, url, vars, xnat)?, will_write).await
 }
 
 /// (name, URL from the file or `None` for --xnat/XNAT_HOST, (user-env, password-env)).
@@ -313,8 +391,21 @@ pub fn chosen_sites(fleet: &Fleet, chosen: &[String]) -> Result<Vec<SiteChoice>,
     for s in chosen {
         if !fleet.sites.iter().any(|x| &x.name == s) {
             let names: Vec<&str> = fleet.sites.iter().map(|x| x.name.as_str()).collect();
+            // A near miss (`prdo`, `Prod`) gets the name it most likely meant.
+            let near = names
+                .iter()
+                .map(|n| {
+                    (
+                        strsim::levenshtein(&s.to_lowercase(), &n.to_lowercase()),
+                        *n,
+                    )
+                })
+                .filter(|(d, _)| *d <= 2)
+                .min()
+                .map(|(_, n)| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
             return Err(CliError::usage(format!(
-                "--site {s}: the fleet file defines no such site (it has: {})",
+                "--site {s}{near}: the fleet file defines no such site (it has: {})",
                 names.join(", ")
             )));
         }
@@ -333,12 +424,24 @@ pub fn chosen_sites(fleet: &Fleet, chosen: &[String]) -> Result<Vec<SiteChoice>,
         .collect())
 }
 
-/// Per site: every command's line, the removals, then one summary table of all sites.
+/// Per site: every command's line, each image that failed, the removals and a summary line
+/// with the requests (as `install` ends), then one table of all sites.
 fn human(reports: &[SiteReport], dry_run: bool) -> String {
     let mut s = String::new();
     for r in reports {
-        let _ = writeln!(s, "site {} ({})", r.name, r.url);
+        if r.url.is_empty() {
+            let _ = writeln!(s, "site {}", r.name);
+        } else {
+            let _ = writeln!(s, "site {} ({})", r.name, r.url);
+        }
         outcome_lines(&mut s, &r.commands, dry_run);
+        for image in &r.failed_images {
+            let _ = writeln!(
+                s,
+                "{:<13} {image}  (could not be read: see the error below)",
+                "failed"
+            );
+        }
         for x in &r.removed {
             let _ = writeln!(
                 s,
@@ -358,12 +461,27 @@ fn human(reports: &[SiteReport], dry_run: bool) -> String {
         if let Some(p) = &r.error {
             let _ = writeln!(s, "site not synced: {}", p.error);
         }
+        let c = r.counts();
+        let _ = writeln!(
+            s,
+            "{} created, {} updated, {} {}, {} unchanged, {} removed, {} failed; {} writes, {} reads",
+            c.created,
+            c.updated,
+            c.enabled,
+            if dry_run { "to enable" } else { "enabled" },
+            c.unchanged,
+            c.removed,
+            c.failed,
+            r.requests.writes,
+            r.requests.reads
+        );
         let _ = writeln!(s);
     }
     let mut rows = vec![[
         "SITE",
         "CREATED",
         "UPDATED",
+        "ENABLED",
         "UNCHANGED",
         "REMOVED",
         "FAILED",
@@ -373,9 +491,20 @@ fn human(reports: &[SiteReport], dry_run: bool) -> String {
     for r in reports {
         let c = r.counts();
         let mut row = vec![r.name.clone()];
-        row.extend(c.iter().map(|n| n.to_string()));
+        row.extend(
+            [
+                c.created,
+                c.updated,
+                c.enabled,
+                c.unchanged,
+                c.removed,
+                c.failed,
+            ]
+            .iter()
+            .map(|n| n.to_string()),
+        );
         if r.error.is_some() {
-            row[5] = "site".into();
+            row[6] = "site".into();
         }
         rows.push(row);
     }

@@ -11,7 +11,7 @@ use xnat_cmd::problem::Problem;
 use xnat_cmd::CommandView;
 
 use crate::args::{GlobalArgs, UninstallArgs};
-use crate::connect::connect;
+use crate::connect::{open, prepare};
 use crate::output::{error, print_stdout, warn, CliError};
 use crate::sources::{item_problem, run as read, warn_item};
 
@@ -27,6 +27,8 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
     if args.image.is_some() && args.sources.len() > 1 {
         return Err(CliError::usage("--image applies to one SOURCE only"));
     }
+    // URL and credentials first: a missing one is a usage error before any image is read.
+    let client = prepare(&args.xnat)?;
     // (name, image) pairs wanted gone, from the sources.
     let mut wanted: Vec<(String, String)> = Vec::new();
     if !args.sources.is_empty() {
@@ -65,7 +67,7 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
             return Ok(ExitCode::from(1));
         }
     }
-    let (client, _info) = connect(&args.xnat, true).await?;
+    let (client, _info) = open(client, true).await?;
     let result = async {
         let installed = client
             .list_commands()
