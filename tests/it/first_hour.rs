@@ -370,10 +370,11 @@ fn a_missing_xnat_url_or_credentials_is_reported_before_any_image_is_read() {
     let fleet = sb.path().join("fleet.yaml");
     std::fs::write(&fleet, format!("images:\n  - image: {image}\n")).unwrap();
     let fleet = fleet.display().to_string();
-    let runs: [&[&str]; 3] = [
+    let runs: [&[&str]; 4] = [
         &["install", image],
         &["uninstall", image],
         &["sync", &fleet],
+        &["status", &fleet],
     ];
     for args in runs {
         let out = sb.cmd().args(args).output().unwrap();
@@ -427,6 +428,8 @@ fn a_bad_reference_given_to_status_has_no_command_line_0_prefix() {
     let out = sb
         .cmd()
         .env("XNAT_HOST", "http://127.0.0.1:9")
+        .env("XNAT_USER", "admin")
+        .env("XNAT_PASS", "not-used")
         .args(["status", "docker://lab/tool:-1"])
         .output()
         .unwrap();

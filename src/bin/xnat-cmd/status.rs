@@ -13,9 +13,10 @@ use xnat_cmd::status::push::{PushOptions, Pushgateway};
 use xnat_cmd::status::{check_site, prometheus, DriftKind, SiteStatus};
 
 use crate::args::{secret_file, GlobalArgs, StatusArgs};
+use crate::connect::open;
 use crate::output::{align, error, print_stdout, CliError};
 use crate::progress::Progress;
-use crate::sync::{chosen_sites, connect_choice, declared_for, failed_list, load, FailedImage};
+use crate::sync::{chosen_sites, declared_for, failed_list, load, prepare_choice, FailedImage};
 
 #[derive(Serialize)]
 struct StatusReport<'a> {
@@ -65,6 +66,16 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
     let sites = chosen_sites(&fleet, &args.sites)?;
     // Before any image is read: a mistake in the gateway's flags is a usage error.
     let gateway = pushgateway(&args)?;
+    // Every site's URL and credentials before any image is read, as sync does: a missing one
+    // is a usage error now, not after minutes of registry reads.
+    let mut clients = Vec::with_capacity(sites.len());
+    for (name, url, vars) in &sites {
+        clients.push(match prepare_choice(name, url, vars, &args.xnat) {
+            Ok(client) => Ok(client),
+            Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
+            Err(CliError::Work(p)) => Err(p),
+        });
+    }
     let progress = Progress::new(args.json);
     let loaded = load(&fleet, &shown, &args.source, &progress).await?;
     if loaded.invalid {
@@ -78,13 +89,19 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
     let prune = fleet.has_prune.then_some(fleet.prune.as_slice());
     let mut reports = Vec::new();
     progress.start("checking sites", sites.len());
-    for (name, url, vars) in &sites {
+    for ((name, url, _), client) in sites.iter().zip(clients) {
         let declared = declared_for(&fleet, &loaded.selected, name);
         let mut status = SiteStatus::new(name, url.as_deref().unwrap_or(""));
         status.declare(&declared);
-        match connect_choice(name, url, vars, &args.xnat, false).await {
-            Ok((client, _info)) => {
+        let connected = match client {
+            Ok(client) => {
                 status.url = client.base().to_string();
+                open(client, false).await
+            }
+            Err(p) => Err(CliError::Work(p)),
+        };
+        match connected {
+            Ok((client, _info)) => {
                 check_site(&client, &mut status, &declared, prune).await;
                 client.logout().await;
             }

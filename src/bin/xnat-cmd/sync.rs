@@ -11,7 +11,6 @@ use xnat_cmd::plan::Desired;
 use xnat_cmd::problem::{problem, Problem};
 use xnat_cmd::sync::{declared_on, entry_commands, sync_site, Declared, SiteReport};
 
-use xnat_cmd::xnat::preflight::ServerInfo;
 use xnat_cmd::xnat::XnatClient;
 
 use crate::args::{GlobalArgs, SourceArgs, SyncArgs, XnatArgs};
@@ -363,17 +362,6 @@ pub fn prepare_choice(
         Some(u) => prepare_site(name, u, (vars.0.as_deref(), vars.1.as_deref()), xnat),
         None => prepare(xnat),
     }
-}
-
-/// Connect to a chosen site: [`prepare_choice`], then log in and preflight.
-pub async fn connect_choice(
-    name: &str,
-    url: &Option<String>,
-    vars: &(Option<String>, Option<String>),
-    xnat: &XnatArgs,
-    will_write: bool,
-) -> Result<(XnatClient, ServerInfo), CliError> {
-    open(prepare_choice(name, url, vars, xnat)?, will_write).await
 }
 
 /// (name, URL from the file or `None` for --xnat/XNAT_HOST, (user-env, password-env)).
