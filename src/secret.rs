@@ -66,7 +66,7 @@ impl Secret {
             source,
         };
         let mut raw = Vec::new();
-        std::fs::File::open(path)
+        crate::limits::open_regular(path)
             .map_err(read)?
             .take(MAX_SECRET_FILE_BYTES + 1)
             .read_to_end(&mut raw)

@@ -2,7 +2,6 @@
 //! (`oci:`, `oci-archive:`, Docker ≥ 25 `docker save`): index.json → entry chosen by tag →
 //! (nested index → platform)* → manifest → config.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -59,7 +58,7 @@ impl Store for DirStore {
             path: p.clone(),
             source,
         };
-        let file = match File::open(&p) {
+        let file = match crate::limits::open_regular(&p) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ArchiveError::MissingEntry {
                     path: self.dir.clone(),

@@ -29,7 +29,7 @@ pub(crate) fn open(path: &Path, max_json_bytes: u64) -> Result<Box<dyn Store>, A
             path: path.to_path_buf(),
         });
     }
-    let mut file = File::open(path).map_err(|e| io_error(path, e))?;
+    let mut file = crate::limits::open_regular(path).map_err(|e| io_error(path, e))?;
     let mut magic = [0u8; 2];
     let n = read_up_to(&mut file, &mut magic).map_err(|e| io_error(path, e))?;
     file.seek(SeekFrom::Start(0))

@@ -40,10 +40,13 @@ impl Token {
         let secs = expires_in
             .unwrap_or(DEFAULT_TOKEN_SECONDS)
             .max(DEFAULT_TOKEN_SECONDS);
-        Token {
-            value,
-            expires: Instant::now() + Duration::from_secs(secs.saturating_sub(5)),
-        }
+        // Checked: the lifetime comes from the network, and `Instant + u64::MAX s` panics.
+        // A lifetime past what the clock can hold is capped at a day; the run is shorter.
+        let now = Instant::now();
+        let expires = now
+            .checked_add(Duration::from_secs(secs.saturating_sub(5)))
+            .unwrap_or_else(|| now + crate::limits::MAX_TOKEN_LIFETIME);
+        Token { value, expires }
     }
 
     fn fresh(&self) -> bool {

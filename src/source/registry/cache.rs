@@ -179,7 +179,7 @@ fn matches(body: &[u8], digest: &Digest, path: &Path) -> bool {
 
 /// The whole file, or `None` when it is missing, unreadable or larger than `cap`.
 fn read_capped(path: &Path, cap: u64) -> Option<Bytes> {
-    let file = match std::fs::File::open(path) {
+    let file = match crate::limits::open_regular(path) {
         Ok(f) => f,
         Err(e) => {
             if e.kind() != std::io::ErrorKind::NotFound {

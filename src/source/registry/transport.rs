@@ -419,12 +419,17 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
         }
     }
 
-    /// A 429: wait as long as `Retry-After` says (within `max_retry_after`), or back off.
+    /// A 429: wait as long as `Retry-After` says when that is within `max_retry_after` (a
+    /// longer one is the error), or back off.
     async fn wait_rate_limit(&mut self, resp: &reqwest::Response) -> Result<(), RegistryError> {
         let retry_after =
             header(resp.headers(), RETRY_AFTER).and_then(|v| crate::retry::parse_retry_after(&v));
         let remaining = header(resp.headers(), "ratelimit-remaining".parse().ok());
-        if self.attempts >= self.transport.max_retries {
+        // A wait longer than we honour is reported, not waited out (as the XNAT client does):
+        // `Retry-After: 999999` would otherwise cost every retry its full capped wait.
+        let too_long = retry_after
+            .is_some_and(|s| Duration::from_secs(s) > self.transport.max_retry_after);
+        if too_long || self.attempts >= self.transport.max_retries {
             return Err(RegistryError::RateLimited {
                 registry: self.registry().to_string(),
                 retry_after,
@@ -434,8 +439,7 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
         self.attempts += 1;
         let wait = retry_after
             .map(Duration::from_secs)
-            .unwrap_or_else(|| crate::retry::backoff(self.attempts))
-            .min(self.transport.max_retry_after);
+            .unwrap_or_else(|| crate::retry::backoff(self.attempts).min(self.transport.max_retry_after));
         tracing::debug!(
             registry = self.registry(),
             wait_ms = wait.as_millis() as u64,

@@ -52,6 +52,10 @@ async fn handle(State(q): State<Arc<Quirks>>, Path(path): Path<String>, h: Heade
         return axum::Json(json!({"access_token": "quirk-token", "expires_in": 300}))
             .into_response();
     }
+    if path == "token-huge" {
+        // A lifetime no clock can hold: adding it to `Instant::now()` panicked.
+        return axum::Json(json!({"token": "huge-token", "expires_in": u64::MAX})).into_response();
+    }
     if let Some(rest) = path.strip_prefix("cdn/") {
         assert_eq!(rest, q.image.config_digest);
         return q.image.config_bytes.clone().into_response();
@@ -85,6 +89,27 @@ async fn handle(State(q): State<Arc<Quirks>>, Path(path): Path<String>, h: Heade
                 return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "slow down").into_response();
             }
             manifest()
+        }
+        ("longwait", _) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "999999")],
+            "come back in eleven days",
+        )
+            .into_response(),
+        ("hugetoken", w) => {
+            if h.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer huge-token") {
+                let realm = format!("http://127.0.0.1:{}/token-huge", q.port);
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [("www-authenticate", format!(r#"Bearer realm="{realm}",service="quirks""#))],
+                    "",
+                )
+                    .into_response();
+            }
+            if w.starts_with("manifests/") {
+                return manifest();
+            }
+            q.image.config_bytes.clone().into_response()
         }
         ("limited", _) => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -215,4 +240,32 @@ async fn schema1_digest_header_and_html_answers() {
         e.to_string(),
         format!("manifest of `{a}/html:v1` from http://{a}/v2/html/manifests/v1 is an HTML page, not JSON (wrong host, or a proxy or login page?)")
     );
+}
+
+#[tokio::test]
+async fn retry_after_longer_than_the_cap_is_reported_not_waited_out() {
+    let (q, a) = start().await;
+    let (_home, c) = anon_client();
+    let e = read(&c, &format!("{a}/longwait:v1")).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("rate limited by `{a}` (Retry-After 999999s)")
+    );
+    let tries = q
+        .seen
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .filter(|(p, _)| p.starts_with("v2/longwait/"))
+        .count();
+    assert_eq!(tries, 1, "a wait past the cap is not waited (was 3 × 30 s)");
+}
+
+#[tokio::test]
+async fn token_expires_in_u64_max_does_not_panic() {
+    let (_q, a) = start().await;
+    let (_home, c) = anon_client();
+    let r = read(&c, &format!("{a}/hugetoken:v1")).await.unwrap();
+    assert_eq!(r.images[0].labels, labels("[quirks]"));
 }
