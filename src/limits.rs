@@ -87,6 +87,12 @@ pub const MAX_SIGNATURE_LAYERS: usize = 64;
 /// twice; deeper is a loop or a crafted archive.
 pub const MAX_INDEX_DEPTH: usize = 4;
 
+/// Distinct manifests one `--all-platforms` read follows through its indexes (registry or
+/// layout; each digest once however often it is named): a multi-arch image has a dozen
+/// platforms plus as many attestations; 256 is far beyond that and bounds an index naming
+/// thousands, or indexes nested `MAX_INDEX_DEPTH` deep × 40.
+pub const MAX_INDEX_MANIFESTS: usize = 256;
+
 // ---- deadlines ----------------------------------------------------------------------------
 
 /// TCP (+TLS) connect to a registry, XNAT or a daemon over TCP: a reachable host on any network

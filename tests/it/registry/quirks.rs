@@ -90,6 +90,15 @@ async fn handle(State(q): State<Arc<Quirks>>, Path(path): Path<String>, h: Heade
             }
             manifest()
         }
+        ("fanout", w) if w == "manifests/v1" => {
+            // One manifest named 4,000 times: followed once (it was 4,000 GETs and records).
+            let entry = json!({"mediaType": q.image.manifest_media_type, "digest": q.image.manifest_digest,
+                               "size": q.image.manifest_bytes.len(), "platform": {"os": "linux", "architecture": "amd64"}});
+            let body = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                              "manifests": vec![entry; 4000]});
+            ([("content-type", "application/vnd.oci.image.index.v1+json")], body.to_string()).into_response()
+        }
+        ("fanout", w) if w.starts_with("manifests/") => manifest(),
         ("longwait", _) => (
             StatusCode::TOO_MANY_REQUESTS,
             [("retry-after", "999999")],
@@ -268,4 +277,26 @@ async fn token_expires_in_u64_max_does_not_panic() {
     let (_home, c) = anon_client();
     let r = read(&c, &format!("{a}/hugetoken:v1")).await.unwrap();
     assert_eq!(r.images[0].labels, labels("[quirks]"));
+}
+
+#[tokio::test]
+async fn index_naming_one_manifest_4000_times_is_read_once() {
+    let (q, a) = start().await;
+    let (_home, c) = anon_client();
+    let opts = xnat_cmd::source::ReadOptions {
+        all_platforms: true,
+        ..Default::default()
+    };
+    let r = c.read(&format!("{a}/fanout:v1"), &opts).await.unwrap();
+    assert_eq!(r.images.len(), 1);
+    assert_eq!(r.images[0].labels, labels("[quirks]"));
+    let by_digest = q
+        .seen
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .filter(|(p, _)| p.starts_with("v2/fanout/manifests/sha256:"))
+        .count();
+    assert_eq!(by_digest, 1, "each digest is fetched once");
 }
