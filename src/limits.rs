@@ -83,6 +83,16 @@ pub const MAX_JSON_DEPTH: usize = 512;
 pub const MAX_SIGNATURE_MANIFESTS: usize = 16;
 pub const MAX_SIGNATURE_LAYERS: usize = 64;
 
+/// Cap on one cosign signature payload (a layer blob of a `.sig` manifest): a simple-signing
+/// payload is a few hundred bytes of JSON; 1 MiB is far beyond any, and bounds a layer that
+/// names an image layer instead.
+pub const MAX_SIGNATURE_PAYLOAD_BYTES: u64 = 1024 * 1024;
+
+/// Cap on the distinct signature payloads of one image together (each blob fetched and held
+/// once, however many layers name it): 16 manifests × 64 layers of a few hundred bytes is
+/// under 1 MiB; 8 MiB bounds 1,024 layers naming large blobs (it was 1 GiB).
+pub const MAX_SIGNATURE_PAYLOADS_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Image indexes nested in an OCI layout: real ones nest once (an index of manifests), rarely
 /// twice; deeper is a loop or a crafted archive.
 pub const MAX_INDEX_DEPTH: usize = 4;

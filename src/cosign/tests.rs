@@ -21,7 +21,7 @@ fn candidate(layer: &SigLayer) -> Candidate {
         media_type: Some(SIMPLE_SIGNING_MEDIA_TYPE.into()),
         digest: Digest::sha256_of(&layer.payload),
         signature: Some(layer.signature.clone()),
-        payload: layer.payload.clone(),
+        payload: layer.payload.clone().into(),
     }
 }
 
@@ -225,7 +225,7 @@ OSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==
             "MEUCIQD6q/COgzOyW0YH1Dk+CCYSt4uAhm3FDHUwvPI55zwnlwIgE0ZK58ZOWpZw8YVmBapJhBqCfdPekIknimuO0xH8Jh8="
                 .into(),
         ),
-        payload: payload.to_vec(),
+        payload: bytes::Bytes::from_static(payload),
     };
     let keys = [PublicKey::from_pem(pem.as_bytes(), Path::new("cosign.pub")).unwrap()];
     let digest =
