@@ -33,13 +33,13 @@ fn check_table() {
     let digest = Digest::parse(DIGEST).unwrap();
     let tampered = {
         let mut c = candidate(&good);
-        c.payload = payload(REPO, OTHER);
+        c.payload = payload(REPO, OTHER).into();
         c.digest = Digest::sha256_of(&c.payload);
         c
     };
     let blob_mismatch = {
         let mut c = candidate(&good);
-        c.payload = payload(REPO, OTHER);
+        c.payload = payload(REPO, OTHER).into();
         c
     };
     let wrong_type = {
@@ -235,7 +235,9 @@ OSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==
     assert!(got.is_ok(), "{got:?}");
     // One byte changed and it no longer verifies.
     let mut tampered = c.clone();
-    tampered.payload[20] ^= 1;
+    let mut bytes = tampered.payload.to_vec();
+    bytes[20] ^= 1;
+    tampered.payload = bytes.into();
     tampered.digest = Digest::sha256_of(&tampered.payload);
     assert!(matches!(
         check(
