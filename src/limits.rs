@@ -62,6 +62,12 @@ pub const MAX_FLEET_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// ~200 KB; 4 MiB bounds a wrong path without refusing any real file.
 pub const MAX_CONFIG_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Cap on one tar extension header (GNU long name or long link, pax header) in an archive: the
+/// `tar` crate reads these whole, and a header may claim any size (1 GiB in a 1 MB `.tar.gz`).
+/// Archive entry names are under 200 bytes (`blobs/sha256/<64 hex>`), pax records a few
+/// hundred; 64 KiB is far beyond both.
+pub const MAX_TAR_EXTENSION_BYTES: u64 = 64 * 1024;
+
 /// The JSON documents of one compressed archive together may use this many times the JSON cap:
 /// a gzipped archive is read in one pass, so its small files are kept as they stream by; an
 /// image has a handful of them, and a hostile archive of many small files stops here.

@@ -350,12 +350,25 @@ fn bound_rows(d: &Path, emu: &str, archive_src: &str) -> Vec<Row> {
     assert!(made.success(), "mkfifo");
     let fifo = fifo.display().to_string();
     let fanout = fanout_layout(d, xnat_cmd::limits::MAX_INDEX_MANIFESTS + 1);
+    // A tar whose first entry is a GNU long name claiming 1 GiB (its data sparse zeros): the
+    // tar crate read it whole (1 GiB) before the guard.
+    let long_name = d.join("long-name.tar");
+    let mut h = tar::Header::new_gnu();
+    h.set_path("././@LongLink").expect("name");
+    h.set_entry_type(tar::EntryType::GNULongName);
+    h.set_size(1 << 30);
+    h.set_cksum();
+    let f = std::fs::File::create(&long_name).expect("tar");
+    std::io::Write::write_all(&mut &f, h.as_bytes()).expect("header");
+    f.set_len(512 + (1 << 30) + 1024).expect("sparse");
+    let long_name = format!("docker-archive:{}", long_name.display());
     vec![
         row("key file is /dev/zero", &["inspect", "--verify-key", "/dev/zero", archive_src], 2, "failed to read key file `/dev/zero`"),
         row("key file is a FIFO", &["inspect", "--verify-key", &fifo, archive_src], 2, "it is a FIFO (named pipe), not a regular file"),
         row("XNAT password file is a FIFO", &["list", "--password-file", &fifo], 2, "it is a FIFO (named pipe), not a regular file").at(emu),
         row("fleet file is a FIFO", &["sync", &fifo], 2, "it is a FIFO (named pipe), not a regular file").at(emu),
         row("index of 257 distinct manifests, all platforms", &["inspect", "--all-platforms", &fanout], 1, "leads to more than 256 manifests"),
+        row("archive with a 1 GiB GNU long name", &["inspect", &long_name], 1, "holds a tar extension header (long name or pax) of 1073741824 bytes, over the 65536-byte limit"),
     ]
 }
 
