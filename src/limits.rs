@@ -73,6 +73,12 @@ pub const MAX_TAR_EXTENSION_BYTES: u64 = 64 * 1024;
 /// image has a handful of them, and a hostile archive of many small files stops here.
 pub const ARCHIVE_JSON_BUDGET_FACTOR: u64 = 4;
 
+/// Characters of outside text (an error body, a helper's output, an echoed input value) a
+/// message quotes (`crate::summary`); longer text ends in `… (N bytes)`. 200 is two lines of
+/// a terminal: enough for any real server message, and a 1 MB page or a 15 MB name stays one
+/// short line.
+pub const MAX_SUMMARY_CHARS: usize = 200;
+
 /// Redirects followed for one registry request: a blob redirect to a CDN is one, a CDN's own
 /// hop a second; more is a loop.
 pub const MAX_REDIRECTS: usize = 5;

@@ -581,7 +581,10 @@ struct ErrorEntry {
 pub(super) fn error_message(body: &[u8]) -> (Option<String>, String) {
     if let Ok(e) = serde_json::from_slice::<ErrorBody>(body) {
         if let Some(first) = e.errors.first() {
-            return (Some(first.code.clone()), first.message.clone());
+            return (
+                Some(crate::summary::summarise(&first.code)),
+                crate::summary::summarise(&first.message),
+            );
         }
     }
     let text = String::from_utf8_lossy(body);
@@ -591,14 +594,10 @@ pub(super) fn error_message(body: &[u8]) -> (Option<String>, String) {
     } else if looks_like_html(text) {
         (None, "the server answered with an HTML page, not a registry response (wrong host, or a proxy or login page?)".into())
     } else {
+        // The first line only (a stack trace follows it), through the one summariser.
         (
             None,
-            text.lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(200)
-                .collect(),
+            crate::summary::summarise(text.lines().next().unwrap_or("")),
         )
     }
 }
