@@ -79,6 +79,11 @@ pub const ARCHIVE_JSON_BUDGET_FACTOR: u64 = 4;
 /// short line.
 pub const MAX_SUMMARY_CHARS: usize = 200;
 
+/// Characters of one message line (an error, a cause, a hint) as printed: messages quote paths
+/// and values, so they may be longer than a summary, but an input echoed whole (a 15 MB name)
+/// stops here with `… (N bytes)`.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
 /// Redirects followed for one registry request: a blob redirect to a CDN is one, a CDN's own
 /// hop a second; more is a loop.
 pub const MAX_REDIRECTS: usize = 5;

@@ -66,9 +66,27 @@ pub fn quote(value: &str) -> String {
     cap(&clean, total, end < total)
 }
 
+/// A whole message as shown (an error, a cause, a hint), which may quote input values the
+/// program never summarised (a 4 MB reference, an 8-million-digit number): escaped, redacted,
+/// and capped at [`MAX_MESSAGE_CHARS`](crate::limits::MAX_MESSAGE_CHARS). The last line of
+/// defence; values are best summarised where they are quoted.
+pub fn message(text: &str) -> String {
+    let total = text.len();
+    let mut end = total.min(SCAN_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let clean = escape_controls(&redact(&text[..end]));
+    cap_at(&clean, total, end < total, crate::limits::MAX_MESSAGE_CHARS)
+}
+
 fn cap(clean: &str, total: usize, cut: bool) -> String {
-    if clean.chars().count() > MAX_SUMMARY_CHARS || cut {
-        let kept: String = clean.chars().take(MAX_SUMMARY_CHARS).collect();
+    cap_at(clean, total, cut, MAX_SUMMARY_CHARS)
+}
+
+fn cap_at(clean: &str, total: usize, cut: bool, max: usize) -> String {
+    if clean.chars().count() > max || cut {
+        let kept: String = clean.chars().take(max).collect();
         format!("{kept}… ({total} bytes)")
     } else {
         clean.to_string()
