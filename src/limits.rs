@@ -258,22 +258,41 @@ mod tests {
     fn fifos_devices_and_directories_are_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(made.success(), "mkfifo failed");
         // No writer: a plain open() would block here forever.
         let cases = [
-            (fifo.as_path(), "it is a FIFO (named pipe), not a regular file; give the path of a file"),
-            (Path::new("/dev/zero"), "it is a device, not a regular file; give the path of a file"),
-            (dir.path(), "it is a directory, not a regular file; give the path of a file"),
+            (
+                fifo.as_path(),
+                "it is a FIFO (named pipe), not a regular file; give the path of a file",
+            ),
+            (
+                Path::new("/dev/zero"),
+                "it is a device, not a regular file; give the path of a file",
+            ),
+            (
+                dir.path(),
+                "it is a directory, not a regular file; give the path of a file",
+            ),
         ];
         for (p, want) in cases {
             let e = read_file(p, 1024).unwrap_err();
-            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{}", p.display());
+            assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput,
+                "{}",
+                p.display()
+            );
             assert_eq!(e.to_string(), want);
             assert_eq!(read_text(p, 1024).unwrap_err().to_string(), want);
         }
         assert_eq!(
-            read_file(&dir.path().join("missing"), 1).unwrap_err().kind(),
+            read_file(&dir.path().join("missing"), 1)
+                .unwrap_err()
+                .kind(),
             std::io::ErrorKind::NotFound
         );
     }
@@ -295,7 +314,12 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = Vec::new();
         walk(&root, &mut files);
-        let banned = ["File::open(", "fs::read(", "read_to_string(", "OpenOptions::new()"];
+        let banned = [
+            "File::open(",
+            "fs::read(",
+            "read_to_string(",
+            "OpenOptions::new()",
+        ];
         let mut found = Vec::new();
         for f in files {
             let name = f.file_name().unwrap().to_string_lossy().to_string();
@@ -310,6 +334,10 @@ mod tests {
                 }
             }
         }
-        assert!(found.is_empty(), "open files with limits::open_regular / read_file:\n{}", found.join("\n"));
+        assert!(
+            found.is_empty(),
+            "open files with limits::open_regular / read_file:\n{}",
+            found.join("\n")
+        );
     }
 }

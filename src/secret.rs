@@ -23,7 +23,9 @@ const MAX_KNOWN: usize = 4096;
 const MIN_KNOWN_LEN: usize = 4;
 
 fn remember(value: &str) {
-    let mut known = KNOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut known = KNOWN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let tail = value
         .split_once(' ')
         .filter(|(scheme, _)| matches!(scheme.to_ascii_lowercase().as_str(), "bearer" | "basic"))
@@ -37,7 +39,9 @@ fn remember(value: &str) {
 
 /// The secrets to redact, longest first (so a secret containing another goes whole).
 pub fn known() -> Vec<String> {
-    let known = KNOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let known = KNOWN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut v: Vec<String> = known.iter().cloned().collect();
     v.sort_by_key(|s| std::cmp::Reverse(s.len()));
     v

@@ -67,16 +67,17 @@ pub fn quote(value: &str) -> String {
 }
 
 /// A whole message as shown (an error, a cause, a hint), which may quote input values the
-/// program never summarised (a 4 MB reference, an 8-million-digit number): escaped, redacted,
-/// and capped at [`MAX_MESSAGE_CHARS`](crate::limits::MAX_MESSAGE_CHARS). The last line of
-/// defence; values are best summarised where they are quoted.
+/// program never summarised (a 4 MB reference, an 8-million-digit number): escaped and capped
+/// at [`MAX_MESSAGE_CHARS`](crate::limits::MAX_MESSAGE_CHARS). Not redacted: our own words
+/// carry no secret (they are `Secret`s), and a user named like their password would read
+/// `<redacted>`; outside text in it was summarised where it was quoted.
 pub fn message(text: &str) -> String {
     let total = text.len();
     let mut end = total.min(SCAN_BYTES);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    let clean = escape_controls(&redact(&text[..end]));
+    let clean = escape_controls(&text[..end]);
     cap_at(&clean, total, end < total, crate::limits::MAX_MESSAGE_CHARS)
 }
 
@@ -155,7 +156,9 @@ fn redact(s: &str) -> String {
                 continue;
             }
             let value_end = lower[j..]
-                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';' | '}' | '&'))
+                .find(|c: char| {
+                    c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';' | '}' | '&')
+                })
                 .map_or(lower.len(), |k| j + k);
             if value_end > j && &text[j..value_end] != REDACTED {
                 // `Authorization: Bearer x`: the scheme is not the secret, the next word is.
@@ -194,7 +197,9 @@ fn redact(s: &str) -> String {
 fn looks_like_credential(word: &str) -> bool {
     let body = word.trim_end_matches('=');
     word.len() >= 8
-        && body.chars().all(|c| c.is_ascii_alphanumeric() || "+/._-~".contains(c))
+        && body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+/._-~".contains(c))
         && body
             .chars()
             .any(|c| c.is_ascii_digit() || c.is_ascii_uppercase() || "+/._-~".contains(c))
@@ -231,27 +236,57 @@ mod tests {
             "<p>line</p>\n".repeat(200)
         );
         let s = summarise(&page);
-        assert!(!s.contains('\n') && s.starts_with("403 Forbidden line line"), "{s}");
+        assert!(
+            !s.contains('\n') && s.starts_with("403 Forbidden line line"),
+            "{s}"
+        );
         assert!(s.ends_with(&format!("… ({} bytes)", page.len())), "{s}");
-        assert_eq!(s.chars().count(), MAX_SUMMARY_CHARS + format!("… ({} bytes)", page.len()).chars().count());
+        assert_eq!(
+            s.chars().count(),
+            MAX_SUMMARY_CHARS + format!("… ({} bytes)", page.len()).chars().count()
+        );
 
         let cases = [
             ("denied \x1b[31mred\x1b[0m", "denied \\x1b[31mred\\x1b[0m"),
-            ("bad password hunter2-summary for admin", "bad password <redacted> for admin"),
-            ("echo: Authorization: Bearer eyJhbGciOi.x.y", "echo: Authorization: Bearer <redacted>"),
-            ("{\"password\":\"p4ss\",\"user\":\"a\"}", "{\"password\":\"<redacted>\",\"user\":\"a\"}"),
-            ("Authorization=Basic dXNlcjpwYXNz", "Authorization=Basic <redacted>"),
-            ("basically fine, the token server is down", "basically fine, the token server is down"),
+            (
+                "bad password hunter2-summary for admin",
+                "bad password <redacted> for admin",
+            ),
+            (
+                "echo: Authorization: Bearer eyJhbGciOi.x.y",
+                "echo: Authorization: Bearer <redacted>",
+            ),
+            (
+                "{\"password\":\"p4ss\",\"user\":\"a\"}",
+                "{\"password\":\"<redacted>\",\"user\":\"a\"}",
+            ),
+            (
+                "Authorization=Basic dXNlcjpwYXNz",
+                "Authorization=Basic <redacted>",
+            ),
+            (
+                "basically fine, the token server is down",
+                "basically fine, the token server is down",
+            ),
             ("wrong password for admin", "wrong password for admin"),
-            ("Basic authentication required, Basic realm=\"Registry\"", "Basic authentication required, Basic realm=\"Registry\""),
+            (
+                "Basic authentication required, Basic realm=\"Registry\"",
+                "Basic authentication required, Basic realm=\"Registry\"",
+            ),
             ("", ""),
         ];
         for (input, want) in cases {
             assert_eq!(summarise(input), want, "{input:?}");
         }
         let huge = "9".repeat(8_000_000);
-        assert_eq!(quote(&huge), format!("{}… (8000000 bytes)", "9".repeat(MAX_SUMMARY_CHARS)));
+        assert_eq!(
+            quote(&huge),
+            format!("{}… (8000000 bytes)", "9".repeat(MAX_SUMMARY_CHARS))
+        );
         assert_eq!(quote("a\tb\nc"), "a\\x09b\\x0ac");
-        assert_eq!(summarise_bytes(&[b'x'; 100_000]).len(), MAX_SUMMARY_CHARS + "… (100000 bytes)".len());
+        assert_eq!(
+            summarise_bytes(&[b'x'; 100_000]).len(),
+            MAX_SUMMARY_CHARS + "… (100000 bytes)".len()
+        );
     }
 }

@@ -456,7 +456,9 @@ mod tests {
 
     #[test]
     fn index_walk_follows_each_digest_once_and_stops_at_the_bound() {
-        let entry = |d: &str| format!(r#"{{"digest":"{d}","platform":{{"os":"linux","architecture":"amd64"}}}}"#);
+        let entry = |d: &str| {
+            format!(r#"{{"digest":"{d}","platform":{{"os":"linux","architecture":"amd64"}}}}"#)
+        };
         let upper = D1.to_ascii_uppercase().replace("SHA256", "sha256");
         let many: Vec<String> = std::iter::repeat_n(entry(D1), 20_000)
             .chain([entry(&upper), entry("sha256:b")])
@@ -470,12 +472,19 @@ mod tests {
             .map(|(_, d)| d.digest_text().to_string())
             .collect();
         assert_eq!(got, vec![D1.to_string(), "sha256:b".to_string()]);
-        assert!(walk.children(&idx, "t").unwrap().is_empty(), "already followed");
+        assert!(
+            walk.children(&idx, "t").unwrap().is_empty(),
+            "already followed"
+        );
 
         let limit = crate::limits::MAX_INDEX_MANIFESTS;
-        let distinct: Vec<String> = (0..=limit).map(|i| entry(&format!("sha256:{i:064x}"))).collect();
+        let distinct: Vec<String> = (0..=limit)
+            .map(|i| entry(&format!("sha256:{i:064x}")))
+            .collect();
         let idx = index(&format!(r#"{{"manifests":[{}]}}"#, distinct.join(",")));
-        let e = IndexWalk::default().children(&idx, "index.json").unwrap_err();
+        let e = IndexWalk::default()
+            .children(&idx, "index.json")
+            .unwrap_err();
         assert_eq!(
             e.to_string(),
             format!("index.json leads to more than {limit} manifests (nested indexes included); an image has a few dozen at most, so this is a damaged or crafted index")

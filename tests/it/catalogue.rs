@@ -91,7 +91,9 @@ fn file(dir: &Path, name: &str, bytes: &[u8]) -> String {
 /// A sparse file of `len` zero bytes (no disk used): a regular file past a cap.
 fn sparse(dir: &Path, name: &str, len: u64) -> String {
     let p = dir.join(name);
-    std::fs::File::create(&p).and_then(|f| f.set_len(len)).expect("sparse file");
+    std::fs::File::create(&p)
+        .and_then(|f| f.set_len(len))
+        .expect("sparse file");
     p.display().to_string()
 }
 
@@ -328,7 +330,8 @@ fn fanout_layout(dir: &Path, n: usize) -> String {
     let root = dir.join("fanout-layout");
     let blobs = root.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).expect("layout dir");
-    std::fs::write(root.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).expect("oci-layout");
+    std::fs::write(root.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
+        .expect("oci-layout");
     let entries: Vec<Value> = (0..n)
         .map(|i| json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{i:064x}"), "size": 2,
                         "platform": {"os": "linux", "architecture": "amd64"}}))

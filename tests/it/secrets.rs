@@ -298,7 +298,14 @@ fn error_bodies_echoing_the_credentials_are_summarised_and_redacted() {
     let pw = write(sb.path(), "reg-pw", REGISTRY_PASSWORD);
     let out2 = sb
         .cmd()
-        .args(["inspect", "--no-registry-cache", "--registry-user", "bob", "--registry-password-file", &pw])
+        .args([
+            "inspect",
+            "--no-registry-cache",
+            "--registry-user",
+            "bob",
+            "--registry-password-file",
+            &pw,
+        ])
         .arg(format!("{registry}/lab/tool:1"))
         .output()
         .expect("run");
@@ -307,9 +314,26 @@ fn error_bodies_echoing_the_credentials_are_summarised_and_redacted() {
         assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
         assert_eq!(leaks(&out.stderr), Vec::<String>::new(), "{what}: {stderr}");
         assert_eq!(leaks(&out.stdout), Vec::<String>::new(), "{what}");
-        assert!(!stderr.contains('\x1b'), "{what}: a raw escape reached the terminal: {stderr:?}");
-        assert!(stderr.to_ascii_lowercase().contains("you sent authorization: ") && stderr.contains("<redacted>"), "{what}: {stderr}");
-        assert!(stderr.lines().count() <= 4, "{what}: {} lines: {stderr}", stderr.lines().count());
-        assert!(stderr.len() < 2000, "{what}: {} bytes of stderr", stderr.len());
+        assert!(
+            !stderr.contains('\x1b'),
+            "{what}: a raw escape reached the terminal: {stderr:?}"
+        );
+        assert!(
+            stderr
+                .to_ascii_lowercase()
+                .contains("you sent authorization: ")
+                && stderr.contains("<redacted>"),
+            "{what}: {stderr}"
+        );
+        assert!(
+            stderr.lines().count() <= 4,
+            "{what}: {} lines: {stderr}",
+            stderr.lines().count()
+        );
+        assert!(
+            stderr.len() < 2000,
+            "{what}: {} bytes of stderr",
+            stderr.len()
+        );
     }
 }

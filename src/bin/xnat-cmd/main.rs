@@ -37,8 +37,7 @@ fn main() -> ExitCode {
                     // clap quotes the offending argument whole (an 8-million-digit number, a
                     // 4 MB reference): each line through the one summariser, capped, escaped.
                     let text = e.render().to_string();
-                    let lines: Vec<String> =
-                        text.lines().map(xnat_cmd::summary::message).collect();
+                    let lines: Vec<String> = text.lines().map(xnat_cmd::summary::message).collect();
                     eprintln!("{}", lines.join("\n"));
                     ExitCode::from(2)
                 }

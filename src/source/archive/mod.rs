@@ -43,7 +43,11 @@ pub enum ArchiveError {
     },
     /// A GNU long name or pax header larger than any real one: refused before it is read.
     #[error("`{path}` holds a tar extension header (long name or pax) of {size} bytes, over the {limit}-byte limit: the archive is damaged or crafted")]
-    TarExtensionTooLarge { path: PathBuf, size: u64, limit: u64 },
+    TarExtensionTooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
     #[error("`{path}` is not a tar archive: no entries found")]
     EmptyTar { path: PathBuf },
     #[error("`{path}` is truncated: entry `{entry}` ends past the end of the file")]

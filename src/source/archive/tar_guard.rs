@@ -117,9 +117,8 @@ impl<R> Guard<R> {
             self.next = None;
             return;
         }
-        let read_whole = kind.is_gnu_longname()
-            || kind.is_gnu_longlink()
-            || kind.is_pax_local_extensions();
+        let read_whole =
+            kind.is_gnu_longname() || kind.is_gnu_longlink() || kind.is_pax_local_extensions();
         if read_whole && size > self.limit {
             self.refused = Some(size);
         }

@@ -305,7 +305,8 @@ impl Auth {
             let seeded = ra.seeded.load(std::sync::atomic::Ordering::Relaxed);
             if let Some(ch) = bearer.as_ref().filter(|_| seeded) {
                 let realm = ch.param("realm").unwrap_or_default();
-                if !realm_on_registry(realm, &r.registry) && self.credential(r, &ra).await?.is_some()
+                if !realm_on_registry(realm, &r.registry)
+                    && self.credential(r, &ra).await?.is_some()
                 {
                     tracing::debug!(registry = %r.registry, realm, "remembered realm is another host; asking the registry");
                     ra.seeded.store(false, std::sync::atomic::Ordering::Relaxed);
@@ -603,7 +604,11 @@ mod tests {
             ("not a url", "ghcr.io", false),
         ];
         for (realm, registry, want) in cases {
-            assert_eq!(realm_on_registry(realm, registry), want, "{realm} for {registry}");
+            assert_eq!(
+                realm_on_registry(realm, registry),
+                want,
+                "{realm} for {registry}"
+            );
         }
     }
     use super::*;

@@ -427,8 +427,8 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
         let remaining = header(resp.headers(), "ratelimit-remaining".parse().ok());
         // A wait longer than we honour is reported, not waited out (as the XNAT client does):
         // `Retry-After: 999999` would otherwise cost every retry its full capped wait.
-        let too_long = retry_after
-            .is_some_and(|s| Duration::from_secs(s) > self.transport.max_retry_after);
+        let too_long =
+            retry_after.is_some_and(|s| Duration::from_secs(s) > self.transport.max_retry_after);
         if too_long || self.attempts >= self.transport.max_retries {
             return Err(RegistryError::RateLimited {
                 registry: self.registry().to_string(),
@@ -437,9 +437,9 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
             });
         }
         self.attempts += 1;
-        let wait = retry_after
-            .map(Duration::from_secs)
-            .unwrap_or_else(|| crate::retry::backoff(self.attempts).min(self.transport.max_retry_after));
+        let wait = retry_after.map(Duration::from_secs).unwrap_or_else(|| {
+            crate::retry::backoff(self.attempts).min(self.transport.max_retry_after)
+        });
         tracing::debug!(
             registry = self.registry(),
             wait_ms = wait.as_millis() as u64,

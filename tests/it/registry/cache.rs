@@ -330,7 +330,9 @@ async fn a_rewritten_remembered_realm_never_gets_the_credentials() {
         }
     }
 
-    let seen: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    // (path, Authorization) of every request the rewritten realm gets.
+    type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+    let seen: Seen = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let thief = format!("http://{}/token", listener.local_addr().unwrap());
     let log = seen.clone();
@@ -349,7 +351,12 @@ async fn a_rewritten_remembered_realm_never_gets_the_credentials() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let dir = cache.join("challenges");
-    let file = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let good = std::fs::read_to_string(&file).unwrap();
     let realm = serde_json::from_str::<serde_json::Value>(&good).unwrap()["challenge"]["params"]
         ["realm"]
