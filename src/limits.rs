@@ -84,6 +84,11 @@ pub const MAX_SUMMARY_CHARS: usize = 200;
 /// stops here with `… (N bytes)`.
 pub const MAX_MESSAGE_CHARS: usize = 1000;
 
+/// Characters of one line of a human-readable report (`validate`, `install`, `list`, …): rows
+/// with many wrappers run to a few hundred; a name or image from a label echoed whole stops
+/// here with `… (N bytes)`.
+pub const MAX_OUTPUT_LINE_CHARS: usize = 4096;
+
 /// Redirects followed for one registry request: a blob redirect to a CDN is one, a CDN's own
 /// hop a second; more is a loop.
 pub const MAX_REDIRECTS: usize = 5;

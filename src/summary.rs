@@ -81,6 +81,25 @@ pub fn message(text: &str) -> String {
     cap_at(&clean, total, end < total, crate::limits::MAX_MESSAGE_CHARS)
 }
 
+/// One line of a human-readable report (a table row, a verdict), which shows names and images
+/// from labels and XNAT: escaped, and capped at
+/// [`MAX_OUTPUT_LINE_CHARS`](crate::limits::MAX_OUTPUT_LINE_CHARS) (a 15 MB command name is not
+/// printed whole). `--json` output is data and is not touched.
+pub fn output_line(text: &str) -> String {
+    let total = text.len();
+    let mut end = total.min(SCAN_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let clean = escape_controls(&text[..end]);
+    cap_at(
+        &clean,
+        total,
+        end < total,
+        crate::limits::MAX_OUTPUT_LINE_CHARS,
+    )
+}
+
 fn cap(clean: &str, total: usize, cut: bool) -> String {
     cap_at(clean, total, cut, MAX_SUMMARY_CHARS)
 }

@@ -337,3 +337,51 @@ fn error_bodies_echoing_the_credentials_are_summarised_and_redacted() {
         );
     }
 }
+
+/// A command name with terminal escapes, or of 15 MB, from a command file: `validate` shows it
+/// escaped and capped (it printed the ESC raw and all 15 MB); `--json` keeps the data whole.
+#[test]
+fn names_from_outside_are_shown_escaped_and_capped() {
+    let sb = Sandbox::new();
+    let cmd = |name: &str| {
+        json!([{"name": name, "version": "1", "type": "docker", "command-line": "run", "image": "x/y:1"}])
+            .to_string()
+    };
+    let esc = write(
+        sb.path(),
+        "esc.json",
+        &cmd("evil\x1b[2J\x1b]0;owned\x07name"),
+    );
+    let big = write(sb.path(), "big.json", &cmd(&"n".repeat(15_000_000)));
+    let out = sb.cmd().args(["validate", &esc]).output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        !stdout.contains('\x1b') && !stdout.contains('\x07'),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains("evil\\x1b[2J\\x1b]0;owned\\x07name"),
+        "{stdout}"
+    );
+    let out = sb.cmd().args(["validate", &big]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stdout.len() < 10_000,
+        "{} bytes of output",
+        out.stdout.len()
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("… (15000"),
+        "the cut says how long the line was"
+    );
+    let out = sb
+        .cmd()
+        .args(["validate", "--json", &esc])
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("evil\\u001b[2J"),
+        "JSON escapes it itself"
+    );
+}

@@ -11,7 +11,7 @@ use xnat_cmd::problem::Problem;
 use xnat_cmd::status::{check_site, prometheus, DriftKind, SiteStatus};
 
 use crate::args::{GlobalArgs, StatusArgs};
-use crate::output::{align, error, print_stdout, warn, CliError};
+use crate::output::{align, error, print_human, print_stdout, warn, CliError};
 use crate::progress::Progress;
 use crate::sync::{chosen_sites, connect_choice, declared_for, failed_list, load, FailedImage};
 
@@ -114,7 +114,7 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
         let text = serde_json::to_string_pretty(&r).map_err(CliError::work)?;
         print_stdout(&format!("{text}\n"))?;
     } else {
-        print_stdout(&human(&reports))?;
+        print_human(&human(&reports))?;
     }
     for r in &reports {
         for w in &r.warnings {
