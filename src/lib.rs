@@ -31,6 +31,7 @@ pub mod schema;
 pub mod secret;
 pub mod source;
 pub mod status;
+pub mod summary;
 pub mod sync;
 mod tls;
 

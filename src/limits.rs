@@ -45,6 +45,10 @@ pub const MAX_DAEMON_LINE_BYTES: u64 = 1024 * 1024;
 /// are short; a mounted file this large is the wrong file.
 pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 
+/// Cap on a cosign public key file (`--verify-key`, `verify:` in a fleet file): a PEM P-256
+/// key is 178 bytes; 64 KiB bounds `/dev/zero`-like mistakes and allows a bundle of a few.
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
 /// Cap on a command JSON file (`validate`, `label`, `install FILE`): it becomes a label, which
 /// lives in an image config, so the config cap is its natural bound.
 pub const MAX_COMMAND_FILE_BYTES: u64 = DEFAULT_MAX_JSON_BYTES;
@@ -58,10 +62,32 @@ pub const MAX_FLEET_FILE_BYTES: u64 = 4 * 1024 * 1024;
 /// ~200 KB; 4 MiB bounds a wrong path without refusing any real file.
 pub const MAX_CONFIG_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
+/// Cap on one tar extension header (GNU long name or long link, pax header) in an archive: the
+/// `tar` crate reads these whole, and a header may claim any size (1 GiB in a 1 MB `.tar.gz`).
+/// Archive entry names are under 200 bytes (`blobs/sha256/<64 hex>`), pax records a few
+/// hundred; 64 KiB is far beyond both.
+pub const MAX_TAR_EXTENSION_BYTES: u64 = 64 * 1024;
+
 /// The JSON documents of one compressed archive together may use this many times the JSON cap:
 /// a gzipped archive is read in one pass, so its small files are kept as they stream by; an
 /// image has a handful of them, and a hostile archive of many small files stops here.
 pub const ARCHIVE_JSON_BUDGET_FACTOR: u64 = 4;
+
+/// Characters of outside text (an error body, a helper's output, an echoed input value) a
+/// message quotes (`crate::summary`); longer text ends in `… (N bytes)`. 200 is two lines of
+/// a terminal: enough for any real server message, and a 1 MB page or a 15 MB name stays one
+/// short line.
+pub const MAX_SUMMARY_CHARS: usize = 200;
+
+/// Characters of one message line (an error, a cause, a hint) as printed: messages quote paths
+/// and values, so they may be longer than a summary, but an input echoed whole (a 15 MB name)
+/// stops here with `… (N bytes)`.
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
+/// Characters of one line of a human-readable report (`validate`, `install`, `list`, …): rows
+/// with many wrappers run to a few hundred; a name or image from a label echoed whole stops
+/// here with `… (N bytes)`.
+pub const MAX_OUTPUT_LINE_CHARS: usize = 4096;
 
 /// Redirects followed for one registry request: a blob redirect to a CDN is one, a CDN's own
 /// hop a second; more is a loop.
@@ -79,9 +105,25 @@ pub const MAX_JSON_DEPTH: usize = 512;
 pub const MAX_SIGNATURE_MANIFESTS: usize = 16;
 pub const MAX_SIGNATURE_LAYERS: usize = 64;
 
+/// Cap on one cosign signature payload (a layer blob of a `.sig` manifest): a simple-signing
+/// payload is a few hundred bytes of JSON; 1 MiB is far beyond any, and bounds a layer that
+/// names an image layer instead.
+pub const MAX_SIGNATURE_PAYLOAD_BYTES: u64 = 1024 * 1024;
+
+/// Cap on the distinct signature payloads of one image together (each blob fetched and held
+/// once, however many layers name it): 16 manifests × 64 layers of a few hundred bytes is
+/// under 1 MiB; 8 MiB bounds 1,024 layers naming large blobs (it was 1 GiB).
+pub const MAX_SIGNATURE_PAYLOADS_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Image indexes nested in an OCI layout: real ones nest once (an index of manifests), rarely
 /// twice; deeper is a loop or a crafted archive.
 pub const MAX_INDEX_DEPTH: usize = 4;
+
+/// Distinct manifests one `--all-platforms` read follows through its indexes (registry or
+/// layout; each digest once however often it is named): a multi-arch image has a dozen
+/// platforms plus as many attestations; 256 is far beyond that and bounds an index naming
+/// thousands, or indexes nested `MAX_INDEX_DEPTH` deep × 40.
+pub const MAX_INDEX_MANIFESTS: usize = 256;
 
 // ---- deadlines ----------------------------------------------------------------------------
 
@@ -102,6 +144,10 @@ pub const MAX_RETRIES: u32 = 3;
 /// Longest `Retry-After` honoured on a 429; a longer one is reported, not waited out.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
+/// Longest a registry token is kept when its answer's `expires_in` is past what the clock can
+/// hold (`18446744073709551615`): a run is minutes, and the token is refetched on a 401 anyway.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// Deadline for one XNAT request, body included: the slowest real call (a command list on a
 /// loaded site) takes seconds.
 pub const XNAT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -121,14 +167,52 @@ pub const DAEMON_PULL_IDLE: Duration = Duration::from_secs(300);
 
 // ---- the capped file read -----------------------------------------------------------------
 
+/// Open `path` for reading, refusing anything but a regular file (a FIFO, a device, a socket,
+/// a directory) with `InvalidInput` naming what it is. Opened with `O_NONBLOCK` and checked
+/// with `fstat` on the open descriptor, so opening a FIFO nobody writes to returns at once
+/// instead of blocking forever, and the file checked is the file read (no race with a rename).
+/// `O_NONBLOCK` changes nothing for reads of a regular file. Every local file the library
+/// reads is opened here (a test greps for other opens); stdin (`-`) is read by the caller.
+pub fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    if kind.is_file() {
+        return Ok(file);
+    }
+    let what = if kind.is_dir() {
+        "a directory"
+    } else if kind.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    };
+    Err(std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("it is {what}, not a regular file; give the path of a file"),
+    ))
+}
+
 /// The whole file, refusing it (`InvalidData`, naming the cap) once it passes `cap` bytes; never
-/// reads more than `cap + 1`. Its error reads like `std::fs::read`'s, so callers keep their
-/// messages (`failed to read fleet file `x`: …`).
+/// reads more than `cap + 1`, and refuses what is not a regular file ([`open_regular`]). Its
+/// error reads like `std::fs::read`'s, so callers keep their messages (`failed to read fleet
+/// file `x`: …`).
 pub fn read_file(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    read_capped(open_regular(path)?, cap)
+}
+
+/// Everything `reader` gives, refusing it (`InvalidData`, naming the cap) once it passes `cap`
+/// bytes; never reads more than `cap + 1`. For stdin and files opened with [`open_regular`].
+pub fn read_capped(reader: impl std::io::Read, cap: u64) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
-    std::fs::File::open(path)?
-        .take(cap.saturating_add(1))
-        .read_to_end(&mut buf)?;
+    reader.take(cap.saturating_add(1)).read_to_end(&mut buf)?;
     if buf.len() as u64 > cap {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
@@ -168,10 +252,97 @@ mod tests {
                 (got, want) => panic!("cap {cap}: got {got:?}, want {want:?}"),
             }
         }
-        // An endless file is refused after cap + 1 bytes, not read to the end.
-        let e = read_file(Path::new("/dev/zero"), 1024).unwrap_err();
+        // An endless stream is refused after cap + 1 bytes, not read to the end.
+        let e = read_capped(std::io::repeat(0), 1024).unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
         std::fs::write(&p, [0xff, 0xfe]).unwrap();
         assert!(read_text(&p, 10).unwrap_err().to_string().contains("UTF-8"));
+    }
+
+    #[test]
+    fn fifos_devices_and_directories_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo failed");
+        // No writer: a plain open() would block here forever.
+        let cases = [
+            (
+                fifo.as_path(),
+                "it is a FIFO (named pipe), not a regular file; give the path of a file",
+            ),
+            (
+                Path::new("/dev/zero"),
+                "it is a device, not a regular file; give the path of a file",
+            ),
+            (
+                dir.path(),
+                "it is a directory, not a regular file; give the path of a file",
+            ),
+        ];
+        for (p, want) in cases {
+            let e = read_file(p, 1024).unwrap_err();
+            assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::InvalidInput,
+                "{}",
+                p.display()
+            );
+            assert_eq!(e.to_string(), want);
+            assert_eq!(read_text(p, 1024).unwrap_err().to_string(), want);
+        }
+        assert_eq!(
+            read_file(&dir.path().join("missing"), 1)
+                .unwrap_err()
+                .kind(),
+            std::io::ErrorKind::NotFound
+        );
+    }
+
+    /// Every local file goes through [`open_regular`]: no other open or whole-file read in the
+    /// library or the binary outside test code (a FIFO would block it, `/dev/zero` fill memory).
+    #[test]
+    fn no_file_is_opened_around_the_capped_reader() {
+        fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        walk(&root, &mut files);
+        let banned = [
+            "File::open(",
+            "fs::read(",
+            "read_to_string(",
+            "OpenOptions::new()",
+        ];
+        let mut found = Vec::new();
+        for f in files {
+            let name = f.file_name().unwrap().to_string_lossy().to_string();
+            if name == "limits.rs" || name.ends_with("tests.rs") || name == "atomic.rs" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&f).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap_or("");
+            for (i, line) in code.lines().enumerate() {
+                if banned.iter().any(|b| line.contains(b)) && !line.trim_start().starts_with("//") {
+                    found.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "open files with limits::open_regular / read_file:\n{}",
+            found.join("\n")
+        );
     }
 }

@@ -119,7 +119,7 @@ pub fn is_command_file(arg: &str) -> bool {
     }
     let path = Path::new(arg);
     let mut head = [0u8; 4096];
-    let n = match path.is_file().then(|| std::fs::File::open(path)) {
+    let n = match path.is_file().then(|| crate::limits::open_regular(path)) {
         Some(Ok(mut f)) => std::io::Read::read(&mut f, &mut head).unwrap_or(0),
         _ => return false,
     };

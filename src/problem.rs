@@ -1,6 +1,8 @@
 //! An error as the user sees it — `error: …`, each `caused by: …`, an optional `hint: …` —
 //! built once from any error chain, so a whole run and one item of many print (and serialise
-//! to `--json`) the same fields. The library builds these; only the binary prints them.
+//! to `--json`) the same fields. The library builds these; only the binary prints them. Every
+//! line goes through [`crate::summary::message`]: an input value quoted whole (a 15 MB name, a
+//! label's terminal escape) is capped and escaped here whatever error quoted it.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -21,7 +23,7 @@ impl Problem {
     /// A problem with a message only.
     pub fn new(error: impl Into<String>) -> Self {
         Problem {
-            error: error.into(),
+            error: crate::summary::message(&error.into()),
             causes: Vec::new(),
             hint: None,
         }
@@ -34,7 +36,7 @@ impl Problem {
         let mut last = p.error.clone();
         let mut cause = e.source();
         while let Some(c) = cause {
-            let text = c.to_string();
+            let text = crate::summary::message(&c.to_string());
             if !last.contains(&text) {
                 p.causes.push(text.clone());
             }
@@ -46,7 +48,7 @@ impl Problem {
 
     pub fn with_hint(mut self, hint: Option<impl Into<String>>) -> Self {
         if let Some(h) = hint {
-            self.hint = Some(h.into());
+            self.hint = Some(crate::summary::message(&h.into()));
         }
         self
     }
@@ -54,8 +56,9 @@ impl Problem {
     /// Name the item the problem belongs to (`SOURCE: message`), for one item of many —
     /// unless the message names it already.
     pub fn about(mut self, item: &str) -> Self {
-        if !item.is_empty() && !self.error.contains(item) {
-            self.error = format!("{item}: {}", self.error);
+        let shown = crate::summary::quote(item);
+        if !item.is_empty() && !self.error.contains(&shown) {
+            self.error = crate::summary::message(&format!("{shown}: {}", self.error));
         }
         self
     }

@@ -9,9 +9,49 @@ use std::fmt;
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
 
+/// Every secret value the process has held (and, for a `Bearer x` / `Basic x` header, the
+/// credential after the scheme), so that text from outside can be redacted before a message
+/// quotes it ([`crate::summary`]): a server or helper that echoes the password must not get
+/// it printed. Bounded: a run holds a few credentials and a token per scope.
+static KNOWN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// Most secrets remembered for redaction.
+const MAX_KNOWN: usize = 4096;
+
+/// Values shorter than this are not redacted (a one-letter password would blank every `a`).
+const MIN_KNOWN_LEN: usize = 4;
+
+fn remember(value: &str) {
+    let mut known = KNOWN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let tail = value
+        .split_once(' ')
+        .filter(|(scheme, _)| matches!(scheme.to_ascii_lowercase().as_str(), "bearer" | "basic"))
+        .map(|(_, t)| t);
+    for v in std::iter::once(value).chain(tail) {
+        if v.len() >= MIN_KNOWN_LEN && known.len() < MAX_KNOWN {
+            known.insert(v.to_string());
+        }
+    }
+}
+
+/// The secrets to redact, longest first (so a secret containing another goes whole).
+pub fn known() -> Vec<String> {
+    let known = KNOWN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut v: Vec<String> = known.iter().cloned().collect();
+    v.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    v
+}
+
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        remember(&value);
+        Secret(value)
     }
 
     /// The secret itself: call only where it goes on the wire.
@@ -66,7 +106,7 @@ impl Secret {
             source,
         };
         let mut raw = Vec::new();
-        std::fs::File::open(path)
+        crate::limits::open_regular(path)
             .map_err(read)?
             .take(MAX_SECRET_FILE_BYTES + 1)
             .read_to_end(&mut raw)
@@ -86,13 +126,13 @@ impl Secret {
         if text.is_empty() {
             return Err(SecretFileError::Empty { path: shown });
         }
-        Ok(Secret(text))
+        Ok(Secret::new(text))
     }
 }
 
 impl From<String> for Secret {
     fn from(s: String) -> Self {
-        Secret(s)
+        Secret::new(s)
     }
 }
 

@@ -60,10 +60,12 @@ impl fmt::Debug for PublicKey {
 impl PublicKey {
     /// Read a PEM public key file (`cosign.pub`).
     pub fn load(path: &Path) -> Result<PublicKey, KeyError> {
-        let text = std::fs::read(path).map_err(|source| KeyError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::limits::read_file(path, crate::limits::MAX_KEY_FILE_BYTES).map_err(
+            |source| KeyError::Read {
+                path: path.to_path_buf(),
+                source,
+            },
+        )?;
         PublicKey::from_pem(&text, path)
     }
 

@@ -49,7 +49,8 @@ pub struct Candidate {
     /// The [`SIGNATURE_ANNOTATION`] value.
     pub signature: Option<String>,
     /// The blob: the payload the signature covers.
-    pub payload: Vec<u8>,
+    /// Shared (`Bytes`): a blob named by several layers is fetched and held once.
+    pub payload: bytes::Bytes,
 }
 
 /// Why one signature layer was not accepted. The variants are ordered from least to most

@@ -21,7 +21,7 @@ fn candidate(layer: &SigLayer) -> Candidate {
         media_type: Some(SIMPLE_SIGNING_MEDIA_TYPE.into()),
         digest: Digest::sha256_of(&layer.payload),
         signature: Some(layer.signature.clone()),
-        payload: layer.payload.clone(),
+        payload: layer.payload.clone().into(),
     }
 }
 
@@ -33,13 +33,13 @@ fn check_table() {
     let digest = Digest::parse(DIGEST).unwrap();
     let tampered = {
         let mut c = candidate(&good);
-        c.payload = payload(REPO, OTHER);
+        c.payload = payload(REPO, OTHER).into();
         c.digest = Digest::sha256_of(&c.payload);
         c
     };
     let blob_mismatch = {
         let mut c = candidate(&good);
-        c.payload = payload(REPO, OTHER);
+        c.payload = payload(REPO, OTHER).into();
         c
     };
     let wrong_type = {
@@ -225,7 +225,7 @@ OSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==
             "MEUCIQD6q/COgzOyW0YH1Dk+CCYSt4uAhm3FDHUwvPI55zwnlwIgE0ZK58ZOWpZw8YVmBapJhBqCfdPekIknimuO0xH8Jh8="
                 .into(),
         ),
-        payload: payload.to_vec(),
+        payload: bytes::Bytes::from_static(payload),
     };
     let keys = [PublicKey::from_pem(pem.as_bytes(), Path::new("cosign.pub")).unwrap()];
     let digest =
@@ -235,7 +235,9 @@ OSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==
     assert!(got.is_ok(), "{got:?}");
     // One byte changed and it no longer verifies.
     let mut tampered = c.clone();
-    tampered.payload[20] ^= 1;
+    let mut bytes = tampered.payload.to_vec();
+    bytes[20] ^= 1;
+    tampered.payload = bytes.into();
     tampered.digest = Digest::sha256_of(&tampered.payload);
     assert!(matches!(
         check(

@@ -108,7 +108,8 @@ impl Helpers {
             if text.to_ascii_lowercase().contains("credentials not found") {
                 return Ok(None);
             }
-            let first = text.trim().lines().next().unwrap_or("").to_string();
+            // One line, capped, escaped, credentials redacted (a helper may echo its JSON).
+            let first = crate::summary::summarise(text.trim().lines().next().unwrap_or(""));
             return Err(err(format!("exited with {status}: {first}")));
         }
         let parsed: HelperOutput = serde_json::from_str(stdout.trim()).map_err(|_| {

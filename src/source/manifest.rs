@@ -5,7 +5,7 @@
 //! all we need are a few fields read leniently. Selection of the platform and digest checks
 //! live here so that archives, registries and daemons decide the same way.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Deserialize;
 
@@ -147,6 +147,9 @@ pub enum ManifestError {
     },
     #[error(transparent)]
     DigestMismatch(#[from] DigestMismatch),
+    /// `--all-platforms` reached more distinct manifests than any image has.
+    #[error("{what} leads to more than {limit} manifests (nested indexes included); an image has a few dozen at most, so this is a damaged or crafted index")]
+    TooManyManifests { what: String, limit: usize },
     /// Not a sha256 digest (another algorithm, or not a digest at all).
     #[error("unsupported digest `{digest}` for {what}: only sha256 is supported")]
     UnsupportedDigest { what: String, digest: String },
@@ -256,6 +259,42 @@ pub fn image_entries(index: &Index) -> Vec<(Option<Platform>, &Descriptor)> {
             }
         })
         .collect()
+}
+
+/// The walk of indexes with `--all-platforms`, one per read, shared by registries and
+/// archives: each manifest digest is followed once however often indexes name it, and the
+/// walk stops at [`MAX_INDEX_MANIFESTS`](crate::limits::MAX_INDEX_MANIFESTS) distinct ones.
+/// Without it an index naming one manifest 20,000 times, or indexes nested 4 deep × 40, cost
+/// a read (and a record) per mention.
+#[derive(Debug, Default)]
+pub struct IndexWalk {
+    seen: HashSet<String>,
+}
+
+impl IndexWalk {
+    /// The image entries of `index` not followed before in this walk (by digest, as written,
+    /// case-insensitively), in index order; `what` names the index in the error.
+    pub fn children<'a>(
+        &mut self,
+        index: &'a Index,
+        what: &str,
+    ) -> Result<Vec<(Option<Platform>, &'a Descriptor)>, ManifestError> {
+        let limit = crate::limits::MAX_INDEX_MANIFESTS;
+        let mut out = Vec::new();
+        for (p, d) in image_entries(index) {
+            if !self.seen.insert(d.digest_text().to_ascii_lowercase()) {
+                continue;
+            }
+            if self.seen.len() > limit {
+                return Err(ManifestError::TooManyManifests {
+                    what: what.to_string(),
+                    limit,
+                });
+            }
+            out.push((p, d));
+        }
+        Ok(out)
+    }
 }
 
 /// Pick the descriptor for `wanted` in an index. An exact variant match wins over an
@@ -412,6 +451,43 @@ mod tests {
         assert_eq!(
             err,
             "no image for platform windows/amd64 in t; available: linux/arm64/v8, linux/amd64, linux/arm/v6, linux/arm/v7"
+        );
+    }
+
+    #[test]
+    fn index_walk_follows_each_digest_once_and_stops_at_the_bound() {
+        let entry = |d: &str| {
+            format!(r#"{{"digest":"{d}","platform":{{"os":"linux","architecture":"amd64"}}}}"#)
+        };
+        let upper = D1.to_ascii_uppercase().replace("SHA256", "sha256");
+        let many: Vec<String> = std::iter::repeat_n(entry(D1), 20_000)
+            .chain([entry(&upper), entry("sha256:b")])
+            .collect();
+        let idx = index(&format!(r#"{{"manifests":[{}]}}"#, many.join(",")));
+        let mut walk = IndexWalk::default();
+        let got: Vec<_> = walk
+            .children(&idx, "t")
+            .unwrap()
+            .iter()
+            .map(|(_, d)| d.digest_text().to_string())
+            .collect();
+        assert_eq!(got, vec![D1.to_string(), "sha256:b".to_string()]);
+        assert!(
+            walk.children(&idx, "t").unwrap().is_empty(),
+            "already followed"
+        );
+
+        let limit = crate::limits::MAX_INDEX_MANIFESTS;
+        let distinct: Vec<String> = (0..=limit)
+            .map(|i| entry(&format!("sha256:{i:064x}")))
+            .collect();
+        let idx = index(&format!(r#"{{"manifests":[{}]}}"#, distinct.join(",")));
+        let e = IndexWalk::default()
+            .children(&idx, "index.json")
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("index.json leads to more than {limit} manifests (nested indexes included); an image has a few dozen at most, so this is a damaged or crafted index")
         );
     }
 

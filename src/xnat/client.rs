@@ -389,7 +389,7 @@ impl XnatClient {
                 user: self.creds.user.clone(),
                 action: format!("{method} {}", path_of(url)),
                 status: 403,
-                body: body.trim().to_string(),
+                body: crate::summary::summarise(body),
             };
         }
         XnatError::Http {
@@ -732,38 +732,13 @@ fn path_of(u: &Url) -> String {
 /// Server text on one line, capped, for error messages; an HTML error page (Tomcat's, a
 /// proxy's) is shown as its text, without the markup.
 fn one_line(s: &str) -> String {
-    let text = if s.trim_start().starts_with('<') {
-        strip_tags(s)
-    } else {
-        s.to_string()
-    };
-    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if joined.chars().count() > 600 {
-        format!("{}…", joined.chars().take(600).collect::<String>())
-    } else if joined.is_empty() {
+    // The one summariser: one line, tags dropped, capped, escaped, credentials redacted.
+    let text = crate::summary::summarise(s);
+    if text.is_empty() {
         "(empty body)".to_string()
     } else {
-        joined
+        text
     }
-}
-
-/// The text between tags, each tag replaced by a space. Written by hand: error pages only
-/// need their words shown, not an HTML parser's fidelity.
-fn strip_tags(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -88,6 +88,15 @@ fn file(dir: &Path, name: &str, bytes: &[u8]) -> String {
     p.display().to_string()
 }
 
+/// A sparse file of `len` zero bytes (no disk used): a regular file past a cap.
+fn sparse(dir: &Path, name: &str, len: u64) -> String {
+    let p = dir.join(name);
+    std::fs::File::create(&p)
+        .and_then(|f| f.set_len(len))
+        .expect("sparse file");
+    p.display().to_string()
+}
+
 fn push(reg: &Registry, repo: &str, image: &BuiltImage) {
     tokio::runtime::Runtime::new()
         .expect("runtime")
@@ -123,7 +132,7 @@ fn cli_rows(d: &Path, emu: &str, archive_src: &str) -> Vec<Row> {
         row("password file missing", &["inspect", "--registry-user", "bob", "--registry-password-file", "/nonexistent/pw", "lab/tool:1"], 2, "--registry-password-file: failed to read the secret file `/nonexistent/pw`"),
         row("password file empty", &["inspect", "--registry-user", "bob", "--registry-password-file", &empty, "lab/tool:1"], 2, "is empty"),
         row("password file too large", &["inspect", "--registry-user", "bob", "--registry-password-file", &big, "lab/tool:1"], 2, "larger than 65536 bytes"),
-        row("password file is /dev/zero", &["inspect", "--registry-user", "bob", "--registry-password-file", "/dev/zero", "lab/tool:1"], 2, "larger than 65536 bytes"),
+        row("password file is /dev/zero", &["inspect", "--registry-user", "bob", "--registry-password-file", "/dev/zero", "lab/tool:1"], 2, "it is a device, not a regular file"),
         row("password file is a directory", &["inspect", "--registry-user", "bob", "--registry-password-file", dir, "lab/tool:1"], 2, "failed to read the secret file"),
         row("password stdin a 200 KB line", &["inspect", "--registry-user", "bob", "--registry-password-stdin", "lab/tool:1"], 2, "--registry-password-stdin: the first line of stdin is longer than 65536 bytes").stdin(vec![b'x'; 200 * 1024]),
         row("password stdin empty", &["inspect", "--registry-user", "bob", "--registry-password-stdin", "lab/tool:1"], 2, "stdin gave an empty password"),
@@ -134,7 +143,7 @@ fn cli_rows(d: &Path, emu: &str, archive_src: &str) -> Vec<Row> {
         row("XNAT URL with credentials", &["list", "--xnat", "https://admin:hunter2-in-url@xnat.example.org"], 2, "credentials in the URL"),
         row("XNAT URL unparsable", &["list", "--xnat", "http://[::1"], 2, "invalid XNAT URL"),
         row("XNAT CA file not PEM", &["list", "--ca-cert", &not_pem], 2, "PEM").at(emu),
-        row("XNAT CA file is /dev/zero", &["list", "--ca-cert", "/dev/zero"], 2, "4194304-byte limit").at(emu),
+        row("XNAT CA file is /dev/zero", &["list", "--ca-cert", "/dev/zero"], 2, "it is a device, not a regular file").at(emu),
         row("XNAT password file missing", &["list", "--password-file", "/nonexistent/xnat-pw"], 2, "/nonexistent/xnat-pw").at(emu),
         row("uninstall without a target", &["uninstall"], 2, "required"),
         row("uninstall id not a number", &["uninstall", "--id", "seven"], 2, "invalid value 'seven'").at(emu),
@@ -174,7 +183,8 @@ fn command_file_rows(d: &Path) -> Vec<Row> {
         }
     }
     rows.push(row("command file missing", &["validate", "/nonexistent/cmd.json"], 1, "/nonexistent/cmd.json"));
-    rows.push(row("command file is /dev/zero", &["label", "/dev/zero"], 1, "16777216-byte limit"));
+    rows.push(row("command file past its cap", &["label", &sparse(d, "huge.json", 16 * 1024 * 1024 + 1)], 1, "16777216-byte limit"));
+    rows.push(row("command file is /dev/zero", &["label", "/dev/zero"], 1, "it is a device, not a regular file"));
     rows.push(row("command file is a directory", &["label", d.to_str().unwrap_or("/")], 1, "failed to read"));
     rows
 }
@@ -251,7 +261,8 @@ fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
     }
     let f = file(d, "fleet-noprune.yaml", format!("images:\n  - image: {good}\n").as_bytes());
     rows.push(row("prune without a prune key", &["sync", &f, "--prune"], 2, "--prune needs a `prune:` key").at(emu));
-    rows.push(row("fleet file is /dev/zero", &["sync", "/dev/zero"], 2, "4194304-byte limit").at(emu));
+    rows.push(row("fleet file past its cap", &["sync", &sparse(d, "huge-fleet.yaml", 4 * 1024 * 1024 + 1)], 2, "4194304-byte limit").at(emu));
+    rows.push(row("fleet file is /dev/zero", &["sync", "/dev/zero"], 2, "it is a device, not a regular file").at(emu));
     rows
 }
 
@@ -303,7 +314,7 @@ fn registry_rows(d: &Path, q: &QuirkServer, reg: &Registry, emu: &str, auth: &Re
     add("a config blob redirect loop", "blobloop", "redirect");
     let other = format!("sha256:{}", "ab".repeat(32));
     let not_json = file(d, "not-json-auth", b"hello, not JSON\n");
-    rows.push(row("registry: auth file is /dev/zero", &["inspect", "--no-registry-cache", "--registry-auth-file", "/dev/zero", &r("plain")], 1, "4194304-byte limit"));
+    rows.push(row("registry: auth file is /dev/zero", &["inspect", "--no-registry-cache", "--registry-auth-file", "/dev/zero", &r("plain")], 1, "it is a device, not a regular file"));
     rows.push(row("registry: auth file not JSON", &["inspect", "--no-registry-cache", "--registry-auth-file", &not_json, &r("plain")], 1, "not-json-auth"));
     rows.push(row("registry: a manifest that is not the digest asked for", &["inspect", "--no-registry-cache", &format!("{h}/q-plain@{other}")], 1, "digest"));
     // The real registry.
@@ -327,6 +338,58 @@ fn registry_rows(d: &Path, q: &QuirkServer, reg: &Registry, emu: &str, auth: &Re
         .env("PATH", &path).env("DOCKER_CONFIG", &docker.display().to_string()));
     rows.push(row("registry: no credentials for a basic registry", &["inspect", "--no-registry-cache", &format!("{}/cat/good:1", auth.addr)], 1, "cat/good"));
     rows
+}
+
+/// An OCI layout whose index names `n` distinct manifests (none of them present: the walk
+/// must stop before it reads them); its SOURCE text.
+fn fanout_layout(dir: &Path, n: usize) -> String {
+    use xnat_cmd::digest::Digest;
+    let root = dir.join("fanout-layout");
+    let blobs = root.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).expect("layout dir");
+    std::fs::write(root.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
+        .expect("oci-layout");
+    let entries: Vec<Value> = (0..n)
+        .map(|i| json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": format!("sha256:{i:064x}"), "size": 2,
+                        "platform": {"os": "linux", "architecture": "amd64"}}))
+        .collect();
+    let index = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries}).to_string();
+    let digest = Digest::sha256_of(index.as_bytes());
+    std::fs::write(blobs.join(digest.hex()), &index).expect("index blob");
+    let top = json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest.to_string(),
+                     "size": index.len(), "annotations": {"org.opencontainers.image.ref.name": "v1"}}]});
+    std::fs::write(root.join("index.json"), top.to_string()).expect("index.json");
+    format!("oci:{}:v1", root.display())
+}
+
+/// Inputs that used to cost unbounded memory or time, or block: they must now stop at once.
+#[rustfmt::skip]
+fn bound_rows(d: &Path, emu: &str, archive_src: &str) -> Vec<Row> {
+    let fifo = d.join("a-fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success(), "mkfifo");
+    let fifo = fifo.display().to_string();
+    let fanout = fanout_layout(d, xnat_cmd::limits::MAX_INDEX_MANIFESTS + 1);
+    // A tar whose first entry is a GNU long name claiming 1 GiB (its data sparse zeros): the
+    // tar crate read it whole (1 GiB) before the guard.
+    let long_name = d.join("long-name.tar");
+    let mut h = tar::Header::new_gnu();
+    h.set_path("././@LongLink").expect("name");
+    h.set_entry_type(tar::EntryType::GNULongName);
+    h.set_size(1 << 30);
+    h.set_cksum();
+    let f = std::fs::File::create(&long_name).expect("tar");
+    std::io::Write::write_all(&mut &f, h.as_bytes()).expect("header");
+    f.set_len(512 + (1 << 30) + 1024).expect("sparse");
+    let long_name = format!("docker-archive:{}", long_name.display());
+    vec![
+        row("key file is /dev/zero", &["inspect", "--verify-key", "/dev/zero", archive_src], 2, "failed to read key file `/dev/zero`"),
+        row("key file is a FIFO", &["inspect", "--verify-key", &fifo, archive_src], 2, "it is a FIFO (named pipe), not a regular file"),
+        row("XNAT password file is a FIFO", &["list", "--password-file", &fifo], 2, "it is a FIFO (named pipe), not a regular file").at(emu),
+        row("fleet file is a FIFO", &["sync", &fifo], 2, "it is a FIFO (named pipe), not a regular file").at(emu),
+        row("index of 257 distinct manifests, all platforms", &["inspect", "--all-platforms", &fanout], 1, "leads to more than 256 manifests"),
+        row("archive with a 1 GiB GNU long name", &["inspect", &long_name], 1, "holds a tar extension header (long name or pax) of 1073741824 bytes, over the 65536-byte limit"),
+    ]
 }
 
 #[rustfmt::skip]
@@ -398,6 +461,7 @@ fn every_bad_input_gets_one_clear_line_and_no_write() {
     rows.extend(validate_fleet_rows(d));
     rows.extend(registry_rows(d, &quirks, &reg, &emu.url, &auth));
     rows.extend(xnat_rows(&quirks, &good_src));
+    rows.extend(bound_rows(d, &emu.url, &good_src));
     assert!(rows.len() >= 80, "the catalogue has {} rows", rows.len());
 
     let before = (emu.writes(), emu.state()["commands"].clone());

@@ -154,7 +154,8 @@ fn a_signed_image_is_installed_under_the_verified_digest() {
     assert_eq!(v["verified_digest"], f.img.manifest_digest.as_str());
 
     // What verification costs, counted by the registry: the referrers query (404 on this
-    // registry), the `.sig` manifest and one blob per signature layer (two here).
+    // registry), the `.sig` manifest and one GET per distinct payload blob: the two layers
+    // sign the same payload (same image, same digest), so one.
     let requests = |extra: &[&str]| {
         let before = f.reg.access_log_requests();
         let out =
@@ -168,7 +169,7 @@ fn a_signed_image_is_installed_under_the_verified_digest() {
     };
     let plain = requests(&[]);
     let verified = requests(&["--verify-key", &f.key_arg()]);
-    assert_eq!((plain, verified), (2, 6));
+    assert_eq!((plain, verified), (2, 5));
 
     // status of the same source with the key: in sync (the declared image is repo@digest).
     let out = f
@@ -521,13 +522,17 @@ mod referrers {
     /// Serve `lab/tool:1.0` whose only signature, made by `signer`, is attached as a referrer;
     /// or, without `referrers`, under the `.sig` tag while the referrers endpoint answers 405
     /// (as some registries without the API do).
-    async fn serve(signer: &SigningKey, referrers: bool) -> (Arc<Served>, String, String) {
+    async fn serve(
+        signer: &SigningKey,
+        referrers: bool,
+        copies: usize,
+    ) -> (Arc<Served>, String, String) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
         let img = image("tool");
         let d = &img.manifest_digest;
         let layer = SigLayer::signed(signer, &format!("{addr}/lab/tool"), d);
-        let (sig, blobs) = signature_manifest(&[layer]);
+        let (sig, blobs) = signature_manifest(&vec![layer; copies]);
         let sig_digest = sha256(&sig);
         let oci = "application/vnd.oci.image.manifest.v1+json".to_string();
         let index = serde_json::json!({
@@ -599,7 +604,7 @@ mod referrers {
     #[tokio::test]
     async fn a_signature_attached_as_a_referrer_is_found_and_checked() {
         let signer = SigningKey::generate();
-        let (served, addr, digest) = serve(&signer, true).await;
+        let (served, addr, digest) = serve(&signer, true, 1).await;
         let (_home, c) = client();
         let r = format!("{addr}/lab/tool:1.0");
         let got = c.read(&r, &read_options(&[&signer])).await.unwrap();
@@ -632,7 +637,7 @@ mod referrers {
     #[tokio::test]
     async fn a_registry_without_the_referrers_api_falls_back_to_the_tag() {
         let signer = SigningKey::generate();
-        let (served, addr, digest) = serve(&signer, false).await;
+        let (served, addr, digest) = serve(&signer, false, 1).await;
         let (_home, c) = client();
         let r = format!("{addr}/lab/tool:1.0");
         let got = c.read(&r, &read_options(&[&signer])).await.unwrap();
@@ -642,5 +647,30 @@ mod referrers {
         );
         let seen = served.seen.lock().unwrap().clone();
         assert!(seen.iter().any(|p| p.contains("/referrers/")), "{seen:?}");
+    }
+
+    /// One payload named by every layer of a `.sig` manifest was fetched once per mention
+    /// (64 layers of one 16 MB blob: 64 GETs, 1 GB held).
+    #[tokio::test]
+    async fn a_payload_named_by_64_layers_is_fetched_once() {
+        let signer = SigningKey::generate();
+        let (served, addr, digest) =
+            serve(&signer, false, xnat_cmd::limits::MAX_SIGNATURE_LAYERS).await;
+        let (_home, c) = client();
+        let got = c
+            .read(&format!("{addr}/lab/tool:1.0"), &read_options(&[&signer]))
+            .await
+            .unwrap();
+        assert_eq!(
+            got.images[0].verified_digest.as_deref(),
+            Some(digest.as_str())
+        );
+        let seen = served.seen.lock().unwrap().clone();
+        let img = image("tool");
+        let blob_gets: Vec<_> = seen
+            .iter()
+            .filter(|p| p.contains("/blobs/") && !p.contains(&img.config_digest))
+            .collect();
+        assert_eq!(blob_gets.len(), 1, "{blob_gets:?}");
     }
 }

@@ -230,3 +230,158 @@ fn no_secret_reaches_stdout_stderr_or_the_prometheus_file_at_debug_verbosity() {
         .collect();
     assert_eq!(names, ["sec-private"]);
 }
+
+/// A server that answers every request with `status`, a challenge when `challenge` is set,
+/// and a body that echoes the request's `Authorization` header and the decoded credential,
+/// a terminal escape and 20,000 lines: what a misconfigured proxy or debug endpoint does.
+/// Its address.
+fn echoing_server(status: u16, challenge: Option<&'static str>) -> String {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut auth = String::new();
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                if line.to_ascii_lowercase().starts_with("authorization:") {
+                    auth = line.trim_end().to_string();
+                }
+                line.clear();
+            }
+            let decoded = auth
+                .rsplit(' ')
+                .next()
+                .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+                .unwrap_or_default();
+            let (status, challenge) = match (challenge, auth.is_empty()) {
+                (Some(c), true) => (401, Some(c)),
+                _ => (status, None),
+            };
+            let body = format!(
+                "you sent {auth}\ncredentials: {decoded}\n\x1b[2J\x1b]0;owned\x07{}",
+                "stack frame at org.example.Proxy.handle(Proxy.java:42)\n".repeat(20_000)
+            );
+            let mut head = format!(
+                "HTTP/1.1 {status} Echo\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n",
+                body.len()
+            );
+            if let Some(c) = challenge {
+                head.push_str(&format!("www-authenticate: {c}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body.as_bytes());
+        }
+    });
+    addr
+}
+
+/// Error bodies that echo the credentials the run sent (XNAT, a registry) reach the user as
+/// one short line: no password in any form, no terminal escape, not 20,000 lines.
+#[test]
+fn error_bodies_echoing_the_credentials_are_summarised_and_redacted() {
+    let sb = Sandbox::new();
+    let xnat = echoing_server(500, None);
+    let out = sb
+        .cmd()
+        .env("XNAT_HOST", format!("http://{xnat}"))
+        .env("XNAT_USER", "admin")
+        .env("XNAT_PASS", XNAT_PASSWORD)
+        .arg("list")
+        .output()
+        .expect("run");
+    let registry = echoing_server(403, Some(r#"Basic realm="echo""#));
+    let pw = write(sb.path(), "reg-pw", REGISTRY_PASSWORD);
+    let out2 = sb
+        .cmd()
+        .args([
+            "inspect",
+            "--no-registry-cache",
+            "--registry-user",
+            "bob",
+            "--registry-password-file",
+            &pw,
+        ])
+        .arg(format!("{registry}/lab/tool:1"))
+        .output()
+        .expect("run");
+    for (what, out) in [("XNAT", &out), ("registry", &out2)] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert_eq!(leaks(&out.stderr), Vec::<String>::new(), "{what}: {stderr}");
+        assert_eq!(leaks(&out.stdout), Vec::<String>::new(), "{what}");
+        assert!(
+            !stderr.contains('\x1b'),
+            "{what}: a raw escape reached the terminal: {stderr:?}"
+        );
+        assert!(
+            stderr
+                .to_ascii_lowercase()
+                .contains("you sent authorization: ")
+                && stderr.contains("<redacted>"),
+            "{what}: {stderr}"
+        );
+        assert!(
+            stderr.lines().count() <= 4,
+            "{what}: {} lines: {stderr}",
+            stderr.lines().count()
+        );
+        assert!(
+            stderr.len() < 2000,
+            "{what}: {} bytes of stderr",
+            stderr.len()
+        );
+    }
+}
+
+/// A command name with terminal escapes, or of 15 MB, from a command file: `validate` shows it
+/// escaped and capped (it printed the ESC raw and all 15 MB); `--json` keeps the data whole.
+#[test]
+fn names_from_outside_are_shown_escaped_and_capped() {
+    let sb = Sandbox::new();
+    let cmd = |name: &str| {
+        json!([{"name": name, "version": "1", "type": "docker", "command-line": "run", "image": "x/y:1"}])
+            .to_string()
+    };
+    let esc = write(
+        sb.path(),
+        "esc.json",
+        &cmd("evil\x1b[2J\x1b]0;owned\x07name"),
+    );
+    let big = write(sb.path(), "big.json", &cmd(&"n".repeat(15_000_000)));
+    let out = sb.cmd().args(["validate", &esc]).output().expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        !stdout.contains('\x1b') && !stdout.contains('\x07'),
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains("evil\\x1b[2J\\x1b]0;owned\\x07name"),
+        "{stdout}"
+    );
+    let out = sb.cmd().args(["validate", &big]).output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        out.stdout.len() < 10_000,
+        "{} bytes of output",
+        out.stdout.len()
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("… (15000"),
+        "the cut says how long the line was"
+    );
+    let out = sb
+        .cmd()
+        .args(["validate", "--json", &esc])
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("evil\\u001b[2J"),
+        "JSON escapes it itself"
+    );
+}

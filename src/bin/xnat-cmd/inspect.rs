@@ -9,7 +9,7 @@ use xnat_cmd::pipeline::{Image, Options};
 use xnat_cmd::{CommandView, Platform};
 
 use crate::args::{load_keys, GlobalArgs, InspectArgs};
-use crate::output::{align, error, print_stdout, warn, CliError};
+use crate::output::{align, error, print_human, print_stdout, warn, CliError};
 use crate::sources::{item_problem, run as read, warn_item};
 
 #[derive(Debug, Serialize)]
@@ -79,7 +79,7 @@ pub async fn run(args: InspectArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
         for i in &results {
             s.push_str(&human(i));
         }
-        print_stdout(&s)?;
+        print_human(&s)?;
     }
     Ok(if failed {
         ExitCode::from(1)

@@ -10,7 +10,7 @@ use xnat_cmd::problem::Problem;
 
 use crate::args::{load_keys, GlobalArgs, InstallArgs};
 use crate::connect::{open, prepare};
-use crate::output::{error, print_stdout, warn, CliError};
+use crate::output::{error, print_human, print_stdout, warn, CliError};
 use crate::report::outcome_lines;
 use crate::sources::{report_items, run as read};
 
@@ -94,7 +94,7 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
         let text = serde_json::to_string_pretty(&report).map_err(CliError::work)?;
         print_stdout(&format!("{text}\n"))?;
     } else {
-        print_stdout(&human(&report))?;
+        print_human(&human(&report))?;
     }
     for o in &report.commands {
         let about = format!("{} ({})", o.planned.name, o.planned.image);

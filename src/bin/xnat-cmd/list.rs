@@ -7,7 +7,7 @@ use xnat_cmd::xnat::listing::{installed, Installed};
 
 use crate::args::{GlobalArgs, ListArgs};
 use crate::connect::connect;
-use crate::output::{align, print_stdout, CliError};
+use crate::output::{align, print_human, print_stdout, CliError};
 
 pub async fn run(args: ListArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
     let (client, _info) = connect(&args.xnat, false).await?;
@@ -18,7 +18,7 @@ pub async fn run(args: ListArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
         let text = serde_json::to_string_pretty(&listed).map_err(CliError::work)?;
         print_stdout(&format!("{text}\n"))?;
     } else {
-        print_stdout(&human(&listed))?;
+        print_human(&human(&listed))?;
     }
     Ok(ExitCode::SUCCESS)
 }

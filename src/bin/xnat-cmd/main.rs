@@ -28,12 +28,19 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             // clap prints help/version to stdout with exit 0, usage errors to stderr with 2.
-            let _ = e.print();
             return match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    let _ = e.print();
                     ExitCode::SUCCESS
                 }
-                _ => ExitCode::from(2),
+                _ => {
+                    // clap quotes the offending argument whole (an 8-million-digit number, a
+                    // 4 MB reference): each line through the one summariser, capped, escaped.
+                    let text = e.render().to_string();
+                    let lines: Vec<String> = text.lines().map(xnat_cmd::summary::message).collect();
+                    eprintln!("{}", lines.join("\n"));
+                    ExitCode::from(2)
+                }
             };
         }
     };

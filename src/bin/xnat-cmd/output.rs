@@ -94,9 +94,22 @@ pub fn align(rows: &[Vec<String>]) -> Vec<String> {
         .collect()
 }
 
-/// A warning on stderr, in the same shape as errors.
+/// A warning on stderr, in the same shape as errors (escaped and capped like them).
 pub fn warn(msg: impl std::fmt::Display) {
+    let msg = xnat_cmd::summary::message(&msg.to_string());
     let _ = writeln!(std::io::stderr().lock(), "warning: {msg}");
+}
+
+/// A human-readable report to stdout: each line escaped and capped
+/// ([`xnat_cmd::summary::output_line`]), since it shows names and images from labels and
+/// XNAT. `--json` goes through [`print_stdout`] untouched.
+pub fn print_human(text: &str) -> Result<(), CliError> {
+    let mut shown = String::with_capacity(text.len());
+    for line in text.lines() {
+        shown.push_str(&xnat_cmd::summary::output_line(line));
+        shown.push('\n');
+    }
+    print_stdout(&shown)
 }
 
 /// Write data to stdout; a closed pipe (`| head`) is not an error.

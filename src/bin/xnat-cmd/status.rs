@@ -14,7 +14,7 @@ use xnat_cmd::status::{check_site, prometheus, DriftKind, SiteStatus};
 
 use crate::args::{secret_file, GlobalArgs, StatusArgs};
 use crate::connect::open;
-use crate::output::{align, error, print_stdout, CliError};
+use crate::output::{align, error, print_human, print_stdout, CliError};
 use crate::progress::Progress;
 use crate::sync::{chosen_sites, declared_for, failed_list, load, prepare_choice, FailedImage};
 
@@ -132,7 +132,7 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
         let text = serde_json::to_string_pretty(&r).map_err(CliError::work)?;
         print_stdout(&format!("{text}\n"))?;
     } else {
-        print_stdout(&human(&reports))?;
+        print_human(&human(&reports))?;
     }
     for r in &reports {
         if let Some(p) = &r.error {

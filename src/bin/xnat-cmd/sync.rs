@@ -15,7 +15,7 @@ use xnat_cmd::xnat::XnatClient;
 
 use crate::args::{GlobalArgs, SourceArgs, SyncArgs, XnatArgs};
 use crate::connect::{open, prepare, prepare_site};
-use crate::output::{align, error, print_stdout, warn, CliError};
+use crate::output::{align, error, print_human, print_stdout, warn, CliError};
 use crate::progress::Progress;
 use crate::report::outcome_lines;
 use crate::sources::{item_problem, report_commands, warn_item};
@@ -168,7 +168,7 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
         let text = serde_json::to_string_pretty(&r).map_err(CliError::work)?;
         print_stdout(&format!("{text}\n"))?;
     } else {
-        print_stdout(&human(&reports, args.dry_run))?;
+        print_human(&human(&reports, args.dry_run))?;
     }
     for r in &reports {
         for w in &r.warnings {

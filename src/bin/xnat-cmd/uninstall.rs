@@ -12,7 +12,7 @@ use xnat_cmd::CommandView;
 
 use crate::args::{GlobalArgs, UninstallArgs};
 use crate::connect::{open, prepare};
-use crate::output::{error, print_stdout, warn, CliError};
+use crate::output::{error, print_human, print_stdout, warn, CliError};
 use crate::sources::{item_problem, run as read, warn_item};
 
 #[derive(Debug, Serialize)]
@@ -150,7 +150,7 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
         if targets.is_empty() {
             s.push_str("nothing to remove\n");
         }
-        print_stdout(&s)?;
+        print_human(&s)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -147,7 +147,7 @@ fn report(
         let text = serde_json::to_string_pretty(&verdicts).map_err(CliError::work)?;
         output::print_stdout(&(text + "\n"))?;
     } else if !verdicts.is_empty() {
-        output::print_stdout(&human(&verdicts))?;
+        output::print_human(&human(&verdicts))?;
     }
     for (_, p) in &failed {
         output::error(p);

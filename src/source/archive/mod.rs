@@ -11,6 +11,7 @@
 mod docker;
 mod oci;
 mod tar;
+mod tar_guard;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,13 @@ pub enum ArchiveError {
         path: PathBuf,
         #[source]
         source: io::Error,
+    },
+    /// A GNU long name or pax header larger than any real one: refused before it is read.
+    #[error("`{path}` holds a tar extension header (long name or pax) of {size} bytes, over the {limit}-byte limit: the archive is damaged or crafted")]
+    TarExtensionTooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
     },
     #[error("`{path}` is not a tar archive: no entries found")]
     EmptyTar { path: PathBuf },

@@ -2,7 +2,6 @@
 //! (`oci:`, `oci-archive:`, Docker ≥ 25 `docker save`): index.json → entry chosen by tag →
 //! (nested index → platform)* → manifest → config.
 
-use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -59,7 +58,7 @@ impl Store for DirStore {
             path: p.clone(),
             source,
         };
-        let file = match File::open(&p) {
+        let file = match crate::limits::open_regular(&p) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ArchiveError::MissingEntry {
                     path: self.dir.clone(),
@@ -171,7 +170,8 @@ pub(crate) fn read_layout(
     }
     let image = recorded_image(first).or_else(|| chosen.iter().find_map(|d| recorded_image(d)));
     let mut out = ReadResult::default();
-    resolve(store, first, &image, opts, 0, &mut out)?;
+    let mut walk = manifest::IndexWalk::default();
+    resolve(store, first, &image, opts, 0, &mut walk, &mut out)?;
     if out.images.is_empty() {
         return Err(ArchiveError::NoImages { path });
     }
@@ -185,6 +185,7 @@ fn resolve(
     image: &Option<String>,
     opts: &ReadOptions,
     depth: usize,
+    walk: &mut manifest::IndexWalk,
     out: &mut ReadResult,
 ) -> Result<(), ArchiveError> {
     let path = store.path().to_path_buf();
@@ -202,7 +203,10 @@ fn resolve(
     {
         ManifestDoc::Index(idx) => {
             if opts.all_platforms {
-                for (_, child) in manifest::image_entries(&idx) {
+                let children = walk
+                    .children(&idx, &entry)
+                    .map_err(|e| doc_error(&path, &entry, e))?;
+                for (_, child) in children {
                     // containerd-store exports skip blobs of platforms never pulled.
                     if child_missing(store, child) {
                         out.warnings.push(format!(
@@ -212,13 +216,13 @@ fn resolve(
                         ));
                         continue;
                     }
-                    resolve(store, child, image, opts, depth + 1, out)?;
+                    resolve(store, child, image, opts, depth + 1, walk, out)?;
                 }
                 Ok(())
             } else {
                 let child = manifest::select_platform(&idx, &opts.platform, &entry)
                     .map_err(|e| doc_error(&path, &entry, e))?;
-                resolve(store, child, image, opts, depth + 1, out)
+                resolve(store, child, image, opts, depth + 1, walk, out)
             }
         }
         ManifestDoc::Image(m) => {

@@ -3,7 +3,8 @@
 //! Gzip-compressed tars cannot seek, so they are streamed through the decoder once.
 //!
 //! The header walk is the `tar` crate's (`entries_with_seek`: GNU long names, pax headers,
-//! checksums); what this module adds is never touching layer data and never extracting.
+//! checksums) through a [`Guard`] that caps the extension headers the crate reads whole; what
+//! this module adds is never touching layer data and never extracting.
 //!
 //! Gzip choice: ONE pass, keeping in memory every regular entry that is at most the JSON cap
 //! and does not start like a layer (gzip/zstd magic or a tar header). Two passes would need
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
 
+use super::tar_guard::Guard;
 use super::{ArchiveError, Store};
 
 /// Open an archive file as a [`Store`]: an indexed tar, or a streamed gzip tar.
@@ -29,7 +31,7 @@ pub(crate) fn open(path: &Path, max_json_bytes: u64) -> Result<Box<dyn Store>, A
             path: path.to_path_buf(),
         });
     }
-    let mut file = File::open(path).map_err(|e| io_error(path, e))?;
+    let mut file = crate::limits::open_regular(path).map_err(|e| io_error(path, e))?;
     let mut magic = [0u8; 2];
     let n = read_up_to(&mut file, &mut magic).map_err(|e| io_error(path, e))?;
     file.seek(SeekFrom::Start(0))
@@ -114,11 +116,8 @@ fn index_entries(
     file: &File,
     file_len: u64,
 ) -> Result<HashMap<String, Slot>, ArchiveError> {
-    let bad = |source| ArchiveError::BadTar {
-        path: path.to_path_buf(),
-        source: plain_tar_error(source),
-    };
-    let mut archive = ::tar::Archive::new(file);
+    let bad = |source| tar_error(path, source);
+    let mut archive = ::tar::Archive::new(Guard::new(file));
     let mut entries = HashMap::new();
     let mut seen_any = false;
     for entry in archive.entries_with_seek().map_err(bad)? {
@@ -201,6 +200,22 @@ enum Kept {
     Binary,
 }
 
+/// A header walk's failure: an extension header over its cap (from the [`Guard`]), or a
+/// tar that does not parse.
+fn tar_error(path: &Path, source: io::Error) -> ArchiveError {
+    match super::tar_guard::extension_too_large(&source) {
+        Some(e) => ArchiveError::TarExtensionTooLarge {
+            path: path.to_path_buf(),
+            size: e.size,
+            limit: e.limit,
+        },
+        None => ArchiveError::BadTar {
+            path: path.to_path_buf(),
+            source: plain_tar_error(source),
+        },
+    }
+}
+
 /// A gzip-compressed tar, read in one pass (see the module doc for why one).
 /// The tar crate's header errors quote the bytes it read ("numeric field was not a number:
 /// <file contents> when getting cksum for …"): for a file that is not a tar at all that prints
@@ -231,13 +246,11 @@ impl GzipTar {
                 path: path.to_path_buf(),
                 entry: "(gzip stream)".to_string(),
             },
-            _ => ArchiveError::BadTar {
-                path: path.to_path_buf(),
-                source: plain_tar_error(source),
-            },
+            _ => tar_error(path, source),
         };
-        let mut archive =
-            ::tar::Archive::new(GzDecoder::new(BufReader::with_capacity(1 << 20, file)));
+        let mut archive = ::tar::Archive::new(Guard::new(GzDecoder::new(
+            BufReader::with_capacity(1 << 20, file),
+        )));
         let mut entries = HashMap::new();
         let mut seen_any = false;
         for entry in archive.entries().map_err(bad)? {

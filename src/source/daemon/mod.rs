@@ -337,15 +337,9 @@ pub(crate) fn status_message(body: &[u8]) -> String {
     let from_json = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
         v.get("message")
             .and_then(|m| m.as_str())
-            .map(str::to_string)
+            .map(crate::summary::summarise)
     });
-    from_json.unwrap_or_else(|| {
-        String::from_utf8_lossy(body)
-            .trim()
-            .chars()
-            .take(500)
-            .collect()
-    })
+    from_json.unwrap_or_else(|| crate::summary::summarise_bytes(body))
 }
 
 /// A reference must not be able to leave `/images/…/json` (`..` segments, `?`, `#`).

@@ -25,6 +25,23 @@ use crate::credentials::{Chain, Credential, Found};
 use crate::reference::Reference;
 use crate::secret::Secret;
 
+/// Is `realm` (a token server URL) on the registry itself (same host and port as the
+/// reference's registry)? Only then is a realm read back from the cache trusted with
+/// credentials.
+fn realm_on_registry(realm: &str, registry: &str) -> bool {
+    let Ok(url) = url::Url::parse(realm) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let authority = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
+    authority.eq_ignore_ascii_case(registry)
+}
+
 /// The token spec's default and minimum lifetime.
 const DEFAULT_TOKEN_SECONDS: u64 = 60;
 
@@ -40,10 +57,13 @@ impl Token {
         let secs = expires_in
             .unwrap_or(DEFAULT_TOKEN_SECONDS)
             .max(DEFAULT_TOKEN_SECONDS);
-        Token {
-            value,
-            expires: Instant::now() + Duration::from_secs(secs.saturating_sub(5)),
-        }
+        // Checked: the lifetime comes from the network, and `Instant + u64::MAX s` panics.
+        // A lifetime past what the clock can hold is capped at a day; the run is shorter.
+        let now = Instant::now();
+        let expires = now
+            .checked_add(Duration::from_secs(secs.saturating_sub(5)))
+            .unwrap_or_else(|| now + crate::limits::MAX_TOKEN_LIFETIME);
+        Token { value, expires }
     }
 
     fn fresh(&self) -> bool {
@@ -278,6 +298,21 @@ impl Auth {
             }
             if let Some(b) = lock(&ra.basic).clone() {
                 return Ok(Some(b));
+            }
+            // A remembered challenge whose realm is another host may have been rewritten in
+            // the cache: it gets no credentials. With credentials for this registry, the live
+            // 401 says where the token server is; anonymous reads may still use it.
+            let seeded = ra.seeded.load(std::sync::atomic::Ordering::Relaxed);
+            if let Some(ch) = bearer.as_ref().filter(|_| seeded) {
+                let realm = ch.param("realm").unwrap_or_default();
+                if !realm_on_registry(realm, &r.registry)
+                    && self.credential(r, &ra).await?.is_some()
+                {
+                    tracing::debug!(registry = %r.registry, realm, "remembered realm is another host; asking the registry");
+                    ra.seeded.store(false, std::sync::atomic::Ordering::Relaxed);
+                    *lock(&ra.bearer) = None;
+                    return Ok(None);
+                }
             }
             // A known Bearer registry: fetch the token for this new scope without a 401 first.
             if let Some(ch) = bearer {
@@ -556,6 +591,26 @@ impl Auth {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_a_realm_on_the_registry_itself_is_trusted_from_the_cache() {
+        let cases = [
+            ("http://127.0.0.1:5000/token", "127.0.0.1:5000", true),
+            ("http://127.0.0.1:5001/token", "127.0.0.1:5000", false),
+            ("https://GHCR.io/token", "ghcr.io", true),
+            ("https://ghcr.io:8443/token", "ghcr.io", false),
+            ("https://auth.docker.io/token", "docker.io", false),
+            ("http://[::1]:5000/token", "[::1]:5000", true),
+            ("not a url", "ghcr.io", false),
+        ];
+        for (realm, registry, want) in cases {
+            assert_eq!(
+                realm_on_registry(realm, registry),
+                want,
+                "{realm} for {registry}"
+            );
+        }
+    }
     use super::*;
 
     fn sizes(ra: &RegistryAuth, scopes: &[String]) -> Vec<Option<usize>> {

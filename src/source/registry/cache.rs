@@ -179,7 +179,7 @@ fn matches(body: &[u8], digest: &Digest, path: &Path) -> bool {
 
 /// The whole file, or `None` when it is missing, unreadable or larger than `cap`.
 fn read_capped(path: &Path, cap: u64) -> Option<Bytes> {
-    let file = match std::fs::File::open(path) {
+    let file = match crate::limits::open_regular(path) {
         Ok(f) => f,
         Err(e) => {
             if e.kind() != std::io::ErrorKind::NotFound {
@@ -205,12 +205,20 @@ fn read_capped(path: &Path, cap: u64) -> Option<Bytes> {
 /// `tempfile` is only a dev-dependency and this needs five lines of it.
 /// The cache is an optimisation: a write that fails (full disk, read-only volume) is logged
 /// and the run goes on without it.
+///
+/// Private: directories it creates are 0700 and files 0600, since tags, manifests and
+/// challenges say which private images a user reads. A directory that already exists keeps
+/// its mode (a cache shared on purpose, `XNAT_CMD_CACHE` on a group volume, stays shared).
 fn write_atomic(path: &Path, bytes: &[u8]) {
+    use std::os::unix::fs::DirBuilderExt as _;
     let result = match path.parent() {
-        Some(dir) => std::fs::create_dir_all(dir),
+        Some(dir) => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir),
         None => Ok(()),
     }
-    .and_then(|()| crate::atomic::write_atomic(path, bytes));
+    .and_then(|()| crate::atomic::write_atomic_mode(path, bytes, 0o600));
     if let Err(e) = result {
         tracing::debug!(path = %path.display(), error = %e, "cache write failed, going on without it");
     }
@@ -263,6 +271,14 @@ mod tests {
         assert!(c.blob(&d, 1024).is_none(), "a wrong body is not trusted");
         c.put_blob(&d, body);
         assert_eq!(&c.blob(&d, 1024).unwrap()[..], &body[..]);
+        // Private: 0700 directories, 0600 files (whatever the umask adds).
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let blob = c.digest_path("blobs", &d).unwrap();
+        assert_eq!(mode(&blob), 0o600);
+        for sub in ["blobs", "blobs/sha256", "manifests", "manifests/sha256"] {
+            assert_eq!(mode(&dir.path().join(sub)), 0o700, "{sub}");
+        }
         let sha512 = Digest::parse(&format!("sha512:{}", "0".repeat(128))).unwrap();
         c.put_blob(&sha512, body);
         assert!(

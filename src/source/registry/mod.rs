@@ -172,6 +172,9 @@ pub enum RegistryError {
     BadRedirect { url: String },
     #[error("reading `{reference}` took longer than {seconds} s")]
     Deadline { reference: String, seconds: u64 },
+    /// The distinct signature payloads of one image pass their budget together.
+    #[error("the cosign signature payloads of `{reference}` pass {limit} bytes together; a signed image has a few small ones, so its signature manifests are damaged or crafted")]
+    SignaturesTooLarge { reference: String, limit: u64 },
     /// `--verify-key`: the image has no signature made with one of the keys.
     #[error(transparent)]
     Signature(#[from] crate::cosign::SignatureError),

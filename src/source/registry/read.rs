@@ -123,7 +123,8 @@ impl Run {
         match doc {
             ManifestDoc::Index(index) => {
                 let picks: Vec<_> = if opts.all_platforms {
-                    manifest::image_entries(&index)
+                    manifest::IndexWalk::default()
+                        .children(&index, &what)?
                         .into_iter()
                         .map(|(_, d)| d)
                         .collect()

@@ -1,8 +1,12 @@
 //! Cosign signatures of a manifest, read where cosign stores them: attached through the OCI 1.1
 //! referrers API (`GET /v2/<name>/referrers/<digest>`) where the registry offers it, and the
 //! `sha256-<hex>.sig` tag in the image's repository (where cosign writes by default). Every
-//! signature manifest's layers are fetched with their blobs; [`crate::cosign`] decides.
+//! signature manifest's layers are fetched with their blobs, each distinct blob once and all of
+//! them within [`MAX_SIGNATURE_PAYLOADS_BYTES`]; [`crate::cosign`] decides.
 
+use std::collections::HashMap;
+
+use bytes::Bytes;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
 use super::read::{Run, MANIFEST_ACCEPT};
@@ -13,7 +17,18 @@ use crate::reference::Reference;
 use crate::source::manifest::{self, ManifestDoc, ManifestError};
 use crate::source::ReadOptions;
 
-use crate::limits::{MAX_SIGNATURE_LAYERS, MAX_SIGNATURE_MANIFESTS};
+use crate::limits::{
+    MAX_SIGNATURE_LAYERS, MAX_SIGNATURE_MANIFESTS, MAX_SIGNATURE_PAYLOADS_BYTES,
+    MAX_SIGNATURE_PAYLOAD_BYTES,
+};
+
+/// The signature blobs of one verification, by digest: each fetched once, all of them within
+/// [`MAX_SIGNATURE_PAYLOADS_BYTES`].
+#[derive(Default)]
+struct Payloads {
+    held: HashMap<Digest, Bytes>,
+    bytes: u64,
+}
 
 impl Run {
     /// Verify that `digest` (the manifest read for `r`) carries a cosign signature made with
@@ -25,14 +40,21 @@ impl Run {
         opts: &ReadOptions,
     ) -> Result<Accepted, RegistryError> {
         let mut candidates = Vec::new();
+        let mut payloads = Payloads::default();
         let referrers = self.referrers(r, digest, opts).await?;
         let has_api = referrers.is_some();
         for d in referrers.unwrap_or_default() {
             let origin = format!("referrer {d}");
-            candidates.extend(self.signature_layers(r, d.as_str(), &origin, opts).await?);
+            candidates.extend(
+                self.signature_layers(r, d.as_str(), &origin, opts, &mut payloads)
+                    .await?,
+            );
         }
         let tag = cosign::signature_tag(digest);
-        candidates.extend(self.signature_layers(r, &tag, &tag, opts).await?);
+        candidates.extend(
+            self.signature_layers(r, &tag, &tag, opts, &mut payloads)
+                .await?,
+        );
         let looked = if has_api {
             format!("the referrers of {digest} and the tag {tag}")
         } else {
@@ -109,6 +131,7 @@ impl Run {
         target: &str,
         origin: &str,
         opts: &ReadOptions,
+        payloads: &mut Payloads,
     ) -> Result<Vec<Candidate>, RegistryError> {
         let path = format!("/v2/{}/manifests/{target}", r.repository);
         let what = format!("signature manifest {target} of `{r}`");
@@ -138,12 +161,25 @@ impl Run {
         for (i, layer) in m.layers.iter().take(MAX_SIGNATURE_LAYERS).enumerate() {
             let layer_what = format!("signature layer {i} of {target} of `{r}`");
             let digest = layer.digest(&layer_what)?;
-            let blob_path = format!("/v2/{}/blobs/{digest}", r.repository);
-            // Not verified here: a payload that does not match its digest is a rejected
-            // signature (reported as such), not a failed read.
-            let blob = self
-                .get(r, &blob_path, None, &layer_what, opts.max_json_bytes)
-                .await?;
+            let payload = match payloads.held.get(&digest) {
+                Some(held) => held.clone(),
+                None => {
+                    let blob_path = format!("/v2/{}/blobs/{digest}", r.repository);
+                    let cap = MAX_SIGNATURE_PAYLOAD_BYTES.min(opts.max_json_bytes);
+                    // Not verified here: a payload that does not match its digest is a
+                    // rejected signature (reported as such), not a failed read.
+                    let blob = self.get(r, &blob_path, None, &layer_what, cap).await?;
+                    payloads.bytes += blob.body.len() as u64;
+                    if payloads.bytes > MAX_SIGNATURE_PAYLOADS_BYTES {
+                        return Err(RegistryError::SignaturesTooLarge {
+                            reference: r.to_string(),
+                            limit: MAX_SIGNATURE_PAYLOADS_BYTES,
+                        });
+                    }
+                    payloads.held.insert(digest.clone(), blob.body.clone());
+                    blob.body
+                }
+            };
             out.push(Candidate {
                 origin: format!("{origin} layer {i}"),
                 media_type: layer.media_type.clone(),
@@ -152,7 +188,7 @@ impl Run {
                     .annotations
                     .as_ref()
                     .and_then(|a| a.get(SIGNATURE_ANNOTATION).cloned()),
-                payload: blob.body.to_vec(),
+                payload,
             });
         }
         Ok(out)

@@ -419,12 +419,17 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
         }
     }
 
-    /// A 429: wait as long as `Retry-After` says (within `max_retry_after`), or back off.
+    /// A 429: wait as long as `Retry-After` says when that is within `max_retry_after` (a
+    /// longer one is the error), or back off.
     async fn wait_rate_limit(&mut self, resp: &reqwest::Response) -> Result<(), RegistryError> {
         let retry_after =
             header(resp.headers(), RETRY_AFTER).and_then(|v| crate::retry::parse_retry_after(&v));
         let remaining = header(resp.headers(), "ratelimit-remaining".parse().ok());
-        if self.attempts >= self.transport.max_retries {
+        // A wait longer than we honour is reported, not waited out (as the XNAT client does):
+        // `Retry-After: 999999` would otherwise cost every retry its full capped wait.
+        let too_long =
+            retry_after.is_some_and(|s| Duration::from_secs(s) > self.transport.max_retry_after);
+        if too_long || self.attempts >= self.transport.max_retries {
             return Err(RegistryError::RateLimited {
                 registry: self.registry().to_string(),
                 retry_after,
@@ -432,10 +437,9 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
             });
         }
         self.attempts += 1;
-        let wait = retry_after
-            .map(Duration::from_secs)
-            .unwrap_or_else(|| crate::retry::backoff(self.attempts))
-            .min(self.transport.max_retry_after);
+        let wait = retry_after.map(Duration::from_secs).unwrap_or_else(|| {
+            crate::retry::backoff(self.attempts).min(self.transport.max_retry_after)
+        });
         tracing::debug!(
             registry = self.registry(),
             wait_ms = wait.as_millis() as u64,
@@ -577,7 +581,10 @@ struct ErrorEntry {
 pub(super) fn error_message(body: &[u8]) -> (Option<String>, String) {
     if let Ok(e) = serde_json::from_slice::<ErrorBody>(body) {
         if let Some(first) = e.errors.first() {
-            return (Some(first.code.clone()), first.message.clone());
+            return (
+                Some(crate::summary::summarise(&first.code)),
+                crate::summary::summarise(&first.message),
+            );
         }
     }
     let text = String::from_utf8_lossy(body);
@@ -587,14 +594,10 @@ pub(super) fn error_message(body: &[u8]) -> (Option<String>, String) {
     } else if looks_like_html(text) {
         (None, "the server answered with an HTML page, not a registry response (wrong host, or a proxy or login page?)".into())
     } else {
+        // The first line only (a stack trace follows it), through the one summariser.
         (
             None,
-            text.lines()
-                .next()
-                .unwrap_or("")
-                .chars()
-                .take(200)
-                .collect(),
+            crate::summary::summarise(text.lines().next().unwrap_or("")),
         )
     }
 }

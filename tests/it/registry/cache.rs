@@ -300,3 +300,81 @@ async fn a_stale_remembered_challenge_falls_back_to_the_401() {
         "the live challenge is remembered again"
     );
 }
+
+/// A remembered challenge rewritten in the cache to name another token server (a loopback
+/// port that records what it gets) never receives the registry's credentials: the realm is
+/// not the registry's own host, so the live 401 is asked instead. The cache is private.
+#[tokio::test]
+async fn a_rewritten_remembered_realm_never_gets_the_credentials() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::sync::{Arc, Mutex};
+
+    let reg = Registry::start(Mode::Token(token_policy()));
+    let img = ImageBuilder::new().label(LABEL, "[private]").build();
+    reg.push_image_to("xnat/private", "v1", &img).await;
+    let r = format!("{}/xnat/private:v1", reg.addr);
+    let home = tempfile::tempdir().unwrap();
+    docker_config(home.path(), &reg.addr, "testuser", "testpass");
+    let cache = home.path().join("cache");
+    read(&cached_client(home.path(), &cache), &r).await.unwrap();
+
+    // Everything the cache wrote is the user's alone.
+    let mut stack = vec![cache.clone()];
+    while let Some(p) = stack.pop() {
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        if p.is_dir() {
+            assert_eq!(mode, 0o700, "{}", p.display());
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode, 0o600, "{}", p.display());
+        }
+    }
+
+    // (path, Authorization) of every request the rewritten realm gets.
+    type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+    let seen: Seen = Arc::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let thief = format!("http://{}/token", listener.local_addr().unwrap());
+    let log = seen.clone();
+    let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+        let log = log.clone();
+        async move {
+            let auth = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            log.lock().unwrap().push((req.uri().to_string(), auth));
+            axum::Json(serde_json::json!({"token": "stolen"}))
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = cache.join("challenges");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let good = std::fs::read_to_string(&file).unwrap();
+    let realm = serde_json::from_str::<serde_json::Value>(&good).unwrap()["challenge"]["params"]
+        ["realm"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::fs::write(&file, good.replace(&realm, &thief)).unwrap();
+
+    let got = read(&cached_client(home.path(), &cache), &r).await.unwrap();
+    assert_eq!(got.images[0].labels, labels("[private]"));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        Vec::<(String, Option<String>)>::new(),
+        "the rewritten realm got a request"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        good,
+        "the live challenge is remembered again"
+    );
+}

@@ -52,6 +52,10 @@ async fn handle(State(q): State<Arc<Quirks>>, Path(path): Path<String>, h: Heade
         return axum::Json(json!({"access_token": "quirk-token", "expires_in": 300}))
             .into_response();
     }
+    if path == "token-huge" {
+        // A lifetime no clock can hold: adding it to `Instant::now()` panicked.
+        return axum::Json(json!({"token": "huge-token", "expires_in": u64::MAX})).into_response();
+    }
     if let Some(rest) = path.strip_prefix("cdn/") {
         assert_eq!(rest, q.image.config_digest);
         return q.image.config_bytes.clone().into_response();
@@ -85,6 +89,36 @@ async fn handle(State(q): State<Arc<Quirks>>, Path(path): Path<String>, h: Heade
                 return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "slow down").into_response();
             }
             manifest()
+        }
+        ("fanout", "manifests/v1") => {
+            // One manifest named 4,000 times: followed once (it was 4,000 GETs and records).
+            let entry = json!({"mediaType": q.image.manifest_media_type, "digest": q.image.manifest_digest,
+                               "size": q.image.manifest_bytes.len(), "platform": {"os": "linux", "architecture": "amd64"}});
+            let body = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                              "manifests": vec![entry; 4000]});
+            ([("content-type", "application/vnd.oci.image.index.v1+json")], body.to_string()).into_response()
+        }
+        ("fanout", w) if w.starts_with("manifests/") => manifest(),
+        ("longwait", _) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", "999999")],
+            "come back in eleven days",
+        )
+            .into_response(),
+        ("hugetoken", w) => {
+            if h.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer huge-token") {
+                let realm = format!("http://127.0.0.1:{}/token-huge", q.port);
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [("www-authenticate", format!(r#"Bearer realm="{realm}",service="quirks""#))],
+                    "",
+                )
+                    .into_response();
+            }
+            if w.starts_with("manifests/") {
+                return manifest();
+            }
+            q.image.config_bytes.clone().into_response()
         }
         ("limited", _) => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -215,4 +249,54 @@ async fn schema1_digest_header_and_html_answers() {
         e.to_string(),
         format!("manifest of `{a}/html:v1` from http://{a}/v2/html/manifests/v1 is an HTML page, not JSON (wrong host, or a proxy or login page?)")
     );
+}
+
+#[tokio::test]
+async fn retry_after_longer_than_the_cap_is_reported_not_waited_out() {
+    let (q, a) = start().await;
+    let (_home, c) = anon_client();
+    let e = read(&c, &format!("{a}/longwait:v1")).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("rate limited by `{a}` (Retry-After 999999s)")
+    );
+    let tries = q
+        .seen
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .filter(|(p, _)| p.starts_with("v2/longwait/"))
+        .count();
+    assert_eq!(tries, 1, "a wait past the cap is not waited (was 3 × 30 s)");
+}
+
+#[tokio::test]
+async fn token_expires_in_u64_max_does_not_panic() {
+    let (_q, a) = start().await;
+    let (_home, c) = anon_client();
+    let r = read(&c, &format!("{a}/hugetoken:v1")).await.unwrap();
+    assert_eq!(r.images[0].labels, labels("[quirks]"));
+}
+
+#[tokio::test]
+async fn index_naming_one_manifest_4000_times_is_read_once() {
+    let (q, a) = start().await;
+    let (_home, c) = anon_client();
+    let opts = xnat_cmd::source::ReadOptions {
+        all_platforms: true,
+        ..Default::default()
+    };
+    let r = c.read(&format!("{a}/fanout:v1"), &opts).await.unwrap();
+    assert_eq!(r.images.len(), 1);
+    assert_eq!(r.images[0].labels, labels("[quirks]"));
+    let by_digest = q
+        .seen
+        .lock()
+        .unwrap()
+        .requests
+        .iter()
+        .filter(|(p, _)| p.starts_with("v2/fanout/manifests/sha256:"))
+        .count();
+    assert_eq!(by_digest, 1, "each digest is fetched once");
 }
