@@ -83,6 +83,24 @@ pub const MAX_SIGNATURE_LAYERS: usize = 64;
 /// twice; deeper is a loop or a crafted archive.
 pub const MAX_INDEX_DEPTH: usize = 4;
 
+// ---- bounds on parsed structure (issue 19) -------------------------------------------------
+
+/// Deepest nesting of lists and mappings in a fleet file. A real one nests 5 deep (top →
+/// `images` → an image → `enable` → `projects`); the tree builder recurses once per level, so a
+/// 40 KB `- - - … x` 20,000 deep overflowed the stack before this bound.
+pub const MAX_FLEET_DEPTH: usize = 64;
+
+/// Bytes that YAML anchors and aliases in a fleet file may copy in all (each node counts its
+/// text plus 64 bytes). An alias is expanded by copying its anchored subtree, so 9 levels of
+/// 9 aliases (472 bytes) or a 1 MiB scalar aliased 3,000 times reached gigabytes; with this
+/// budget a file of anchors holds no more than the largest file written out would. Anchors are
+/// kept (they share an `enable:` block between images) rather than refused.
+pub const MAX_FLEET_ALIAS_WEIGHT: usize = MAX_FLEET_FILE_BYTES as usize;
+
+/// Longest `prune:` glob in a fleet file. A glob names repositories, which docker caps at 255
+/// characters; matching costs glob length × repository length, so a longer glob is refused.
+pub const MAX_PRUNE_GLOB_BYTES: usize = 1024;
+
 // ---- deadlines ----------------------------------------------------------------------------
 
 /// TCP (+TLS) connect to a registry, XNAT or a daemon over TCP: a reachable host on any network

@@ -2,9 +2,18 @@
 //! that every mistake in the fleet file can be pointed at. Built from yaml-rust2's marked events
 //! (serde_norway's `Value` carries no positions). YAML 1.2 core schema for plain scalars; JSON
 //! is YAML, so it parses too. Pure: text in, tree out.
+//!
+//! Bounded: nesting stops at [`MAX_FLEET_DEPTH`] (the builder recurses once per level), and
+//! anchors and aliases — which copy a subtree each time they are used — may copy at most
+//! [`MAX_FLEET_ALIAS_WEIGHT`] in all, so a few hundred bytes of aliases cannot expand into
+//! gigabytes. Duplicate keys are found with a hash set, in linear time.
+
+use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use crate::limits::{MAX_FLEET_ALIAS_WEIGHT, MAX_FLEET_DEPTH};
 
 /// A position in the text, both 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,15 +109,22 @@ pub struct SyntaxError {
 pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
     let mut builder = Builder {
         parser: Parser::new_from_str(text),
-        anchors: Vec::new(),
+        anchors: HashMap::new(),
+        copied: 0,
+        depth: 0,
     };
     builder.document()
 }
 
 struct Builder<'a> {
     parser: Parser<std::str::Chars<'a>>,
-    /// Anchored nodes by anchor id (ids start at 1), for aliases.
-    anchors: Vec<(usize, Node)>,
+    /// Anchored nodes by anchor id (ids start at 1; a redefined name gets a new id), with
+    /// their [`weight`], for aliases.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// The weight of every copy made so far for anchors and aliases.
+    copied: usize,
+    /// Collections open around the node being built.
+    depth: usize,
 }
 
 impl Builder<'_> {
@@ -151,6 +167,40 @@ impl Builder<'_> {
     }
 
     fn node(&mut self, event: Event, pos: Pos) -> Result<Node, SyntaxError> {
+        let opens = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
+        if opens {
+            if self.depth >= MAX_FLEET_DEPTH {
+                return Err(SyntaxError {
+                    pos,
+                    message: format!(
+                        "nesting deeper than {MAX_FLEET_DEPTH} levels: a fleet file nests a few levels"
+                    ),
+                });
+            }
+            self.depth += 1;
+        }
+        let node = self.node_inner(event, pos);
+        if opens {
+            self.depth -= 1;
+        }
+        node
+    }
+
+    /// Charge `weight` of copying to the alias budget.
+    fn copy(&mut self, weight: usize, pos: Pos) -> Result<(), SyntaxError> {
+        self.copied = self.copied.saturating_add(weight);
+        if self.copied > MAX_FLEET_ALIAS_WEIGHT {
+            return Err(SyntaxError {
+                pos,
+                message: format!(
+                    "anchors and aliases expand to more than {MAX_FLEET_ALIAS_WEIGHT} bytes: write the values out, or share less"
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    fn node_inner(&mut self, event: Event, pos: Pos) -> Result<Node, SyntaxError> {
         let (node, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let kind = scalar_kind(&text, style, tag.as_ref());
@@ -182,21 +232,25 @@ impl Builder<'_> {
             }
             Event::MappingStart(anchor, _) => {
                 let mut entries: Vec<(Node, Node)> = Vec::new();
+                // Scalar keys seen so far → the line of the first; only scalars are compared.
+                let mut seen: HashMap<String, usize> = HashMap::new();
                 loop {
                     let (event, key_pos) = self.next()?;
                     if event == Event::MappingEnd {
                         break;
                     }
                     let key = self.node(event, key_pos)?;
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| same_key(k, &key)) {
-                        return Err(SyntaxError {
-                            pos: key.pos,
-                            message: format!(
-                                "duplicate key `{}` (first at line {})",
-                                key_text(&key),
-                                first.pos.line
-                            ),
-                        });
+                    if let Value::Scalar { text, .. } = &key.value {
+                        if let Some(first) = seen.get(text) {
+                            return Err(SyntaxError {
+                                pos: key.pos,
+                                message: format!(
+                                    "duplicate key `{}` (first at line {first})",
+                                    key_text(&key),
+                                ),
+                            });
+                        }
+                        seen.insert(text.clone(), key.pos.line);
                     }
                     let (event, value_pos) = self.next()?;
                     let value = self.node(event, value_pos)?;
@@ -212,17 +266,19 @@ impl Builder<'_> {
                 )
             }
             Event::Alias(id) => {
-                return match self.anchors.iter().rev().find(|(a, _)| *a == id) {
-                    // The alias stands where it is written: point at the alias, not the anchor.
-                    Some((_, node)) => Ok(Node {
-                        pos,
-                        value: node.value.clone(),
-                    }),
-                    None => Err(SyntaxError {
+                let Some(weight) = self.anchors.get(&id).map(|(_, w)| *w) else {
+                    return Err(SyntaxError {
                         pos,
                         message: "invalid YAML: alias to an unknown anchor".to_string(),
-                    }),
+                    });
                 };
+                self.copy(weight, pos)?;
+                // The alias stands where it is written: point at the alias, not the anchor.
+                let value = self.anchors.get(&id).map(|(n, _)| n.value.clone());
+                return Ok(Node {
+                    pos,
+                    value: value.unwrap_or(Value::Seq(Vec::new())),
+                });
             }
             other => {
                 return Err(SyntaxError {
@@ -232,7 +288,9 @@ impl Builder<'_> {
             }
         };
         if anchor > 0 {
-            self.anchors.push((anchor, node.clone()));
+            let w = weight(&node);
+            self.copy(w, pos)?;
+            self.anchors.insert(anchor, (node.clone(), w));
         }
         Ok(node)
     }
@@ -247,12 +305,21 @@ fn earliest(start: Pos, first_child: Option<Pos>) -> Pos {
     }
 }
 
-fn same_key(a: &Node, b: &Node) -> bool {
-    match (&a.value, &b.value) {
-        (Value::Scalar { text: x, .. }, Value::Scalar { text: y, .. }) => x == y,
-        _ => false,
-    }
+/// What a copy of `node` costs, in bytes of the alias budget: its scalar text, and
+/// [`NODE_WEIGHT`] for each node (what one takes in memory besides its text). Recursion is
+/// bounded by [`MAX_FLEET_DEPTH`], as the tree is.
+fn weight(node: &Node) -> usize {
+    NODE_WEIGHT
+        + match &node.value {
+            Value::Scalar { text, .. } => text.len(),
+            Value::Seq(items) => items.iter().map(weight).sum(),
+            Value::Map(entries) => entries.iter().map(|(k, v)| weight(k) + weight(v)).sum(),
+        }
 }
+
+/// The memory one [`Node`] takes besides its text (a `Node` is 56 bytes on 64-bit, plus its
+/// share of the vector holding it).
+const NODE_WEIGHT: usize = 64;
 
 /// A key for messages: its text when it is a scalar.
 pub fn key_text(node: &Node) -> String {
