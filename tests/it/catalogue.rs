@@ -334,6 +334,9 @@ fn xnat_rows(q: &QuirkServer, src: &str) -> Vec<Row> {
         ("list-truncated", vec!["list"], "the answer was cut off"),
         ("list-500-html", vec!["install", src], "failed with 500: HTTP Status 500 – Internal Server Error java.lang.NullPointerException"),
         ("list-sso302", vec!["install", src], "redirected to https://sso.example.org"),
+        ("list-id-null", vec!["install", src], "command `cat-tool` (element 0) has no integer id (found null)"),
+        ("list-xnat-string", vec!["install", src], "command `cat-tool` (element 0) has `xnat` as a string, not a list of wrappers"),
+        ("list-wrapper-id-null", vec!["install", src], "wrapper 0 of command `cat-tool` (element 0) has no integer id (found null)"),
         ("enabled-array", vec!["install", src, "--enable-project", "DEMO"], "enabled"),
         ("enabled-string", vec!["install", src, "--enable-site"], "enabled"),
     ];
