@@ -172,7 +172,7 @@ pub enum CommandFileError {
 /// XNAT ignores, is ignored here too, with a warning.
 pub fn parse_command_file(text: &str) -> Result<ParsedLabel, CommandFileError> {
     // A byte order mark is skipped, as Jackson skips it at the start of a request body.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = crate::limits::strip_bom(text);
     let read = lenient_json::parse(text).map_err(|e| {
         let (line, column, reason, snippet) = json_error_parts(text, &e);
         CommandFileError::InvalidJson {

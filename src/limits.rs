@@ -156,14 +156,30 @@ pub fn read_file(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// [`read_file`] as UTF-8 text (`InvalidData` otherwise, as `std::fs::read_to_string`).
+/// [`read_file`] as UTF-8 text (`InvalidData` otherwise, as `std::fs::read_to_string`), without
+/// a leading byte order mark ([`strip_bom`]).
 pub fn read_text(path: &Path, cap: u64) -> std::io::Result<String> {
-    String::from_utf8(read_file(path, cap)?).map_err(|_| {
+    let mut text = String::from_utf8(read_file(path, cap)?).map_err(|_| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "the file is not UTF-8 text",
         )
-    })
+    })?;
+    let bom = text.len() - strip_bom(&text).len();
+    text.drain(..bom);
+    Ok(text)
+}
+
+/// The UTF-8 byte order mark (U+FEFF) that Windows tools (PowerShell 5.1, Notepad) put at the
+/// start of a file.
+pub const BOM: char = '\u{feff}';
+
+/// `text` without a leading byte order mark: the one rule for every text input — fleet files,
+/// command files, credentials files, netrc (all read through [`read_text`]), and text parsed
+/// from elsewhere. A fleet file with one was refused as "unknown key `images` … did you mean
+/// `images`?".
+pub fn strip_bom(text: &str) -> &str {
+    text.strip_prefix(BOM).unwrap_or(text)
 }
 
 #[cfg(test)]
@@ -191,5 +207,23 @@ mod tests {
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
         std::fs::write(&p, [0xff, 0xfe]).unwrap();
         assert!(read_text(&p, 10).unwrap_err().to_string().contains("UTF-8"));
+    }
+
+    /// A fleet file saved by PowerShell 5.1 starts with a BOM; every text read drops it (and
+    /// only a leading one).
+    #[test]
+    fn text_reads_drop_a_leading_bom() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        for (bytes, want) in [
+            (&b"\xEF\xBB\xBFimages: []"[..], "images: []"),
+            (b"images: []", "images: []"),
+            (b"a\xEF\xBB\xBF", "a\u{feff}"),
+            (b"\xEF\xBB\xBF", ""),
+        ] {
+            std::fs::write(&p, bytes).unwrap();
+            assert_eq!(read_text(&p, 64).unwrap(), want);
+        }
+        assert_eq!(strip_bom("\u{feff}\u{feff}x"), "\u{feff}x");
     }
 }

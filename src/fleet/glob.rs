@@ -83,23 +83,27 @@ fn tokens(glob: &[u8]) -> Vec<Token> {
     out
 }
 
-/// The glob as an automaton whose states are token positions (`tokens.len()` = matched).
+/// The glob as an automaton. State `p` (for `p` in `0..=n`, `n` = matched) is "at token `p`,
+/// nothing of it read yet"; state `n + 1 + p` is "inside the `**` at token `p`, at least one
+/// character read" — only the former may skip `**/` as a whole (`a/**/b` matches `a/b`, not
+/// `a/xb`).
 pub(super) fn matches(glob: &[u8], text: &[u8]) -> bool {
     let tokens = tokens(glob);
     let n = tokens.len();
-    let mut now = vec![false; n + 1];
-    let mut next = vec![false; n + 1];
+    let inside = |p: usize| n + 1 + p;
+    let mut now = vec![false; 2 * (n + 1)];
+    let mut next = vec![false; 2 * (n + 1)];
     now[0] = true;
     close(&tokens, &mut now);
     for &c in text {
         next.iter_mut().for_each(|s| *s = false);
         for (p, token) in tokens.iter().enumerate() {
-            if !now[p] {
+            if !now[p] && !now[inside(p)] {
                 continue;
             }
             match *token {
                 Token::Star if c != b'/' => next[p] = true,
-                Token::DoubleStar { .. } => next[p] = true,
+                Token::DoubleStar { .. } => next[inside(p)] = true,
                 Token::Any if c != b'/' => next[p + 1] = true,
                 Token::Literal(g) if g == c => next[p + 1] = true,
                 _ => {}
@@ -114,18 +118,21 @@ pub(super) fn matches(glob: &[u8], text: &[u8]) -> bool {
     now[n]
 }
 
-/// Add the positions reachable without reading a character: past a star (it matched
-/// nothing), and past `**/` as a whole. Positions only grow, so one forward pass suffices.
+/// Add the states reachable without reading a character: past a star (it matched nothing
+/// more), and past `**/` as a whole when the `**` has read nothing. Every step goes forward,
+/// so one pass in token order suffices.
 fn close(tokens: &[Token], states: &mut [bool]) {
-    for p in 0..tokens.len() {
-        if !states[p] {
-            continue;
-        }
+    let n = tokens.len();
+    for p in 0..n {
+        let fresh = states[p];
+        let inside = states[n + 1 + p];
         match tokens[p] {
-            Token::Star => states[p + 1] = true,
+            Token::Star if fresh => states[p + 1] = true,
             Token::DoubleStar { slash_follows } => {
-                states[p + 1] = true;
-                if slash_follows {
+                if fresh || inside {
+                    states[p + 1] = true;
+                }
+                if fresh && slash_follows {
                     states[p + 2] = true;
                 }
             }
@@ -216,6 +223,7 @@ mod tests {
             ("a/**/b", "a/b", true),
             ("a/**/b", "a/x/y/b", true),
             ("a/**/b", "a/xb", false),
+            ("a/**/b", "a/x/b", true),
             ("lab/t?ol", "lab/tool", true),
             ("lab/t?ol", "lab/t/ol", false),
             ("library/*", "ubuntu", true),

@@ -108,7 +108,8 @@ pub struct SyntaxError {
 /// Parse the first (and only) document of `text`; `None` for a file with no document.
 pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
     let mut builder = Builder {
-        parser: Parser::new_from_str(text),
+        // Also for text that did not come through `limits::read_text` (which drops it too).
+        parser: Parser::new_from_str(crate::limits::strip_bom(text)),
         anchors: HashMap::new(),
         copied: 0,
         depth: 0,
@@ -365,4 +366,75 @@ fn is_number(text: &str) -> bool {
             .next()
             .is_some_and(|b| b.is_ascii_digit() || b == b'.')
             && t.parse::<f64>().is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        match parse(text) {
+            Err(e) => format!("{}:{}: {}", e.pos.line, e.pos.column, e.message),
+            Ok(n) => panic!("parsed: {n:?}"),
+        }
+    }
+
+    /// A 40 KB `- - - … x` 20,000 deep overflowed the stack; now refused at level 65.
+    #[test]
+    fn block_nesting_20000_deep_is_refused_not_a_stack_overflow() {
+        let text = format!("{}x\n", "- ".repeat(20_000));
+        assert_eq!(
+            error_of(&text),
+            "1:129: nesting deeper than 64 levels: a fleet file nests a few levels"
+        );
+        let ok = format!("{}x\n", "- ".repeat(MAX_FLEET_DEPTH));
+        assert!(parse(&ok).is_ok());
+    }
+
+    /// 9 levels of 9 aliases (a few hundred bytes) expanded into gigabytes by copying.
+    #[test]
+    fn alias_bomb_stops_at_the_alias_budget() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        assert_eq!(
+            error_of(&text),
+            "5:40: anchors and aliases expand to more than 4194304 bytes: write the values out, or share less"
+        );
+        // One 64 KiB scalar aliased 100 times: also past the budget, without copying it 100 times.
+        let text = format!("s: &s {}\nt: [{}]\n", "y".repeat(65_536), vec!["*s"; 100].join(", "));
+        assert!(error_of(&text).ends_with("anchors and aliases expand to more than 4194304 bytes: write the values out, or share less"));
+    }
+
+    /// Sharing a block between images, what anchors are for, still works.
+    #[test]
+    fn anchors_within_the_budget_expand() {
+        let text = "e: &e {site: true, projects: [A, B]}\nimages:\n  - {image: a, enable: *e}\n  - {image: b, enable: *e}\n";
+        let Some(Node { value: Value::Map(top), .. }) = parse(text).unwrap() else {
+            panic!("not a map")
+        };
+        let Value::Seq(images) = &top[1].1.value else { panic!("not a list") };
+        let Value::Map(first) = &images[0].value else { panic!("not a map") };
+        assert_eq!(first[1].1.value, top[0].1.value);
+        assert_eq!(first[1].1.pos, Pos { line: 3, column: 24 });
+    }
+
+    /// Each key was compared with every earlier one: 100,000 keys took a minute. A hash map
+    /// now; the duplicate is still reported at its place, with the first one's line.
+    #[test]
+    fn duplicate_key_among_100000_is_found_with_the_first_line() {
+        let mut text: String = (0..100_000).map(|i| format!("k{i}: 1\n")).collect();
+        text.push_str("k5: 2\n");
+        assert_eq!(error_of(&text), "100001:1: duplicate key `k5` (first at line 6)");
+    }
+
+    #[test]
+    fn a_leading_bom_is_dropped() {
+        let Some(Node { value: Value::Map(top), .. }) = parse("\u{feff}images: []\n").unwrap() else {
+            panic!("not a map")
+        };
+        assert_eq!(key_text(&top[0].0), "images");
+    }
 }
