@@ -20,6 +20,7 @@ use crate::plan::Desired;
 use crate::problem::Hint;
 use crate::reference::{repository, same_repository, xnat_default_tag, Reference, ReferenceError};
 use crate::source::{ImageRecord, ReadOptions, Reader, SourceError, SourceSpec, SpecError};
+use crate::command::validate::duplicate_names;
 use crate::{validate, Diagnostic, Form, Severity};
 
 /// One argument, classified.
@@ -386,6 +387,20 @@ pub fn prepare(original: &Value, image: Option<&str>, from_image: bool) -> Prepa
     }
 }
 
+/// [`prepare`] every command of one label or file, then refuse the ones that repeat an earlier
+/// one's name for the same repository ([`duplicate_names`]): installing such a list would
+/// write the first and stop at the second.
+fn prepare_all(commands: &[Value], image: Option<&str>, from_image: bool) -> Vec<Prepared> {
+    let mut out: Vec<Prepared> = commands
+        .iter()
+        .map(|c| prepare(c, image, from_image))
+        .collect();
+    for (i, finding) in duplicate_names(out.iter().map(|p| &p.command)) {
+        out[i].diagnostics.insert(0, finding);
+    }
+    out
+}
+
 /// Stand-in image for label commands without one: XNAT's label import sets the image the label
 /// is read from, so a missing `image` is not an authoring error.
 pub const LABEL_IMAGE: &str = "label-image:latest";
@@ -507,10 +522,7 @@ fn command_file(
     Ok(Image {
         name: shown,
         record: None,
-        commands: commands
-            .iter()
-            .map(|c| prepare(c, image.as_deref(), false))
-            .collect(),
+        commands: prepare_all(&commands, image.as_deref(), false),
         install_image: image,
     })
 }
@@ -558,11 +570,7 @@ fn images(
         };
         out.push(Image {
             name,
-            commands: parsed
-                .commands
-                .iter()
-                .map(|c| prepare(c, image.as_deref(), true))
-                .collect(),
+            commands: prepare_all(&parsed.commands, image.as_deref(), true),
             record: Some(record.clone()),
             install_image: image,
         });

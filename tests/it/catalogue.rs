@@ -164,6 +164,7 @@ fn command_file_rows(d: &Path) -> Vec<Row> {
         ("wrapper input for a missing command input", br#"{"name":"a","command-line":"run #X#","xnat":[{"name":"w","contexts":["xnat:projectData"],"external-inputs":[{"name":"p","type":"Project","provides-value-for-command-input":"nope"}]}]}"#.to_vec(), "nope"),
         ("a list holding a string", br#"["tool"]"#.to_vec(), "element 0 of the list is a string"),
         ("name is a number", br#"{"name":7,"command-line":"run"}"#.to_vec(), "name"),
+        ("two commands of one name", br#"[{"name":"a","version":"1","image":"lab/t:1","command-line":"run"},{"name":"a","version":"2","image":"lab/t:1","command-line":"run"}]"#.to_vec(), "command `a` is also command 0 of this list (version `1`, here `2`)"),
     ];
     let mut rows = Vec::new();
     for (i, (what, bytes, says)) in cases.into_iter().enumerate() {
@@ -190,6 +191,7 @@ fn label_rows(d: &Path, emu: &str) -> Vec<Row> {
         ("label a number", "42".into(), "label must be a JSON list of command objects, found a number"),
         ("label nested 5000 deep", deep, "nesting deeper than 512"),
         ("label with an invalid command", invalid.to_string(), "name"),
+        ("label with two commands of one name", json!([good_commands()[0], good_commands()[0]]).to_string(), "command `cat-tool` version `1` is also command 0 of this list, for the same image: XNAT refuses the second (This command duplicates a command already in the database.)"),
     ];
     let mut rows = Vec::new();
     for (i, (what, label, says)) in labels.into_iter().enumerate() {
