@@ -223,6 +223,16 @@ fn label_rows(d: &Path, emu: &str) -> Vec<Row> {
     rows
 }
 
+/// 9 levels of 9 aliases: 472 bytes that expanded to 9^9 nodes.
+fn alias_bomb() -> Vec<u8> {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 9].join(", ")));
+    }
+    text.push_str("images: []\n");
+    text.into_bytes()
+}
+
 #[rustfmt::skip]
 fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
     let good = archive(d, "fleet-good.tar", "lab/tool:1", &image_with_label(&good_commands().to_string()));
@@ -240,6 +250,11 @@ fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
         ("tab indentation", b"images:\n\t- image: lab/tool:1\n".to_vec(), ":2:2: invalid YAML"),
         ("invalid UTF-8", b"images:\n  - image: caf\xe9\n".to_vec(), "UTF-8"),
         ("duplicate key", format!("images:\n  - image: {good}\nimages: []\n").into_bytes(), "images"),
+        // Issue 19: each of these took gigabytes, minutes or the whole stack.
+        ("an alias bomb of 9 × 9", alias_bomb(), ":5:40: anchors and aliases expand to more than 4194304 bytes"),
+        ("a 1 MiB scalar aliased 3,000 times", format!("s: &s {}\nt: [{}]\nimages: []\n", "y".repeat(1 << 20), vec!["*s"; 3000].join(", ")).into_bytes(), ":2:13: anchors and aliases expand to more than 4194304 bytes"),
+        ("block nesting 20,000 deep", format!("{}x\n", "- ".repeat(20_000)).into_bytes(), ":1:129: nesting deeper than 64 levels"),
+        ("a prune glob of 2,000 bytes", format!("images:\n  - image: {good}\nprune: ['{}']\n", "*a".repeat(1000)).into_bytes(), ":4:9: a glob in `prune` is longer than 1024 bytes"),
     ];
     let mut rows = Vec::new();
     for (i, (what, bytes, says)) in cases.into_iter().enumerate() {
@@ -290,6 +305,10 @@ fn registry_rows(d: &Path, q: &QuirkServer, reg: &Registry, emu: &str, auth: &Re
     let not_json = file(d, "not-json-auth", b"hello, not JSON\n");
     rows.push(row("registry: auth file is /dev/zero", &["inspect", "--no-registry-cache", "--registry-auth-file", "/dev/zero", &r("plain")], 1, "4194304-byte limit"));
     rows.push(row("registry: auth file not JSON", &["inspect", "--no-registry-cache", "--registry-auth-file", &not_json, &r("plain")], 1, "not-json-auth"));
+    // Issue 19: serde_norway expanded aliases by copying (a 1 MiB scalar × 3,000 took 3 GB).
+    let bomb = format!("s: &s {}\nauths: [{}]\n", "y".repeat(256 * 1024), vec!["*s"; 3000].join(", "));
+    let bomb = file(d, "alias-auth.yaml", bomb.as_bytes());
+    rows.push(row("registry: auth file with a YAML alias bomb", &["inspect", "--no-registry-cache", "--registry-auth-file", &bomb, &r("plain")], 1, "alias-auth.yaml` are malformed: it uses a YAML alias (`*name`), which a credentials file has no use for"));
     rows.push(row("registry: a manifest that is not the digest asked for", &["inspect", "--no-registry-cache", &format!("{h}/q-plain@{other}")], 1, "digest"));
     // The real registry.
     let a = &reg.addr;
