@@ -254,7 +254,7 @@ fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
         ("an alias bomb of 9 × 9", alias_bomb(), ":5:40: anchors and aliases expand to more than 4194304 bytes"),
         ("a 1 MiB scalar aliased 3,000 times", format!("s: &s {}\nt: [{}]\nimages: []\n", "y".repeat(1 << 20), vec!["*s"; 3000].join(", ")).into_bytes(), ":2:13: anchors and aliases expand to more than 4194304 bytes"),
         ("block nesting 20,000 deep", format!("{}x\n", "- ".repeat(20_000)).into_bytes(), ":1:129: nesting deeper than 64 levels"),
-        ("a prune glob of 2,000 bytes", format!("images:\n  - image: {good}\nprune: ['{}']\n", "*a".repeat(1000)).into_bytes(), ":4:9: a glob in `prune` is longer than 1024 bytes"),
+        ("a prune glob of 2,000 bytes", format!("images:\n  - image: {good}\nprune: ['{}']\n", "*a".repeat(1000)).into_bytes(), ":3:9: a glob in `prune` is longer than 1024 bytes"),
     ];
     let mut rows = Vec::new();
     for (i, (what, bytes, says)) in cases.into_iter().enumerate() {
