@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::limits::MAX_PRUNE_GLOB_BYTES;
+use crate::limits::{MAX_FLEET_IMAGES, MAX_PRUNE_GLOB_BYTES};
 use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::source::SourceSpec;
@@ -413,6 +413,15 @@ impl Cx<'_> {
                 ))
             }
         };
+        if items.len() > MAX_FLEET_IMAGES {
+            return Err(self.err(
+                node.pos,
+                format!(
+                    "`images` holds {} entries, more than {MAX_FLEET_IMAGES}: split the fleet into several files",
+                    items.len()
+                ),
+            ));
+        }
         if items.is_empty() {
             // `images:` with nothing after it: point at the key, not the next line.
             let pos = if node.is_null() { key.pos } else { node.pos };

@@ -45,13 +45,25 @@ pub const MAX_DAEMON_LINE_BYTES: u64 = 1024 * 1024;
 /// are short; a mounted file this large is the wrong file.
 pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 
-/// Cap on a command JSON file (`validate`, `label`, `install FILE`): it becomes a label, which
-/// lives in an image config, so the config cap is its natural bound.
-pub const MAX_COMMAND_FILE_BYTES: u64 = DEFAULT_MAX_JSON_BYTES;
+/// Cap on a command JSON file (`validate`, `label`, `install FILE`): it becomes a label, so the
+/// label cap is its natural bound.
+pub const MAX_COMMAND_FILE_BYTES: u64 = MAX_LABEL_BYTES;
 
-/// Cap on a fleet file (`sync`, `status`): a few KB per site and image; 4 MiB is thousands of
-/// images.
-pub const MAX_FLEET_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// Cap on the `org.nrg.commands` label (inside the config, which may be larger). The largest
+/// real command is 13 KB (corpus), so 4 MiB is ~300 of the largest. Commands cost ~17× their
+/// text in memory (JSON objects keeping key order), and `install` holds them twice (read and
+/// planned): a 16 MiB label took 620 MB, a 4 MiB one stays under 200 MB (issue 19).
+pub const MAX_LABEL_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Cap on a fleet file (`sync`, `status`): a few KB per site and image; 1 MiB is thousands of
+/// images. Its tree of located nodes costs ~50× the text (a 4 MiB file of 226,000 one-line
+/// entries took 213 MB to parse), so the cap was lowered from 4 MiB (issue 19).
+pub const MAX_FLEET_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Entries in a fleet file's `images:`: each is read concurrently (a registry read in flight
+/// costs ~14 KB; 226,000 of them took 3 GB), and a fleet of thousands of images is already
+/// far beyond any site's.
+pub const MAX_FLEET_IMAGES: usize = 4096;
 
 /// Cap on a credentials file (docker `config.json`, podman `auth.json`, a Kubernetes pull
 /// secret, `~/.netrc`) and a PEM CA bundle (`--ca-cert`): the system's whole CA bundle is

@@ -401,11 +401,11 @@ mod tests {
         }
         assert_eq!(
             error_of(&text),
-            "5:40: anchors and aliases expand to more than 4194304 bytes: write the values out, or share less"
+            "5:40: anchors and aliases expand to more than 1048576 bytes: write the values out, or share less"
         );
         // One 64 KiB scalar aliased 100 times: also past the budget, without copying it 100 times.
         let text = format!("s: &s {}\nt: [{}]\n", "y".repeat(65_536), vec!["*s"; 100].join(", "));
-        assert!(error_of(&text).ends_with("anchors and aliases expand to more than 4194304 bytes: write the values out, or share less"));
+        assert!(error_of(&text).ends_with("anchors and aliases expand to more than 1048576 bytes: write the values out, or share less"));
     }
 
     /// Sharing a block between images, what anchors are for, still works.

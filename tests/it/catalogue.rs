@@ -175,7 +175,7 @@ fn command_file_rows(d: &Path) -> Vec<Row> {
         }
     }
     rows.push(row("command file missing", &["validate", "/nonexistent/cmd.json"], 1, "/nonexistent/cmd.json"));
-    rows.push(row("command file is /dev/zero", &["label", "/dev/zero"], 1, "16777216-byte limit"));
+    rows.push(row("command file is /dev/zero", &["label", "/dev/zero"], 1, "4194304-byte limit"));
     rows.push(row("command file is a directory", &["label", d.to_str().unwrap_or("/")], 1, "failed to read"));
     rows
 }
@@ -191,6 +191,7 @@ fn label_rows(d: &Path, emu: &str) -> Vec<Row> {
         ("label a number", "42".into(), "label must be a JSON list of command objects, found a number"),
         ("label nested 5000 deep", deep, "nesting deeper than 512"),
         ("label with an invalid command", invalid.to_string(), "name"),
+        ("label of 4 MiB + 1 byte", format!("[{}]", " ".repeat(4 * 1024 * 1024 - 1)), "the `org.nrg.commands` label is 4194305 bytes, more than the 4194304-byte limit for a label"),
         ("label with two commands of one name", json!([good_commands()[0], good_commands()[0]]).to_string(), "command `cat-tool` version `1` is also command 0 of this list, for the same image: XNAT refuses the second (This command duplicates a command already in the database.)"),
     ];
     let mut rows = Vec::new();
@@ -251,9 +252,10 @@ fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
         ("invalid UTF-8", b"images:\n  - image: caf\xe9\n".to_vec(), "UTF-8"),
         ("duplicate key", format!("images:\n  - image: {good}\nimages: []\n").into_bytes(), "images"),
         // Issue 19: each of these took gigabytes, minutes or the whole stack.
-        ("an alias bomb of 9 × 9", alias_bomb(), ":5:40: anchors and aliases expand to more than 4194304 bytes"),
-        ("a 1 MiB scalar aliased 3,000 times", format!("s: &s {}\nt: [{}]\nimages: []\n", "y".repeat(1 << 20), vec!["*s"; 3000].join(", ")).into_bytes(), ":2:13: anchors and aliases expand to more than 4194304 bytes"),
+        ("an alias bomb of 9 × 9", alias_bomb(), ":5:40: anchors and aliases expand to more than 1048576 bytes"),
+        ("a 512 KiB scalar aliased 3,000 times", format!("s: &s {}\nt: [{}]\nimages: []\n", "y".repeat(1 << 19), vec!["*s"; 3000].join(", ")).into_bytes(), ":2:13: anchors and aliases expand to more than 1048576 bytes"),
         ("block nesting 20,000 deep", format!("{}x\n", "- ".repeat(20_000)).into_bytes(), ":1:129: nesting deeper than 64 levels"),
+        ("4,097 images", format!("images:\n{}", (0..4097).map(|i| format!("  - image: lab/t{i}\n")).collect::<String>()).into_bytes(), ":2:3: `images` holds 4097 entries, more than 4096"),
         ("a prune glob of 2,000 bytes", format!("images:\n  - image: {good}\nprune: ['{}']\n", "*a".repeat(1000)).into_bytes(), ":3:9: a glob in `prune` is longer than 1024 bytes"),
     ];
     let mut rows = Vec::new();
@@ -266,7 +268,7 @@ fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
     }
     let f = file(d, "fleet-noprune.yaml", format!("images:\n  - image: {good}\n").as_bytes());
     rows.push(row("prune without a prune key", &["sync", &f, "--prune"], 2, "--prune needs a `prune:` key").at(emu));
-    rows.push(row("fleet file is /dev/zero", &["sync", "/dev/zero"], 2, "4194304-byte limit").at(emu));
+    rows.push(row("fleet file is /dev/zero", &["sync", "/dev/zero"], 2, "1048576-byte limit").at(emu));
     rows
 }
 
