@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::command::validate::duplicate_names;
 use crate::command::CommandView;
 use crate::labels::{
     commands_from_labels, parse_command_file, CommandFileError, LabelError, ParsedLabel,
@@ -20,7 +21,6 @@ use crate::plan::Desired;
 use crate::problem::Hint;
 use crate::reference::{repository, same_repository, xnat_default_tag, Reference, ReferenceError};
 use crate::source::{ImageRecord, ReadOptions, Reader, SourceError, SourceSpec, SpecError};
-use crate::command::validate::duplicate_names;
 use crate::{validate, Diagnostic, Form, Severity};
 
 /// One argument, classified.
@@ -380,7 +380,10 @@ fn prepare_owned(original: Value, image: Option<&str>, from_image: bool) -> Prep
     let own = CommandView::new(&original).image();
     let mut command = original;
     let mut replaced_image = None;
-    if let (Some(i), Some(obj)) = (image.filter(|i| !i.trim().is_empty()), command.as_object_mut()) {
+    if let (Some(i), Some(obj)) = (
+        image.filter(|i| !i.trim().is_empty()),
+        command.as_object_mut(),
+    ) {
         // As `with_image`, in place.
         replaced_image = Some(obj.insert("image".into(), Value::String(i.to_string())));
     }

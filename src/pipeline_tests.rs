@@ -370,7 +370,11 @@ fn prepared_gives_back_the_original_with_its_key_order() {
             assert_eq!(p.command["image"], json!(i));
         }
     }
-    let many = prepare_all(vec![none.clone(), json!({"name": "b"})], Some("lab/t:1"), true);
+    let many = prepare_all(
+        vec![none.clone(), json!({"name": "b"})],
+        Some("lab/t:1"),
+        true,
+    );
     assert_eq!(many[0].original(), none);
     assert_eq!(many[1].command, json!({"name": "b", "image": "lab/t:1"}));
 }

@@ -110,15 +110,14 @@ pub struct Planned {
 /// once, and twins are found with a hash set (a scan of the others for each command took
 /// minutes for a label of 40,000 commands).
 pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<Planned> {
-    // Installed commands by name, each with its image and repository identity.
-    let mut by_name: HashMap<String, Vec<(&Value, Option<String>, String)>> = HashMap::new();
+    // Installed commands by name, each with its repository identity (none without an image).
+    let mut by_name: HashMap<String, Vec<(&Value, Option<String>)>> = HashMap::new();
     for c in installed {
         let v = CommandView::new(c);
-        let (Some(name), image) = (v.name(), v.image()) else {
-            continue;
-        };
-        let key = image.as_deref().map(repository_key).unwrap_or_default();
-        by_name.entry(name).or_default().push((c, image, key));
+        if let Some(name) = v.name() {
+            let key = v.image().as_deref().map(repository_key);
+            by_name.entry(name).or_default().push((c, key));
+        }
     }
     // (name, repository) of the desired commands planned so far.
     let mut planned: HashSet<(String, String)> = HashSet::with_capacity(desired.len());
@@ -134,8 +133,8 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
             .get(&name)
             .map(|all| {
                 all.iter()
-                    .filter(|(_, image, key)| image.is_some() && *key == repo_key)
-                    .map(|(c, _, _)| *c)
+                    .filter(|(_, key)| key.as_deref() == Some(repo_key.as_str()))
+                    .map(|(c, _)| *c)
                     .collect()
             })
             .unwrap_or_default();

@@ -55,7 +55,9 @@ enum Token {
     Star,
     /// `**`: any run of characters; `slash_follows` when the next token is a literal `/`,
     /// which `**/` may skip together with it (`a/**/b` matches `a/b`).
-    DoubleStar { slash_follows: bool },
+    DoubleStar {
+        slash_follows: bool,
+    },
     /// `?`: one character but `/`.
     Any,
     Literal(u8),

@@ -404,7 +404,11 @@ mod tests {
             "5:40: anchors and aliases expand to more than 1048576 bytes: write the values out, or share less"
         );
         // One 64 KiB scalar aliased 100 times: also past the budget, without copying it 100 times.
-        let text = format!("s: &s {}\nt: [{}]\n", "y".repeat(65_536), vec!["*s"; 100].join(", "));
+        let text = format!(
+            "s: &s {}\nt: [{}]\n",
+            "y".repeat(65_536),
+            vec!["*s"; 100].join(", ")
+        );
         assert!(error_of(&text).ends_with("anchors and aliases expand to more than 1048576 bytes: write the values out, or share less"));
     }
 
@@ -412,13 +416,27 @@ mod tests {
     #[test]
     fn anchors_within_the_budget_expand() {
         let text = "e: &e {site: true, projects: [A, B]}\nimages:\n  - {image: a, enable: *e}\n  - {image: b, enable: *e}\n";
-        let Some(Node { value: Value::Map(top), .. }) = parse(text).unwrap() else {
+        let Some(Node {
+            value: Value::Map(top),
+            ..
+        }) = parse(text).unwrap()
+        else {
             panic!("not a map")
         };
-        let Value::Seq(images) = &top[1].1.value else { panic!("not a list") };
-        let Value::Map(first) = &images[0].value else { panic!("not a map") };
+        let Value::Seq(images) = &top[1].1.value else {
+            panic!("not a list")
+        };
+        let Value::Map(first) = &images[0].value else {
+            panic!("not a map")
+        };
         assert_eq!(first[1].1.value, top[0].1.value);
-        assert_eq!(first[1].1.pos, Pos { line: 3, column: 24 });
+        assert_eq!(
+            first[1].1.pos,
+            Pos {
+                line: 3,
+                column: 24
+            }
+        );
     }
 
     /// Each key was compared with every earlier one: 100,000 keys took a minute. A hash map
@@ -427,12 +445,19 @@ mod tests {
     fn duplicate_key_among_100000_is_found_with_the_first_line() {
         let mut text: String = (0..100_000).map(|i| format!("k{i}: 1\n")).collect();
         text.push_str("k5: 2\n");
-        assert_eq!(error_of(&text), "100001:1: duplicate key `k5` (first at line 6)");
+        assert_eq!(
+            error_of(&text),
+            "100001:1: duplicate key `k5` (first at line 6)"
+        );
     }
 
     #[test]
     fn a_leading_bom_is_dropped() {
-        let Some(Node { value: Value::Map(top), .. }) = parse("\u{feff}images: []\n").unwrap() else {
+        let Some(Node {
+            value: Value::Map(top),
+            ..
+        }) = parse("\u{feff}images: []\n").unwrap()
+        else {
             panic!("not a map")
         };
         assert_eq!(key_text(&top[0].0), "images");

@@ -228,7 +228,10 @@ fn label_rows(d: &Path, emu: &str) -> Vec<Row> {
 fn alias_bomb() -> Vec<u8> {
     let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
     for i in 1..10 {
-        text.push_str(&format!("a{i}: &a{i} [{}]\n", vec![format!("*a{}", i - 1); 9].join(", ")));
+        text.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 9].join(", ")
+        ));
     }
     text.push_str("images: []\n");
     text.into_bytes()

@@ -66,7 +66,9 @@ pub const XNAT_DUPLICATE: &str = "This command duplicates a command already in t
 /// [`XNAT_DUPLICATE`]); with another version XNAT would keep both, but xnat-cmd installs one
 /// command per name and repository, so the second would be reported as a conflict after the
 /// first was written — a validated label would be half-installed. Linear: a hash map.
-pub fn duplicate_names<'a>(commands: impl IntoIterator<Item = &'a Value>) -> Vec<(usize, Diagnostic)> {
+pub fn duplicate_names<'a>(
+    commands: impl IntoIterator<Item = &'a Value>,
+) -> Vec<(usize, Diagnostic)> {
     use std::collections::HashMap;
     let mut first: HashMap<(String, String), (usize, Option<String>)> = HashMap::new();
     let mut out = Vec::new();

@@ -424,5 +424,8 @@ fn duplicate_command_names_in_one_list_are_refused() {
         (6, "/name".to_string(), "command `b` is also command 1 of this list (version `1`, here `(none)`): xnat-cmd installs one command per name and image repository, so give each version its own name or image".to_string()),
     ];
     assert_eq!(got, want);
-    assert_eq!(XNAT_DUPLICATE, "This command duplicates a command already in the database.");
+    assert_eq!(
+        XNAT_DUPLICATE,
+        "This command duplicates a command already in the database."
+    );
 }
