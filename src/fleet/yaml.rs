@@ -401,7 +401,7 @@ mod tests {
         }
         assert_eq!(
             error_of(&text),
-            "5:40: anchors and aliases expand to more than 1048576 bytes: write the values out, or share less"
+            "4:9: anchors and aliases expand to more than 1048576 bytes: write the values out, or share less"
         );
         // One 64 KiB scalar aliased 100 times: also past the budget, without copying it 100 times.
         let text = format!(
