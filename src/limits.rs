@@ -25,11 +25,12 @@ pub const MAX_TOKEN_RESPONSE_BYTES: u64 = 1024 * 1024;
 pub const MAX_REGISTRY_ERROR_BYTES: u64 = 64 * 1024;
 
 /// Cap on one XNAT response. The largest is `GET /xapi/commands` on a busy site: a few hundred
-/// commands of 5–50 KB each, so a few MB; 16 MiB leaves a wide margin and still stops a
-/// misrouted URL that streams (a proxy, a file download) from filling memory. The list is held
-/// as JSON objects that keep their key order, ~15× its text: a 33 MB list took 550 MB, so the
-/// cap was lowered from 32 MiB (issue 19).
-pub const MAX_XNAT_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+/// commands of 5–50 KB each, so a few MB; 10 MiB leaves a margin and still stops a misrouted
+/// URL that streams (a proxy, a file download) from filling memory. The list is held as JSON
+/// objects that keep their key order, ~16× its text (a 33 MB list took 550 MB, a 16 MiB one
+/// 273 MB in a release build), so the cap was lowered from 32 MiB to stay under 200 MB
+/// (issue 19).
+pub const MAX_XNAT_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Cap on a docker credential helper's stdout and on its stderr: its answer is one small JSON
 /// object (`{"Username":…,"Secret":…}`).

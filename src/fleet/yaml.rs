@@ -187,20 +187,6 @@ impl Builder<'_> {
         node
     }
 
-    /// Charge `weight` of copying to the alias budget.
-    fn copy(&mut self, weight: usize, pos: Pos) -> Result<(), SyntaxError> {
-        self.copied = self.copied.saturating_add(weight);
-        if self.copied > MAX_FLEET_ALIAS_WEIGHT {
-            return Err(SyntaxError {
-                pos,
-                message: format!(
-                    "anchors and aliases expand to more than {MAX_FLEET_ALIAS_WEIGHT} bytes: write the values out, or share less"
-                ),
-            });
-        }
-        Ok(())
-    }
-
     fn node_inner(&mut self, event: Event, pos: Pos) -> Result<Node, SyntaxError> {
         let (node, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
@@ -267,18 +253,17 @@ impl Builder<'_> {
                 )
             }
             Event::Alias(id) => {
-                let Some(weight) = self.anchors.get(&id).map(|(_, w)| *w) else {
+                let Some((node, weight)) = self.anchors.get(&id) else {
                     return Err(SyntaxError {
                         pos,
                         message: "invalid YAML: alias to an unknown anchor".to_string(),
                     });
                 };
-                self.copy(weight, pos)?;
+                charge(&mut self.copied, *weight, pos)?;
                 // The alias stands where it is written: point at the alias, not the anchor.
-                let value = self.anchors.get(&id).map(|(n, _)| n.value.clone());
                 return Ok(Node {
                     pos,
-                    value: value.unwrap_or(Value::Seq(Vec::new())),
+                    value: node.value.clone(),
                 });
             }
             other => {
@@ -290,11 +275,25 @@ impl Builder<'_> {
         };
         if anchor > 0 {
             let w = weight(&node);
-            self.copy(w, pos)?;
+            charge(&mut self.copied, w, pos)?;
             self.anchors.insert(anchor, (node.clone(), w));
         }
         Ok(node)
     }
+}
+
+/// Charge `weight` of copying to the alias budget (`copied`, all copies so far).
+fn charge(copied: &mut usize, weight: usize, pos: Pos) -> Result<(), SyntaxError> {
+    *copied = copied.saturating_add(weight);
+    if *copied > MAX_FLEET_ALIAS_WEIGHT {
+        return Err(SyntaxError {
+            pos,
+            message: format!(
+                "anchors and aliases expand to more than {MAX_FLEET_ALIAS_WEIGHT} bytes: write the values out, or share less"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Where a collection starts: yaml-rust2 marks a block collection after its first key or

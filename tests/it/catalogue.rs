@@ -356,7 +356,7 @@ fn xnat_rows(q: &QuirkServer, src: &str) -> Vec<Row> {
         ("list-badutf8", vec!["list"], "not UTF-8"),
         ("list-object", vec!["install", src], "expected a JSON list"),
         ("list-empty", vec!["list"], "not JSON"),
-        ("list-endless", vec!["install", src], "more than 16777216 bytes"),
+        ("list-endless", vec!["install", src], "more than 10485760 bytes"),
         ("list-truncated", vec!["list"], "the answer was cut off"),
         ("list-500-html", vec!["install", src], "failed with 500: HTTP Status 500 – Internal Server Error java.lang.NullPointerException"),
         ("list-sso302", vec!["install", src], "redirected to https://sso.example.org"),
