@@ -6,11 +6,15 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::limits::{MAX_FLEET_IMAGES, MAX_PRUNE_GLOB_BYTES};
 use crate::platform::Platform;
-use crate::reference::{self, Reference};
+use crate::reference::Reference;
 use crate::source::SourceSpec;
 
+mod glob;
 mod yaml;
+
+pub use glob::glob_matches;
 
 use yaml::{Node, Pos, Value};
 
@@ -484,20 +488,32 @@ impl Cx<'_> {
                 ))
             }
         };
+        if items.len() > MAX_FLEET_IMAGES {
+            return Err(self.err(
+                node.pos,
+                format!(
+                    "`images` holds {} entries, more than {MAX_FLEET_IMAGES}: split the fleet into several files",
+                    items.len()
+                ),
+            ));
+        }
         if items.is_empty() {
             // `images:` with nothing after it: point at the key, not the next line.
             let pos = if node.is_null() { key.pos } else { node.pos };
             return Err(self.err(pos, "`images` is empty: list at least one image"));
         }
         // The identity of each image (normalised), with its text and line, for duplicates.
-        let mut seen: Vec<(String, String, usize)> = Vec::new();
-        let mut images = Vec::with_capacity(items.len());
+        // A hash map, not a scan of the entries so far: 190,000 entries took minutes.
+        let mut seen: std::collections::HashMap<String, (usize, usize)> =
+            std::collections::HashMap::with_capacity(items.len());
+        let mut images: Vec<FleetImage> = Vec::with_capacity(items.len());
         for item in items {
             let Some((image, image_node)) = self.image(item, site_names, verify) else {
                 continue;
             };
             let identity = source_identity(&image.image);
-            if let Some((_, first, line)) = seen.iter().find(|(id, _, _)| *id == identity) {
+            if let Some(&(index, line)) = seen.get(&identity) {
+                let first = &images[index].image;
                 let same = if *first == image.image {
                     String::new()
                 } else {
@@ -512,7 +528,7 @@ impl Cx<'_> {
                 ));
                 continue;
             }
-            seen.push((identity, image.image.clone(), image_node.pos.line));
+            seen.insert(identity, (images.len(), image_node.pos.line));
             images.push(image);
         }
         Ok(images)
@@ -718,7 +734,18 @@ impl Cx<'_> {
         };
         items
             .iter()
-            .map(|item| self.text(item, "a glob in `prune`").map(str::to_string))
+            .map(|item| {
+                let glob = self.text(item, "a glob in `prune`")?;
+                if glob.len() > MAX_PRUNE_GLOB_BYTES {
+                    return Err(self.err(
+                        item.pos,
+                        format!(
+                            "a glob in `prune` is longer than {MAX_PRUNE_GLOB_BYTES} bytes: a glob names repositories, which are at most 255 characters"
+                        ),
+                    ));
+                }
+                Ok(glob.to_string())
+            })
             .collect()
     }
 }
@@ -749,75 +776,6 @@ fn normalised(reference: &str, prefix: &str) -> String {
     match Reference::parse(reference) {
         Ok(r) => format!("{prefix}{}", r.with_default_tag()),
         Err(_) => format!("{prefix}{reference}"),
-    }
-}
-
-/// Does a `prune:` glob match an image repository? `*` matches any run of characters but `/`,
-/// `**` any run including `/` (`a/**/b` also matches `a/b`), `?` one character but `/`;
-/// everything else is literal. The glob and the repository are compared as written and as
-/// docker normalises them, so `xnat/*`, `docker.io/xnat/*` and `index.docker.io/xnat/*` all
-/// match `xnat/tool`, and `library/*` matches `ubuntu`. A tag or digest on `repository` is
-/// ignored.
-///
-/// By hand rather than `globset`/`glob`: those are path globs (`globset` needs
-/// `literal_separator` to keep `*` inside a component and brings `regex` along), and the
-/// matcher is twenty lines of backtracking over short names.
-pub fn glob_matches(glob: &str, repository: &str) -> bool {
-    let glob = glob.trim();
-    let written = reference::repository(repository.trim());
-    let normal = match Reference::parse(written) {
-        Ok(r) => format!("{}/{}", r.registry, r.repository),
-        Err(_) => written.to_string(),
-    };
-    let glob_normal = normalise_glob(glob);
-    matches(glob.as_bytes(), written.as_bytes())
-        || matches(glob_normal.as_bytes(), normal.as_bytes())
-}
-
-/// docker's normalisation applied to a glob, by text (a glob is no reference): the first
-/// component is a registry when it has `.` or `:` or is `localhost`; otherwise the glob is on
-/// Docker Hub, where a single component is an official image under `library/`.
-fn normalise_glob(glob: &str) -> String {
-    let (registry, path) = match glob.split_once('/') {
-        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => (first, rest),
-        _ => (reference::DOCKER_HUB, glob),
-    };
-    let registry = if registry == "index.docker.io" {
-        reference::DOCKER_HUB
-    } else {
-        registry
-    };
-    if registry == reference::DOCKER_HUB && !path.contains('/') && !path.contains("**") {
-        format!("{registry}/library/{path}")
-    } else {
-        format!("{registry}/{path}")
-    }
-}
-
-fn matches(glob: &[u8], text: &[u8]) -> bool {
-    match glob {
-        [] => text.is_empty(),
-        [b'*', b'*', rest @ ..] => {
-            // `**/` may also stand for no directory at all.
-            if let [b'/', after @ ..] = rest {
-                if matches(after, text) {
-                    return true;
-                }
-            }
-            (0..=text.len()).any(|i| matches(rest, &text[i..]))
-        }
-        [b'*', rest @ ..] => {
-            let end = text.iter().position(|&c| c == b'/').unwrap_or(text.len());
-            (0..=end).any(|i| matches(rest, &text[i..]))
-        }
-        [b'?', rest @ ..] => match text {
-            [c, tail @ ..] if *c != b'/' => matches(rest, tail),
-            _ => false,
-        },
-        [g, rest @ ..] => match text {
-            [c, tail @ ..] if c == g => matches(rest, tail),
-            _ => false,
-        },
     }
 }
 

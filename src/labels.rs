@@ -8,6 +8,7 @@
 //! column and the text around the spot, and the backslash bug of NRG's `command2label.py` is
 //! recognised and named.
 
+use crate::limits::MAX_LABEL_BYTES;
 use std::collections::BTreeMap;
 
 use serde_json::Value;
@@ -34,6 +35,8 @@ pub enum LabelError {
     Missing,
     #[error("the `org.nrg.commands` label is empty")]
     Empty,
+    #[error("the `org.nrg.commands` label is {bytes} bytes, more than the {limit}-byte limit for a label")]
+    TooLarge { bytes: usize, limit: u64 },
     #[error("org.nrg.commands label is not valid JSON at line {line}, column {column}: {reason} near `{snippet}`")]
     InvalidJson {
         line: usize,
@@ -70,7 +73,7 @@ impl LabelError {
             LabelError::NotAList { .. } | LabelError::NotAnObject { .. } => {
                 Some("the label must look like `[{\"name\": ...}, ...]`; `xnat-cmd label` builds it from command files")
             }
-            LabelError::Missing | LabelError::Empty => None,
+            LabelError::Missing | LabelError::Empty | LabelError::TooLarge { .. } => None,
         }
     }
 }
@@ -89,6 +92,12 @@ pub fn json_kind(v: &Value) -> &'static str {
 
 /// Parse a label value (the unescaped string from the image config).
 pub fn parse_label(value: &str) -> Result<ParsedLabel, LabelError> {
+    if value.len() as u64 > MAX_LABEL_BYTES {
+        return Err(LabelError::TooLarge {
+            bytes: value.len(),
+            limit: MAX_LABEL_BYTES,
+        });
+    }
     if value.trim().is_empty() {
         return Err(LabelError::Empty);
     }
@@ -172,7 +181,7 @@ pub enum CommandFileError {
 /// XNAT ignores, is ignored here too, with a warning.
 pub fn parse_command_file(text: &str) -> Result<ParsedLabel, CommandFileError> {
     // A byte order mark is skipped, as Jackson skips it at the start of a request body.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = crate::limits::strip_bom(text);
     let read = lenient_json::parse(text).map_err(|e| {
         let (line, column, reason, snippet) = json_error_parts(text, &e);
         CommandFileError::InvalidJson {

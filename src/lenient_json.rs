@@ -145,7 +145,9 @@ pub fn parse(text: &str) -> Result<Parsed, JsonError> {
 /// Read `body` as XNAT reads a request body (Jackson on the byte stream): it must be UTF-8, and
 /// a leading UTF-8 byte order mark is skipped (`ByteSourceJsonBootstrapper`).
 pub fn parse_bytes(body: &[u8]) -> Result<Parsed, JsonError> {
-    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let mut bom = [0; 4];
+    let bom = crate::limits::BOM.encode_utf8(&mut bom).as_bytes();
+    let body = body.strip_prefix(bom).unwrap_or(body);
     match std::str::from_utf8(body) {
         Ok(text) => parse(text),
         Err(e) => {

@@ -25,9 +25,12 @@ pub const MAX_TOKEN_RESPONSE_BYTES: u64 = 1024 * 1024;
 pub const MAX_REGISTRY_ERROR_BYTES: u64 = 64 * 1024;
 
 /// Cap on one XNAT response. The largest is `GET /xapi/commands` on a busy site: a few hundred
-/// commands of 5–50 KB each, so a few MB; 32 MiB leaves a wide margin and still stops a
-/// misrouted URL that streams (a proxy, a file download) from filling memory.
-pub const MAX_XNAT_RESPONSE_BYTES: u64 = 32 * 1024 * 1024;
+/// commands of 5–50 KB each, so a few MB; 10 MiB leaves a margin and still stops a misrouted
+/// URL that streams (a proxy, a file download) from filling memory. The list is held as JSON
+/// objects that keep their key order, ~16× its text (a 33 MB list took 550 MB, a 16 MiB one
+/// 273 MB in a release build), so the cap was lowered from 32 MiB to stay under 200 MB
+/// (issue 19).
+pub const MAX_XNAT_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
 
 /// Cap on a docker credential helper's stdout and on its stderr: its answer is one small JSON
 /// object (`{"Username":…,"Secret":…}`).
@@ -49,13 +52,25 @@ pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 /// key is 178 bytes; 64 KiB bounds `/dev/zero`-like mistakes and allows a bundle of a few.
 pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 
-/// Cap on a command JSON file (`validate`, `label`, `install FILE`): it becomes a label, which
-/// lives in an image config, so the config cap is its natural bound.
-pub const MAX_COMMAND_FILE_BYTES: u64 = DEFAULT_MAX_JSON_BYTES;
+/// Cap on a command JSON file (`validate`, `label`, `install FILE`): it becomes a label, so the
+/// label cap is its natural bound.
+pub const MAX_COMMAND_FILE_BYTES: u64 = MAX_LABEL_BYTES;
 
-/// Cap on a fleet file (`sync`, `status`): a few KB per site and image; 4 MiB is thousands of
-/// images.
-pub const MAX_FLEET_FILE_BYTES: u64 = 4 * 1024 * 1024;
+/// Cap on the `org.nrg.commands` label (inside the config, which may be larger). The largest
+/// real command is 13 KB (corpus), so 4 MiB is ~300 of the largest. Commands cost ~17× their
+/// text in memory (JSON objects keeping key order), and `install` holds them twice (read and
+/// planned): a 16 MiB label took 620 MB, a 4 MiB one stays under 200 MB (issue 19).
+pub const MAX_LABEL_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Cap on a fleet file (`sync`, `status`): a few KB per site and image; 1 MiB is thousands of
+/// images. Its tree of located nodes costs ~50× the text (a 4 MiB file of 226,000 one-line
+/// entries took 213 MB to parse), so the cap was lowered from 4 MiB (issue 19).
+pub const MAX_FLEET_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Entries in a fleet file's `images:`: each is read concurrently (a registry read in flight
+/// costs ~14 KB; 226,000 of them took 3 GB), and a fleet of thousands of images is already
+/// far beyond any site's.
+pub const MAX_FLEET_IMAGES: usize = 4096;
 
 /// Cap on a credentials file (docker `config.json`, podman `auth.json`, a Kubernetes pull
 /// secret, `~/.netrc`) and a PEM CA bundle (`--ca-cert`): the system's whole CA bundle is
@@ -124,6 +139,24 @@ pub const MAX_INDEX_DEPTH: usize = 4;
 /// platforms plus as many attestations; 256 is far beyond that and bounds an index naming
 /// thousands, or indexes nested `MAX_INDEX_DEPTH` deep × 40.
 pub const MAX_INDEX_MANIFESTS: usize = 256;
+
+// ---- bounds on parsed structure (issue 19) -------------------------------------------------
+
+/// Deepest nesting of lists and mappings in a fleet file. A real one nests 5 deep (top →
+/// `images` → an image → `enable` → `projects`); the tree builder recurses once per level, so a
+/// 40 KB `- - - … x` 20,000 deep overflowed the stack before this bound.
+pub const MAX_FLEET_DEPTH: usize = 64;
+
+/// Bytes that YAML anchors and aliases in a fleet file may copy in all (each node counts its
+/// text plus 64 bytes). An alias is expanded by copying its anchored subtree, so 9 levels of
+/// 9 aliases (472 bytes) or a 1 MiB scalar aliased 3,000 times reached gigabytes; with this
+/// budget a file of anchors holds no more than the largest file written out would. Anchors are
+/// kept (they share an `enable:` block between images) rather than refused.
+pub const MAX_FLEET_ALIAS_WEIGHT: usize = MAX_FLEET_FILE_BYTES as usize;
+
+/// Longest `prune:` glob in a fleet file. A glob names repositories, which docker caps at 255
+/// characters; matching costs glob length × repository length, so a longer glob is refused.
+pub const MAX_PRUNE_GLOB_BYTES: usize = 1024;
 
 // ---- deadlines ----------------------------------------------------------------------------
 
@@ -222,14 +255,30 @@ pub fn read_capped(reader: impl std::io::Read, cap: u64) -> std::io::Result<Vec<
     Ok(buf)
 }
 
-/// [`read_file`] as UTF-8 text (`InvalidData` otherwise, as `std::fs::read_to_string`).
+/// [`read_file`] as UTF-8 text (`InvalidData` otherwise, as `std::fs::read_to_string`), without
+/// a leading byte order mark ([`strip_bom`]).
 pub fn read_text(path: &Path, cap: u64) -> std::io::Result<String> {
-    String::from_utf8(read_file(path, cap)?).map_err(|_| {
+    let mut text = String::from_utf8(read_file(path, cap)?).map_err(|_| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             "the file is not UTF-8 text",
         )
-    })
+    })?;
+    let bom = text.len() - strip_bom(&text).len();
+    text.drain(..bom);
+    Ok(text)
+}
+
+/// The UTF-8 byte order mark (U+FEFF) that Windows tools (PowerShell 5.1, Notepad) put at the
+/// start of a file.
+pub const BOM: char = '\u{feff}';
+
+/// `text` without a leading byte order mark: the one rule for every text input — fleet files,
+/// command files, credentials files, netrc (all read through [`read_text`]), and text parsed
+/// from elsewhere. A fleet file with one was refused as "unknown key `images` … did you mean
+/// `images`?".
+pub fn strip_bom(text: &str) -> &str {
+    text.strip_prefix(BOM).unwrap_or(text)
 }
 
 #[cfg(test)]
@@ -344,5 +393,23 @@ mod tests {
             "open files with limits::open_regular / read_file:\n{}",
             found.join("\n")
         );
+    }
+
+    /// A fleet file saved by PowerShell 5.1 starts with a BOM; every text read drops it (and
+    /// only a leading one).
+    #[test]
+    fn text_reads_drop_a_leading_bom() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        for (bytes, want) in [
+            (&b"\xEF\xBB\xBFimages: []"[..], "images: []"),
+            (b"images: []", "images: []"),
+            (b"a\xEF\xBB\xBF", "a\u{feff}"),
+            (b"\xEF\xBB\xBF", ""),
+        ] {
+            std::fs::write(&p, bytes).unwrap();
+            assert_eq!(read_text(&p, 64).unwrap(), want);
+        }
+        assert_eq!(strip_bom("\u{feff}\u{feff}x"), "\u{feff}x");
     }
 }

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::command::{with_image, CommandView};
+use crate::command::validate::duplicate_names;
+use crate::command::CommandView;
 use crate::labels::{
     commands_from_labels, parse_command_file, CommandFileError, LabelError, ParsedLabel,
 };
@@ -210,10 +211,13 @@ pub struct Image {
 /// One command, ready to check and send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prepared {
-    /// The command as the label (or file) holds it.
-    pub original: Value,
-    /// What XNAT is sent: the original with the install image injected.
+    /// What XNAT is sent: the command as the label (or file) holds it, with the install image
+    /// injected ([`Prepared::original`] gives it back as held).
     pub command: Value,
+    /// The `image` the command held before one was injected: `Some(None)` when it had none,
+    /// `None` when nothing was injected. Kept instead of a second copy of the whole command:
+    /// a label at the 16 MiB cap is ~50,000 commands, and each copy costs ~17× its text.
+    replaced_image: Option<Option<Value>>,
     pub name: Option<String>,
     /// The image it was checked with (injected, else its own), tagged as XNAT tags.
     pub image: Option<String>,
@@ -226,6 +230,23 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The command as the label (or file) holds it.
+    pub fn original(&self) -> Value {
+        let mut v = self.command.clone();
+        if let (Some(before), Some(obj)) = (&self.replaced_image, v.as_object_mut()) {
+            match before {
+                // `insert` keeps a replaced key in its place, so the order is the original's.
+                Some(image) => {
+                    obj.insert("image".into(), image.clone());
+                }
+                None => {
+                    obj.shift_remove("image");
+                }
+            }
+        }
+        v
+    }
+
     pub fn valid(&self) -> bool {
         !self.missing_image
             && !self
@@ -376,11 +397,22 @@ pub fn install_image(
 /// `from_image`: the command comes from an image's label, where XNAT's label import replaces
 /// the command's image — so an author's image of another repository is worth a note.
 pub fn prepare(original: &Value, image: Option<&str>, from_image: bool) -> Prepared {
-    let own = CommandView::new(original).image();
-    let command = match image {
-        Some(i) => with_image(original, i),
-        None => original.clone(),
-    };
+    prepare_owned(original.clone(), image, from_image)
+}
+
+/// [`prepare`] of a command the caller no longer needs: it becomes [`Prepared::command`]
+/// without a copy.
+fn prepare_owned(original: Value, image: Option<&str>, from_image: bool) -> Prepared {
+    let own = CommandView::new(&original).image();
+    let mut command = original;
+    let mut replaced_image = None;
+    if let (Some(i), Some(obj)) = (
+        image.filter(|i| !i.trim().is_empty()),
+        command.as_object_mut(),
+    ) {
+        // As `with_image`, in place.
+        replaced_image = Some(obj.insert("image".into(), Value::String(i.to_string())));
+    }
     let name = CommandView::new(&command).name();
     let mut notes = Vec::new();
     if let (Some(own), Some(installed), true) = (&own, image, from_image) {
@@ -403,13 +435,27 @@ pub fn prepare(original: &Value, image: Option<&str>, from_image: bool) -> Prepa
         image: CommandView::new(&command)
             .image()
             .map(|i| xnat_default_tag(&i)),
-        original: original.clone(),
         command,
+        replaced_image,
         name,
         diagnostics,
         notes,
         missing_image,
     }
+}
+
+/// [`prepare`] every command of one label or file, then refuse the ones that repeat an earlier
+/// one's name for the same repository ([`duplicate_names`]): installing such a list would
+/// write the first and stop at the second.
+fn prepare_all(commands: Vec<Value>, image: Option<&str>, from_image: bool) -> Vec<Prepared> {
+    let mut out: Vec<Prepared> = commands
+        .into_iter()
+        .map(|c| prepare_owned(c, image, from_image))
+        .collect();
+    for (i, finding) in duplicate_names(out.iter().map(|p| &p.command)) {
+        out[i].diagnostics.insert(0, finding);
+    }
+    out
 }
 
 /// Stand-in image for label commands without one: XNAT's label import sets the image the label
@@ -533,10 +579,7 @@ fn command_file(
     Ok(Image {
         name: shown,
         record: None,
-        commands: commands
-            .iter()
-            .map(|c| prepare(c, image.as_deref(), false))
-            .collect(),
+        commands: prepare_all(commands, image.as_deref(), false),
         install_image: image,
     })
 }
@@ -550,7 +593,7 @@ fn images(
     let several = records.len() > 1;
     let mut out = Vec::with_capacity(records.len());
     for record in records {
-        let parsed = commands_from_labels(&record.labels)?;
+        let mut parsed = commands_from_labels(&record.labels)?;
         warnings.extend(parsed.warnings);
         // A verified image is always installed under the digest that was verified: its tag
         // could move to an unsigned image before XNAT pulls it.
@@ -584,11 +627,7 @@ fn images(
         };
         out.push(Image {
             name,
-            commands: parsed
-                .commands
-                .iter()
-                .map(|c| prepare(c, image.as_deref(), true))
-                .collect(),
+            commands: prepare_all(std::mem::take(&mut parsed.commands), image.as_deref(), true),
             record: Some(record.clone()),
             install_image: image,
         });

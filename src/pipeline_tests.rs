@@ -347,3 +347,34 @@ fn a_verified_image_is_installed_under_the_verified_digest() {
         }
     }
 }
+
+/// A prepared command keeps one copy of the command (issue 19: three copies of a 16 MiB label
+/// took 600 MB); the original is given back as the label held it, keys in their order.
+#[test]
+fn prepared_gives_back_the_original_with_its_key_order() {
+    let own = json!({"name": "a", "image": "other/repo:1", "command-line": "x"});
+    let none = json!({"name": "a", "command-line": "x"});
+    for (original, image) in [
+        (own.clone(), Some("lab/tool:2")),
+        (none.clone(), Some("lab/tool:2")),
+        (own.clone(), None),
+        (none.clone(), None),
+        (own.clone(), Some(" ")),
+    ] {
+        let p = prepare(&original, image, true);
+        let back = p.original();
+        assert_eq!(back, original, "{image:?}");
+        let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(keys(&back), keys(&original), "{image:?}");
+        if let Some(i) = image.filter(|i| !i.trim().is_empty()) {
+            assert_eq!(p.command["image"], json!(i));
+        }
+    }
+    let many = prepare_all(
+        vec![none.clone(), json!({"name": "b"})],
+        Some("lab/t:1"),
+        true,
+    );
+    assert_eq!(many[0].original(), none);
+    assert_eq!(many[1].command, json!({"name": "b", "image": "lab/t:1"}));
+}

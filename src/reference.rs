@@ -233,7 +233,9 @@ pub fn same_repository(a: &str, b: &str) -> bool {
     repository_key(a) == repository_key(b)
 }
 
-fn repository_key(text: &str) -> String {
+/// What [`same_repository`] compares: `registry/repository` as docker normalises it, else the
+/// [`repository`] part as written; for hashing many references at once.
+pub fn repository_key(text: &str) -> String {
     let text = text.trim();
     match Reference::parse(text) {
         Ok(r) => format!("{}/{}", r.registry, r.repository),

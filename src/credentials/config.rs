@@ -45,9 +45,33 @@ pub struct AuthConfig {
     pub(super) podman: bool,
 }
 
+/// YAML aliases are refused before serde_norway reads the text: it expands an alias by
+/// copying, and its repetition limit counts nodes, not bytes — one 1 MiB scalar aliased 3,000
+/// times took 3 GB. A credentials file (JSON, or a Kubernetes Secret manifest) has no use for
+/// them. One pass of yaml-rust2's event parser, which stops at the first alias; a syntax error
+/// is left for serde_norway to report with its own message.
+fn refuse_aliases(text: &str, origin: &str) -> Result<(), CredentialError> {
+    use yaml_rust2::parser::{Event, Parser};
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_token() {
+            Ok((Event::Alias(_), _)) => {
+                return Err(CredentialError::Malformed {
+                    origin: origin.to_string(),
+                    what: "it uses a YAML alias (`*name`), which a credentials file has no use for"
+                        .to_string(),
+                })
+            }
+            Ok((Event::StreamEnd, _)) | Err(_) => return Ok(()),
+            Ok(_) => {}
+        }
+    }
+}
+
 impl AuthConfig {
     /// A config.json-shaped document (JSON; YAML accepted as its superset).
     pub fn parse(text: &str, origin: &str) -> Result<Self, CredentialError> {
+        refuse_aliases(text, origin)?;
         let raw: RawConfig =
             serde_norway::from_str(text).map_err(|source| CredentialError::Parse {
                 origin: origin.to_string(),
@@ -59,6 +83,7 @@ impl AuthConfig {
     /// A Kubernetes image pull secret: the `.dockerconfigjson` content itself, or the Secret
     /// manifest (JSON or YAML) with `data[".dockerconfigjson"]` (base64) or `stringData`.
     pub fn parse_pull_secret(text: &str, origin: &str) -> Result<Self, CredentialError> {
+        refuse_aliases(text, origin)?;
         let value: serde_norway::Value =
             serde_norway::from_str(text).map_err(|source| CredentialError::Parse {
                 origin: origin.to_string(),

@@ -2,9 +2,18 @@
 //! that every mistake in the fleet file can be pointed at. Built from yaml-rust2's marked events
 //! (serde_norway's `Value` carries no positions). YAML 1.2 core schema for plain scalars; JSON
 //! is YAML, so it parses too. Pure: text in, tree out.
+//!
+//! Bounded: nesting stops at [`MAX_FLEET_DEPTH`] (the builder recurses once per level), and
+//! anchors and aliases — which copy a subtree each time they are used — may copy at most
+//! [`MAX_FLEET_ALIAS_WEIGHT`] in all, so a few hundred bytes of aliases cannot expand into
+//! gigabytes. Duplicate keys are found with a hash set, in linear time.
+
+use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use crate::limits::{MAX_FLEET_ALIAS_WEIGHT, MAX_FLEET_DEPTH};
 
 /// A position in the text, both 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,16 +108,24 @@ pub struct SyntaxError {
 /// Parse the first (and only) document of `text`; `None` for a file with no document.
 pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
     let mut builder = Builder {
-        parser: Parser::new_from_str(text),
-        anchors: Vec::new(),
+        // Also for text that did not come through `limits::read_text` (which drops it too).
+        parser: Parser::new_from_str(crate::limits::strip_bom(text)),
+        anchors: HashMap::new(),
+        copied: 0,
+        depth: 0,
     };
     builder.document()
 }
 
 struct Builder<'a> {
     parser: Parser<std::str::Chars<'a>>,
-    /// Anchored nodes by anchor id (ids start at 1), for aliases.
-    anchors: Vec<(usize, Node)>,
+    /// Anchored nodes by anchor id (ids start at 1; a redefined name gets a new id), with
+    /// their [`weight`], for aliases.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// The weight of every copy made so far for anchors and aliases.
+    copied: usize,
+    /// Collections open around the node being built.
+    depth: usize,
 }
 
 impl Builder<'_> {
@@ -151,6 +168,26 @@ impl Builder<'_> {
     }
 
     fn node(&mut self, event: Event, pos: Pos) -> Result<Node, SyntaxError> {
+        let opens = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
+        if opens {
+            if self.depth >= MAX_FLEET_DEPTH {
+                return Err(SyntaxError {
+                    pos,
+                    message: format!(
+                        "nesting deeper than {MAX_FLEET_DEPTH} levels: a fleet file nests a few levels"
+                    ),
+                });
+            }
+            self.depth += 1;
+        }
+        let node = self.node_inner(event, pos);
+        if opens {
+            self.depth -= 1;
+        }
+        node
+    }
+
+    fn node_inner(&mut self, event: Event, pos: Pos) -> Result<Node, SyntaxError> {
         let (node, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let kind = scalar_kind(&text, style, tag.as_ref());
@@ -182,21 +219,25 @@ impl Builder<'_> {
             }
             Event::MappingStart(anchor, _) => {
                 let mut entries: Vec<(Node, Node)> = Vec::new();
+                // Scalar keys seen so far → the line of the first; only scalars are compared.
+                let mut seen: HashMap<String, usize> = HashMap::new();
                 loop {
                     let (event, key_pos) = self.next()?;
                     if event == Event::MappingEnd {
                         break;
                     }
                     let key = self.node(event, key_pos)?;
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| same_key(k, &key)) {
-                        return Err(SyntaxError {
-                            pos: key.pos,
-                            message: format!(
-                                "duplicate key `{}` (first at line {})",
-                                key_text(&key),
-                                first.pos.line
-                            ),
-                        });
+                    if let Value::Scalar { text, .. } = &key.value {
+                        if let Some(first) = seen.get(text) {
+                            return Err(SyntaxError {
+                                pos: key.pos,
+                                message: format!(
+                                    "duplicate key `{}` (first at line {first})",
+                                    key_text(&key),
+                                ),
+                            });
+                        }
+                        seen.insert(text.clone(), key.pos.line);
                     }
                     let (event, value_pos) = self.next()?;
                     let value = self.node(event, value_pos)?;
@@ -212,17 +253,18 @@ impl Builder<'_> {
                 )
             }
             Event::Alias(id) => {
-                return match self.anchors.iter().rev().find(|(a, _)| *a == id) {
-                    // The alias stands where it is written: point at the alias, not the anchor.
-                    Some((_, node)) => Ok(Node {
-                        pos,
-                        value: node.value.clone(),
-                    }),
-                    None => Err(SyntaxError {
+                let Some((node, weight)) = self.anchors.get(&id) else {
+                    return Err(SyntaxError {
                         pos,
                         message: "invalid YAML: alias to an unknown anchor".to_string(),
-                    }),
+                    });
                 };
+                charge(&mut self.copied, *weight, pos)?;
+                // The alias stands where it is written: point at the alias, not the anchor.
+                return Ok(Node {
+                    pos,
+                    value: node.value.clone(),
+                });
             }
             other => {
                 return Err(SyntaxError {
@@ -232,10 +274,26 @@ impl Builder<'_> {
             }
         };
         if anchor > 0 {
-            self.anchors.push((anchor, node.clone()));
+            let w = weight(&node);
+            charge(&mut self.copied, w, pos)?;
+            self.anchors.insert(anchor, (node.clone(), w));
         }
         Ok(node)
     }
+}
+
+/// Charge `weight` of copying to the alias budget (`copied`, all copies so far).
+fn charge(copied: &mut usize, weight: usize, pos: Pos) -> Result<(), SyntaxError> {
+    *copied = copied.saturating_add(weight);
+    if *copied > MAX_FLEET_ALIAS_WEIGHT {
+        return Err(SyntaxError {
+            pos,
+            message: format!(
+                "anchors and aliases expand to more than {MAX_FLEET_ALIAS_WEIGHT} bytes: write the values out, or share less"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Where a collection starts: yaml-rust2 marks a block collection after its first key or
@@ -247,12 +305,21 @@ fn earliest(start: Pos, first_child: Option<Pos>) -> Pos {
     }
 }
 
-fn same_key(a: &Node, b: &Node) -> bool {
-    match (&a.value, &b.value) {
-        (Value::Scalar { text: x, .. }, Value::Scalar { text: y, .. }) => x == y,
-        _ => false,
-    }
+/// What a copy of `node` costs, in bytes of the alias budget: its scalar text, and
+/// [`NODE_WEIGHT`] for each node (what one takes in memory besides its text). Recursion is
+/// bounded by [`MAX_FLEET_DEPTH`], as the tree is.
+fn weight(node: &Node) -> usize {
+    NODE_WEIGHT
+        + match &node.value {
+            Value::Scalar { text, .. } => text.len(),
+            Value::Seq(items) => items.iter().map(weight).sum(),
+            Value::Map(entries) => entries.iter().map(|(k, v)| weight(k) + weight(v)).sum(),
+        }
 }
+
+/// The memory one [`Node`] takes besides its text (a `Node` is 56 bytes on 64-bit, plus its
+/// share of the vector holding it).
+const NODE_WEIGHT: usize = 64;
 
 /// A key for messages: its text when it is a scalar.
 pub fn key_text(node: &Node) -> String {
@@ -298,4 +365,100 @@ fn is_number(text: &str) -> bool {
             .next()
             .is_some_and(|b| b.is_ascii_digit() || b == b'.')
             && t.parse::<f64>().is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error_of(text: &str) -> String {
+        match parse(text) {
+            Err(e) => format!("{}:{}: {}", e.pos.line, e.pos.column, e.message),
+            Ok(n) => panic!("parsed: {n:?}"),
+        }
+    }
+
+    /// A 40 KB `- - - … x` 20,000 deep overflowed the stack; now refused at level 65.
+    #[test]
+    fn block_nesting_20000_deep_is_refused_not_a_stack_overflow() {
+        let text = format!("{}x\n", "- ".repeat(20_000));
+        assert_eq!(
+            error_of(&text),
+            "1:129: nesting deeper than 64 levels: a fleet file nests a few levels"
+        );
+        let ok = format!("{}x\n", "- ".repeat(MAX_FLEET_DEPTH));
+        assert!(parse(&ok).is_ok());
+    }
+
+    /// 9 levels of 9 aliases (a few hundred bytes) expanded into gigabytes by copying.
+    #[test]
+    fn alias_bomb_stops_at_the_alias_budget() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 9].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        assert_eq!(
+            error_of(&text),
+            "4:9: anchors and aliases expand to more than 1048576 bytes: write the values out, or share less"
+        );
+        // One 64 KiB scalar aliased 100 times: also past the budget, without copying it 100 times.
+        let text = format!(
+            "s: &s {}\nt: [{}]\n",
+            "y".repeat(65_536),
+            vec!["*s"; 100].join(", ")
+        );
+        assert!(error_of(&text).ends_with("anchors and aliases expand to more than 1048576 bytes: write the values out, or share less"));
+    }
+
+    /// Sharing a block between images, what anchors are for, still works.
+    #[test]
+    fn anchors_within_the_budget_expand() {
+        let text = "e: &e {site: true, projects: [A, B]}\nimages:\n  - {image: a, enable: *e}\n  - {image: b, enable: *e}\n";
+        let Some(Node {
+            value: Value::Map(top),
+            ..
+        }) = parse(text).unwrap()
+        else {
+            panic!("not a map")
+        };
+        let Value::Seq(images) = &top[1].1.value else {
+            panic!("not a list")
+        };
+        let Value::Map(first) = &images[0].value else {
+            panic!("not a map")
+        };
+        assert_eq!(first[1].1.value, top[0].1.value);
+        assert_eq!(
+            first[1].1.pos,
+            Pos {
+                line: 3,
+                column: 24
+            }
+        );
+    }
+
+    /// Each key was compared with every earlier one: 100,000 keys took a minute. A hash map
+    /// now; the duplicate is still reported at its place, with the first one's line.
+    #[test]
+    fn duplicate_key_among_100000_is_found_with_the_first_line() {
+        let mut text: String = (0..100_000).map(|i| format!("k{i}: 1\n")).collect();
+        text.push_str("k5: 2\n");
+        assert_eq!(
+            error_of(&text),
+            "100001:1: duplicate key `k5` (first at line 6)"
+        );
+    }
+
+    #[test]
+    fn a_leading_bom_is_dropped() {
+        let Some(Node {
+            value: Value::Map(top),
+            ..
+        }) = parse("\u{feff}images: []\n").unwrap()
+        else {
+            panic!("not a map")
+        };
+        assert_eq!(key_text(&top[0].0), "images");
+    }
 }

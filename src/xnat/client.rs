@@ -533,7 +533,14 @@ impl XnatClient {
     pub async fn list_commands(&self) -> Result<Vec<Value>, XnatError> {
         let v = self.get_json("xapi/commands", &[]).await?;
         match v {
-            Value::Array(a) => Ok(a),
+            Value::Array(a) => match super::listing::shape_problem(&a) {
+                None => Ok(a),
+                Some(reason) => Err(XnatError::BadBody {
+                    method: "GET".into(),
+                    url: redact_url(&self.url("xapi/commands")),
+                    reason,
+                }),
+            },
             _ => Err(XnatError::BadBody {
                 method: "GET".into(),
                 url: redact_url(&self.url("xapi/commands")),

@@ -1,7 +1,9 @@
 //! What XNAT holds: every installed command with its wrappers and where each is enabled, as
-//! `list` shows it (one list call, then one site and one project read per wrapper).
+//! `list` shows it (one list call, then one site and one project read per wrapper), and the
+//! shape that list must have before anything acts on it ([`shape_problem`]).
 
 use serde::Serialize;
+use serde_json::Value;
 
 use super::client::{XnatClient, XnatError};
 use crate::command::{lenient_i64, CommandView};
@@ -55,4 +57,56 @@ pub async fn installed(client: &XnatClient) -> Result<Vec<Installed>, XnatError>
         });
     }
     Ok(out)
+}
+
+/// What is wrong with XNAT's command list for xnat-cmd to act on it, if anything: every
+/// command needs its id, and `xnat` (when present) is a list of wrapper objects with ids. The
+/// ids are what updates, deletes and enables are sent to, so none is ever assumed (a `null` id
+/// was once updated as id 0, and a string `xnat` compared as a changed command).
+pub(super) fn shape_problem(list: &[Value]) -> Option<String> {
+    use crate::command::lenient_i64;
+    for (i, c) in list.iter().enumerate() {
+        let name = c.get("name").and_then(Value::as_str).unwrap_or("(unnamed)");
+        let Some(obj) = c.as_object() else {
+            return Some(format!("element {i} of the command list is not an object"));
+        };
+        if obj.get("id").and_then(lenient_i64).is_none() {
+            return Some(format!(
+                "command `{name}` (element {i}) has no integer id (found {})",
+                json_kind(obj.get("id"))
+            ));
+        }
+        match obj.get("xnat") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(wrappers)) => {
+                for (j, w) in wrappers.iter().enumerate() {
+                    if w.get("id").and_then(lenient_i64).is_none() {
+                        return Some(format!(
+                            "wrapper {j} of command `{name}` (element {i}) has no integer id (found {})",
+                            json_kind(w.get("id"))
+                        ));
+                    }
+                }
+            }
+            Some(other) => {
+                return Some(format!(
+                    "command `{name}` (element {i}) has `xnat` as {}, not a list of wrappers",
+                    json_kind(Some(other))
+                ))
+            }
+        }
+    }
+    None
+}
+
+fn json_kind(v: Option<&Value>) -> &'static str {
+    match v {
+        None => "nothing",
+        Some(Value::Null) => "null",
+        Some(Value::Bool(_)) => "a boolean",
+        Some(Value::Number(_)) => "a number",
+        Some(Value::String(_)) => "a string",
+        Some(Value::Array(_)) => "a list",
+        Some(Value::Object(_)) => "an object",
+    }
 }

@@ -173,6 +173,7 @@ fn command_file_rows(d: &Path) -> Vec<Row> {
         ("wrapper input for a missing command input", br#"{"name":"a","command-line":"run #X#","xnat":[{"name":"w","contexts":["xnat:projectData"],"external-inputs":[{"name":"p","type":"Project","provides-value-for-command-input":"nope"}]}]}"#.to_vec(), "nope"),
         ("a list holding a string", br#"["tool"]"#.to_vec(), "element 0 of the list is a string"),
         ("name is a number", br#"{"name":7,"command-line":"run"}"#.to_vec(), "name"),
+        ("two commands of one name", br#"[{"name":"a","version":"1","image":"lab/t:1","command-line":"run"},{"name":"a","version":"2","image":"lab/t:1","command-line":"run"}]"#.to_vec(), "command `a` is also command 0 of this list (version `1`, here `2`)"),
     ];
     let mut rows = Vec::new();
     for (i, (what, bytes, says)) in cases.into_iter().enumerate() {
@@ -183,7 +184,7 @@ fn command_file_rows(d: &Path) -> Vec<Row> {
         }
     }
     rows.push(row("command file missing", &["validate", "/nonexistent/cmd.json"], 1, "/nonexistent/cmd.json"));
-    rows.push(row("command file past its cap", &["label", &sparse(d, "huge.json", 16 * 1024 * 1024 + 1)], 1, "16777216-byte limit"));
+    rows.push(row("command file past its cap", &["label", &sparse(d, "huge.json", 4 * 1024 * 1024 + 1)], 1, "4194304-byte limit"));
     rows.push(row("command file is /dev/zero", &["label", "/dev/zero"], 1, "it is a device, not a regular file"));
     rows.push(row("command file is a directory", &["label", d.to_str().unwrap_or("/")], 1, "failed to read"));
     rows
@@ -200,6 +201,8 @@ fn label_rows(d: &Path, emu: &str) -> Vec<Row> {
         ("label a number", "42".into(), "label must be a JSON list of command objects, found a number"),
         ("label nested 5000 deep", deep, "nesting deeper than 512"),
         ("label with an invalid command", invalid.to_string(), "name"),
+        ("label of 4 MiB + 1 byte", format!("[{}]", " ".repeat(4 * 1024 * 1024 - 1)), "the `org.nrg.commands` label is 4194305 bytes, more than the 4194304-byte limit for a label"),
+        ("label with two commands of one name", json!([good_commands()[0], good_commands()[0]]).to_string(), "command `cat-tool` version `1` is also command 0 of this list, for the same image: XNAT refuses the second (This command duplicates a command already in the database.)"),
     ];
     let mut rows = Vec::new();
     for (i, (what, label, says)) in labels.into_iter().enumerate() {
@@ -231,6 +234,19 @@ fn label_rows(d: &Path, emu: &str) -> Vec<Row> {
     rows
 }
 
+/// 9 levels of 9 aliases: 472 bytes that expanded to 9^9 nodes.
+fn alias_bomb() -> Vec<u8> {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        text.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            vec![format!("*a{}", i - 1); 9].join(", ")
+        ));
+    }
+    text.push_str("images: []\n");
+    text.into_bytes()
+}
+
 #[rustfmt::skip]
 fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
     let good = archive(d, "fleet-good.tar", "lab/tool:1", &image_with_label(&good_commands().to_string()));
@@ -248,6 +264,12 @@ fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
         ("tab indentation", b"images:\n\t- image: lab/tool:1\n".to_vec(), ":2:2: invalid YAML"),
         ("invalid UTF-8", b"images:\n  - image: caf\xe9\n".to_vec(), "UTF-8"),
         ("duplicate key", format!("images:\n  - image: {good}\nimages: []\n").into_bytes(), "images"),
+        // Issue 19: each of these took gigabytes, minutes or the whole stack.
+        ("an alias bomb of 9 × 9", alias_bomb(), ":4:9: anchors and aliases expand to more than 1048576 bytes"),
+        ("a 512 KiB scalar aliased 3,000 times", format!("s: &s {}\nt: [{}]\nimages: []\n", "y".repeat(1 << 19), vec!["*s"; 3000].join(", ")).into_bytes(), ":2:5: anchors and aliases expand to more than 1048576 bytes"),
+        ("block nesting 20,000 deep", format!("{}x\n", "- ".repeat(20_000)).into_bytes(), ":1:129: nesting deeper than 64 levels"),
+        ("4,097 images", format!("images:\n{}", (0..4097).map(|i| format!("  - image: lab/t{i}\n")).collect::<String>()).into_bytes(), ":2:3: `images` holds 4097 entries, more than 4096"),
+        ("a prune glob of 2,000 bytes", format!("images:\n  - image: {good}\nprune: ['{}']\n", "*a".repeat(1000)).into_bytes(), ":3:9: a glob in `prune` is longer than 1024 bytes"),
     ];
     let mut rows = Vec::new();
     for (i, (what, bytes, says)) in cases.into_iter().enumerate() {
@@ -261,7 +283,7 @@ fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
     }
     let f = file(d, "fleet-noprune.yaml", format!("images:\n  - image: {good}\n").as_bytes());
     rows.push(row("prune without a prune key", &["sync", &f, "--prune"], 2, "--prune needs a `prune:` key").at(emu));
-    rows.push(row("fleet file past its cap", &["sync", &sparse(d, "huge-fleet.yaml", 4 * 1024 * 1024 + 1)], 2, "4194304-byte limit").at(emu));
+    rows.push(row("fleet file past its cap", &["sync", &sparse(d, "huge-fleet.yaml", 1024 * 1024 + 1)], 2, "1048576-byte limit").at(emu));
     rows.push(row("fleet file is /dev/zero", &["sync", "/dev/zero"], 2, "it is a device, not a regular file").at(emu));
     rows
 }
@@ -316,6 +338,10 @@ fn registry_rows(d: &Path, q: &QuirkServer, reg: &Registry, emu: &str, auth: &Re
     let not_json = file(d, "not-json-auth", b"hello, not JSON\n");
     rows.push(row("registry: auth file is /dev/zero", &["inspect", "--no-registry-cache", "--registry-auth-file", "/dev/zero", &r("plain")], 1, "it is a device, not a regular file"));
     rows.push(row("registry: auth file not JSON", &["inspect", "--no-registry-cache", "--registry-auth-file", &not_json, &r("plain")], 1, "not-json-auth"));
+    // Issue 19: serde_norway expanded aliases by copying (a 1 MiB scalar × 3,000 took 3 GB).
+    let bomb = format!("s: &s {}\nauths: [{}]\n", "y".repeat(256 * 1024), vec!["*s"; 3000].join(", "));
+    let bomb = file(d, "alias-auth.yaml", bomb.as_bytes());
+    rows.push(row("registry: auth file with a YAML alias bomb", &["inspect", "--no-registry-cache", "--registry-auth-file", &bomb, &r("plain")], 1, "alias-auth.yaml` are malformed: it uses a YAML alias (`*name`), which a credentials file has no use for"));
     rows.push(row("registry: a manifest that is not the digest asked for", &["inspect", "--no-registry-cache", &format!("{h}/q-plain@{other}")], 1, "digest"));
     // The real registry.
     let a = &reg.addr;
@@ -410,10 +436,13 @@ fn xnat_rows(q: &QuirkServer, src: &str) -> Vec<Row> {
         ("list-badutf8", vec!["list"], "not UTF-8"),
         ("list-object", vec!["install", src], "expected a JSON list"),
         ("list-empty", vec!["list"], "not JSON"),
-        ("list-endless", vec!["install", src], "more than 33554432 bytes"),
+        ("list-endless", vec!["install", src], "more than 10485760 bytes"),
         ("list-truncated", vec!["list"], "the answer was cut off"),
         ("list-500-html", vec!["install", src], "failed with 500: HTTP Status 500 – Internal Server Error java.lang.NullPointerException"),
         ("list-sso302", vec!["install", src], "redirected to https://sso.example.org"),
+        ("list-id-null", vec!["install", src], "command `cat-tool` (element 0) has no integer id (found null)"),
+        ("list-xnat-string", vec!["install", src], "command `cat-tool` (element 0) has `xnat` as a string, not a list of wrappers"),
+        ("list-wrapper-id-null", vec!["install", src], "wrapper 0 of command `cat-tool` (element 0) has no integer id (found null)"),
         ("enabled-array", vec!["install", src, "--enable-project", "DEMO"], "enabled"),
         ("enabled-string", vec!["install", src, "--enable-site"], "enabled"),
     ];

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 use serde_json::Value;
-use xnat_cmd::pipeline::{Image, Options};
+use xnat_cmd::pipeline::{Image, Options, Prepared};
 use xnat_cmd::{CommandView, Platform};
 
 use crate::args::{load_keys, GlobalArgs, InspectArgs};
@@ -89,7 +89,7 @@ pub async fn run(args: InspectArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
 }
 
 fn originals(image: &Image) -> Vec<Value> {
-    image.commands.iter().map(|p| p.original.clone()).collect()
+    image.commands.iter().map(Prepared::original).collect()
 }
 
 /// `None` (reported) when the source gave no image at all.

@@ -51,6 +51,8 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
         ));
         return Ok(ExitCode::from(1));
     };
+    // The commands live on in `desired`; a label at its cap is ~50,000 of them (issue 19).
+    drop(items);
 
     let (client, info) = open(client, true).await?;
     let result = async {
@@ -77,6 +79,7 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
             replace: args.replace,
         };
         let planned = plan(&desired, &installed, opts);
+        drop(desired);
         if args.replace && planned.iter().any(|p| matches!(p.action, Action::Replace { .. })) {
             warn("--replace deletes and re-creates changed commands: their wrapper ids change and site/project enablement is reset");
         }

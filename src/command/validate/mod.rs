@@ -58,6 +58,59 @@ pub fn validate(command: &Value, form: Form) -> Vec<Diagnostic> {
     out
 }
 
+/// XNAT's words when a create repeats a command it holds (same name, version and image).
+pub const XNAT_DUPLICATE: &str = "This command duplicates a command already in the database.";
+
+/// Commands of one label or file that share a name and image repository, as findings on the
+/// later one (by its index): with the same version XNAT refuses the second create (its 400,
+/// [`XNAT_DUPLICATE`]); with another version XNAT would keep both, but xnat-cmd installs one
+/// command per name and repository, so the second would be reported as a conflict after the
+/// first was written — a validated label would be half-installed. Linear: a hash map.
+pub fn duplicate_names<'a>(
+    commands: impl IntoIterator<Item = &'a Value>,
+) -> Vec<(usize, Diagnostic)> {
+    use std::collections::HashMap;
+    let mut first: HashMap<(String, String), (usize, Option<String>)> = HashMap::new();
+    let mut out = Vec::new();
+    for (i, c) in commands.into_iter().enumerate() {
+        let view = super::CommandView::new(c);
+        let Some(name) = view.name() else { continue };
+        let repo = view
+            .image()
+            .map(|img| crate::reference::repository_key(&img))
+            .unwrap_or_default();
+        let version = view.version();
+        let key = (name.clone(), repo);
+        match first.get(&key) {
+            None => {
+                first.insert(key, (i, version));
+            }
+            Some((j, v)) if *v == version => out.push((
+                i,
+                Diagnostic::error(
+                    "/name",
+                    format!(
+                        "command `{name}` version `{}` is also command {j} of this list, for the same image: XNAT refuses the second ({XNAT_DUPLICATE})",
+                        version.as_deref().unwrap_or("(none)")
+                    ),
+                ),
+            )),
+            Some((j, v)) => out.push((
+                i,
+                Diagnostic::error(
+                    "/name",
+                    format!(
+                        "command `{name}` is also command {j} of this list (version `{}`, here `{}`): xnat-cmd installs one command per name and image repository, so give each version its own name or image",
+                        v.as_deref().unwrap_or("(none)"),
+                        version.as_deref().unwrap_or("(none)")
+                    ),
+                ),
+            )),
+        }
+    }
+    out
+}
+
 // The table tests quote these in expected messages.
 #[cfg(test)]
 use {input::SELECT_NOTE, wrapper_input::WRAPPER_INPUT_TYPES};

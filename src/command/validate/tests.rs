@@ -396,3 +396,36 @@ fn java_hash_set_order_matches_java() {
     assert_eq!(java_hash_set_order(&["b", "a"]), vec!["a", "b"]);
     assert_eq!(java_hash_set_order(&["a", "a"]), vec!["a"]);
 }
+
+/// A label with two commands of one name passed `validate`, then `install` wrote the first and
+/// stopped at the second. Now the second is refused, with XNAT's words when XNAT would refuse
+/// it too (same version), and the others pass.
+#[test]
+fn duplicate_command_names_in_one_list_are_refused() {
+    let cmds = [
+        json!({"name": "a", "version": "1", "image": "lab/t:1"}),
+        json!({"name": "b", "version": "1", "image": "lab/t:1"}),
+        json!({"name": "a", "version": "1", "image": "docker.io/lab/t:2"}),
+        json!({"name": "a", "version": "2", "image": "lab/t:1"}),
+        json!({"name": "a", "version": "1", "image": "lab/other:1"}),
+        json!({"name": "b", "image": "lab/t:1"}),
+        json!({"name": "b", "image": "lab/t:1"}),
+        json!({"image": "lab/t:1"}),
+        json!({"image": "lab/t:1"}),
+    ];
+    let got: Vec<(usize, String, String)> = duplicate_names(cmds.iter())
+        .into_iter()
+        .map(|(i, d)| (i, d.pointer, d.message))
+        .collect();
+    let want = vec![
+        (2, "/name".to_string(), format!("command `a` version `1` is also command 0 of this list, for the same image: XNAT refuses the second ({XNAT_DUPLICATE})")),
+        (3, "/name".to_string(), "command `a` is also command 0 of this list (version `1`, here `2`): xnat-cmd installs one command per name and image repository, so give each version its own name or image".to_string()),
+        (5, "/name".to_string(), "command `b` is also command 1 of this list (version `1`, here `(none)`): xnat-cmd installs one command per name and image repository, so give each version its own name or image".to_string()),
+        (6, "/name".to_string(), "command `b` is also command 1 of this list (version `1`, here `(none)`): xnat-cmd installs one command per name and image repository, so give each version its own name or image".to_string()),
+    ];
+    assert_eq!(got, want);
+    assert_eq!(
+        XNAT_DUPLICATE,
+        "This command duplicates a command already in the database."
+    );
+}

@@ -333,6 +333,24 @@ fn xnat_quirk(quirk: &str, method: &Method, rest: &str) -> Option<Response> {
         "list-sso302" if get && rest == "xapi/commands" => {
             redirect(302, "https://sso.example.org/idp/login")
         }
+        // Issue 19: a command whose id is null was updated as `POST /xapi/commands/0`; one
+        // whose `xnat` is a string was updated in place. Both are the installed `cat-tool` of
+        // an older tag, so without the shape check the run would write an update.
+        "list-id-null" if get && rest == "xapi/commands" => respond(
+            200,
+            "application/json",
+            r#"[{"id":null,"name":"cat-tool","version":"1","image":"lab/installed:0","type":"docker","command-line":"run","xnat":[]}]"#,
+        ),
+        "list-xnat-string" if get && rest == "xapi/commands" => respond(
+            200,
+            "application/json",
+            r#"[{"id":7,"name":"cat-tool","version":"1","image":"lab/installed:0","type":"docker","command-line":"run","xnat":"cat-tool-session"}]"#,
+        ),
+        "list-wrapper-id-null" if get && rest == "xapi/commands" => respond(
+            200,
+            "application/json",
+            r#"[{"id":7,"name":"cat-tool","version":"1","image":"lab/installed:0","type":"docker","command-line":"run","xnat":[{"id":null,"name":"cat-tool-session"}]}]"#,
+        ),
         "enabled-array" if get && rest.ends_with("/enabled") => {
             respond(200, "application/json", "[]")
         }
