@@ -424,8 +424,22 @@ fn cli_validate_tag_only_layout_checks_commands_with_their_own_image() {
         out.contains("2 commands checked: 1 valid, 1 invalid"),
         "{out}"
     );
-    // install still needs the reference of the image itself.
-    let out = run_cli(&sb, &["install", &src, "--xnat", "http://127.0.0.1:9"]).render();
+    // install still needs the reference of the image itself (credentials are checked first,
+    // before any image is read, so they are given).
+    let pw = sb.path().join("xnat-password");
+    std::fs::write(&pw, "not-used\n").unwrap();
+    let pw = pw.display().to_string();
+    let install = [
+        "install",
+        &src,
+        "--xnat",
+        "http://127.0.0.1:9",
+        "--user",
+        "admin",
+        "--password-file",
+        &pw,
+    ];
+    let out = run_cli(&sb, &install).render();
     assert!(out.starts_with("exit: 1\n"), "{out}");
     assert!(
         out.contains("no image reference is recorded with this image\nhint: pass --image REF"),
