@@ -21,8 +21,8 @@
 # and seeds from the tests' fixtures: fuzz/seeds/TARGET (text inputs taken from the unit
 # tests), the testkit's images written as labels, manifests and archives
 # (examples/fuzz_seeds.rs), the example commands, and the real command files of
-# ../shared/corpus when present (used under target/ only, never merged into the repository:
-# they are not ours to publish).
+# ../shared/corpus when present (seeds under target/ only, never merged into fuzz/corpus:
+# they are not ours to publish; inputs mutated from them may be, so review before committing).
 #
 # Limits, so that endless loops and huge allocations are crashes too: -timeout (seconds for one
 # input), -rss_limit_mb (the whole process), one allocation over 256 MiB (fuzz/fuzz_targets/
@@ -119,9 +119,13 @@ for dir in fuzz/seeds/*/; do
 done
 mkdir -p "$seeds/label_command"
 cp examples/hello-xnat/*.json "$seeds/label_command/"
+# The real command files: seeds only, kept apart so they are never merged into fuzz/corpus.
+shared="$out/shared-seeds"
+rm -rf "$shared"
+mkdir -p "$shared"
 corpus_src=${XNAT_CMD_CORPUS:-../shared/corpus/commands}
 if [ -d "$corpus_src" ]; then
-  find "$corpus_src" -maxdepth 1 -type f -name '*.json' -exec cp {} "$seeds/label_command/" \;
+  find "$corpus_src" -maxdepth 1 -type f -name '*.json' -exec cp {} "$shared/" \;
 fi
 
 crashed=0
@@ -131,7 +135,7 @@ for t in "${targets[@]}"; do
   artifacts="$out/artifacts/$t"
   committed="fuzz/corpus/$t"
   regressions="fuzz/regressions/$t"
-  mkdir -p "$corpus" "$artifacts" "$committed"
+  mkdir -p "$corpus" "$artifacts" "$committed" "$seeds/$t"
   log="$out/logs/$t.log"
   mkdir -p "$(dirname "$log")"
   find "$artifacts" -type f | sort >"$log.before"
@@ -140,6 +144,7 @@ for t in "${targets[@]}"; do
   started=$(date +%s)
   extra=()
   [ -d "$regressions" ] && extra+=("$regressions")
+  [ "$t" = label_command ] && extra+=("$shared")
   cargo +nightly fuzz run "${build_flags[@]}" "$t" "$corpus" "$committed" "${extra[@]}" "$seeds/$t" -- \
     -max_total_time="$seconds" -max_len="$(max_len "$t")" "${fuzz_opts[@]}" \
     -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1 || status=$?
@@ -157,7 +162,7 @@ for t in "${targets[@]}"; do
   # corpus (only those: -merge=1 keeps it small), crash inputs into the regressions.
   had=$(find "$committed" -type f | wc -l)
   if ((status == 0)); then
-    cargo +nightly fuzz run "${build_flags[@]}" "$t" "$committed" "$corpus" -- -merge=1 \
+    cargo +nightly fuzz run "${build_flags[@]}" "$t" "$committed" "$corpus" "$seeds/$t" -- -merge=1 \
       -max_len="$(max_len "$t")" "${fuzz_opts[@]}" >"$out/logs/merge-$t.log" 2>&1 \
       || echo "scripts/fuzz.sh: merging $t's new inputs into $committed failed; see $out/logs/merge-$t.log" >&2
   fi

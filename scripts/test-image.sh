@@ -57,7 +57,8 @@ target/debug/xnat-emulator --bind 127.0.0.1:0 --test-hooks --project DEMO \
   --user "admin:$xnat_pw:Administrator,ContainerManager" >"$w/emu.log" 2>&1 &
 emu=$!
 url=""
-for _ in $(seq 100); do url=$(sed -n 's/^xnat-emulator listening on //p' "$w/emu.log" | head -n 1); [ -n "$url" ] && break; sleep 0.05; done
+# Waits poll up to a generous bound (60 s, 120 s) so a busy machine does not fail the run.
+for _ in $(seq 1200); do url=$(sed -n 's/^xnat-emulator listening on //p' "$w/emu.log" | head -n 1); [ -n "$url" ] && break; sleep 0.05; done
 [ -n "$url" ] || fail "emulator did not start"
 mkdir "$w/secret"; printf '%s\n' "$xnat_pw" >"$w/secret/token"
 install() {
@@ -86,7 +87,7 @@ mkfifo "$w/tbctl"
 IMAGES=2 PRIVATE=1 target/debug/examples/registry_testbed <"$w/tbctl" >"$w/tb.env" &
 tb=$!
 exec 3>"$w/tbctl"
-for _ in $(seq 300); do grep -q READY "$w/tb.env" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1200); do grep -q READY "$w/tb.env" 2>/dev/null && break; sleep 0.1; done
 registry=$(sed -n 's/^REGISTRY=//p' "$w/tb.env")
 [ -n "$registry" ] || fail "test registry did not start"
 mkdir -p "$w/xnat" "$w/regcred" "$w/no-regcred"
