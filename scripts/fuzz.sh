@@ -101,7 +101,7 @@ if [ "$mode" = replay ]; then
     if ((status != 0)); then
       crashed=1
       grep -m 1 -E 'panicked at|ERROR: libFuzzer|alloc_cap:' "$log" >&2 || true
-      grep -m 1 -E '^Running: ' "$log" | tail -n 1 >&2 || true
+      grep -E '^Running: ' "$log" | tail -n 1 >&2 || true  # the input it stopped on
       echo "  $t failed on a committed input (exit $status; log: $log)" >&2
     fi
   done
