@@ -2,7 +2,11 @@
 # Validate deploy/kubernetes offline against the Kubernetes schemas, strict mode (unknown fields
 # are errors), for every version from 1.28 to the newest that PyPI's kubernetes-validate ships.
 # The tool is installed into a venv under target/. A deliberately misspelt field must fail, so a
-# validator that passes everything cannot pass this script. Run by scripts/test.sh.
+# validator that passes everything cannot pass this script. Where kubectl is installed, the
+# kustomize output of the base and of every overlay is validated too, and the rendered base is
+# checked for what it promises an admin: no Secret, one image for both CronJobs, set by
+# kustomization.yaml `images:`, sync `--prune` exactly when the fleet file has `prune:`, status
+# `backoffLimit: 0`, the registry pull secret optional. Run by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=target/k8s-validate
