@@ -1,6 +1,9 @@
 //! A token-auth docker-registry with N pushed images for `scripts/bench-registry.sh`, built
 //! from the test kit (`xnat-cmd-testkit`) so the benchmark and the tests share one recipe.
 //!
+//! With `PRIVATE=1`, one more image, `xnat/private-0:v1`, that only `testuser`/`testpass` may
+//! pull (the container image test's private image).
+//!
 //! Prints `REGISTRY=…`, `ACCESS_LOG=…`, `IMAGES=N` and `READY`, then serves until stdin
 //! closes (so the registry is always stopped by Drop). With `--measure`, instead reads every
 //! image once through the library (cold client, then warm) and prints timings and request
@@ -43,6 +46,13 @@ async fn main() {
             .build();
         reg.push_image_to(&format!("xnat/bench-{i}"), "v1", &img)
             .await;
+    }
+    if std::env::var("PRIVATE").is_ok_and(|v| v == "1") {
+        let label = "[{\"name\":\"private-0\",\"version\":\"1\",\"command-line\":\"run\",\"xnat\":[{\"name\":\"private-0-w\",\"contexts\":[\"xnat:projectData\"],\"external-inputs\":[{\"name\":\"project\",\"type\":\"Project\"}]}]}]";
+        let img = images::ImageBuilder::new()
+            .label("org.nrg.commands", label)
+            .build();
+        reg.push_image_to("xnat/private-0", "v1", &img).await;
     }
     let refs: Vec<String> = (0..images_n)
         .map(|i| format!("{}/xnat/bench-{i}:v1", reg.addr))

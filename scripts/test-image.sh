@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Smoke test of the container image (scripts/build-image.sh): it runs, validates a mounted
 # command file, installs into the XNAT emulator on the host with the password from a mounted
-# file, and a second run writes nothing. Then the sync CronJob's pod spec from
-# deploy/kubernetes runs as written under `podman kube play` (ConfigMap from the same manifests,
-# placeholders filled in) against the emulator and a token registry on the host; a second play
-# writes nothing; a third play at -vv, and the logs of every run, are scanned for the test
-# secrets (the XNAT password, the registry password and their base64 forms). Every check
-# fails the script.
+# file, and a second run writes nothing. Then the CronJobs' pod specs from deploy/kubernetes
+# run as written under `podman kube play` (ConfigMap from the same manifests, the fleet's images
+# filled in) against the emulator and a token registry on the host: without `regcred` (public
+# images synced, status in sync, a second sync writes nothing); a private image (refused
+# without `regcred`, synced with it); an image dropped from the fleet (status exits 3, the sync
+# prunes it, status then exits 0). The logs of every sync, one of them at -vv, are scanned for
+# the test secrets (the XNAT password, the registry password and their base64 forms). Every
+# check fails the script.
 # Needs podman (with runc and catatonit), run by scripts/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +20,7 @@ cleanup() {
   [ -n "$emu" ] && kill "$emu" 2>/dev/null || true
   exec 3>&- 2>/dev/null || true
   [ -n "$tb" ] && wait "$tb" 2>/dev/null || true
-  podman pod rm -f xnat-cmd-sync >/dev/null 2>&1 || true
+  podman pod rm -f xnat-cmd-sync xnat-cmd-status >/dev/null 2>&1 || true
   rm -rf "$w"
 }
 trap cleanup EXIT
@@ -55,7 +57,8 @@ target/debug/xnat-emulator --bind 127.0.0.1:0 --test-hooks --project DEMO \
   --user "admin:$xnat_pw:Administrator,ContainerManager" >"$w/emu.log" 2>&1 &
 emu=$!
 url=""
-for _ in $(seq 100); do url=$(sed -n 's/^xnat-emulator listening on //p' "$w/emu.log" | head -n 1); [ -n "$url" ] && break; sleep 0.05; done
+# Waits poll up to a generous bound (60 s, 120 s) so a busy machine does not fail the run.
+for _ in $(seq 1200); do url=$(sed -n 's/^xnat-emulator listening on //p' "$w/emu.log" | head -n 1); [ -n "$url" ] && break; sleep 0.05; done
 [ -n "$url" ] || fail "emulator did not start"
 mkdir "$w/secret"; printf '%s\n' "$xnat_pw" >"$w/secret/token"
 install() {
@@ -72,68 +75,111 @@ grep -q DEBUG "$w/install-vv.log" || fail "install -vv logged no DEBUG line"
 scan_secrets "$w/install-vv.log" "install -vv"
 echo "== image: --version, user, labels, validate, install, re-run without writes: ok" >&2
 
-# The CronJob's pod spec, as written, under podman kube play. Substitutions, the least that
-# lets it run here: `hostNetwork: true` (the emulator and registry listen on the host's
-# loopback), the local image tag, and the two Secret volumes as hostPath directories holding
-# the same keys — podman 4.3 mounts a Secret's data still base64-encoded (and, without
-# `optional` spelt out, crashes on it). The ConfigMap comes from the same manifests.
+# The CronJobs' pod specs, as written, under podman kube play. Substitutions, the least that
+# lets them run here: `hostNetwork: true` (the emulator and registry listen on the host's
+# loopback), the local image tag, the fleet file's images and `prune:` glob (the test
+# registry's), and the two Secret volumes as hostPath directories holding the same keys —
+# podman 4.3 mounts a Secret's data still base64-encoded (and, without `optional` spelt out,
+# crashes on it). Without `regcred` the registry folder is empty, as Kubernetes mounts an
+# absent optional Secret. The ConfigMap comes from the same manifests.
 cargo build -q --example registry_testbed
 mkfifo "$w/tbctl"
-IMAGES=1 target/debug/examples/registry_testbed <"$w/tbctl" >"$w/tb.env" &
+IMAGES=2 PRIVATE=1 target/debug/examples/registry_testbed <"$w/tbctl" >"$w/tb.env" &
 tb=$!
 exec 3>"$w/tbctl"
-for _ in $(seq 300); do grep -q READY "$w/tb.env" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1200); do grep -q READY "$w/tb.env" 2>/dev/null && break; sleep 0.1; done
 registry=$(sed -n 's/^REGISTRY=//p' "$w/tb.env")
 [ -n "$registry" ] || fail "test registry did not start"
-mkdir -p "$w/xnat" "$w/registry"
+mkdir -p "$w/xnat" "$w/regcred" "$w/no-regcred"
 printf '%s\n' "$url" >"$w/xnat/url"; printf 'admin\n' >"$w/xnat/user"; printf '%s\n' "$xnat_pw" >"$w/xnat/token"
-printf '{"auths":{"%s":{"auth":"%s"}}}' "$registry" "$(printf %s "$reg_user:$reg_pw" | base64 -w0)" >"$w/registry/.dockerconfigjson"
-chmod -R a+rX "$w/xnat" "$w/registry"; chmod a+x "$w"
+printf '{"auths":{"%s":{"auth":"%s"}}}' "$registry" "$(printf %s "$reg_user:$reg_pw" | base64 -w0)" >"$w/regcred/.dockerconfigjson"
+chmod -R a+rX "$w/xnat" "$w/regcred" "$w/no-regcred"; chmod a+x "$w"
 [ -x target/k8s-validate/bin/python ] || bash scripts/test-k8s.sh
-target/k8s-validate/bin/python - "$registry" "$tag" "$w" >"$w/pod.yaml" <<'PY'
+# pod_spec CRONJOB REGISTRY_DIR IMAGES [EXTRA_ARG…] > FILE: the CronJob's pod, fleet of IMAGES
+# (comma-separated repositories under the test registry's xnat/), extra args first.
+pod_spec() {
+  target/k8s-validate/bin/python - "$registry" "$tag" "$w" "$@" <<'PY'
 import sys, yaml
-registry, tag, w = sys.argv[1:4]
+registry, tag, w, cronjob, regdir, images = sys.argv[1:7]
+extra = sys.argv[7:]
 base = "deploy/kubernetes/base/"
 cm = yaml.safe_load(open(base + "configmap-fleet.yaml"))
-cm["data"]["fleet.yaml"] = f"images:\n  - image: {registry}/xnat/bench-0:v1\n    enable: {{site: true}}\n"
-cj = yaml.safe_load(open(base + "cronjob-sync.yaml"))
+fleet = yaml.safe_load(cm["data"]["fleet.yaml"])
+fleet["images"] = [{"image": f"{registry}/xnat/{i}:v1", "enable": {"site": True}}
+                   for i in images.split(",")]
+fleet["prune"] = [f"{registry}/xnat/*"]
+cm["data"]["fleet.yaml"] = yaml.safe_dump(fleet)
+cj = yaml.safe_load(open(base + f"cronjob-{cronjob}.yaml"))
 tpl = cj["spec"]["jobTemplate"]["spec"]["template"]
 pod = {"apiVersion": "v1", "kind": "Pod",
-       "metadata": {"name": "xnat-cmd-sync", "labels": tpl["metadata"]["labels"]}, "spec": tpl["spec"]}
-pod["spec"]["containers"][0]["image"] = tag
+       "metadata": {"name": f"xnat-cmd-{cronjob}", "labels": tpl["metadata"]["labels"]},
+       "spec": tpl["spec"]}
+c = pod["spec"]["containers"][0]
+c["image"] = tag
+c["args"] = extra + c["args"]
 pod["spec"]["hostNetwork"] = True
+dirs = {"xnat": "xnat", "registry": regdir}
 for v in pod["spec"]["volumes"]:
-    if v["name"] in ("xnat", "registry"):
+    if v["name"] in dirs:
         v.pop("secret")
-        v["hostPath"] = {"path": f"{w}/{v['name']}", "type": "Directory"}
+        v["hostPath"] = {"path": f"{w}/{dirs[v['name']]}", "type": "Directory"}
 print(yaml.safe_dump_all([cm, pod]))
 PY
-# The same pod at -vv (the CronJob's verbosity plus two), for the secret scan.
-target/k8s-validate/bin/python - "$w/pod.yaml" >"$w/pod-vv.yaml" <<'PY'
-import sys, yaml
-docs = list(yaml.safe_load_all(open(sys.argv[1])))
-docs[1]["spec"]["containers"][0]["args"].insert(0, "-vv")
-print(yaml.safe_dump_all(docs))
-PY
-writes() { python3 -c "import json,urllib.request; print(json.load(urllib.request.urlopen('$url/__emulator/counters'))['writes'])"; }
-play() {
-  podman pod rm -f xnat-cmd-sync >/dev/null 2>&1 || true
-  podman kube play "${1:-$w/pod.yaml}" >/dev/null || fail "kube play"
-  code=$(podman wait xnat-cmd-sync-xnat-cmd) || fail "podman wait"
-  podman logs xnat-cmd-sync-xnat-cmd >"$w/pod.log" 2>&1 || true
-  [ "$code" = 0 ] || fail "the pod exited $code: $(cat "$w/pod.log")"
 }
+writes() { python3 -c "import json,urllib.request; print(json.load(urllib.request.urlopen('$url/__emulator/counters'))['writes'])"; }
+# play WANT_EXIT CRONJOB REGISTRY_DIR IMAGES [EXTRA_ARG…]: play the pod, wait, keep its log in
+# $w/pod.log and the numbers of its summary row (`default …`) in $row.
+play() {
+  local want=$1 cronjob=$2
+  shift 2
+  pod_spec "$cronjob" "$@" >"$w/pod.yaml" || fail "pod spec"
+  podman pod rm -f "xnat-cmd-$cronjob" >/dev/null 2>&1 || true
+  podman kube play "$w/pod.yaml" >/dev/null || fail "kube play ($cronjob $*)"
+  code=$(podman wait "xnat-cmd-$cronjob-xnat-cmd") || fail "podman wait"
+  podman logs "xnat-cmd-$cronjob-xnat-cmd" >"$w/pod.log" 2>&1 || true
+  podman pod rm -f "xnat-cmd-$cronjob" >/dev/null 2>&1 || true
+  [ "$code" = "$want" ] || fail "the $cronjob pod ($*) exited $code, not $want: $(cat "$w/pod.log")"
+  row=$(awk '$1 == "default" && NF >= 6 { $1 = ""; print substr($0, 2) }' "$w/pod.log")
+}
+# expect_row WANT WHAT: the summary row (sync: created updated unchanged removed failed;
+# status: missing outdated modified enablement orphan conflict).
+expect_row() { [ "$row" = "$1" ] || fail "$2: summary row \`$row\`, not \`$1\`: $(cat "$w/pod.log")"; }
+
+# 1. No `regcred` at all (its folder empty), public images: synced, and status in sync.
 before=$(writes)
-play
-grep -q '^default  1        0        0          0        0$' "$w/pod.log" || fail "first play: $(cat "$w/pod.log")"
+play 0 sync no-regcred bench-0,bench-1
+expect_row "2 0 0 0 0" "sync without regcred"
 after=$(writes)
-[ $((after - before)) -gt 0 ] || fail "first play wrote nothing"
-play
-grep -q '^default  0        0        1          0        0$' "$w/pod.log" || fail "second play: $(cat "$w/pod.log")"
-[ "$(writes)" = "$after" ] || fail "second play wrote to XNAT"
-scan_secrets "$w/pod.log" "the pod"
-play "$w/pod-vv.yaml"
+[ $((after - before)) -gt 0 ] || fail "the first sync wrote nothing"
+scan_secrets "$w/pod.log" "the sync pod"
+play 0 status no-regcred bench-0,bench-1
+expect_row "0 0 0 0 0 0" "status without regcred"
+# A second sync writes nothing.
+play 0 sync no-regcred bench-0,bench-1
+expect_row "0 0 2 0 0" "second sync"
+[ "$(writes)" = "$after" ] || fail "the second sync wrote to XNAT"
+echo "== kube play, no regcred: public images synced, status in sync, a second sync wrote nothing: ok" >&2
+
+# 2. A private image: refused without `regcred` (nothing else changes), synced with it.
+play 1 sync no-regcred bench-0,bench-1,private-0
+grep -q "private-0:v1. needs credentials and none were found" "$w/pod.log" || fail "private image without regcred: $(cat "$w/pod.log")"
+play 0 sync regcred bench-0,bench-1,private-0
+expect_row "1 0 2 0 0" "sync of a private image with regcred"
+scan_secrets "$w/pod.log" "the sync pod with regcred"
+# The same pod at -vv (the CronJob's verbosity plus two), for the secret scan.
+play 0 sync regcred bench-0,bench-1,private-0 -vv
 grep -q DEBUG "$w/pod.log" || fail "the -vv pod logged no DEBUG line: $(cat "$w/pod.log")"
-grep -q '^default  0        0        1          0        0$' "$w/pod.log" || fail "-vv play: $(cat "$w/pod.log")"
-scan_secrets "$w/pod.log" "the pod at -vv"
-echo "== kube play of the sync CronJob's pod spec: synced, second play wrote nothing, no secret in the logs at -vv: ok" >&2
+expect_row "0 0 3 0 0" "sync at -vv"
+scan_secrets "$w/pod.log" "the sync pod at -vv"
+echo "== kube play, private image: refused without regcred, synced with it, no secret in the logs at -vv: ok" >&2
+
+# 3. An image leaves the fleet file: status reports the orphan (exit 3) until the next sync
+# prunes it; then the shipped status pod exits 0.
+play 3 status regcred bench-0,private-0
+expect_row "0 0 0 0 1 0" "status after bench-1 left the file"
+play 0 sync regcred bench-0,private-0
+expect_row "0 0 2 1 0" "sync after bench-1 left the file"
+grep -q "^removed .*bench-1" "$w/pod.log" || fail "bench-1 not pruned: $(cat "$w/pod.log")"
+play 0 status regcred bench-0,private-0
+expect_row "0 0 0 0 0 0" "status after the prune"
+echo "== kube play, an image dropped from the fleet: pruned by the sync pod, then the status pod exits 0: ok" >&2

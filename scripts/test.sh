@@ -1,66 +1,105 @@
 #!/usr/bin/env bash
 # Run every check and test of xnat-cmd on this machine, installing what the tests need first.
-#   scripts/test.sh            # fmt check, clippy -D warnings, all tests
-# Needs root (or passwordless sudo) for apt-get when skopeo, docker-registry, podman or python3 are
-# missing. The tests start their own services (registry, token server, podman; the XNAT
-# emulator in-process) on loopback ports and stop them; no build step is needed before them.
-set -euo pipefail
+#   scripts/test.sh            # installs, all tests, then every other check (CI runs exactly this)
+# Order: the installs, then `cargo test --workspace --no-fail-fast` first, then each extra step
+# (MSRV, fmt, clippy, the library without the cli feature, Kubernetes manifests, the container
+# image and kube play, the fuzz replay). A failing step does not stop the later ones; the end
+# names every failed step and prints one closing line `N passed, N failed, N skipped`: the
+# tests of cargo's `test result:` lines (ignored tests as skipped), each extra step as one check,
+# and each `skipped: …` line of the run as one skipped. Exit 1 when anything failed, else 0.
+# Nothing depends on chance: the fuzzers only replay committed inputs (exploring is
+# `scripts/fuzz.sh SECONDS`), and the fault runs use fixed seeds.
+#
+# Side effects (README "Development"): Debian packages installed with apt-get (root or
+# passwordless sudo); PyPI packages in venvs under target/ (and prometheus-client with pip, for
+# the user); cargo-fuzz installed into ~/.cargo/bin (nightly); the image localhost/xnat-cmd:test
+# left in podman's store. The tests start their own services (registry, token server, podman;
+# the XNAT emulator in-process) on loopback ports and stop them.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
-command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
-command -v podman >/dev/null 2>&1 || need+=(podman)
-command -v python3 >/dev/null 2>&1 || need+=(python3 python3-venv)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+passed_steps=0
+failed_steps=()
+# Output that the closing counts read (`skipped:` lines) goes through here too.
+say() { echo "$*" | tee -a "$log" >&2; }
+skip() { say "skipped: $*"; }
+# step NAME COMMAND…: run one extra check, its output shown and kept; it passes or fails alone.
+step() {
+  local name=$1
+  shift
+  say "== $name"
+  "$@" 2>&1 | tee -a "$log"
+  local code=${PIPESTATUS[0]}
+  if ((code == 0)); then
+    passed_steps=$((passed_steps + 1))
+  else
+    say "FAILED: $name (exit $code)"
+    failed_steps+=("$name")
+  fi
+}
+
+# ---- Installs. One line per package: `need COMMAND-OR-TEST PACKAGE…`.
+need_pkgs=()
+need() { if [[ "$1" == /* ]]; then [ -s "$1" ]; else command -v "$1" >/dev/null 2>&1; fi || need_pkgs+=("${@:2}"); }
+need skopeo skopeo
+need docker-registry docker-registry
+need podman podman
+need python3 python3 python3-venv
 # The README's emulator shell example (run by emulator/tests/it/state.rs) uses curl.
-command -v curl >/dev/null 2>&1 || need+=(curl)
-# The container image smoke test (scripts/test-image.sh): podman 4.3 runs containers with runc
-# here, and needs catatonit for its init.
-command -v runc >/dev/null 2>&1 || need+=(runc)
-[ -x /usr/bin/catatonit ] || [ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
-[ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+need curl curl
+# The container image test (scripts/test-image.sh): podman 4.3 runs containers with runc here,
+# and needs catatonit for its init.
+need runc runc
+[ -x /usr/libexec/podman/catatonit ] || need /usr/bin/catatonit catatonit
+need /etc/ssl/certs/ca-certificates.crt ca-certificates
 # The manifest check (scripts/test-k8s.sh) installs kubernetes-validate into a venv.
-command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && need+=(python3-venv)
-if ((${#need[@]})); then
-  echo "== installing: ${need[*]}" >&2
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && need_pkgs+=(python3-venv)
+
+install_packages() {
+  ((${#need_pkgs[@]})) || return 0
+  echo "== installing: ${need_pkgs[*]}"
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+}
 
 # The Prometheus text written by `status --prometheus` is checked with the reference parser
 # (PyPI's prometheus-client).
-if ! python3 -c 'import prometheus_client' >/dev/null 2>&1; then
-  echo "== installing: prometheus-client (PyPI)" >&2
-  python3 -m pip install --quiet prometheus-client==0.26.0 2>/dev/null \
-    || { SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-prometheus-client >/dev/null; }
-fi
+install_prometheus_client() {
+  python3 -c 'import prometheus_client' >/dev/null 2>&1 && return 0
+  echo "== installing: prometheus-client (PyPI)"
+  python3 -m pip install --quiet prometheus-client==0.26.0 2>/dev/null && return 0
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3-prometheus-client >/dev/null
+}
 
-# The JSON Schemas of `xnat-cmd schema` are checked with a standard validator (PyPI's jsonschema,
-# pinned) in a venv under target/; tests/it/schema.rs fails, not skips, without it.
-if [ ! -x target/schema-venv/bin/python ] || ! target/schema-venv/bin/python -c 'import jsonschema' >/dev/null 2>&1; then
-  echo "== installing: jsonschema (PyPI) into target/schema-venv" >&2
-  python3 -m venv target/schema-venv
-  target/schema-venv/bin/pip install --quiet --disable-pip-version-check jsonschema==4.26.0
-fi
-
-# The emulator is tested with XNAT's own Python clients (emulator/tests/it/clients.rs and the
-# README's Python example): PyPI `xnat` (xnatpy) and `pyxnat`, pinned, in a venv under target/
-# that the tests find (a missing venv fails them). pyxnat imports nibabel and pandas when it
-# starts without declaring them, so they are pinned here too.
-clients_venv=target/py-clients
-clients_pins="xnat==0.8.1 pyxnat==1.6.4 nibabel==5.4.2 pandas==3.1.1"
-if ! "$clients_venv/bin/python" - $clients_pins >/dev/null 2>&1 <<'PY'
+# venv DIR PIN…: a venv under target/ holding exactly these PyPI pins.
+venv() {
+  local dir=$1
+  shift
+  "$dir/bin/python" - "$@" >/dev/null 2>&1 <<'PY' && return 0
 import sys
 from importlib.metadata import version
 sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
 PY
-then
-  echo "== installing: $clients_pins (PyPI, into $clients_venv)" >&2
-  python3 -m venv "$clients_venv"
-  "$clients_venv/bin/pip" install --quiet --disable-pip-version-check $clients_pins
-fi
+  echo "== installing: $* (PyPI, into $dir)"
+  python3 -m venv "$dir" && "$dir/bin/pip" install --quiet --disable-pip-version-check "$@"
+}
+
+step "install Debian packages" install_packages
+step "install prometheus-client" install_prometheus_client
+# The JSON Schemas of `xnat-cmd schema` are checked with a standard validator;
+# tests/it/schema.rs fails, not skips, without it.
+step "install jsonschema (target/schema-venv)" venv target/schema-venv jsonschema==4.26.0
+# The emulator is tested with XNAT's own Python clients (emulator/tests/it/clients.rs and the
+# README's Python example): xnatpy and pyxnat; pyxnat imports nibabel and pandas when it
+# starts without declaring them, so they are pinned here too.
+step "install XNAT's Python clients (target/py-clients)" \
+  venv target/py-clients xnat==0.8.1 pyxnat==1.6.4 nibabel==5.4.2 pandas==3.1.1
 
 # The corpus of real command files lives next to the project (../shared). Without it the
 # corpus tests are skipped (the project's own fixtures cover every validation rule); with
@@ -68,10 +107,26 @@ fi
 if [ -z "${XNAT_CMD_CORPUS:-}" ] && [ -d ../shared/corpus/commands ]; then
   export XNAT_CMD_CORPUS="$PWD/../shared/corpus/commands"
 fi
-if [ -z "${XNAT_CMD_CORPUS:-}" ]; then
-  echo "skipped: corpus not found (set XNAT_CMD_CORPUS)" >&2
+[ -n "${XNAT_CMD_CORPUS:-}" ] || skip "corpus not found (set XNAT_CMD_CORPUS)"
+
+# ---- The tests, before every other check.
+say "== cargo test"
+tests_log=$(mktemp)
+trap 'rm -f "$log" "$tests_log"' EXIT
+cargo test --workspace --no-fail-fast 2>&1 | tee "$tests_log"
+cargo_code=${PIPESTATUS[0]}
+cat "$tests_log" >>"$log"
+read -r tests_passed tests_failed tests_ignored < <(awk '/^test result:/ { p += $4; f += $6; s += $8 }
+  END { printf "%d %d %d\n", p, f, s }' "$tests_log")
+if ((cargo_code != 0 && tests_failed == 0)); then
+  # No failing test reported, yet cargo failed: a build error or a test binary that crashed.
+  say "FAILED: cargo test (exit $cargo_code, no failing test reported: a build error or a crashed test binary)"
+  failed_steps+=("cargo test (exit $cargo_code)")
+elif ((tests_failed > 0)); then
+  failed_steps+=("cargo test ($tests_failed failed)")
 fi
 
+# ---- Every other check. One line per step.
 # MSRV: `rust-version` in Cargo.toml (1.88). Older toolchains cannot be installed on this
 # machine (no rustup downloads), so it is checked rather than built, two ways:
 # - our own code: clippy's `incompatible_msrv` lint (default on, -D warnings below) rejects any
@@ -82,8 +137,8 @@ fi
 #   They set the floor today: icu_* (via url) and encoding_rs (via reqwest) need 1.88.
 # Where the toolchain is installed (`rustup toolchain install 1.88`), it is also built.
 msrv=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-echo "== MSRV $msrv: locked dependencies" >&2
-cargo metadata --format-version 1 --locked | python3 -c '
+msrv_dependencies() {
+  cargo metadata --format-version 1 --locked | python3 -c '
 import json, sys
 def version(v):
     return tuple((list(map(int, v.split("."))) + [0, 0])[:3])
@@ -96,37 +151,39 @@ newer = sorted("%s %s needs %s" % (p["name"], p["version"], p["rust_version"])
 if newer:
     sys.exit("rust-version %s is too old for Cargo.lock:\n  %s" % (sys.argv[1], "\n  ".join(newer)))
 ' "$msrv"
+}
+step "MSRV $msrv: locked dependencies" msrv_dependencies
 if command -v rustup >/dev/null 2>&1 && rustup toolchain list | grep -q "^$msrv"; then
-  echo "== cargo +$msrv check" >&2
-  cargo "+$msrv" check --workspace --all-targets --locked
+  step "cargo +$msrv check" cargo "+$msrv" check --workspace --all-targets --locked
+else
+  skip "cargo +$msrv check (toolchain $msrv not installed: rustup toolchain list)"
+fi
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo fmt --check (fuzz/, a package of its own)" cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
+step "cargo check: the library without the cli feature" cargo check -p xnat-cmd --lib --no-default-features
+step "Kubernetes manifests: strict schema validation" bash scripts/test-k8s.sh
+step "container image and kube play" bash scripts/test-image.sh
+# Fuzzing in CI replays the committed corpora and crash inputs (fuzz/corpus, fuzz/regressions)
+# once: the same answer every run. cargo-fuzz needs the nightly toolchain, which rustup cannot
+# download on these machines.
+if command -v rustup >/dev/null 2>&1 && rustup toolchain list | grep -q '^nightly'; then
+  step "fuzz replay: committed corpora and regressions" bash scripts/fuzz.sh replay
+else
+  skip "fuzzing (no nightly toolchain: rustup toolchain list)"
 fi
 
-echo "== cargo fmt --check" >&2
-cargo fmt --all -- --check
-echo "== cargo clippy" >&2
-cargo clippy --workspace --all-targets -- -D warnings
-echo "== cargo check: the library without the cli feature (no clap, no log subscriber)" >&2
-cargo check -p xnat-cmd --lib --no-default-features
-echo "== Kubernetes manifests: strict schema validation" >&2
-bash scripts/test-k8s.sh
-echo "== container image: build and smoke test" >&2
-bash scripts/test-image.sh
-# Fuzzing (fuzz/, scripts/fuzz.sh): every target for 10 s, where the nightly toolchain is
-# installed (cargo-fuzz needs it, and rustup cannot download one on these machines). A crash
-# fails the run and leaves its input under target/fuzz/artifacts/.
-echo "== cargo fmt --check (fuzz/, a package of its own)" >&2
-cargo fmt --manifest-path fuzz/Cargo.toml -- --check
-if command -v rustup >/dev/null 2>&1 && rustup toolchain list | grep -q '^nightly'; then
-  echo "== fuzzing: every target for 10 s" >&2
-  bash scripts/fuzz.sh 10
-else
-  echo "skipped: fuzzing (no nightly toolchain: rustup toolchain list)" >&2
+# ---- The answer.
+skipped_lines=$(grep -o 'skipped: ' "$log" | wc -l)
+passed=$((tests_passed + passed_steps))
+failed=$((tests_failed + ${#failed_steps[@]}))
+# A cargo failure without a failing test counts as one failed check (it is in failed_steps).
+((tests_failed > 0)) && failed=$((failed - 1))
+skipped=$((tests_ignored + skipped_lines))
+echo >&2
+if ((${#failed_steps[@]})); then
+  echo "failed:" >&2
+  printf '  %s\n' "${failed_steps[@]}" >&2
 fi
-echo "== cargo test" >&2
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-cargo test --workspace --no-fail-fast 2>&1 | tee "$log"
-# One closing line for the whole run (cargo prints one per test binary, the last often a
-# doc-test binary with nothing in it).
-awk '/^test result:/ { p += $4; f += $6; s += $8 }
-     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+echo "$passed passed, $failed failed, $skipped skipped"
+((failed == 0))

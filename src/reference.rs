@@ -71,11 +71,9 @@ impl Reference {
         if text.is_empty() {
             return Err(ReferenceError::Empty { reference });
         }
-        if text.len() == 64
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        {
+        // docker's `anchoredIdentifier` rule: only the whole text; `docker.io/<64 hex>` and
+        // `<64 hex>:tag` are names.
+        if is_image_id(text) {
             return Err(ReferenceError::ImageId { reference });
         }
         let (rest, digest) = match text.split_once('@') {
@@ -184,8 +182,15 @@ impl Reference {
             // Docker drops `docker.io/` even when the first component then reads as a registry
             // (`docker.io/localhost/x` → `localhost/x`, another image); keep it there, so the
             // short form always parses back to this reference (found by fuzzing).
+            // Likewise a bare 64-hex name without tag or digest (`docker.io/<64 hex>`): docker's
+            // `FamiliarString` gives the bare hex, which its own `ParseNormalizedNamed` rejects
+            // as an image ID (the `anchoredIdentifier` rule, whole text only); keep `docker.io/`
+            // (found by fuzzing).
             match short.split_once('/') {
                 Some((first, _)) if names_registry(first) => format!("{DOCKER_HUB}/{short}"),
+                None if self.tag.is_none() && self.digest.is_none() && is_image_id(short) => {
+                    format!("{DOCKER_HUB}/{short}")
+                }
                 _ => short.to_string(),
             }
         } else {
@@ -297,6 +302,14 @@ pub fn host_of(registry: &str) -> &str {
         return rest.split(']').next().unwrap_or(rest);
     }
     registry.split(':').next().unwrap_or(registry)
+}
+
+/// An image ID as docker's `anchoredIdentifier` matches it: exactly 64 lowercase hex digits.
+fn is_image_id(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// docker's rule for the first path component of a name: a registry host when it holds `.`
@@ -457,6 +470,8 @@ mod tests {
         for input in [
             "index.docker.io/xn.io/xnawwwwwwwwwwwwwdcm2niix",
             "docker.io/localhost/x",
+            // The familiar form was the bare hex, an image ID that does not parse.
+            "docker.io/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
         ] {
             let r = Reference::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             let familiar = r.familiar();
@@ -466,6 +481,58 @@ mod tests {
                 (r.registry, r.repository, r.tag, r.digest),
                 "{input} → {familiar}"
             );
+        }
+    }
+
+    /// docker's `anchoredIdentifier` rule (distribution/reference `ParseNormalizedNamed`):
+    /// only a whole text of 64 lowercase hex is an image ID; a 64-hex *name* is a Docker Hub
+    /// repository. Its familiar form is never the bare hex, which would not parse back (the
+    /// `reference` fuzz target found `docker.io/<64 hex>`).
+    #[test]
+    fn docker_io_64_hex_name_familiar_form_is_not_an_image_id() {
+        let hex = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        // (input, familiar; `None`: rejected as an image ID)
+        let cases: Vec<(String, Option<String>)> = vec![
+            (hex.to_string(), None),
+            (format!("docker.io/{hex}"), Some(format!("docker.io/{hex}"))),
+            (format!("library/{hex}"), Some(format!("docker.io/{hex}"))),
+            (
+                format!("index.docker.io/library/{hex}"),
+                Some(format!("docker.io/{hex}")),
+            ),
+            // With a tag or digest the short form parses, as in docker.
+            (format!("{hex}:v1"), Some(format!("{hex}:v1"))),
+            (format!("docker.io/{hex}:v1"), Some(format!("{hex}:v1"))),
+            (format!("{hex}@{D}"), Some(format!("{hex}@{D}"))),
+            // Another registry: the name as written.
+            (format!("ghcr.io/{hex}"), Some(format!("ghcr.io/{hex}"))),
+        ];
+        for (input, want) in cases {
+            match (Reference::parse(&input), want) {
+                (Err(e), None) => assert_eq!(
+                    e,
+                    ReferenceError::ImageId {
+                        reference: input.clone()
+                    }
+                ),
+                (Ok(r), Some(familiar)) => {
+                    let repository = match r.registry.as_str() {
+                        DOCKER_HUB => format!("library/{hex}"),
+                        _ => hex.to_string(),
+                    };
+                    assert_eq!(r.repository, repository, "{input}");
+                    assert_eq!(r.familiar(), familiar, "{input}");
+                    let again = Reference::parse(&familiar).unwrap_or_else(|e| panic!("{e}"));
+                    assert_eq!(
+                        again,
+                        Reference {
+                            typed_name: again.typed_name.clone(),
+                            ..r
+                        }
+                    );
+                }
+                (got, want) => panic!("{input}: got {got:?}, want {want:?}"),
+            }
         }
     }
 

@@ -159,15 +159,30 @@ impl Chain {
             providers.push(Provider::Flags(u.clone(), p.clone()));
         }
         if let Some(path) = &opts.auth_file {
-            let text = crate::limits::read_text(path, crate::limits::MAX_CONFIG_FILE_BYTES)
-                .map_err(|source| CredentialError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-            let origin = format!("`{}`", path.display());
-            providers.push(Provider::Config(AuthConfig::parse_pull_secret(
-                &text, &origin,
-            )?));
+            // A missing file gives no credentials, as for the files looked up below: Kubernetes
+            // mounts an empty folder for an optional Secret that does not exist (a fleet of
+            // public images needs no pull secret). A file that is there but cannot be read or
+            // parsed is still an error.
+            match crate::limits::read_text(path, crate::limits::MAX_CONFIG_FILE_BYTES) {
+                Ok(text) => {
+                    let origin = format!("`{}`", path.display());
+                    providers.push(Provider::Config(AuthConfig::parse_pull_secret(
+                        &text, &origin,
+                    )?));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    tracing::info!(
+                        path = %path.display(),
+                        "registry auth file does not exist: no credentials from this file"
+                    );
+                }
+                Err(source) => {
+                    return Err(CredentialError::Read {
+                        path: path.clone(),
+                        source,
+                    })
+                }
+            }
         }
         if let Some(text) = &env.docker_auth_config {
             providers.push(Provider::Config(AuthConfig::parse(

@@ -269,3 +269,126 @@ fn inspect_of_several_references_shares_one_token() {
     assert_eq!(headers, want, "{stdout}");
     assert_eq!(token.requests() - before, 1, "one token for the set");
 }
+
+/// Kubernetes mounts an empty folder for an optional Secret that does not exist (the shipped
+/// CronJobs' `regcred`): `--registry-auth-file` naming a file in it gives no credentials, said
+/// once at `-v`, and public images read as usual (every run failed on it before).
+#[test]
+fn missing_registry_auth_file_in_an_empty_secret_folder_is_no_credentials() {
+    let sb = Sandbox::new();
+    let reg = Registry::start(Mode::Plain);
+    let img = image();
+    push(&reg, "xnat/tool", "1.0", &img);
+    push(&reg, "xnat/other", "1.0", &img);
+    let empty = sb.path().join("registry");
+    std::fs::create_dir(&empty).unwrap();
+    let auth_file = empty.join(".dockerconfigjson");
+    let refs = [
+        format!("{}/xnat/tool:1.0", reg.addr),
+        format!("{}/xnat/other:1.0", reg.addr),
+    ];
+    let out = sb
+        .cmd()
+        .args(["-v", "inspect", "--json", "--registry-auth-file"])
+        .arg(&auth_file)
+        .args(&refs)
+        .output()
+        .unwrap();
+    let v = crate::support::success_json(&out);
+    assert_eq!(v.as_array().map(Vec::len), Some(2), "{v}");
+    assert!(v
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|o| o["commands"] == commands()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said: Vec<_> = stderr
+        .lines()
+        .filter(|l| l.contains("no credentials from this file"))
+        .collect();
+    assert_eq!(
+        said,
+        [format!(
+            " INFO xnat_cmd::credentials: registry auth file does not exist: no credentials from this file path={}",
+            auth_file.display()
+        )],
+        "{stderr}"
+    );
+
+    // A private image: the registry's own refusal, not a file error.
+    let policy = Policy {
+        users: BTreeMap::from([("alice".into(), "wonder-land".into())]),
+        public: BTreeSet::new(),
+        refresh_tokens: BTreeMap::new(),
+    };
+    let private = Registry::start(Mode::Token(policy));
+    push(&private, "lab/private", "2.0", &image());
+    let r = format!("{}/lab/private:2.0", private.addr);
+    let out = sb
+        .cmd()
+        .args(["inspect", "--registry-auth-file"])
+        .arg(&auth_file)
+        .arg(&r)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!("error: unauthorized: `{r}` needs credentials and none were found (use --registry-user, --registry-auth-file, docker login or podman login) (authentication required)\n")
+    );
+}
+
+/// Only a file that is not there is "no credentials": one that is there but cannot be read, or
+/// does not hold credentials, is still an error (exit 1, naming the file, nothing read).
+#[test]
+fn registry_auth_file_that_exists_but_is_unreadable_or_malformed_is_an_error() {
+    let sb = Sandbox::new();
+    let reg = Registry::start(Mode::Plain);
+    push(&reg, "xnat/tool", "1.0", &image());
+    let r = format!("{}/xnat/tool:1.0", reg.addr);
+    // Unreadable: a folder where the file should be (the tests may run as root, which reads
+    // any mode).
+    let folder = sb.path().join("dir.json");
+    std::fs::create_dir(&folder).unwrap();
+    let malformed = sb.path().join("malformed.json");
+    std::fs::write(&malformed, r#"{"auths": 5}"#).unwrap();
+    let cases = [
+        (
+            &folder,
+            format!(
+                "error: {r}: failed to read credentials file `{}`\ncaused by: ",
+                folder.display()
+            ),
+        ),
+        (
+            &malformed,
+            format!(
+                "error: {r}: credentials in `{}` are not valid JSON or YAML\ncaused by: invalid type: integer `5`, expected a map",
+                malformed.display()
+            ),
+        ),
+    ];
+    for (path, want) in cases {
+        let out = sb
+            .cmd()
+            .args(["inspect", "--registry-auth-file"])
+            .arg(path)
+            .arg(&r)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", path.display());
+        // The error line exactly; the cause's wording is the file reader's (the OS error, or
+        // the capped reader's "it is a directory, not a regular file"): it must name it.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with(&want), "{stderr}");
+        assert_eq!(stderr.lines().count(), 2, "{stderr}");
+        if path == &folder {
+            assert!(stderr.to_lowercase().contains("directory"), "{stderr}");
+        }
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

@@ -309,7 +309,8 @@ pub struct SourceArgs {
     #[arg(long, value_name = "FILE", requires = "registry_user")]
     pub registry_password_file: Option<PathBuf>,
     /// Registry credentials file: a Kubernetes image pull secret (manifest or
-    /// `.dockerconfigjson` content) or a docker config.json.
+    /// `.dockerconfigjson` content) or a docker config.json. A file that does not exist gives
+    /// no credentials (an optional Secret's empty mount); one that cannot be read is an error.
     #[arg(long, value_name = "FILE")]
     pub registry_auth_file: Option<PathBuf>,
     /// Extra CA certificates (PEM) to trust for registries, besides the system's and SSL_CERT_FILE.
