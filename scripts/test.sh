@@ -54,6 +54,11 @@ need curl curl
 need runc runc
 [ -x /usr/libexec/podman/catatonit ] || need /usr/bin/catatonit catatonit
 need /etc/ssl/certs/ca-certificates.crt ca-certificates
+# `status --pushgateway` is tested against Debian's Pushgateway (tests/it/pushgateway.rs), and
+# the shipped alert rules with promtool (tests/it/alerts.rs). On a host with systemd these
+# packages also start their services (ports 9090, 9091); the tests start their own on free ports.
+need /usr/bin/prometheus-pushgateway prometheus-pushgateway
+need promtool prometheus
 # The manifest check (scripts/test-k8s.sh) installs kubernetes-validate into a venv.
 command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1 && need_pkgs+=(python3-venv)
 
