@@ -54,7 +54,8 @@ done
 max_len() {
   case "$1" in
     reference | www_authenticate | netrc | cosign) echo 4096 ;;
-    registry_credentials | fleet) echo 16384 ;;
+    # Fleet and credentials files reach their bounds (64 levels, the alias budget, 4096 images:
+    # about 49 KB) only past 16 KB.
     *) echo 65536 ;; # labels, manifests, archives: the seeds are 1–20 KB
   esac
 }
