@@ -26,7 +26,10 @@ fn commit(dir: &Path) -> Option<String> {
     let top = git(dir, &["rev-parse", "--show-toplevel"])?;
     // `cargo package` verifies in target/package/NAME-VERSION inside the checkout: git sees
     // the outer repository there, whose commit is not what the .crate holds.
+    // Its target dir is the checkout's, so the script's result would then stick to the
+    // checkout's own build: watching the (missing) `.git` here makes cargo run it again.
     if std::fs::canonicalize(&top).ok()? != std::fs::canonicalize(dir).ok()? {
+        println!("cargo:rerun-if-changed={}", dir.join(".git").display());
         return None;
     }
     let mut watched = vec!["HEAD".to_string(), "packed-refs".to_string()];
