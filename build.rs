@@ -40,7 +40,10 @@ fn commit(dir: &Path) -> Option<String> {
             let p = dir.join(p);
             if p.is_file() {
                 println!("cargo:rerun-if-changed={}", p.display());
-            } else if let Some(parent) = p.parent().filter(|d| name.starts_with("refs/") && d.is_dir()) {
+            } else if let Some(parent) = p
+                .parent()
+                .filter(|d| name.starts_with("refs/") && d.is_dir())
+            {
                 // A packed branch ref: the loose file appears in this folder at the next commit.
                 println!("cargo:rerun-if-changed={}", parent.display());
             }

@@ -109,7 +109,9 @@ if ! "$tools/bin/cargo-cyclonedx" cyclonedx --version 2>/dev/null | grep -q "$CY
   cargo install --locked --quiet cargo-cyclonedx --version "$CYCLONEDX_VERSION" --root "$tools"
 fi
 # Only what the binary links: normal dependencies of the default features on this target.
-"$tools/bin/cargo-cyclonedx" cyclonedx --format json --spec-version 1.5 --no-build-deps \
+# (--all: every transitive dependency, not only the direct ones; SOURCE_DATE_EPOCH fixes its
+# timestamp.) It writes one file per workspace member, next to each Cargo.toml.
+"$tools/bin/cargo-cyclonedx" cyclonedx --quiet --format json --spec-version 1.5 --all --no-build-deps \
   --target "$target" --override-filename xnat-cmd-sbom >&2
 python3 - "xnat-cmd-sbom.json" "$out/xnat-cmd-$version.cdx.json" "$(git rev-parse HEAD)" "$root" <<'PY'
 # The SBOM made reproducible: the commit's time, a serial number derived from the commit, no
@@ -126,8 +128,8 @@ with open(dst, "w") as f:
     f.write("\n")
 os.remove(src)
 PY
-# cargo-cyclonedx writes one file per workspace member; only the CLI's is released.
-find . -path ./target -prune -o -name 'xnat-cmd-sbom.json' -print -o -name '*.cdx.json' -newer Cargo.toml -path './emulator/*' -print | xargs -r rm -f
+# Only the CLI's is released: the other members' files go.
+find . -path ./target -prune -o -name xnat-cmd-sbom.json -type f -print | xargs -r rm -f
 
 (cd "$out" && LC_ALL=C sha256sum -- * | LC_ALL=C sort -k 2 >SHA256SUMS)
 echo "== $out/ built in $(($(date +%s) - start)) s from commit $(git rev-parse --short HEAD)" >&2

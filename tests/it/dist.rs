@@ -11,7 +11,12 @@ use crate::support::Sandbox;
 /// bash does on TAB; the candidates, one per line.
 fn complete_in_bash(sb: &Sandbox, words: &[&str]) -> Vec<String> {
     let out = sb.cmd().args(["completions", "bash"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let script = sb.path().join("xnat-cmd.bash");
     std::fs::write(&script, &out.stdout).unwrap();
     // The function `complete -F` registered is looked up, not assumed (clap names it after the
@@ -37,7 +42,12 @@ printf '%s\n' "${COMPREPLY[@]}"
         .args(words)
         .output()
         .expect("bash runs");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut found: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| l.trim().to_string())
@@ -76,7 +86,12 @@ fn every_shell_gets_a_script_naming_the_subcommands() {
     let sb = Sandbox::new();
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
         let out = sb.cmd().args(["completions", shell]).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{shell}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{shell}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         // Fish and elvish name long flags without their dashes.
         for word in ["install", "sync", "status", "enable-site", "prune"] {
@@ -103,10 +118,23 @@ fn manpage_on_stdout_is_section_1_and_lists_the_subcommands() {
     assert_eq!(out.status.code(), Some(0));
     let page = String::from_utf8_lossy(&out.stdout);
     assert!(page.contains(".TH xnat-cmd 1"), "{page}");
-    for sub in ["inspect", "validate", "install", "sync", "status", "completions"] {
-        assert!(page.contains(&format!("xnat\\-cmd\\-{sub}(1)")), "no {sub} in:\n{page}");
+    for sub in [
+        "inspect",
+        "validate",
+        "install",
+        "sync",
+        "status",
+        "completions",
+    ] {
+        assert!(
+            page.contains(&format!("xnat\\-cmd\\-{sub}(1)")),
+            "no {sub} in:\n{page}"
+        );
     }
-    assert!(!page.contains("xnat\\-cmd\\-manpage"), "the hidden subcommand is listed");
+    assert!(
+        !page.contains("xnat\\-cmd\\-manpage"),
+        "the hidden subcommand is listed"
+    );
 }
 
 #[test]
@@ -114,8 +142,18 @@ fn manpage_dir_writes_one_page_per_subcommand() {
     let sb = Sandbox::new();
     let dir = sb.path().join("man1");
     std::fs::create_dir(&dir).unwrap();
-    let out = sb.cmd().args(["manpage", "--dir"]).arg(&dir).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sb
+        .cmd()
+        .args(["manpage", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -145,7 +183,12 @@ fn manpage_dir_writes_one_page_per_subcommand() {
 fn manpage_into_a_missing_folder_fails_naming_it() {
     let sb = Sandbox::new();
     let dir = sb.path().join("no/such/dir");
-    let out = sb.cmd().args(["manpage", "--dir"]).arg(&dir).output().unwrap();
+    let out = sb
+        .cmd()
+        .args(["manpage", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
