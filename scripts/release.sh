@@ -47,7 +47,7 @@ export CARGO_ENCODED_RUSTFLAGS
 echo "== building the static xnat-cmd $version for $target" >&2
 cargo build --release --locked --bin xnat-cmd --target "$target"
 bin="target/$target/release/xnat-cmd"
-file "$bin" | grep -q 'statically linked' || fail "$bin is not statically linked: $(file "$bin")"
+file "$bin" | grep -Eq 'statically linked|static-pie linked' || fail "$bin is not statically linked: $(file "$bin")"
 
 rm -rf "$out"
 mkdir -p "$out"

@@ -69,8 +69,9 @@ for f in xnat-cmd README.md LICENSE CHANGELOG.md complete/xnat-cmd.bash complete
   complete/xnat-cmd.fish complete/_xnat-cmd.ps1 doc/man/xnat-cmd.1 doc/man/xnat-cmd-install.1; do
   [ -s "$t/$f" ] || fail "tarball lacks $f"
 done
-file "$t/xnat-cmd" | grep -q 'statically linked' || fail "tarball binary not static: $(file "$t/xnat-cmd")"
-ldd "$t/xnat-cmd" 2>&1 | grep -q 'not a dynamic executable' || fail "ldd finds dynamic libraries: $(ldd "$t/xnat-cmd" 2>&1)"
+# static-pie (glibc crt-static on x86_64): `file` says "static-pie linked", ldd "statically linked".
+file "$t/xnat-cmd" | grep -Eq 'statically linked|static-pie linked' || fail "tarball binary not static: $(file "$t/xnat-cmd")"
+ldd "$t/xnat-cmd" 2>&1 | grep -Eq 'statically linked|not a dynamic executable' || fail "ldd finds dynamic libraries: $(ldd "$t/xnat-cmd" 2>&1)"
 [ "$("$t/xnat-cmd" --version)" = "xnat-cmd $version ($short)" ] || fail "tarball --version: $("$t/xnat-cmd" --version)"
 out=$("$t/xnat-cmd" validate --image lab/hello examples/hello-xnat/command.json) || fail "tarball validate: $out"
 grep -q '1 command checked: 1 valid, 0 invalid' <<<"$out" || fail "tarball validate output: $out"
