@@ -16,8 +16,10 @@
 #     fails with XNAT's message (both hooks);
 #   - the `xnat-cmd` lines of docs/ci-recipes.md run on the bundled example image (archive and
 #     daemon), and on an image with an invalid label they fail with XNAT's message.
-# One line per check ("ok …" or "FAIL …"); exits non-zero at the first failure. Slow: three
-# release builds (here, the clean clone, cargo install); needs podman, python3 with venv, git.
+# One line per check ("ok …" or "FAIL …"); exits non-zero at the first failure. The cheap checks
+# come first; the last three each compile the project from nothing (cargo install in a clean
+# CARGO_HOME, pre-commit's build of the hook, release.sh in the fresh clone): about an hour on
+# 2 busy cores. Needs podman, python3 with venv, git; run it on a committed tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -51,14 +53,6 @@ tools=$w/tools-venv
 python3 -m venv "$tools"
 "$tools/bin/pip" install --quiet --disable-pip-version-check "pre-commit==$PRE_COMMIT_VERSION" \
   "cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION" || fail "install pre-commit and cyclonedx-python-lib from PyPI"
-
-# ---- release.sh
-log "scripts/release.sh dist"
-t0=$(date +%s)
-bash scripts/release.sh dist >"$w/release.out" 2>"$w/release.err" || { tail -n 30 "$w/release.err" >&2; fail "scripts/release.sh"; }
-ok "release.sh built dist/ in $(($(date +%s) - t0)) s: $(grep -c . dist/SHA256SUMS) artifacts"
-(cd dist && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not verify"
-ok "SHA256SUMS verifies"
 
 # ---- tarball
 tarball=$(ls dist/xnat-cmd-"$version"-x86_64-linux.tar.gz)
@@ -149,6 +143,15 @@ print(len(names))
 PY
 ok "SBOM: valid CycloneDX $(sed -n 's/.*"specVersion": "\(.*\)".*/\1/p' "$sbom"), $("$tools/bin/python" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["components"]))' "$sbom") components, no dev dependencies"
 
+# ---- reproducibility (same checkout, another folder)
+log "scripts/release.sh again, into another folder"
+bash scripts/release.sh "$w/dist-again" >"$w/release-again.out" 2>"$w/release-again.err" || { tail -n 30 "$w/release-again.err" >&2; fail "second release.sh"; }
+if ! cmp -s dist/SHA256SUMS "$w/dist-again/SHA256SUMS"; then
+  diff dist/SHA256SUMS "$w/dist-again/SHA256SUMS" >&2 || true
+  fail "not reproducible: a second release.sh from the same commit gave other checksums"
+fi
+ok "reproducible: a second release.sh into another folder gives the same SHA256SUMS"
+
 # ---- cargo package
 log "cargo package"
 cargo package --locked -p xnat-cmd >"$w/package.log" 2>&1 || { tail -n 30 "$w/package.log" >&2; fail "cargo package"; }
@@ -159,30 +162,6 @@ for need in Cargo.toml Cargo.lock LICENSE README.md CHANGELOG.md build.rs src/li
 done
 ! grep -qE "^xnat-cmd-$version/(tests|examples|emulator|testkit|fuzz|deploy|scripts|docs|target)/" <<<"$listing" || fail ".crate holds files it does not need: $(grep -E "/(tests|examples|emulator|testkit|fuzz|deploy|scripts|docs)/" <<<"$listing" | head -n 3)"
 ok "cargo package (verified): $(basename "$crate") $(du -b "$crate" | cut -f1) bytes, $(grep -c . <<<"$listing") files, no tests/examples/emulator/fuzz"
-
-# ---- clean clone: cargo install with a clean CARGO_HOME, and release.sh again (reproducibility)
-git clone -q --no-local "$root" "$w/clone"
-git -C "$w/clone" checkout -q "$(git rev-parse HEAD)"
-export CARGO_HOME_ORIG=${CARGO_HOME:-$HOME/.cargo}
-mkdir -p "$w/cargo-home"
-for f in config.toml config credentials.toml; do
-  [ -f "$CARGO_HOME_ORIG/$f" ] && cp "$CARGO_HOME_ORIG/$f" "$w/cargo-home/"
-done
-log "cargo install --locked --path . (clean clone, clean CARGO_HOME)"
-(cd "$w/clone" && CARGO_HOME="$w/cargo-home" CARGO_TARGET_DIR="$w/install-target" \
-  cargo install --locked --path . --root "$w/cargo-root" >"$w/install.log" 2>&1) || { tail -n 30 "$w/install.log" >&2; fail "cargo install"; }
-[ "$("$w/cargo-root/bin/xnat-cmd" --version)" = "xnat-cmd $version ($short)" ] || fail "cargo install --version: $("$w/cargo-root/bin/xnat-cmd" --version)"
-out=$("$w/cargo-root/bin/xnat-cmd" validate oci-archive:examples/hello-xnat/image.oci.tar) || fail "cargo install validate: $out"
-grep -q '2 commands checked: 2 valid, 0 invalid' <<<"$out" || fail "cargo install validate output: $out"
-ok "cargo install --locked --path . from a clean clone, clean CARGO_HOME: --version, validate"
-
-log "scripts/release.sh in the clean clone (reproducibility)"
-(cd "$w/clone" && CARGO_HOME="$w/cargo-home" bash scripts/release.sh "$w/dist2" >"$w/release2.out" 2>"$w/release2.err") || { tail -n 30 "$w/release2.err" >&2; fail "release.sh in the clone"; }
-if ! cmp -s dist/SHA256SUMS "$w/dist2/SHA256SUMS"; then
-  diff dist/SHA256SUMS "$w/dist2/SHA256SUMS" >&2 || true
-  fail "not reproducible: a second release.sh from the same commit (another folder and CARGO_HOME) gave other checksums"
-fi
-ok "reproducible: release.sh in $w/clone (other path, CARGO_HOME, target dir) gives the same SHA256SUMS"
 
 # ---- pre-commit
 author=$w/author
@@ -198,19 +177,20 @@ git -C "$author" init -q
 git -C "$author" -c user.name=t -c user.email=t@example.org add -A
 git -C "$author" -c user.name=t -c user.email=t@example.org commit -qm sample
 export PRE_COMMIT_HOME=$w/pre-commit-home
-for hook in xnat-cmd-validate-system xnat-cmd-validate; do
-  log "pre-commit try-repo $hook"
-  # The python hook builds the wheel from the clone with pip and maturin: the clean clone's
-  # cargo install target dir is reused.
-  (cd "$author" && CARGO_TARGET_DIR="$w/install-target" "$tools/bin/pre-commit" try-repo "$w/clone" "$hook" --files command.json >"$w/pc-ok.log" 2>&1) \
-    || { cat "$w/pc-ok.log" >&2; fail "pre-commit $hook fails on a valid command file"; }
-  if (cd "$author" && "$tools/bin/pre-commit" try-repo "$w/clone" "$hook" --files bad/command.json >"$w/pc-bad.log" 2>&1); then
-    cat "$w/pc-bad.log" >&2; fail "pre-commit $hook passes an invalid command file"
+# try_hook HOOK_REPO HOOK: a valid file passes, the invalid one fails with XNAT's message.
+try_hook() {
+  log "pre-commit try-repo $2"
+  (cd "$author" && "$tools/bin/pre-commit" try-repo "$1" "$2" --files command.json >"$w/pc-ok.log" 2>&1) \
+    || { cat "$w/pc-ok.log" >&2; fail "pre-commit $2 fails on a valid command file"; }
+  if (cd "$author" && "$tools/bin/pre-commit" try-repo "$1" "$2" --files bad/command.json >"$w/pc-bad.log" 2>&1); then
+    cat "$w/pc-bad.log" >&2; fail "pre-commit $2 passes an invalid command file"
   fi
   grep -qF 'output "report" references unknown mount "nowhere". Known mounts: in, out' "$w/pc-bad.log" \
-    || { cat "$w/pc-bad.log" >&2; fail "pre-commit $hook: XNAT's message missing"; }
-  ok "pre-commit try-repo $hook: valid file passes, invalid fails with XNAT's message"
-done
+    || { cat "$w/pc-bad.log" >&2; fail "pre-commit $2: XNAT's message missing"; }
+  ok "pre-commit try-repo $2: a valid file passes, an invalid one fails with XNAT's message"
+}
+# The hook that uses the xnat-cmd on PATH (the wheel's, above).
+try_hook "$root" xnat-cmd-validate-system
 
 # ---- CI recipes
 ci=$w/ci
@@ -265,4 +245,35 @@ while IFS= read -r line; do
   esac
 done <"$ci/commands"
 ok "ci-recipes: $n xnat-cmd lines of docs/ci-recipes.md run on the example image (oci-archive and docker-daemon); validate fails on an invalid label with XNAT's message"
+
+# ---- clean clone: cargo install with a clean CARGO_HOME
+git clone -q --no-local "$root" "$w/clone"
+git -C "$w/clone" checkout -q "$(git rev-parse HEAD)"
+export CARGO_HOME_ORIG=${CARGO_HOME:-$HOME/.cargo}
+mkdir -p "$w/cargo-home"
+for f in config.toml config credentials.toml; do
+  [ -f "$CARGO_HOME_ORIG/$f" ] && cp "$CARGO_HOME_ORIG/$f" "$w/cargo-home/"
+done
+log "cargo install --locked --path . (clean clone, clean CARGO_HOME)"
+(cd "$w/clone" && CARGO_HOME="$w/cargo-home" CARGO_TARGET_DIR="$w/install-target" \
+  cargo install --locked --path . --root "$w/cargo-root" >"$w/install.log" 2>&1) || { tail -n 30 "$w/install.log" >&2; fail "cargo install"; }
+[ "$("$w/cargo-root/bin/xnat-cmd" --version)" = "xnat-cmd $version ($short)" ] || fail "cargo install --version: $("$w/cargo-root/bin/xnat-cmd" --version)"
+out=$("$w/cargo-root/bin/xnat-cmd" validate oci-archive:examples/hello-xnat/image.oci.tar) || fail "cargo install validate: $out"
+grep -q '2 commands checked: 2 valid, 0 invalid' <<<"$out" || fail "cargo install validate output: $out"
+ok "cargo install --locked --path . from a clean clone, clean CARGO_HOME: --version, validate"
+
+
+# ---- pre-commit hook built from source
+# The python hook builds the wheel from the clean clone with pip and maturin (locked); the
+# cargo install's target dir above is reused.
+CARGO_TARGET_DIR="$w/install-target" try_hook "$w/clone" xnat-cmd-validate
+
+# ---- reproducibility (fresh clone: another path, CARGO_HOME and target dir)
+log "scripts/release.sh in the clean clone (reproducibility)"
+(cd "$w/clone" && CARGO_HOME="$w/cargo-home" bash scripts/release.sh "$w/dist2" >"$w/release2.out" 2>"$w/release2.err") || { tail -n 30 "$w/release2.err" >&2; fail "release.sh in the clone"; }
+if ! cmp -s dist/SHA256SUMS "$w/dist2/SHA256SUMS"; then
+  diff dist/SHA256SUMS "$w/dist2/SHA256SUMS" >&2 || true
+  fail "not reproducible: a second release.sh from the same commit (another folder and CARGO_HOME) gave other checksums"
+fi
+ok "reproducible: release.sh in $w/clone (other path, CARGO_HOME, target dir) gives the same SHA256SUMS"
 echo "all release checks passed" >&2
