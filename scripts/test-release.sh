@@ -54,6 +54,14 @@ python3 -m venv "$tools"
 "$tools/bin/pip" install --quiet --disable-pip-version-check "pre-commit==$PRE_COMMIT_VERSION" \
   "cyclonedx-python-lib[json-validation]==$CYCLONEDX_LIB_VERSION" || fail "install pre-commit and cyclonedx-python-lib from PyPI"
 
+# ---- release.sh
+log "scripts/release.sh dist"
+t0=$(date +%s)
+bash scripts/release.sh dist >"$w/release.out" 2>"$w/release.err" || { tail -n 30 "$w/release.err" >&2; fail "scripts/release.sh"; }
+ok "release.sh built dist/ in $(($(date +%s) - t0)) s: $(grep -c . dist/SHA256SUMS) artifacts"
+(cd dist && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not verify"
+ok "SHA256SUMS verifies"
+
 # ---- tarball
 tarball=$(ls dist/xnat-cmd-"$version"-x86_64-linux.tar.gz)
 mkdir "$w/tarball"
