@@ -49,6 +49,10 @@ cargo build --release --locked --bin xnat-cmd --target "$target"
 bin="target/$target/release/xnat-cmd"
 file "$bin" | grep -Eq 'statically linked|static-pie linked' || fail "$bin is not statically linked: $(file "$bin")"
 
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+# OUT is emptied first: never the checkout itself, nor a folder above it.
+case "$root/" in "$out"/*) fail "OUT must be a folder of its own, not $out" ;; esac
 rm -rf "$out"
 mkdir -p "$out"
 stage=$(mktemp -d)
@@ -101,7 +105,7 @@ tar -C "$stage/image" -xf "$stage/image.tar"
 find "$stage/image" -type d -exec chmod 755 {} +
 find "$stage/image" -type f -exec chmod 644 {} +
 (cd "$stage/image" && tar --sort=name --format=gnu --mtime="@$SOURCE_DATE_EPOCH" --owner=0 --group=0 \
-  --numeric-owner -cf "$root/$out/xnat-cmd-$version-image.oci.tar" .)
+  --numeric-owner -cf "$out/xnat-cmd-$version-image.oci.tar" .)
 
 echo "== SBOM (cargo-cyclonedx $CYCLONEDX_VERSION)" >&2
 tools=target/release-tools
@@ -132,5 +136,5 @@ PY
 find . -path ./target -prune -o -name xnat-cmd-sbom.json -type f -print | xargs -r rm -f
 
 (cd "$out" && LC_ALL=C sha256sum -- * | LC_ALL=C sort -k 2 >SHA256SUMS)
-echo "== $out/ built in $(($(date +%s) - start)) s from commit $(git rev-parse --short HEAD)" >&2
+echo "== $out built in $(($(date +%s) - start)) s from commit $(git rev-parse --short HEAD)" >&2
 (cd "$out" && for f in *; do printf '%s  %s\n' "$(du -b -- "$f" | cut -f1)" "$f"; done)
