@@ -110,7 +110,8 @@ find "$stage/image" -type f -exec chmod 644 {} +
 echo "== SBOM (cargo-cyclonedx $CYCLONEDX_VERSION)" >&2
 tools=target/release-tools
 if ! "$tools/bin/cargo-cyclonedx" cyclonedx --version 2>/dev/null | grep -q "$CYCLONEDX_VERSION"; then
-  cargo install --locked --quiet cargo-cyclonedx --version "$CYCLONEDX_VERSION" --root "$tools"
+  # Without the release flags: crt-static cannot build the tool's proc-macros.
+  env -u CARGO_ENCODED_RUSTFLAGS cargo install --locked --quiet cargo-cyclonedx --version "$CYCLONEDX_VERSION" --root "$tools"
 fi
 # Only what the binary links: normal dependencies of the default features on this target.
 # (--all: every transitive dependency, not only the direct ones; SOURCE_DATE_EPOCH fixes its
