@@ -24,6 +24,8 @@ cp "$ca" "$ctx/ca-certificates.crt"
 cp Containerfile "$ctx/Containerfile"
 
 echo "== $engine build $tag" >&2
-"$engine" build --quiet --build-arg "VERSION=$version" -f "$ctx/Containerfile" -t "$tag" "$ctx" >/dev/null
+# With SOURCE_DATE_EPOCH set (scripts/release.sh), the image's dates and file times are that
+# time, so the same binary gives the same image.
+"$engine" build --quiet ${SOURCE_DATE_EPOCH:+--timestamp "$SOURCE_DATE_EPOCH"} --build-arg "VERSION=$version" -f "$ctx/Containerfile" -t "$tag" "$ctx" >/dev/null
 size=$("$engine" image inspect "$tag" --format '{{.Size}}')
 echo "$tag $(awk -v b="$size" 'BEGIN{printf "%.1f MB", b/1e6}')"

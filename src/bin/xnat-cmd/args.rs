@@ -66,7 +66,7 @@ error (bad arguments, malformed source, missing URL or credentials).";
 
 /// Read XNAT Container Service commands from image labels, validate them, install them in XNAT.
 #[derive(Debug, Parser)]
-#[command(name = "xnat-cmd", version, about, after_help = EXIT_CODES)]
+#[command(name = "xnat-cmd", version = env!("XNAT_CMD_VERSION"), about, after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -108,6 +108,11 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the JSON Schema (2020-12) of a command file or a fleet file, for editors and CI.
     Schema(crate::schema::SchemaArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(crate::completions::CompletionsArgs),
+    /// Print the man page xnat-cmd(1), or write every page into a folder (for packagers).
+    #[command(hide = true)]
+    Manpage(crate::completions::ManpageArgs),
 }
 
 /// How to reach XNAT. Credentials: --user + --password-stdin, else XNAT_USER/XNAT_PASS, else

@@ -1,6 +1,7 @@
 //! The `xnat-cmd` binary: parse arguments, run one subcommand, map the result to an exit code.
 
 mod args;
+mod completions;
 mod connect;
 mod inspect;
 mod install;
@@ -73,5 +74,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Sync(a) => sync::run(a, &cli.global).await,
         Command::Status(a) => status::run(a, &cli.global).await,
         Command::Schema(a) => schema::run(a, &cli.global),
+        Command::Completions(a) => completions::run(a, &cli.global),
+        Command::Manpage(a) => completions::run_manpage(a, &cli.global),
     }
 }
