@@ -178,6 +178,17 @@ else
   skip "fuzzing (no nightly toolchain: rustup toolchain list)"
 fi
 
+# The release channels (scripts/test-release.sh: release.sh twice for reproducibility, the
+# wheel in a clean venv, cargo package and cargo install from a clean clone, the pre-commit
+# hooks, the CI recipes) build the release binary from nothing four times: about 50 minutes on
+# this 2-core machine, more than CI's budget allows beside the rest. Run it before a release,
+# or here with XNAT_CMD_RELEASE_TEST=1.
+if [ "${XNAT_CMD_RELEASE_TEST:-}" = 1 ]; then
+  step "release channels" bash scripts/test-release.sh
+else
+  skip "release channels (scripts/test-release.sh, about 50 min: set XNAT_CMD_RELEASE_TEST=1)"
+fi
+
 # ---- The answer.
 skipped_lines=$(grep -o 'skipped: ' "$log" | wc -l)
 passed=$((tests_passed + passed_steps))
