@@ -142,22 +142,22 @@ play() {
   [ "$code" = "$want" ] || fail "the $cronjob pod ($*) exited $code, not $want: $(cat "$w/pod.log")"
   row=$(awk '$1 == "default" && NF >= 6 { $1 = ""; print substr($0, 2) }' "$w/pod.log")
 }
-# expect_row WANT WHAT: the summary row (sync: created updated unchanged removed failed;
-# status: missing outdated modified enablement orphan conflict).
+# expect_row WANT WHAT: the summary row (sync: created updated enabled unchanged removed failed;
+# status: missing outdated modified enablement orphan conflict unreadable).
 expect_row() { [ "$row" = "$1" ] || fail "$2: summary row \`$row\`, not \`$1\`: $(cat "$w/pod.log")"; }
 
 # 1. No `regcred` at all (its folder empty), public images: synced, and status in sync.
 before=$(writes)
 play 0 sync no-regcred bench-0,bench-1
-expect_row "2 0 0 0 0" "sync without regcred"
+expect_row "2 0 0 0 0 0" "sync without regcred"
 after=$(writes)
 [ $((after - before)) -gt 0 ] || fail "the first sync wrote nothing"
 scan_secrets "$w/pod.log" "the sync pod"
 play 0 status no-regcred bench-0,bench-1
-expect_row "0 0 0 0 0 0" "status without regcred"
+expect_row "0 0 0 0 0 0 0" "status without regcred"
 # A second sync writes nothing.
 play 0 sync no-regcred bench-0,bench-1
-expect_row "0 0 2 0 0" "second sync"
+expect_row "0 0 0 2 0 0" "second sync"
 [ "$(writes)" = "$after" ] || fail "the second sync wrote to XNAT"
 echo "== kube play, no regcred: public images synced, status in sync, a second sync wrote nothing: ok" >&2
 
@@ -165,22 +165,22 @@ echo "== kube play, no regcred: public images synced, status in sync, a second s
 play 1 sync no-regcred bench-0,bench-1,private-0
 grep -q "private-0:v1. needs credentials and none were found" "$w/pod.log" || fail "private image without regcred: $(cat "$w/pod.log")"
 play 0 sync regcred bench-0,bench-1,private-0
-expect_row "1 0 2 0 0" "sync of a private image with regcred"
+expect_row "1 0 0 2 0 0" "sync of a private image with regcred"
 scan_secrets "$w/pod.log" "the sync pod with regcred"
 # The same pod at -vv (the CronJob's verbosity plus two), for the secret scan.
 play 0 sync regcred bench-0,bench-1,private-0 -vv
 grep -q DEBUG "$w/pod.log" || fail "the -vv pod logged no DEBUG line: $(cat "$w/pod.log")"
-expect_row "0 0 3 0 0" "sync at -vv"
+expect_row "0 0 0 3 0 0" "sync at -vv"
 scan_secrets "$w/pod.log" "the sync pod at -vv"
 echo "== kube play, private image: refused without regcred, synced with it, no secret in the logs at -vv: ok" >&2
 
 # 3. An image leaves the fleet file: status reports the orphan (exit 3) until the next sync
 # prunes it; then the shipped status pod exits 0.
 play 3 status regcred bench-0,private-0
-expect_row "0 0 0 0 1 0" "status after bench-1 left the file"
+expect_row "0 0 0 0 1 0 0" "status after bench-1 left the file"
 play 0 sync regcred bench-0,private-0
-expect_row "0 0 2 1 0" "sync after bench-1 left the file"
+expect_row "0 0 0 2 1 0" "sync after bench-1 left the file"
 grep -q "^removed .*bench-1" "$w/pod.log" || fail "bench-1 not pruned: $(cat "$w/pod.log")"
 play 0 status regcred bench-0,private-0
-expect_row "0 0 0 0 0 0" "status after the prune"
+expect_row "0 0 0 0 0 0 0" "status after the prune"
 echo "== kube play, an image dropped from the fleet: pruned by the sync pod, then the status pod exits 0: ok" >&2

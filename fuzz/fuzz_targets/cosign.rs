@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         media_type: Some(cosign::SIMPLE_SIGNING_MEDIA_TYPE.into()),
         digest: Digest::sha256_of(data),
         signature: std::str::from_utf8(data).ok().map(str::to_string),
-        payload: data.to_vec(),
+        payload: data.to_vec().into(),
     };
     let _ = cosign::check(&c, &keys, &Digest::sha256_of(b""), "docker.io/library/x");
 });
