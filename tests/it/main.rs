@@ -5,6 +5,7 @@ mod archive;
 mod catalogue;
 mod cosign;
 mod daemon;
+mod docs;
 mod faults;
 mod first_hour;
 mod inspect;
