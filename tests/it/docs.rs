@@ -247,7 +247,7 @@ fn without_comment(code: &str) -> &str {
 }
 
 /// The code of a line a reader would type: a fenced line whole, otherwise its `code spans`.
-fn code_of<'a>(fenced: bool, line: &'a str) -> Vec<&'a str> {
+fn code_of(fenced: bool, line: &str) -> Vec<&str> {
     if fenced {
         return vec![line];
     }
