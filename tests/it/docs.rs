@@ -302,6 +302,20 @@ fn every_documented_subcommand_and_flag_exists() {
                         unknown.push(format!("{name}: `{code}`: xnat-cmd has no {flag}"));
                     }
                 }
+                // A reference table row (`| `install SOURCE... [--dry-run]` | …`): its flags.
+                let mut words = code.split_whitespace();
+                if !fenced && line.starts_with('|') {
+                    if let Some(known) = words.next().and_then(|w| by_sub.get(w)) {
+                        for w in words {
+                            let flag = w.trim_matches(['[', ']', '.']);
+                            let flag = flag.split(['=', '|']).next().unwrap_or(flag);
+                            if flag.starts_with("--") && flag.len() > 2 && !known.contains(flag) {
+                                unknown.push(format!("{name}: `{code}`: xnat-cmd has no {flag}"));
+                            }
+                        }
+                        invocations += 1;
+                    }
+                }
                 for (i, _) in code.match_indices("xnat-cmd ") {
                     let before = &code[..i];
                     if (i > 0 && !before.ends_with([' ', '/', '(', '$', '"']))
