@@ -35,7 +35,7 @@ if "$kv" --strict --quiet -k "$(tail -n 1 <<<"$versions")" "$bad" >/dev/null 2>&
   echo "kubernetes-validate accepted a misspelt field: the check proves nothing" >&2
   exit 1
 fi
-# What the shipped base promises an admin (README "Running in Kubernetes"), checked on the
+# What the shipped base promises an admin (docs/kubernetes.md "Running in Kubernetes"), checked on the
 # manifests as kustomize renders them (or on the files where kubectl is missing).
 shipped_rules() {
   "$venv/bin/python" - "$@" <<'PY'

@@ -10,7 +10,7 @@
 # Nothing depends on chance: the fuzzers only replay committed inputs (exploring is
 # `scripts/fuzz.sh SECONDS`), and the fault runs use fixed seeds.
 #
-# Side effects (README "Development"): Debian packages installed with apt-get (root or
+# Side effects (docs/development.md): Debian packages installed with apt-get (root or
 # passwordless sudo); PyPI packages in venvs under target/ (and prometheus-client with pip, for
 # the user); cargo-fuzz installed into ~/.cargo/bin (nightly); the image localhost/xnat-cmd:test
 # left in podman's store. The tests start their own services (registry, token server, podman;
@@ -47,7 +47,7 @@ need skopeo skopeo
 need docker-registry docker-registry
 need podman podman
 need python3 python3 python3-venv
-# The README's emulator shell example (run by emulator/tests/it/state.rs) uses curl.
+# The emulator shell example of docs/emulator.md (run by emulator/tests/it/state.rs) uses curl.
 need curl curl
 # The container image test (scripts/test-image.sh): podman 4.3 runs containers with runc here,
 # and needs catatonit for its init.
@@ -101,7 +101,7 @@ step "install prometheus-client" install_prometheus_client
 # tests/it/schema.rs fails, not skips, without it.
 step "install jsonschema (target/schema-venv)" venv target/schema-venv jsonschema==4.26.0
 # The emulator is tested with XNAT's own Python clients (emulator/tests/it/clients.rs and the
-# README's Python example): xnatpy and pyxnat; pyxnat imports nibabel and pandas when it
+# docs/emulator.md Python example): xnatpy and pyxnat; pyxnat imports nibabel and pandas when it
 # starts without declaring them, so they are pinned here too.
 step "install XNAT's Python clients (target/py-clients)" \
   venv target/py-clients xnat==0.8.1 pyxnat==1.6.4 nibabel==5.4.2 pandas==3.1.1

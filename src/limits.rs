@@ -1,6 +1,6 @@
 //! Every cap on bytes read and every deadline on a network call or a subprocess, in one place,
 //! each with the reason for its number. The code that enforces a limit imports it from here;
-//! the README's "Reliability and security" section lists the same numbers and what the user
+//! docs/fleet-and-operations.md "Reliability and security" lists the same numbers and what the user
 //! sees when one is hit. Also the capped file read every local file goes through, so a file
 //! that is not what it claims (a log, `/dev/zero`, a FIFO) costs at most its cap in memory.
 

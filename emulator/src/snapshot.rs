@@ -44,7 +44,7 @@ pub enum StateFileError {
         #[source]
         source: std::io::Error,
     },
-    #[error("state file `{file}` at `{json_path}`: {message} (the shape is in the README section \"Using the emulator in your own tests\")")]
+    #[error("state file `{file}` at `{json_path}`: {message} (the shape is in docs/emulator.md, \"Using the emulator in your own tests\")")]
     Invalid {
         file: PathBuf,
         json_path: String,

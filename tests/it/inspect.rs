@@ -299,6 +299,6 @@ fn the_bundled_example_image_rebuilds_byte_for_byte_from_its_command_files() {
     assert!(status.success());
     assert!(
         std::fs::read(&out_tar).unwrap() == std::fs::read(ex.join("image.oci.tar")).unwrap(),
-        "examples/hello-xnat/image.oci.tar is stale: rebuild it as the README says"
+        "examples/hello-xnat/image.oci.tar is stale: rebuild it as docs/development.md says"
     );
 }

@@ -6,6 +6,7 @@ mod catalogue;
 mod cosign;
 mod daemon;
 mod dist;
+mod docs;
 mod faults;
 mod first_hour;
 mod inspect;

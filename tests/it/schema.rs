@@ -240,7 +240,7 @@ fn fleet_files_pass_as_the_parser_takes_them_and_verify_is_described() {
     let sb = Sandbox::new();
     let schemas = schemas(&sb);
     let mut cases: Vec<(&str, Value)> = FLEETS.iter().map(|(t, _)| ("fleet", yaml(t))).collect();
-    // The project's own fleet files: the Kubernetes ConfigMap's and the README's example.
+    // The project's own fleet files: the Kubernetes ConfigMap's and docs/fleet-and-operations.md's example.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let configmap = yaml(
         &std::fs::read_to_string(root.join("deploy/kubernetes/base/configmap-fleet.yaml")).unwrap(),
@@ -250,7 +250,7 @@ fn fleet_files_pass_as_the_parser_takes_them_and_verify_is_described() {
             .as_str()
             .expect("fleet.yaml")
             .to_string(),
-        readme_fleet(&std::fs::read_to_string(root.join("README.md")).unwrap()),
+        docs_fleet(&std::fs::read_to_string(root.join("docs/fleet-and-operations.md")).unwrap()),
     ];
     for text in &own {
         xnat_cmd::fleet::parse("own", text).expect("the project's fleet files parse");
@@ -297,12 +297,12 @@ fn fleet_files_pass_as_the_parser_takes_them_and_verify_is_described() {
     }
 }
 
-/// The first ```yaml block of the README's fleet section.
-fn readme_fleet(readme: &str) -> String {
-    let section = readme
-        .split("### Fleets: `sync`")
+/// The first ```yaml block of the fleet section of docs/fleet-and-operations.md.
+fn docs_fleet(doc: &str) -> String {
+    let section = doc
+        .split("## Fleets: `sync`")
         .nth(1)
-        .expect("README has the fleet section");
+        .expect("docs/fleet-and-operations.md has the fleet section");
     let block = section
         .split("```yaml\n")
         .nth(1)

@@ -1,6 +1,6 @@
 //! Seeded state: `--state FILE` / [`Config::state`] loads the document `GET /__emulator/state`
 //! returns (round trip), bad files are one usage line naming file and JSON path, and the
-//! README's "Using the emulator in your own tests" examples, extracted from README.md and run.
+//! The "Using the emulator in your own tests" examples, extracted from docs/emulator.md and run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -216,14 +216,14 @@ fn bad_state_files_are_one_usage_line_naming_file_and_json_path() {
     assert_eq!(both.status.code(), Some(2), "--state excludes --user");
 }
 
-/// The fenced block after `<!-- example: NAME -->` in README.md.
+/// The fenced block after `<!-- example: NAME -->` in docs/emulator.md.
 fn readme_example(name: &str) -> String {
-    let readme = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md");
-    let text = std::fs::read_to_string(&readme).expect("README.md");
+    let readme = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/emulator.md");
+    let text = std::fs::read_to_string(&readme).expect("docs/emulator.md");
     let marker = format!("<!-- example: {name} -->");
     let after = text
         .split_once(&marker)
-        .unwrap_or_else(|| panic!("README.md has no `{marker}`"))
+        .unwrap_or_else(|| panic!("docs/emulator.md has no `{marker}`"))
         .1;
     let body = after
         .split_once("```")
@@ -259,7 +259,7 @@ async fn readme_shell_example_runs_and_leaves_the_state_it_promises() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "README shell example failed:\n{stdout}\n{}",
+        "docs/emulator.md shell example failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(stdout, "1\n\"name\":\"hello\"\n");
@@ -282,7 +282,7 @@ async fn readme_python_example_runs_against_the_emulator() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "README Python example failed:\n{stdout}\n{}",
+        "docs/emulator.md Python example failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(stdout.trim_end(), "201 ['hello'] {'1': True}");
