@@ -3,13 +3,11 @@
 //! under /var/lib), plain or with TLS (the test CA) and Basic auth through its web config.
 //! The process is killed on Drop.
 
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::pki::test_pki;
-use crate::registry::listening_port;
+use crate::registry::wait_listening;
 
 const BINARY: &str = "/usr/bin/prometheus-pushgateway";
 
@@ -84,29 +82,10 @@ impl Pushgateway {
 
     /// Take the port it bound from the kernel (as the registry's), then wait until it accepts.
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if self.addr.is_empty() {
-                if let Some(port) = listening_port(self.child.id()) {
-                    self.addr = format!("127.0.0.1:{port}");
-                }
-            }
-            if !self.addr.is_empty() && TcpStream::connect(&self.addr).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!(
-                    "prometheus-pushgateway exited with {status}: {}",
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "prometheus-pushgateway not ready on {}: {}",
-            self.addr,
-            self.log()
-        );
+        let log_path = self.log_path.clone();
+        self.addr = wait_listening(&mut self.child, "prometheus-pushgateway", || {
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        });
     }
 
     pub fn log(&self) -> String {

@@ -124,24 +124,12 @@ impl Registry {
         reg
     }
 
-    /// Wait for the `listening on` line, take the address from it, then for it to accept.
+    /// Take the port it bound from the kernel, then wait until it accepts.
     fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if self.addr.is_empty() {
-                if let Some(port) = listening_port(self.child.id()) {
-                    self.addr = format!("127.0.0.1:{port}");
-                }
-            }
-            if !self.addr.is_empty() && TcpStream::connect(&self.addr).is_ok() {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("docker-registry exited with {status}: {}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("docker-registry not ready on {}: {}", self.addr, self.log());
+        let log = self.log_path.clone();
+        self.addr = wait_listening(&mut self.child, "docker-registry", || {
+            std::fs::read_to_string(&log).unwrap_or_default()
+        });
     }
 
     pub fn log(&self) -> String {
@@ -351,6 +339,33 @@ impl Drop for Registry {
 
 /// The port of the TCP socket process `pid` listens on (Linux `/proc`): the socket inodes
 /// among its open files, matched with the LISTEN entries of `/proc/net/tcp`.
+/// Wait (15 s at most) until the child `what` listens on a loopback port the kernel gave it
+/// (its bind to `:0`), and that port accepts; its address. Panics with its log when it exits
+/// or never gets there.
+pub(crate) fn wait_listening(
+    child: &mut std::process::Child,
+    what: &str,
+    log: impl Fn() -> String,
+) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut addr = String::new();
+    while Instant::now() < deadline {
+        if addr.is_empty() {
+            if let Some(port) = listening_port(child.id()) {
+                addr = format!("127.0.0.1:{port}");
+            }
+        }
+        if !addr.is_empty() && TcpStream::connect(&addr).is_ok() {
+            return addr;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited with {status}: {}", log());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} not ready on {addr:?}: {}", log());
+}
+
 pub(crate) fn listening_port(pid: u32) -> Option<u16> {
     let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
         .ok()?

@@ -16,7 +16,7 @@ use crate::args::{secret_file, GlobalArgs, StatusArgs};
 use crate::connect::open;
 use crate::output::{align, error, print_human, print_stdout, CliError};
 use crate::progress::Progress;
-use crate::sync::{chosen_sites, declared_for, failed_list, load, prepare_choice, FailedImage};
+use crate::sync::{chosen_sites, declared_for, failed_list, load, prepare_sites, FailedImage};
 
 #[derive(Serialize)]
 struct StatusReport<'a> {
@@ -66,16 +66,7 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
     let sites = chosen_sites(&fleet, &args.sites)?;
     // Before any image is read: a mistake in the gateway's flags is a usage error.
     let gateway = pushgateway(&args)?;
-    // Every site's URL and credentials before any image is read, as sync does: a missing one
-    // is a usage error now, not after minutes of registry reads.
-    let mut clients = Vec::with_capacity(sites.len());
-    for (name, url, vars) in &sites {
-        clients.push(match prepare_choice(name, url, vars, &args.xnat) {
-            Ok(client) => Ok(client),
-            Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
-            Err(CliError::Work(p)) => Err(p),
-        });
-    }
+    let clients = prepare_sites(&sites, &args.xnat)?;
     let progress = Progress::new(args.json);
     let loaded = load(&fleet, &shown, &args.source, &progress).await?;
     if loaded.invalid {

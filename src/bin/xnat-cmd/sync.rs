@@ -96,16 +96,7 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
         )));
     }
     let sites = chosen_sites(&fleet, &args.sites)?;
-    // Every site's URL and credentials before any image is read: a missing one is a usage
-    // error now, not after minutes of registry reads.
-    let mut clients = Vec::with_capacity(sites.len());
-    for (name, url, vars) in &sites {
-        clients.push(match prepare_choice(name, url, vars, &args.xnat) {
-            Ok(client) => Ok(client),
-            Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
-            Err(CliError::Work(p)) => Err(p),
-        });
-    }
+    let clients = prepare_sites(&sites, &args.xnat)?;
 
     let progress = Progress::new(args.json);
     let loaded = load(&fleet, &shown, &args.source, &progress).await?;
@@ -352,7 +343,7 @@ pub fn declared_for(
 /// A chosen site's client, nothing sent: a file's site with its own credentials, or
 /// `--xnat`/`XNAT_HOST`. Its usage errors (no URL, no credentials, an unset `user-env`) come
 /// before any image is read.
-pub fn prepare_choice(
+fn prepare_choice(
     name: &str,
     url: &Option<String>,
     vars: &(Option<String>, Option<String>),
@@ -362,6 +353,24 @@ pub fn prepare_choice(
         Some(u) => prepare_site(name, u, (vars.0.as_deref(), vars.1.as_deref()), xnat),
         None => prepare(xnat),
     }
+}
+
+/// Every chosen site's client, before any image is read: a missing URL or credentials (a usage
+/// error) stops the run now, not after minutes of registry reads; a site that cannot be
+/// prepared otherwise fails alone.
+pub fn prepare_sites(
+    sites: &[SiteChoice],
+    xnat: &XnatArgs,
+) -> Result<Vec<Result<XnatClient, Problem>>, CliError> {
+    let mut clients = Vec::with_capacity(sites.len());
+    for (name, url, vars) in sites {
+        clients.push(match prepare_choice(name, url, vars, xnat) {
+            Ok(client) => Ok(client),
+            Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
+            Err(CliError::Work(p)) => Err(p),
+        });
+    }
+    Ok(clients)
 }
 
 /// (name, URL from the file or `None` for --xnat/XNAT_HOST, (user-env, password-env)).
