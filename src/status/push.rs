@@ -247,7 +247,8 @@ impl Pushgateway {
     }
 }
 
-/// The first line of an error body, capped (read in chunks, so a huge body is not held).
+/// An error body through the one summariser (one line, capped, escaped, credentials
+/// redacted), like every other server's; read in chunks, so a huge body is not held.
 async fn error_body(mut resp: reqwest::Response) -> String {
     let mut raw = Vec::new();
     while let Ok(Some(chunk)) = resp.chunk().await {
@@ -257,17 +258,24 @@ async fn error_body(mut resp: reqwest::Response) -> String {
             break;
         }
     }
-    String::from_utf8_lossy(&raw)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
+    crate::summary::summarise_bytes(&raw)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A gateway (or a proxy in front of it) that echoes the request's `Authorization` in a
+    /// multi-line page: the message gets one escaped line without the credentials.
+    #[tokio::test]
+    async fn an_error_body_is_summarised_and_redacted() {
+        let page = "<html><body>\n<h1>Forbidden</h1>\nAuthorization: Basic dXNlcjpTM2NyZXQ=\n\x1b[2J</body></html>";
+        let resp = reqwest::Response::from(hyper::Response::new(page.to_string()));
+        let shown = error_body(resp).await;
+        assert!(!shown.contains("dXNlcjpTM2NyZXQ="), "{shown}");
+        assert!(!shown.contains('\n') && !shown.contains('\x1b'), "{shown}");
+        assert!(shown.contains("Forbidden"), "{shown}");
+    }
 
     #[test]
     fn group_urls_keep_the_route_prefix_and_refuse_credentials() {
