@@ -90,7 +90,10 @@ mod tests {
         let env = Env::from_pairs([
             (OsString::from("A"), OsString::from("1")),
             (OsString::from("EMPTY"), OsString::new()),
-            (OsString::from("BYTES"), OsString::from_vec(vec![0xff, b'x'])),
+            (
+                OsString::from("BYTES"),
+                OsString::from_vec(vec![0xff, b'x']),
+            ),
         ]);
         let cases: [(&str, Option<&str>, Option<&str>, bool); 4] = [
             ("A", Some("1"), Some("1"), true),

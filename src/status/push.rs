@@ -12,7 +12,6 @@
 //! password file, never from the URL: a URL with userinfo is refused, and the URL is shown
 //! without it.
 
-
 use reqwest::StatusCode;
 use url::Url;
 
@@ -24,7 +23,6 @@ use crate::tls::is_cert_error;
 
 /// The `job` label of the group every run replaces.
 pub const JOB: &str = "xnat-cmd";
-
 
 /// Why the series could not be pushed.
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,6 @@ use bytes::Buf;
 use http_body_util::BodyExt;
 use hyper::{Method, StatusCode};
 
-
 use super::{status_message, Daemon, DaemonError, DaemonOptions};
 use crate::credentials::{Chain, Credential, CredentialEnv};
 use crate::platform::Platform;
