@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use xnat_cmd::source::archive::ArchiveError;
-use xnat_cmd::source::{ImageRecord, ReadOptions, ReadResult, Reader, SourceError, SourceSpec};
+use xnat_cmd::source::{
+    ImageRecord, ReadOptions, ReadResult, Reader, SourceError, SourceOptions, SourceSpec,
+};
 use xnat_cmd::Platform;
 
 use crate::support::images::*;
@@ -17,7 +19,7 @@ fn read_with(spec: &str, opts: ReadOptions) -> Result<ReadResult, SourceError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    rt.block_on(Reader::new(opts).read(&spec))
+    rt.block_on(Reader::new(SourceOptions::default()).read(&spec, &opts))
 }
 
 fn read(spec: &str) -> ReadResult {

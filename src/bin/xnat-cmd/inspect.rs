@@ -8,8 +8,9 @@ use serde_json::Value;
 use xnat_cmd::pipeline::{Image, Options, Prepared};
 use xnat_cmd::{CommandView, Platform};
 
-use crate::args::{load_keys, GlobalArgs, InspectArgs};
+use crate::args::{load_keys, InspectArgs};
 use crate::output::{align, error, print_human, print_stdout, warn, CliError};
+use crate::settings::Settings;
 use crate::sources::{item_problem, run as read, warn_item};
 
 #[derive(Debug, Serialize)]
@@ -38,14 +39,15 @@ struct PlatformCommands {
     commands: Vec<Value>,
 }
 
-pub async fn run(args: InspectArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
-    let mut read_opts = args.source.read_options()?;
+pub async fn run(args: InspectArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+    let source = settings.source(&args.source)?;
+    let mut read_opts = source.read;
     read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
     let opts = Options {
         read: read_opts,
         ..Options::default()
     };
-    let items = read(&args.sources, false, &opts).await?;
+    let items = read(&args.sources, false, &source.run, &opts).await?;
     let mut results = Vec::new();
     let mut failed = false;
     for item in &items {

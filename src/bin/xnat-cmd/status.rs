@@ -12,10 +12,11 @@ use xnat_cmd::problem::{problem, Problem};
 use xnat_cmd::status::push::{PushOptions, Pushgateway};
 use xnat_cmd::status::{check_site, prometheus, DriftKind, SiteStatus};
 
-use crate::args::{secret_file, GlobalArgs, StatusArgs};
+use crate::args::{secret_file, StatusArgs};
 use crate::connect::open;
 use crate::output::{align, error, print_human, print_stdout, CliError};
 use crate::progress::Progress;
+use crate::settings::Settings;
 use crate::sync::{chosen_sites, declared_for, failed_list, load, prepare_sites, FailedImage};
 
 #[derive(Serialize)]
@@ -41,7 +42,7 @@ fn is_fleet_file(inputs: &[String]) -> bool {
     }
 }
 
-pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitCode, CliError> {
     let (fleet, shown) = if is_fleet_file(&args.inputs) {
         let shown = args.inputs[0].clone();
         if args.source.platform.is_some() || args.source.all_platforms {
@@ -66,9 +67,9 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
     let sites = chosen_sites(&fleet, &args.sites)?;
     // Before any image is read: a mistake in the gateway's flags is a usage error.
     let gateway = pushgateway(&args)?;
-    let clients = prepare_sites(&sites, &args.xnat)?;
+    let clients = prepare_sites(&sites, &args.xnat, settings)?;
     let progress = Progress::new(args.json);
-    let loaded = load(&fleet, &shown, &args.source, &progress).await?;
+    let loaded = load(&fleet, &shown, &args.source, settings, &progress).await?;
     if loaded.invalid {
         error(&Problem::new(
             "invalid commands are declared: sync would refuse them; fix them and check again",

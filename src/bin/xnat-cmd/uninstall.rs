@@ -10,9 +10,10 @@ use xnat_cmd::plan::uninstall_matches;
 use xnat_cmd::problem::Problem;
 use xnat_cmd::CommandView;
 
-use crate::args::{GlobalArgs, UninstallArgs};
+use crate::args::UninstallArgs;
 use crate::connect::{open, prepare};
 use crate::output::{error, print_human, print_stdout, warn, CliError};
+use crate::settings::Settings;
 use crate::sources::{item_problem, run as read, warn_item};
 
 #[derive(Debug, Serialize)]
@@ -23,23 +24,24 @@ struct Removal {
     removed: bool,
 }
 
-pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitCode, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
         return Err(CliError::usage("--image applies to one SOURCE only"));
     }
     // URL and credentials first: a missing one is a usage error before any image is read.
-    let client = prepare(&args.xnat)?;
+    let client = prepare(&args.xnat, settings)?;
     // (name, image) pairs wanted gone, from the sources.
     let mut wanted: Vec<(String, String)> = Vec::new();
     if !args.sources.is_empty() {
+        let source = settings.source(&args.source)?;
         let opts = Options {
-            read: args.source.read_options()?,
+            read: source.read,
             image: args.image.clone(),
             need_reference: true,
             ..Options::default()
         };
         let mut failed = false;
-        for item in read(&args.sources, false, &opts).await? {
+        for item in read(&args.sources, false, &source.run, &opts).await? {
             warn_item(&item);
             match &item.outcome {
                 Ok(images) => {
