@@ -32,15 +32,10 @@ enum Target {
 
 impl Target {
     /// The reference's digest when it is pinned, else its tag (or `latest`).
-    fn of(r: &Reference, what: &str) -> Result<Target, ManifestError> {
+    fn of(r: &Reference) -> Target {
         match &r.digest {
-            Some(text) => Digest::parse(text).map(Target::Digest).map_err(|_| {
-                ManifestError::UnsupportedDigest {
-                    what: what.to_string(),
-                    digest: text.clone(),
-                }
-            }),
-            None => Ok(Target::Tag(r.manifest_target().to_string())),
+            Some(digest) => Target::Digest(digest.clone()),
+            None => Target::Tag(r.manifest_target().to_string()),
         }
     }
 }
@@ -98,7 +93,7 @@ impl Run {
     ) -> Result<ReadResult, RegistryError> {
         let mut result = ReadResult::default();
         let what = format!("manifest of `{r}`");
-        let target = Target::of(r, &what)?;
+        let target = Target::of(r);
         let top = self
             .manifest(r, &target, opts, &what, &mut result.warnings)
             .await?;
