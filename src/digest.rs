@@ -174,6 +174,15 @@ impl std::str::FromStr for Digest {
     }
 }
 
+/// A digest reads as its text (`sha256:…`), so `Option<Digest>::as_deref()` is the text.
+impl std::ops::Deref for Digest {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
 impl AsRef<str> for Digest {
     fn as_ref(&self) -> &str {
         &self.text
