@@ -219,10 +219,7 @@ async fn check_inner(
             if !d.enable_site && projects.is_empty() {
                 continue;
             }
-            let Some(cmd) = installed
-                .iter()
-                .find(|c| c.get("id").and_then(lenient_i64) == Some(id))
-            else {
+            let Some(cmd) = command_with_id(installed, id) else {
                 continue;
             };
             for w in CommandView::new(cmd).wrappers() {

@@ -303,8 +303,8 @@ pub fn orphans(
     installed
         .iter()
         .filter_map(|c| {
-            let id = c.get("id").and_then(lenient_i64)?;
             let v = CommandView::new(c);
+            let id = v.id()?;
             let image = v.image()?;
             let repo = crate::reference::repository(image.trim());
             let owned = globs.iter().any(|g| glob_matches(g, repo));

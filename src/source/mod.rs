@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::digest::Digest;
 use crate::platform::Platform;
 
 pub use crate::limits::DEFAULT_MAX_JSON_BYTES;
@@ -233,14 +234,14 @@ pub struct ImageRecord {
     /// `RepoTags`, the registry reference, the daemon's name).
     pub image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest_digest: Option<String>,
-    pub config_digest: Option<String>,
+    pub manifest_digest: Option<Digest>,
+    pub config_digest: Option<Digest>,
     pub platform: Option<Platform>,
     pub labels: BTreeMap<String, String>,
     /// The manifest digest a cosign signature was verified for (`ReadOptions::verify_keys`):
     /// the one the tag pointed to when it was read, which the commands are installed under.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub verified_digest: Option<String>,
+    pub verified_digest: Option<Digest>,
 }
 
 /// What a source gave: one record, or one per platform with `--all-platforms`.

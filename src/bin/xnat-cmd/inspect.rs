@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use serde::Serialize;
 use serde_json::Value;
 use xnat_cmd::pipeline::{Image, Options, Prepared};
-use xnat_cmd::{CommandView, Platform};
+use xnat_cmd::{CommandView, Digest, Platform};
 
 use crate::args::{load_keys, InspectArgs};
 use crate::output::{align, error, print_human, print_stdout, warn, CliError};
@@ -18,11 +18,11 @@ struct Inspected {
     source: String,
     image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    manifest_digest: Option<String>,
-    config_digest: Option<String>,
+    manifest_digest: Option<Digest>,
+    config_digest: Option<Digest>,
     /// With --verify-key: the manifest digest whose cosign signature was verified.
     #[serde(skip_serializing_if = "Option::is_none")]
-    verified_digest: Option<String>,
+    verified_digest: Option<Digest>,
     platform: Option<Platform>,
     commands: Vec<Value>,
     /// With --all-platforms: every platform's reading, and whether their labels differ.
@@ -35,7 +35,7 @@ struct Inspected {
 #[derive(Debug, Serialize)]
 struct PlatformCommands {
     platform: Option<Platform>,
-    config_digest: Option<String>,
+    config_digest: Option<Digest>,
     commands: Vec<Value>,
 }
 

@@ -79,7 +79,7 @@ pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitCode, C
         let mut unknown_ids = Vec::new();
         let mut push = |c: &serde_json::Value| {
             let v = CommandView::new(c);
-            if let Some(id) = c.get("id").and_then(lenient_i64) {
+            if let Some(id) = v.id() {
                 if !targets.iter().any(|t| t.id == id) {
                     targets.push(Removal {
                         id,
@@ -91,10 +91,7 @@ pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitCode, C
             }
         };
         for id in &args.ids {
-            match installed
-                .iter()
-                .find(|c| c.get("id").and_then(lenient_i64) == Some(*id))
-            {
+            match command_with_id(&installed, *id) {
                 Some(c) => push(c),
                 None => unknown_ids.push(*id),
             }

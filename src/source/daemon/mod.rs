@@ -23,6 +23,7 @@ pub use endpoint::{Address, Candidate};
 pub use pull::discovered_credentials;
 
 use super::{ImageRecord, ReadOptions, ReadResult, SourceOptions};
+use crate::digest::Digest;
 use crate::env::Env;
 use crate::platform::Platform;
 use crate::reference::{familiar, same_repository, xnat_default_tag};
@@ -374,6 +375,8 @@ fn record(given: &str, v: &Value, warnings: &mut Vec<String>) -> ImageRecord {
     };
     let (repo_tags, repo_digests) = (strings("RepoTags"), strings("RepoDigests"));
     let id = v.get("Id").and_then(Value::as_str).map(full_id);
+    // The id as a digest (`sha256:<hex>`); a daemon's id that is not one names no config.
+    let config_digest = id.as_deref().and_then(|id| Digest::parse(id).ok());
     let by_id = id
         .as_deref()
         .is_some_and(|id| is_id_of(given, id, &repo_tags));
@@ -383,7 +386,7 @@ fn record(given: &str, v: &Value, warnings: &mut Vec<String>) -> ImageRecord {
         Some(xnat_default_tag(given))
     };
     let manifest_digest = match given.split_once('@') {
-        Some((_, digest)) if !by_id => Some(digest.to_string()),
+        Some((_, digest)) if !by_id => Digest::parse(digest).ok(),
         _ => pick_repo_digest(image.as_deref(), &repo_digests),
     };
     let text = |key: &str| v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
@@ -413,7 +416,7 @@ fn record(given: &str, v: &Value, warnings: &mut Vec<String>) -> ImageRecord {
     ImageRecord {
         image,
         manifest_digest,
-        config_digest: id,
+        config_digest,
         platform,
         labels,
         verified_digest: None,
@@ -451,8 +454,8 @@ fn without_podman_localhost(name: &str) -> &str {
 
 /// The manifest digest for `image` among `RepoDigests` (`repo@sha256:…`): the entry of the
 /// same repository, else the first.
-fn pick_repo_digest(image: Option<&str>, repo_digests: &[String]) -> Option<String> {
-    let digest_of = |rd: &String| rd.split_once('@').map(|(_, d)| d.to_string());
+fn pick_repo_digest(image: Option<&str>, repo_digests: &[String]) -> Option<Digest> {
+    let digest_of = |rd: &String| rd.split_once('@').and_then(|(_, d)| Digest::parse(d).ok());
     let same_repo = image.and_then(|img| {
         let img = without_podman_localhost(img);
         repo_digests
