@@ -1,7 +1,7 @@
 //! `xnat-cmd inspect`: the commands in each image's label, as a table or JSON.
 
+use crate::exit::ExitStatus;
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -38,7 +38,7 @@ struct PlatformCommands {
     commands: Vec<Value>,
 }
 
-pub async fn run(args: InspectArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: InspectArgs, _global: &GlobalArgs) -> Result<ExitStatus, CliError> {
     let mut read_opts = args.source.read_options()?;
     read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
     let opts = Options {
@@ -81,11 +81,7 @@ pub async fn run(args: InspectArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
         }
         print_human(&s)?;
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitStatus::failed_if(failed))
 }
 
 fn originals(image: &Image) -> Vec<Value> {

@@ -1,7 +1,7 @@
 //! `xnat-cmd list`: installed commands with their wrappers and where they are enabled.
 
+use crate::exit::ExitStatus;
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use xnat_cmd::xnat::listing::{installed, Installed};
 
@@ -9,7 +9,7 @@ use crate::args::{GlobalArgs, ListArgs};
 use crate::connect::connect;
 use crate::output::{align, print_human, print_stdout, CliError};
 
-pub async fn run(args: ListArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: ListArgs, _global: &GlobalArgs) -> Result<ExitStatus, CliError> {
     let (client, _info) = connect(&args.xnat, false).await?;
     let result = installed(&client).await;
     client.logout().await;
@@ -20,7 +20,7 @@ pub async fn run(args: ListArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
     } else {
         print_human(&human(&listed))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 fn human(listed: &[Installed]) -> String {

@@ -1,7 +1,7 @@
 //! `xnat-cmd uninstall`: remove the commands of an image (its exact image when installed, else
 //! every tag of its repository: [`xnat_cmd::plan::uninstall_matches`]), or commands by id.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
 use serde::Serialize;
 use xnat_cmd::command::lenient_i64;
@@ -23,7 +23,7 @@ struct Removal {
     removed: bool,
 }
 
-pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitStatus, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
         return Err(CliError::usage("--image applies to one SOURCE only"));
     }
@@ -64,7 +64,7 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
             error(&Problem::new(
                 "nothing was removed from XNAT: fix the errors above and run again",
             ));
-            return Ok(ExitCode::from(1));
+            return Ok(ExitStatus::Failed);
         }
     }
     let (client, _info) = open(client, true).await?;
@@ -152,5 +152,5 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
         }
         print_human(&s)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
