@@ -75,7 +75,7 @@ pub enum Command {
     #[command(after_help = table(Help::Read))]
     Inspect(InspectArgs),
     /// Check commands offline with XNAT Container Service's rules and messages.
-    #[command(after_help = table(Help::Read))]
+    #[command(after_help = table(Help::Validate))]
     Validate(ValidateArgs),
     /// For image authors: the label value (or a Dockerfile LABEL line) for command files.
     #[command(after_help = table(Help::Local))]

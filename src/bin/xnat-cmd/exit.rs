@@ -55,7 +55,7 @@ impl ExitStatus {
                 "the work failed (invalid command, image without label, XNAT refused, unreadable \
                  source)"
             }
-            (Failed, Read) => {
+            (Failed, Read | Validate) => {
                 "the work failed (invalid command, image without label, unreadable source)"
             }
             (Failed, Local) => {
@@ -65,8 +65,9 @@ impl ExitStatus {
             (Failed, Sync) => "something failed (see the summary)",
             (Failed, Status) => "could not check (an image or a site failed)",
             (Usage, Top | Local | Status) => "usage error",
-            (Usage, Read) => {
-                "usage error (bad arguments, malformed source, a mistake in a fleet file)"
+            (Usage, Read) => "usage error (bad arguments, malformed source)",
+            (Usage, Validate) => {
+                "usage error (bad arguments, malformed source, any mistake in a fleet file)"
             }
             (Usage, Xnat) => {
                 "usage error (bad arguments, malformed source, missing URL or credentials)"
@@ -78,7 +79,7 @@ impl ExitStatus {
             }
             (Drift, Top) => "`status` found drift",
             (Drift, Status) => "drift found",
-            (Drift, Read | Local | Xnat | Sync) => return None,
+            (Drift, Read | Validate | Local | Xnat | Sync) => return None,
         })
     }
 }
@@ -94,8 +95,10 @@ impl From<ExitStatus> for ExitCode {
 pub enum Help {
     /// `xnat-cmd --help`: every code.
     Top,
-    /// `inspect`, `validate`: images and files read, nothing written.
+    /// `inspect`: images read, nothing written.
     Read,
+    /// `validate`: images, command files and fleet files read, nothing written.
+    Validate,
     /// `label`, `schema`, `completions`: local files and stdout only.
     Local,
     /// `install`, `list`, `uninstall`: one XNAT.
@@ -145,7 +148,13 @@ mod tests {
              error; 3 drift found."
         );
         assert!(table(Help::Top).contains("3 `status` found drift"));
-        for h in [Help::Read, Help::Local, Help::Xnat, Help::Sync] {
+        for h in [
+            Help::Read,
+            Help::Validate,
+            Help::Local,
+            Help::Xnat,
+            Help::Sync,
+        ] {
             let t = table(h);
             assert!(t.starts_with("Exit codes: 0 success; 1 "), "{t}");
             assert!(!t.contains(" 3 "), "{t}");
