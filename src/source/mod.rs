@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::platform::Platform;
+use crate::problem::Hint;
 
 pub use crate::limits::DEFAULT_MAX_JSON_BYTES;
 
@@ -254,6 +255,17 @@ pub enum SourceError {
     Registry(Box<registry::RegistryError>),
     #[error(transparent)]
     Daemon(#[from] daemon::DaemonError),
+}
+
+impl Hint for SourceError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            SourceError::Spec(_) => None,
+            SourceError::Archive(e) => e.hint(),
+            SourceError::Registry(e) => e.hint(),
+            SourceError::Daemon(e) => e.hint(),
+        }
+    }
 }
 
 impl From<registry::RegistryError> for SourceError {

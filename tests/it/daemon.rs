@@ -116,9 +116,15 @@ async fn missing_image_suggests_pull_and_the_registry_source() {
     assert_eq!(
         e.to_string(),
         format!(
-            "image `xnat/nosuch:v1` is not in the daemon at `{}`: add --pull to pull it through the daemon, \
-             or read it from the registry with `docker://xnat/nosuch:v1`",
+            "image `xnat/nosuch:v1` is not in the daemon at `{}`",
             podman.host()
+        )
+    );
+    assert_eq!(
+        xnat_cmd::problem::Hint::hint(&e).as_deref(),
+        Some(
+            "add --pull to pull it through the daemon, or read it from the registry with \
+             `docker://xnat/nosuch:v1`"
         )
     );
 }
@@ -500,8 +506,9 @@ fn cli_missing_image_fails_with_the_pull_hint() {
     assert_eq!(out.stdout, b"");
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).replace(podman.host(), "[HOST]"),
-        "error: docker-daemon:xnat/nosuch:v1: image `xnat/nosuch:v1` is not in the daemon at `[HOST]`: add --pull to pull it through the daemon, \
-         or read it from the registry with `docker://xnat/nosuch:v1`\n"
+        "error: docker-daemon:xnat/nosuch:v1: image `xnat/nosuch:v1` is not in the daemon at `[HOST]`\n\
+         hint: add --pull to pull it through the daemon, or read it from the registry with \
+         `docker://xnat/nosuch:v1`\n"
     );
 }
 

@@ -65,13 +65,13 @@ fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
     }
     let inputs =
         CredentialInputs::from_env(args.user.clone(), flag_password, |k| std::env::var(k).ok())
-            .map_err(CliError::usage)?;
+            .map_err(|e| CliError::usage_of(&e))?;
     let host = base
         .host_str()
         .unwrap_or_default()
         .trim_matches(['[', ']'])
         .to_string();
-    let creds = resolve(&inputs, &host, base.port()).map_err(CliError::usage)?;
+    let creds = resolve(&inputs, &host, base.port()).map_err(|e| CliError::usage_of(&e))?;
     build(base, creds, args)
 }
 
@@ -90,7 +90,7 @@ pub fn prepare_site(
         .trim_matches(['[', ']'])
         .to_string();
     let creds = resolve_site(name, vars, |k| std::env::var(k).ok(), &host, base.port())
-        .map_err(CliError::usage)?;
+        .map_err(|e| CliError::usage_of(&e))?;
     build(base, creds, args)
 }
 
