@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::apply::{apply, check_projects, EnableSpec, Outcome, Status, Tally};
-use crate::command::{lenient_i64, CommandView};
+use crate::command::CommandView;
 use crate::fleet::{glob_matches, FleetImage, Projects};
 use crate::pipeline::{Item, Prepared};
 use crate::plan::{plan, Action, Desired, PlanOptions, Planned};

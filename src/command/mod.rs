@@ -140,7 +140,9 @@ impl<'a> CommandView<'a> {
 
 /// The command of `commands` (XNAT's list) whose id ([`CommandView::id`]) is `id`.
 pub fn command_with_id(commands: &[Value], id: i64) -> Option<&Value> {
-    commands.iter().find(|c| CommandView::new(c).id() == Some(id))
+    commands
+        .iter()
+        .find(|c| CommandView::new(c).id() == Some(id))
 }
 
 /// Read-only view of one wrapper (`xnat[]` entry).

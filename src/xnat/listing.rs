@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::client::{XnatClient, XnatError};
-use crate::command::{lenient_i64, CommandView};
+use crate::command::CommandView;
 
 #[derive(Debug, Serialize)]
 pub struct Installed {

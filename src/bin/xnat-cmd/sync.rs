@@ -1,8 +1,8 @@
 //! `xnat-cmd sync FILE`: the fleet file → read every image → validate everything → per site:
 //! connect, plan, apply, prune → one report.
 
+use crate::exit::ExitStatus;
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use serde::Serialize;
 use xnat_cmd::fleet::{self, Fleet};
@@ -84,7 +84,7 @@ pub fn read_fleet_all(path: &std::path::Path) -> Result<(fleet::Fleet, String), 
     Ok((fleet, shown))
 }
 
-pub async fn run(args: SyncArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+pub async fn run(args: SyncArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if args.source.platform.is_some() || args.source.all_platforms {
         return Err(CliError::usage(
             "sync reads each image's `platform:` from the fleet file: drop --platform/--all-platforms",
@@ -105,7 +105,7 @@ pub async fn run(args: SyncArgs, settings: &Settings) -> Result<ExitCode, CliErr
         error(&Problem::new(
             "nothing was written to any site: fix the invalid commands above and run again",
         ));
-        return Ok(ExitCode::from(1));
+        return Ok(ExitStatus::Failed);
     }
     let failed_images = loaded.failed_images;
     let selected = loaded.selected;
@@ -187,9 +187,9 @@ pub async fn run(args: SyncArgs, settings: &Settings) -> Result<ExitCode, CliErr
         }
     }
     Ok(if failed {
-        ExitCode::from(1)
+        ExitStatus::Failed
     } else {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     })
 }
 

@@ -1,10 +1,10 @@
 //! `xnat-cmd uninstall`: remove the commands of an image (its exact image when installed, else
 //! every tag of its repository: [`xnat_cmd::plan::uninstall_matches`]), or commands by id.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
 use serde::Serialize;
-use xnat_cmd::command::lenient_i64;
+use xnat_cmd::command::command_with_id;
 use xnat_cmd::pipeline::Options;
 use xnat_cmd::plan::uninstall_matches;
 use xnat_cmd::problem::Problem;
@@ -24,7 +24,7 @@ struct Removal {
     removed: bool,
 }
 
-pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
         return Err(CliError::usage("--image applies to one SOURCE only"));
     }
@@ -66,7 +66,7 @@ pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitCode, C
             error(&Problem::new(
                 "nothing was removed from XNAT: fix the errors above and run again",
             ));
-            return Ok(ExitCode::from(1));
+            return Ok(ExitStatus::Failed);
         }
     }
     let (client, _info) = open(client, true).await?;
@@ -151,5 +151,5 @@ pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitCode, C
         }
         print_human(&s)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
