@@ -19,6 +19,7 @@ pub mod digest;
 pub mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http;
 pub mod labels;
 pub mod lenient_json;
 pub mod limits;
@@ -26,7 +27,6 @@ pub mod pipeline;
 pub mod platform;
 pub mod problem;
 pub mod reference;
-pub mod retry;
 pub mod schema;
 pub mod secret;
 pub mod source;
