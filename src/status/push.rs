@@ -39,7 +39,7 @@ pub enum PushError {
     NoCa {
         path: String,
         #[source]
-        source: Option<reqwest::Error>,
+        source: Option<rustls_pki_types::pem::Error>,
     },
     #[error("failed to build the HTTP client for the Pushgateway")]
     Client(#[source] reqwest::Error),
@@ -164,12 +164,16 @@ impl Pushgateway {
     pub fn new(url: &str, opts: PushOptions) -> Result<Self, PushError> {
         let group = group_url(url)?;
         let roots = match &opts.ca {
-            Some((path, pem)) => ca_bundle(pem).map_err(|e| PushError::NoCa {
-                path: path.clone(),
-                source: match e {
-                    CaError::Unreadable(source) => Some(source),
-                    CaError::Empty => None,
+            Some((path, pem)) => ca_bundle(pem).map_err(|e| match e {
+                CaError::Unreadable(source) => PushError::NoCa {
+                    path: path.clone(),
+                    source: Some(source),
                 },
+                CaError::Empty => PushError::NoCa {
+                    path: path.clone(),
+                    source: None,
+                },
+                CaError::Client(source) => PushError::Client(source),
             })?,
             None => Vec::new(),
         };

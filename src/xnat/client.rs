@@ -36,7 +36,7 @@ pub enum XnatError {
     #[error("invalid XNAT URL `{url}`: {reason}")]
     BadUrl { url: String, reason: String },
     #[error("failed to read the CA certificate")]
-    BadCa(#[source] reqwest::Error),
+    BadCa(#[source] rustls_pki_types::pem::Error),
     #[error("the CA certificate holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
     NoCa,
     #[error("failed to build the HTTP client")]
@@ -213,6 +213,7 @@ impl XnatClient {
             Some(pem) => ca_bundle(pem).map_err(|e| match e {
                 CaError::Unreadable(source) => XnatError::BadCa(source),
                 CaError::Empty => XnatError::NoCa,
+                CaError::Client(source) => XnatError::Client(source),
             })?,
             None => Vec::new(),
         };

@@ -233,10 +233,7 @@ fn request(
         .method(method)
         .uri(path)
         .header(hyper::header::HOST, host)
-        .header(
-            hyper::header::USER_AGENT,
-            concat!("xnat-cmd/", env!("CARGO_PKG_VERSION")),
-        );
+        .header(hyper::header::USER_AGENT, crate::http::USER_AGENT);
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
@@ -321,8 +318,15 @@ fn tls_config(files: &TlsFiles) -> Result<Arc<rustls::ClientConfig>, DaemonError
     let mut roots = rustls::RootCertStore::empty();
     let ca = files.dir.join("ca.pem");
     if ca.exists() {
-        for cert in CertificateDer::pem_file_iter(&ca).map_err(|e| tls_err(&ca, e.to_string()))? {
-            let cert = cert.map_err(|e| tls_err(&ca, e.to_string()))?;
+        let pem = crate::limits::read_file(&ca, crate::limits::MAX_CONFIG_FILE_BYTES)
+            .map_err(|e| tls_err(&ca, e.to_string()))?;
+        // The one reader of CA bundles; an empty one is refused here too, since trusting
+        // nothing would only fail later with a misleading "not trusted".
+        let certs = crate::http::pem_certificates(&pem).map_err(|e| match e {
+            crate::http::CaError::Unreadable(source) => tls_err(&ca, source.to_string()),
+            other => tls_err(&ca, other.to_string()),
+        })?;
+        for cert in certs {
             roots.add(cert).map_err(|e| tls_err(&ca, e.to_string()))?;
         }
     } else {

@@ -52,6 +52,7 @@ impl Clients {
                     path: path.clone(),
                     source,
                 },
+                CaError::Client(source) => RegistryError::Client(source),
                 CaError::Empty => RegistryError::CaFile {
                     path: path.clone(),
                     source: std::io::Error::new(
