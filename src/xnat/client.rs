@@ -18,10 +18,6 @@ mod api;
 mod exchange;
 mod session;
 
-/// The user agent every server is sent ([`crate::http::USER_AGENT`]), named here too because
-/// XNAT is the server that cares: it answers browser agents with a 302 to its login page.
-pub use crate::http::USER_AGENT;
-
 #[derive(Debug, Clone, Default)]
 pub struct ClientOptions {
     /// Extra PEM CA certificates to trust, besides the system roots.
