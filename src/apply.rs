@@ -279,12 +279,7 @@ async fn write_command(
     installed: &[Value],
     dry_run: bool,
 ) -> Result<(Status, Option<i64>, Option<Value>), XnatError> {
-    let find = |id: i64| {
-        installed
-            .iter()
-            .find(|c| c.get("id").and_then(crate::command::lenient_i64) == Some(id))
-            .cloned()
-    };
+    let find = |id: i64| crate::command::command_with_id(installed, id).cloned();
     Ok(match &p.action {
         Action::Conflict { .. } => (Status::Conflict, None, None),
         Action::Unchanged { id } => (Status::Unchanged, Some(*id), find(*id)),

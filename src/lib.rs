@@ -9,6 +9,9 @@
 //! 3. [`command`] gives typed, XNAT-lenient access to each command and validates it with
 //!    Container Service's own rules and messages;
 //! 4. [`xnat`], [`plan`] and [`apply`] compare with what XNAT has and write the difference.
+// Unit tests read their fixtures directly; the product reads files and the environment only
+// through `limits` and `env` (clippy.toml).
+#![cfg_attr(test, allow(clippy::disallowed_methods))]
 
 pub mod apply;
 pub mod atomic;
@@ -16,6 +19,7 @@ pub mod command;
 pub mod cosign;
 pub mod credentials;
 pub mod digest;
+pub mod env;
 pub mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -38,8 +42,9 @@ mod tls;
 pub use command::validate::validate;
 pub use command::{CommandView, Diagnostic, Form, Severity};
 pub use digest::Digest;
+pub use env::Env;
 pub use labels::{parse_label, ParsedLabel, LABEL_KEY};
 pub use platform::Platform;
-pub use source::{ImageRecord, ReadOptions, ReadResult, SourceSpec};
+pub use source::{ImageRecord, ReadOptions, ReadResult, SourceOptions, SourceSpec};
 pub mod plan;
 pub mod xnat;

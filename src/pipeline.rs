@@ -20,7 +20,9 @@ use crate::labels::{
 use crate::plan::Desired;
 use crate::problem::Hint;
 use crate::reference::{repository, same_repository, xnat_default_tag, Reference, ReferenceError};
-use crate::source::{ImageRecord, ReadOptions, Reader, SourceError, SourceSpec, SpecError};
+use crate::source::{
+    ImageRecord, ReadOptions, Reader, SourceError, SourceOptions, SourceSpec, SpecError,
+};
 use crate::{validate, Diagnostic, Form, Severity};
 
 /// One argument, classified.
@@ -58,28 +60,13 @@ impl Hint for InputError {
             } else {
                 format!("an OCI layout directory is read with `oci:DIR` (it has no `oci-layout` file, so it may not be one); `docker://{path}` reads a registry")
             }),
-            InputError::Reference(e) => registry_host_note(e),
+            InputError::Reference(e) => e.hint(),
             InputError::NotVerifiable { .. } => Some(
                 "read the image from the registry it was signed in (`cosign sign` stores signatures there), or drop the key".into(),
             ),
             InputError::Spec(_) => None,
         }
     }
-}
-
-/// Say when the first path component was read as a registry host (docker's rule: it holds
-/// `.` or `:`, is `localhost`, or has upper case), since that is what makes `UPPER/x` fail.
-fn registry_host_note(e: &ReferenceError) -> Option<String> {
-    let text = match e {
-        ReferenceError::Uppercase { reference, .. }
-        | ReferenceError::BadComponent { reference, .. }
-        | ReferenceError::BadRegistry { reference, .. } => reference,
-        _ => return None,
-    };
-    let host = crate::reference::explicit_registry(text)?;
-    Some(format!(
-        "`{host}` was taken as a registry host (a first component with `.`, `:` or upper case, or `localhost`, names a registry, as in docker); repository names are lowercase"
-    ))
 }
 
 /// What kind of argument `text` is. `allow_files`: command JSON files are accepted
@@ -170,7 +157,9 @@ pub fn check_verifiable(texts: &[String], inputs: &[Input]) -> Result<(), InputE
     Ok(())
 }
 
-/// How to read, and which image the commands go under.
+/// One input's options: how its image is read, and which image its commands go under. What
+/// the whole run shares (registry and daemon access) is a [`SourceOptions`], given once to
+/// [`run`] and [`run_each`].
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub read: ReadOptions,
@@ -287,7 +276,7 @@ pub enum ItemError {
     Label(#[from] LabelError),
     #[error("no image reference is recorded with this image")]
     NoReference,
-    #[error("no manifest digest is known for this source, so --pin-digest cannot pin it")]
+    #[error("no manifest digest is known for this source to pin it to")]
     NoDigest,
     #[error("`{image}` names another repository than the signed image `{signed}`: a signature vouches for its own repository only")]
     OtherThanSigned { image: String, signed: String },
@@ -319,59 +308,6 @@ impl Hint for ItemError {
             ItemError::ReadFile { .. } | ItemError::NotCommands { .. } => None,
         }
     }
-}
-
-impl Hint for SourceError {
-    fn hint(&self) -> Option<String> {
-        use crate::source::registry::RegistryError as R;
-        match self {
-            SourceError::Registry(e) => match e.as_ref() {
-                R::Connect { registry, .. } => Some(format!(
-                    "check the name and this machine's network; behind a proxy set HTTPS_PROXY (and NO_PROXY); {}on an air-gapped site read an image archive instead (docker-archive:PATH, oci-archive:PATH)",
-                    // A loopback registry already falls back to plain HTTP, as dockerd does:
-                    // the flag would change nothing there.
-                    if is_loopback_registry(registry) {
-                        String::new()
-                    } else {
-                        format!("a registry on plain HTTP needs --insecure-registry {registry}; ")
-                    }
-                )),
-                R::ManifestUnknown { reference, .. } => Some(format!(
-                    "check the tag or digest: `skopeo list-tags docker://{}` lists the tags the registry has (a reference without a tag means `:latest`, which many images do not publish)",
-                    repository(reference)
-                )),
-                R::NameUnknown { registry, repository, .. } => Some(format!(
-                    "check the repository name (`{registry}/{repository}`; Docker Hub names without a `/` are under `library/`); a private repository may answer this to a client without its credentials"
-                )),
-                R::Deadline { .. } => Some(
-                    "raise --registry-timeout, or check the network to the registry".into(),
-                ),
-                R::BadCredentials { .. } => Some(
-                    "check the credentials for this registry (`-vv` logs which provider supplied them); --registry-user with --registry-password-stdin overrides every file".into(),
-                ),
-                R::RateLimited { .. } => Some(
-                    "wait and run again, or log in (authenticated pulls have a higher limit); the digest cache makes re-checks a HEAD, which Docker Hub does not count".into(),
-                ),
-                R::Signature(_) => Some(
-                    "only images signed with one of the given keys are accepted (`cosign sign --key cosign.key IMAGE@DIGEST`); -v lists each signature tried and why it was rejected".into(),
-                ),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-}
-
-/// Is `registry` (`host[:port]`) on this machine: `localhost`, `127.0.0.0/8`, `[::1]`?
-fn is_loopback_registry(registry: &str) -> bool {
-    let host = match registry.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(rest),
-        None => registry.split(':').next().unwrap_or(registry),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The image a command is installed under: `--image` when given, else the reference recorded
@@ -482,26 +418,38 @@ pub fn merge_repeated<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) -> Ve
     merged
 }
 
-/// Read every input concurrently (results in input order) and prepare its commands.
-pub async fn run(texts: &[String], inputs: &[Input], opts: &Options) -> Vec<Item> {
+/// Read every input concurrently (results in input order) and prepare its commands, through
+/// one [`Reader`] made from `source`.
+pub async fn run(
+    texts: &[String],
+    inputs: &[Input],
+    source: &SourceOptions,
+    opts: &Options,
+) -> Vec<Item> {
     let each = vec![opts.clone(); inputs.len()];
-    run_each(texts, inputs, &each).await
+    run_each(texts, inputs, source, &each).await
 }
 
-/// [`run`] with options of each input's own (a fleet file's per-image platform and
-/// pin-digest); the clients, tokens and connections come from the first input's read options.
-pub async fn run_each(texts: &[String], inputs: &[Input], opts: &[Options]) -> Vec<Item> {
-    run_each_with(texts, inputs, opts, &|_| ()).await
+/// [`run`] with options of each input's own (a fleet file's per-image platform, keys and
+/// pin-digest); the clients, tokens and connections are the run's, made from `source`.
+pub async fn run_each(
+    texts: &[String],
+    inputs: &[Input],
+    source: &SourceOptions,
+    opts: &[Options],
+) -> Vec<Item> {
+    run_each_with(texts, inputs, source, opts, &|_| ()).await
 }
 
 /// [`run_each`], telling `done` about each input as soon as it is read (for progress).
 pub async fn run_each_with(
     texts: &[String],
     inputs: &[Input],
+    source: &SourceOptions,
     opts: &[Options],
     done: &(dyn Fn(&Item) + Sync),
 ) -> Vec<Item> {
-    let reader = Reader::new(opts.first().map(|o| o.read.clone()).unwrap_or_default());
+    let reader = Reader::new(source.clone());
     let specs: Vec<SourceSpec> = inputs
         .iter()
         .filter_map(|i| match i {
@@ -538,7 +486,7 @@ async fn run_one(reader: &Reader, text: &str, input: &Input, opts: &Options) -> 
         // Callers check before any I/O (a usage error); this keeps the library safe alone.
         _ if verifiable.is_err() => verifiable.map(|_| Vec::new()).map_err(ItemError::from),
         Input::CommandFile(path) => command_file(path, opts, &mut item.warnings).map(|i| vec![i]),
-        Input::Source(spec) => match reader.read_with(spec, &opts.read).await {
+        Input::Source(spec) => match reader.read(spec, &opts.read).await {
             Ok(result) => {
                 item.warnings.extend(result.warnings);
                 images(text, &result.images, opts, &mut item.warnings)

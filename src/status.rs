@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::command::{lenient_i64, CommandView};
+use crate::command::{command_with_id, CommandView};
 use crate::fleet::Projects;
 use crate::plan::{plan, Action, Desired, PlanOptions};
 use crate::problem::{problem, Problem};
@@ -219,10 +219,7 @@ async fn check_inner(
             if !d.enable_site && projects.is_empty() {
                 continue;
             }
-            let Some(cmd) = installed
-                .iter()
-                .find(|c| c.get("id").and_then(lenient_i64) == Some(id))
-            else {
+            let Some(cmd) = command_with_id(&installed, id) else {
                 continue;
             };
             for w in CommandView::new(cmd).wrappers() {

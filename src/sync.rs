@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::apply::{apply, check_projects, EnableSpec, Outcome, Status, Tally};
-use crate::command::{lenient_i64, CommandView};
+use crate::command::CommandView;
 use crate::fleet::{glob_matches, FleetImage, Projects};
 use crate::pipeline::{Item, Prepared};
 use crate::plan::{plan, Action, Desired, PlanOptions, Planned};
@@ -303,8 +303,8 @@ pub fn orphans(
     installed
         .iter()
         .filter_map(|c| {
-            let id = c.get("id").and_then(lenient_i64)?;
             let v = CommandView::new(c);
+            let id = v.id()?;
             let image = v.image()?;
             let repo = crate::reference::repository(image.trim());
             let owned = globs.iter().any(|g| glob_matches(g, repo));

@@ -72,13 +72,14 @@ pub fn builder(
     b
 }
 
-/// No proxy applies to `http://` URLs: the variables reqwest (hyper-util's matcher) reads for
-/// them are unset. A proxy may itself be `https://`, and then even a plain-HTTP request needs
-/// a client that verifies certificates.
-pub fn direct_http() -> bool {
+/// No proxy applies to `http://` URLs in `env` (the run's snapshot, which reqwest's own reading
+/// of the process environment matches): the variables reqwest (hyper-util's matcher) reads
+/// for them are unset. A proxy may itself be `https://`, and then even a plain-HTTP request
+/// needs a client that verifies certificates.
+pub fn direct_http(env: &crate::env::Env) -> bool {
     ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
         .iter()
-        .all(|v| !matches!(std::env::var_os(v), Some(s) if !s.is_empty()))
+        .all(|v| !matches!(env.var_os(v), Some(s) if !s.is_empty()))
 }
 
 #[cfg(test)]

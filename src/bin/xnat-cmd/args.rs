@@ -1,21 +1,18 @@
-//! Command-line arguments (clap derive) and their resolution into library settings.
+//! Command-line arguments (clap derive); `settings.rs` resolves them, with the environment, into
+//! library settings.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 use xnat_cmd::cosign::PublicKey;
+use xnat_cmd::limits::{
+    DEFAULT_MAX_JSON_BYTES, DEFAULT_REGISTRY_CONCURRENCY, DEFAULT_REGISTRY_IMAGE_DEADLINE,
+};
 use xnat_cmd::secret::Secret;
-use xnat_cmd::source::daemon::DaemonOptions;
-use xnat_cmd::source::registry::{default_cache_dir, RegistryOptions};
-use xnat_cmd::source::{ReadOptions, DEFAULT_MAX_JSON_BYTES};
-use xnat_cmd::Platform;
 
+use crate::exit::{after_help, table, Help};
 use crate::output::CliError;
-
-const EXIT_CODES: &str =
-    "Exit codes: 0 success; 1 the work failed (invalid command, image without label, \
-XNAT refused, unreadable source); 2 usage error; 3 `status` found drift.";
 
 const SYNC_HELP: &str = "A minimal fleet file (YAML or JSON):
 
@@ -36,22 +33,16 @@ image or a failing site does not stop the others.
 Check a fleet file offline (CI): `xnat-cmd validate FILE` reports every mistake of the file, then
 reads every image and checks every selected command, with no XNAT. Each site's summary counts
 commands created, updated, enabled (only their enablement written), unchanged, removed and failed
-(including images that could not be read), with its writes and reads; --dry-run writes nothing.
-
-Exit codes: 0 success; 1 something failed (see the summary); 2 usage error (including any mistake
-in the fleet file, each reported with its line and column, and a missing URL or credentials,
-reported before any image is read).";
+(including images that could not be read), with its writes and reads; --dry-run writes nothing.";
 
 const STATUS_HELP: &str = "Drift kinds, per command and site: missing (declared, not installed); \
 outdated (installed under another tag or digest than declared); modified (installed under the \
 declared image with another definition: edited in XNAT, or a tag that moved to a different \
 label); enablement (a wrapper not enabled site-wide or in a declared project, including projects \
 created since under `projects: all`); orphan (inside a `prune:` glob, declared nowhere for the \
-site); conflict (several installed commands could be the declared one). Nothing is written.
-
-Exit codes: 0 in sync; 3 drift found; 1 could not check (an image or a site failed); 2 usage \
-error. --prometheus FILE writes the text exposition format atomically (for node-exporter's \
-textfile collector).";
+site); conflict (several installed commands could be the declared one). Nothing is written. \
+--prometheus FILE writes the text exposition format atomically (for node-exporter's textfile \
+collector).";
 
 /// Shown under the options of every subcommand that talks to XNAT.
 const XNAT_ACCESS: &str = "XNAT access: the URL from --xnat or XNAT_HOST (with any context path, \
@@ -59,14 +50,11 @@ e.g. https://host/xnat), else the file XNAT_HOST_FILE names. Credentials, first 
 --password-file; XNAT_USER and XNAT_PASS (or files named by XNAT_USER_FILE and XNAT_PASS_FILE, \
 e.g. a mounted Kubernetes Secret); ~/.netrc (or $NETRC: `machine host:port`, then `machine host`, then \
 `default`). An alias token works as user (alias) and password (secret). Never put a password \
-in argv.
-
-Exit codes: 0 success; 1 the work failed (invalid command, XNAT refused, a conflict); 2 usage \
-error (bad arguments, malformed source, missing URL or credentials).";
+in argv.";
 
 /// Read XNAT Container Service commands from image labels, validate them, install them in XNAT.
 #[derive(Debug, Parser)]
-#[command(name = "xnat-cmd", version = env!("XNAT_CMD_VERSION"), about, after_help = EXIT_CODES)]
+#[command(name = "xnat-cmd", version = env!("XNAT_CMD_VERSION"), about, after_help = table(Help::Top))]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -84,34 +72,39 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the commands in each image's `org.nrg.commands` label.
+    #[command(after_help = table(Help::Read))]
     Inspect(InspectArgs),
     /// Check commands offline with XNAT Container Service's rules and messages.
+    #[command(after_help = table(Help::Validate))]
     Validate(ValidateArgs),
     /// For image authors: the label value (or a Dockerfile LABEL line) for command files.
+    #[command(after_help = table(Help::Local))]
     Label(LabelArgs),
     /// Install (create, update in place) and enable every command of each image in XNAT.
-    #[command(after_help = XNAT_ACCESS)]
+    #[command(after_help = after_help(XNAT_ACCESS, Help::Xnat))]
     Install(InstallArgs),
     /// List the commands installed in XNAT, with wrappers and where they are enabled.
-    #[command(after_help = XNAT_ACCESS)]
+    #[command(after_help = after_help(XNAT_ACCESS, Help::Xnat))]
     List(ListArgs),
     /// Remove the commands of an image (or by id) from XNAT.
-    #[command(after_help = XNAT_ACCESS)]
+    #[command(after_help = after_help(XNAT_ACCESS, Help::Xnat))]
     Uninstall(UninstallArgs),
     /// Make one or several XNAT sites hold what a fleet file declares (install, update, enable,
     /// and with --prune remove what the file owns but no longer declares).
-    #[command(after_help = SYNC_HELP)]
+    #[command(after_help = after_help(SYNC_HELP, Help::Sync))]
     Sync(SyncArgs),
     /// Report how XNAT differs from a fleet file (or from images): missing, outdated, modified,
     /// enablement, orphan, conflict. Exit 3 on drift, for monitoring.
-    #[command(after_help = STATUS_HELP)]
+    #[command(after_help = after_help(STATUS_HELP, Help::Status))]
     Status(StatusArgs),
     /// Print the JSON Schema (2020-12) of a command file or a fleet file, for editors and CI.
+    #[command(after_help = table(Help::Local))]
     Schema(crate::schema::SchemaArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = after_help(crate::completions::INSTALL_HELP, Help::Local))]
     Completions(crate::completions::CompletionsArgs),
     /// Print the man page xnat-cmd(1), or write every page into a folder (for packagers).
-    #[command(hide = true)]
+    #[command(hide = true, after_help = table(Help::Local))]
     Manpage(crate::completions::ManpageArgs),
 }
 
@@ -325,10 +318,10 @@ pub struct SourceArgs {
     #[arg(long, value_name = "HOST[:PORT]")]
     pub insecure_registry: Vec<String>,
     /// Requests in flight at once to one registry (HTTP/2 streams or HTTP/1.1 connections).
-    #[arg(long, value_name = "N", default_value_t = RegistryOptions::default().per_registry_concurrency)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_REGISTRY_CONCURRENCY)]
     pub registry_concurrency: usize,
     /// Seconds allowed for reading one image from a registry, retries included.
-    #[arg(long, value_name = "SECONDS", default_value_t = xnat_cmd::limits::DEFAULT_REGISTRY_IMAGE_DEADLINE.as_secs())]
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_REGISTRY_IMAGE_DEADLINE.as_secs())]
     pub registry_timeout: u64,
     /// Directory caching registry manifests and configs by digest, so a re-check of an
     /// unchanged tag is one HEAD request (default: $XNAT_CMD_CACHE, else
@@ -338,53 +331,6 @@ pub struct SourceArgs {
     /// Read registries without the cache (no HEAD requests, nothing written).
     #[arg(long, conflicts_with = "registry_cache")]
     pub no_registry_cache: bool,
-}
-
-impl SourceArgs {
-    pub fn read_options(&self) -> Result<ReadOptions, CliError> {
-        let platform = match &self.platform {
-            Some(p) => Platform::parse(p).map_err(CliError::usage)?,
-            None => Platform::linux_amd64(),
-        };
-        let mut registry = RegistryOptions {
-            ca_files: self.registry_ca.clone(),
-            insecure: self.insecure_registry.clone(),
-            image_deadline: std::time::Duration::from_secs(self.registry_timeout.max(1)),
-            per_registry_concurrency: self.registry_concurrency.max(1),
-            cache_dir: if self.no_registry_cache {
-                None
-            } else {
-                self.registry_cache
-                    .clone()
-                    .or_else(|| default_cache_dir(|name| std::env::var(name).ok()))
-            },
-            ..RegistryOptions::default()
-        };
-        if let Some(user) = &self.registry_user {
-            let password = match &self.registry_password_file {
-                Some(f) => secret_file("--registry-password-file", f)?,
-                None if self.registry_password_stdin => {
-                    read_password_stdin("--registry-password-stdin")?
-                }
-                None => return Err(CliError::usage(
-                    "--registry-user needs --registry-password-stdin or --registry-password-file",
-                )),
-            };
-            registry.credentials.user = Some((user.clone(), password));
-        }
-        registry.credentials.auth_file = self.registry_auth_file.clone();
-        Ok(ReadOptions {
-            platform,
-            all_platforms: self.all_platforms,
-            max_json_bytes: self.max_json_bytes,
-            daemon: DaemonOptions {
-                pull: self.pull,
-                ..DaemonOptions::default()
-            },
-            registry,
-            verify_keys: Vec::new(),
-        })
-    }
 }
 
 /// Cosign signature verification of registry images (`inspect`, `validate`, `install`,

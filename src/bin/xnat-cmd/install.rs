@@ -1,20 +1,21 @@
 //! `xnat-cmd install`: read → validate everything → preflight → plan → apply → report.
 
+use crate::exit::ExitStatus;
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use xnat_cmd::apply::{apply, check_projects, ApplyReport, EnableSpec, Tally};
 use xnat_cmd::pipeline::{self, Options};
 use xnat_cmd::plan::{plan, Action, PlanOptions};
 use xnat_cmd::problem::Problem;
 
-use crate::args::{load_keys, GlobalArgs, InstallArgs};
+use crate::args::{load_keys, InstallArgs};
 use crate::connect::{open, prepare};
 use crate::output::{error, print_human, print_stdout, warn, CliError};
 use crate::report::outcome_lines;
+use crate::settings::Settings;
 use crate::sources::{report_items, run as read};
 
-pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: InstallArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
         return Err(CliError::usage("--image applies to one SOURCE only"));
     }
@@ -33,7 +34,8 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
             "--verify-key installs the verified image under its own repository and digest: drop --image",
         ));
     }
-    let mut read_opts = args.source.read_options()?;
+    let source = settings.source(&args.source)?;
+    let mut read_opts = source.read;
     read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
     let opts = Options {
         read: read_opts,
@@ -42,14 +44,14 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
         need_reference: true,
     };
     // URL and credentials first: a missing one is a usage error before any image is read.
-    let client = prepare(&args.xnat)?;
-    let items = read(&args.sources, false, &opts).await?;
+    let client = prepare(&args.xnat, settings)?;
+    let items = read(&args.sources, false, &source.run, &opts).await?;
     report_items(&items);
     let Some(desired) = pipeline::desired(&items) else {
         error(&Problem::new(
             "nothing was written to XNAT: fix the errors above and run again",
         ));
-        return Ok(ExitCode::from(1));
+        return Ok(ExitStatus::Failed);
     };
     // The commands live on in `desired`; a label at its cap is ~50,000 of them (issue 19).
     drop(items);
@@ -111,11 +113,7 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
             error(&Problem::new(format!("conflict: {reason}")).about(&about));
         }
     }
-    Ok(if report.failed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitStatus::failed_if(report.failed()))
 }
 
 fn human(report: &ApplyReport) -> String {

@@ -1,16 +1,17 @@
 //! `xnat-cmd list`: installed commands with their wrappers and where they are enabled.
 
+use crate::exit::ExitStatus;
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use xnat_cmd::xnat::listing::{installed, Installed};
 
-use crate::args::{GlobalArgs, ListArgs};
+use crate::args::ListArgs;
 use crate::connect::connect;
 use crate::output::{align, print_human, print_stdout, CliError};
+use crate::settings::Settings;
 
-pub async fn run(args: ListArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
-    let (client, _info) = connect(&args.xnat, false).await?;
+pub async fn run(args: ListArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
+    let (client, _info) = connect(&args.xnat, settings, false).await?;
     let result = installed(&client).await;
     client.logout().await;
     let listed = result.map_err(|e| CliError::work_of(&e))?;
@@ -20,7 +21,7 @@ pub async fn run(args: ListArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
     } else {
         print_human(&human(&listed))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 fn human(listed: &[Installed]) -> String {

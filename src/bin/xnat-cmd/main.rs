@@ -1,8 +1,13 @@
-//! The `xnat-cmd` binary: parse arguments, run one subcommand, map the result to an exit code.
+//! The `xnat-cmd` binary: parse arguments, run one subcommand, turn its [`ExitStatus`] into
+//! the process exit code.
+// Unit tests read their fixtures directly; the product reads files and the environment only
+// through `limits` and `env` (clippy.toml).
+#![cfg_attr(test, allow(clippy::disallowed_methods))]
 
 mod args;
 mod completions;
 mod connect;
+mod exit;
 mod inspect;
 mod install;
 mod label;
@@ -11,6 +16,7 @@ mod output;
 mod progress;
 mod report;
 mod schema;
+mod settings;
 mod sources;
 mod status;
 mod sync;
@@ -22,7 +28,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command};
+use exit::ExitStatus;
 use output::CliError;
+use settings::Settings;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -32,7 +40,7 @@ fn main() -> ExitCode {
             return match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
                     let _ = e.print();
-                    ExitCode::SUCCESS
+                    ExitStatus::Success.into()
                 }
                 _ => {
                     // clap quotes the offending argument whole (an 8-million-digit number, a
@@ -40,12 +48,14 @@ fn main() -> ExitCode {
                     let text = e.render().to_string();
                     let lines: Vec<String> = text.lines().map(xnat_cmd::summary::message).collect();
                     eprintln!("{}", lines.join("\n"));
-                    ExitCode::from(2)
+                    ExitStatus::Usage.into()
                 }
             };
         }
     };
-    output::init_logging(cli.global.verbose);
+    // The one read of the process environment; everything below gets this snapshot.
+    let settings = Settings::resolve(&cli.global, xnat_cmd::Env::from_process());
+    output::init_logging(&settings);
     // One thread: the work is network- and file-bound (blocking file reads go to tokio's
     // blocking pool), and a single thread measurably cuts CPU and context switches when many
     // registry reads run at once.
@@ -54,27 +64,28 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return output::report(CliError::work(e)),
+        Err(e) => return output::report(CliError::work(e)).into(),
     };
-    let result = runtime.block_on(run(cli));
+    let result = runtime.block_on(run(cli, settings));
     match result {
-        Ok(code) => code,
-        Err(e) => output::report(e),
+        Ok(status) => status.into(),
+        Err(e) => output::report(e).into(),
     }
 }
 
-async fn run(cli: Cli) -> Result<ExitCode, CliError> {
+async fn run(cli: Cli, settings: Settings) -> Result<ExitStatus, CliError> {
+    let s = &settings;
     match cli.command {
-        Command::Inspect(a) => inspect::run(a, &cli.global).await,
-        Command::Validate(a) => validate::run(a, &cli.global).await,
-        Command::Label(a) => label::run(a, &cli.global),
-        Command::Install(a) => install::run(a, &cli.global).await,
-        Command::List(a) => list::run(a, &cli.global).await,
-        Command::Uninstall(a) => uninstall::run(a, &cli.global).await,
-        Command::Sync(a) => sync::run(a, &cli.global).await,
-        Command::Status(a) => status::run(a, &cli.global).await,
-        Command::Schema(a) => schema::run(a, &cli.global),
-        Command::Completions(a) => completions::run(a, &cli.global),
-        Command::Manpage(a) => completions::run_manpage(a, &cli.global),
+        Command::Inspect(a) => inspect::run(a, s).await,
+        Command::Validate(a) => validate::run(a, s).await,
+        Command::Label(a) => label::run(a, s),
+        Command::Install(a) => install::run(a, s).await,
+        Command::List(a) => list::run(a, s).await,
+        Command::Uninstall(a) => uninstall::run(a, s).await,
+        Command::Sync(a) => sync::run(a, s).await,
+        Command::Status(a) => status::run(a, s).await,
+        Command::Schema(a) => schema::run(a, s),
+        Command::Completions(a) => completions::run(a, s),
+        Command::Manpage(a) => completions::run_manpage(a, s),
     }
 }

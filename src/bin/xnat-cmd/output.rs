@@ -3,17 +3,19 @@
 use std::error::Error as StdError;
 use std::io::IsTerminal;
 use std::io::Write;
-use std::process::ExitCode;
 
 use xnat_cmd::problem::{problem, Hint, Problem};
 
+use crate::exit::ExitStatus;
+
 /// What ends a subcommand early. The work's own failures (invalid commands, one item of
-/// many) are reported by the subcommand as they happen, which then returns exit code 1 as `Ok`.
+/// many) are reported by the subcommand as they happen, which then returns
+/// [`ExitStatus::Failed`] as `Ok`.
 #[derive(Debug)]
 pub enum CliError {
-    /// Bad arguments: exit 2.
+    /// Bad arguments: [`ExitStatus::Usage`].
     Usage(Problem),
-    /// The work failed: exit 1.
+    /// The work failed: [`ExitStatus::Failed`].
     Work(Problem),
 }
 
@@ -47,16 +49,16 @@ pub fn usages(mut problems: Vec<Problem>) -> CliError {
     CliError::Usage(last.unwrap_or_else(|| Problem::new("usage error")))
 }
 
-/// Print the problem (`error: …`, `caused by: …`, `hint: …`); return the exit code.
-pub fn report(e: CliError) -> ExitCode {
+/// Print the problem (`error: …`, `caused by: …`, `hint: …`); return how the run ends.
+pub fn report(e: CliError) -> ExitStatus {
     match e {
         CliError::Usage(p) => {
             error(&p);
-            ExitCode::from(2)
+            ExitStatus::Usage
         }
         CliError::Work(p) => {
             error(&p);
-            ExitCode::from(1)
+            ExitStatus::Failed
         }
     }
 }
@@ -122,17 +124,14 @@ pub fn print_stdout(text: &str) -> Result<(), CliError> {
     }
 }
 
-pub fn init_logging(verbose: u8) {
+pub fn init_logging(settings: &crate::settings::Settings) {
     use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "warn",
-        1 => "xnat_cmd=info",
-        _ => "xnat_cmd=debug",
-    };
-    let filter =
-        EnvFilter::try_from_env("XNAT_CMD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let log = &settings.log_filter;
+    let filter = (log.from_env.as_deref())
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(log.default));
     // Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let ansi = std::io::stderr().is_terminal() && !settings.no_color;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)

@@ -1,14 +1,14 @@
 //! `xnat-cmd schema`: print the JSON Schema of a command file or of a fleet file, for editors
 //! (VS Code `json.schemas` / `yaml.schemas`, a `$schema` key) and CI checks.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
 use clap::{Args, ValueEnum};
 
 use xnat_cmd::schema::Which;
 
-use crate::args::GlobalArgs;
 use crate::output::{self, CliError};
+use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
@@ -24,12 +24,12 @@ pub enum SchemaKind {
     Fleet,
 }
 
-pub fn run(args: SchemaArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub fn run(args: SchemaArgs, _settings: &Settings) -> Result<ExitStatus, CliError> {
     let which = match args.which {
         SchemaKind::Command => Which::Command,
         SchemaKind::Fleet => Which::Fleet,
     };
     let text = serde_json::to_string_pretty(&which.schema()).map_err(CliError::work)?;
     output::print_stdout(&(text + "\n"))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

@@ -4,6 +4,7 @@
 
 use xnat_cmd::pipeline::{self, merge_repeated, Item, ItemError, Options, Prepared};
 use xnat_cmd::problem::{problem, Problem};
+use xnat_cmd::source::SourceOptions;
 use xnat_cmd::Severity;
 
 use crate::output::{self, error, warn, CliError};
@@ -12,13 +13,14 @@ use crate::output::{self, error, warn, CliError};
 pub async fn run(
     texts: &[String],
     allow_files: bool,
+    source: &SourceOptions,
     opts: &Options,
 ) -> Result<Vec<Item>, CliError> {
     let inputs = pipeline::classify_all(texts, allow_files).map_err(|e| CliError::usage_of(&e))?;
     if !opts.read.verify_keys.is_empty() {
         pipeline::check_verifiable(texts, &inputs).map_err(|e| CliError::usage_of(&e))?;
     }
-    Ok(pipeline::run(texts, &inputs, opts).await)
+    Ok(pipeline::run(texts, &inputs, source, opts).await)
 }
 
 /// Print an item's warnings, `warning: INPUT: …`.

@@ -2,9 +2,9 @@
 //! table, JSON and Prometheus text (a file, a Pushgateway); exit 3 on drift, 1 when something
 //! could not be checked. Reads only.
 
+use crate::exit::ExitStatus;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::ExitCode;
 
 use serde::Serialize;
 use xnat_cmd::fleet::{Enable, Fleet, FleetImage};
@@ -12,10 +12,11 @@ use xnat_cmd::problem::{problem, Problem};
 use xnat_cmd::status::push::{PushOptions, Pushgateway};
 use xnat_cmd::status::{check_site, prometheus, DriftKind, SiteStatus};
 
-use crate::args::{secret_file, GlobalArgs, StatusArgs};
+use crate::args::{secret_file, StatusArgs};
 use crate::connect::open;
 use crate::output::{align, error, print_human, print_stdout, CliError};
 use crate::progress::Progress;
+use crate::settings::Settings;
 use crate::sync::{chosen_sites, declared_for, failed_list, load, prepare_sites, FailedImage};
 
 #[derive(Serialize)]
@@ -41,7 +42,7 @@ fn is_fleet_file(inputs: &[String]) -> bool {
     }
 }
 
-pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     let (fleet, shown) = if is_fleet_file(&args.inputs) {
         let shown = args.inputs[0].clone();
         if args.source.platform.is_some() || args.source.all_platforms {
@@ -66,16 +67,16 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
     let sites = chosen_sites(&fleet, &args.sites)?;
     // Before any image is read: a mistake in the gateway's flags is a usage error.
     let gateway = pushgateway(&args)?;
-    let clients = prepare_sites(&sites, &args.xnat)?;
+    let clients = prepare_sites(&sites, &args.xnat, settings)?;
     let progress = Progress::new(args.json);
-    let loaded = load(&fleet, &shown, &args.source, &progress).await?;
+    let loaded = load(&fleet, &shown, &args.source, settings, &progress).await?;
     if loaded.invalid {
         error(&Problem::new(
             "invalid commands are declared: sync would refuse them; fix them and check again",
         ));
         // No site was checked: the run's series say so (and replace the last run's).
         publish(&args, gateway.as_ref(), &[], false).await?;
-        return Ok(ExitCode::from(1));
+        return Ok(ExitStatus::Failed);
     }
     let prune = fleet.has_prune.then_some(fleet.prune.as_slice());
     let mut reports = Vec::new();
@@ -132,11 +133,11 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
     }
     let pushed = publish(&args, gateway.as_ref(), &reports, checked_all).await?;
     Ok(if !checked_all || !pushed {
-        ExitCode::from(1)
+        ExitStatus::Failed
     } else if drift {
-        ExitCode::from(3)
+        ExitStatus::Drift
     } else {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     })
 }
 

@@ -1,8 +1,8 @@
 //! `xnat-cmd sync FILE`: the fleet file → read every image → validate everything → per site:
 //! connect, plan, apply, prune → one report.
 
+use crate::exit::ExitStatus;
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use serde::Serialize;
 use xnat_cmd::fleet::{self, Fleet};
@@ -13,11 +13,12 @@ use xnat_cmd::sync::{declared_on, entry_commands, sync_site, Declared, SiteRepor
 
 use xnat_cmd::xnat::XnatClient;
 
-use crate::args::{GlobalArgs, SourceArgs, SyncArgs, XnatArgs};
+use crate::args::{SourceArgs, SyncArgs, XnatArgs};
 use crate::connect::{open, prepare, prepare_site};
 use crate::output::{align, error, print_human, print_stdout, warn, CliError};
 use crate::progress::Progress;
 use crate::report::outcome_lines;
+use crate::settings::Settings;
 use crate::sources::{item_problem, report_commands, warn_item};
 
 /// Mistakes of one fleet file printed at most; the rest are counted.
@@ -83,7 +84,7 @@ pub fn read_fleet_all(path: &std::path::Path) -> Result<(fleet::Fleet, String), 
     Ok((fleet, shown))
 }
 
-pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: SyncArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if args.source.platform.is_some() || args.source.all_platforms {
         return Err(CliError::usage(
             "sync reads each image's `platform:` from the fleet file: drop --platform/--all-platforms",
@@ -96,15 +97,15 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
         )));
     }
     let sites = chosen_sites(&fleet, &args.sites)?;
-    let clients = prepare_sites(&sites, &args.xnat)?;
+    let clients = prepare_sites(&sites, &args.xnat, settings)?;
 
     let progress = Progress::new(args.json);
-    let loaded = load(&fleet, &shown, &args.source, &progress).await?;
+    let loaded = load(&fleet, &shown, &args.source, settings, &progress).await?;
     if loaded.invalid {
         error(&Problem::new(
             "nothing was written to any site: fix the invalid commands above and run again",
         ));
-        return Ok(ExitCode::from(1));
+        return Ok(ExitStatus::Failed);
     }
     let failed_images = loaded.failed_images;
     let selected = loaded.selected;
@@ -186,9 +187,9 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
         }
     }
     Ok(if failed {
-        ExitCode::from(1)
+        ExitStatus::Failed
     } else {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     })
 }
 
@@ -208,6 +209,7 @@ pub async fn read_images(
     fleet: &Fleet,
     shown: &str,
     source: &SourceArgs,
+    settings: &Settings,
     progress: &Progress,
 ) -> Result<Vec<pipeline::Item>, CliError> {
     // Where an entry is: `FILE:LINE` for a fleet file; nothing for images given on the command
@@ -220,7 +222,8 @@ pub async fn read_images(
         }
     };
     // Read every image concurrently, each with its own platform and pin-digest.
-    let read = source.read_options()?;
+    let source = settings.source(source)?;
+    let read = source.read;
     let texts: Vec<String> = fleet.images.iter().map(|i| i.image.clone()).collect();
     let mut inputs = Vec::with_capacity(texts.len());
     let mut opts = Vec::with_capacity(texts.len());
@@ -256,7 +259,8 @@ pub async fn read_images(
         });
     }
     progress.start("reading images", texts.len());
-    let items = pipeline::run_each_with(&texts, &inputs, &opts, &|_| progress.inc()).await;
+    let items =
+        pipeline::run_each_with(&texts, &inputs, &source.run, &opts, &|_| progress.inc()).await;
     let unread = items.iter().filter(|i| i.outcome.is_err()).count();
     progress.finish(&format!(
         "read {} image{} ({unread} failed)",
@@ -272,9 +276,10 @@ pub async fn load(
     fleet: &Fleet,
     shown: &str,
     source: &SourceArgs,
+    settings: &Settings,
     progress: &Progress,
 ) -> Result<Loaded, CliError> {
-    let items = read_images(fleet, shown, source, progress).await?;
+    let items = read_images(fleet, shown, source, settings, progress).await?;
 
     // Select and check: an invalid command anywhere and nothing is written anywhere.
     let mut failed_images: Vec<(String, Problem)> = Vec::new();
@@ -348,10 +353,17 @@ fn prepare_choice(
     url: &Option<String>,
     vars: &(Option<String>, Option<String>),
     xnat: &XnatArgs,
+    settings: &Settings,
 ) -> Result<XnatClient, CliError> {
     match url {
-        Some(u) => prepare_site(name, u, (vars.0.as_deref(), vars.1.as_deref()), xnat),
-        None => prepare(xnat),
+        Some(u) => prepare_site(
+            name,
+            u,
+            (vars.0.as_deref(), vars.1.as_deref()),
+            xnat,
+            settings,
+        ),
+        None => prepare(xnat, settings),
     }
 }
 
@@ -361,10 +373,11 @@ fn prepare_choice(
 pub fn prepare_sites(
     sites: &[SiteChoice],
     xnat: &XnatArgs,
+    settings: &Settings,
 ) -> Result<Vec<Result<XnatClient, Problem>>, CliError> {
     let mut clients = Vec::with_capacity(sites.len());
     for (name, url, vars) in sites {
-        clients.push(match prepare_choice(name, url, vars, xnat) {
+        clients.push(match prepare_choice(name, url, vars, xnat, settings) {
             Ok(client) => Ok(client),
             Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
             Err(CliError::Work(p)) => Err(p),

@@ -1,18 +1,19 @@
 //! `xnat-cmd uninstall`: remove the commands of an image (its exact image when installed, else
 //! every tag of its repository: [`xnat_cmd::plan::uninstall_matches`]), or commands by id.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
 use serde::Serialize;
-use xnat_cmd::command::lenient_i64;
+use xnat_cmd::command::command_with_id;
 use xnat_cmd::pipeline::Options;
 use xnat_cmd::plan::uninstall_matches;
 use xnat_cmd::problem::Problem;
 use xnat_cmd::CommandView;
 
-use crate::args::{GlobalArgs, UninstallArgs};
+use crate::args::UninstallArgs;
 use crate::connect::{open, prepare};
 use crate::output::{error, print_human, print_stdout, warn, CliError};
+use crate::settings::Settings;
 use crate::sources::{item_problem, run as read, warn_item};
 
 #[derive(Debug, Serialize)]
@@ -23,23 +24,24 @@ struct Removal {
     removed: bool,
 }
 
-pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
         return Err(CliError::usage("--image applies to one SOURCE only"));
     }
     // URL and credentials first: a missing one is a usage error before any image is read.
-    let client = prepare(&args.xnat)?;
+    let client = prepare(&args.xnat, settings)?;
     // (name, image) pairs wanted gone, from the sources.
     let mut wanted: Vec<(String, String)> = Vec::new();
     if !args.sources.is_empty() {
+        let source = settings.source(&args.source)?;
         let opts = Options {
-            read: args.source.read_options()?,
+            read: source.read,
             image: args.image.clone(),
             need_reference: true,
             ..Options::default()
         };
         let mut failed = false;
-        for item in read(&args.sources, false, &opts).await? {
+        for item in read(&args.sources, false, &source.run, &opts).await? {
             warn_item(&item);
             match &item.outcome {
                 Ok(images) => {
@@ -64,7 +66,7 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
             error(&Problem::new(
                 "nothing was removed from XNAT: fix the errors above and run again",
             ));
-            return Ok(ExitCode::from(1));
+            return Ok(ExitStatus::Failed);
         }
     }
     let (client, _info) = open(client, true).await?;
@@ -77,7 +79,7 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
         let mut unknown_ids = Vec::new();
         let mut push = |c: &serde_json::Value| {
             let v = CommandView::new(c);
-            if let Some(id) = c.get("id").and_then(lenient_i64) {
+            if let Some(id) = v.id() {
                 if !targets.iter().any(|t| t.id == id) {
                     targets.push(Removal {
                         id,
@@ -89,10 +91,7 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
             }
         };
         for id in &args.ids {
-            match installed
-                .iter()
-                .find(|c| c.get("id").and_then(lenient_i64) == Some(*id))
-            {
+            match command_with_id(&installed, *id) {
                 Some(c) => push(c),
                 None => unknown_ids.push(*id),
             }
@@ -152,5 +151,5 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
         }
         print_human(&s)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

@@ -8,8 +8,8 @@
 //! command checked as `sync` would install it — no XNAT involved.
 //! Exit 0 when every command is valid, 1 when any is invalid or any input is unreadable.
 
+use crate::exit::ExitStatus;
 use std::path::Path;
-use std::process::ExitCode;
 
 use serde::Serialize;
 
@@ -18,9 +18,10 @@ use xnat_cmd::problem::{problem, Problem};
 use xnat_cmd::sync::entry_commands;
 use xnat_cmd::Severity;
 
-use crate::args::{load_keys, GlobalArgs, ValidateArgs};
+use crate::args::{load_keys, ValidateArgs};
 use crate::output::{self, CliError};
 use crate::progress::Progress;
+use crate::settings::Settings;
 use crate::sources::{item_problem, run as read, warn_item};
 
 /// One finding in the JSON report.
@@ -86,18 +87,19 @@ pub fn verdict(source: &str, p: &Prepared, image_flag: bool) -> Verdict {
     }
 }
 
-pub async fn run(args: ValidateArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: ValidateArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if args.inputs.iter().any(|i| is_fleet_file(i)) {
-        return fleets(&args).await;
+        return fleets(&args, settings).await;
     }
-    let mut read_opts = args.source.read_options()?;
+    let source = settings.source(&args.source)?;
+    let mut read_opts = source.read;
     read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
     let opts = Options {
         read: read_opts,
         image: args.image.clone(),
         ..Options::default()
     };
-    let items = read(&args.inputs, true, &opts).await?;
+    let items = read(&args.inputs, true, &source.run, &opts).await?;
     let mut verdicts = Vec::new();
     let mut failed: Vec<(&str, Problem)> = Vec::new();
     for item in &items {
@@ -125,7 +127,7 @@ fn report(
     json: bool,
     mut verdicts: Vec<Verdict>,
     failed: Vec<(String, Problem)>,
-) -> Result<ExitCode, CliError> {
+) -> Result<ExitStatus, CliError> {
     let ok = failed.is_empty() && verdicts.iter().all(|v| v.valid);
     if json {
         // One array: a verdict per command, then one entry per input that gave none.
@@ -152,11 +154,7 @@ fn report(
     for (_, p) in &failed {
         output::error(p);
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitStatus::failed_if(!ok))
 }
 
 /// `✓ name  (source)`, then indented findings, then a summary.
@@ -220,7 +218,7 @@ pub fn is_fleet_file(arg: &str) -> bool {
 /// `validate FLEET...`: every mistake of every file first (exit 2), then each declared image
 /// read (its own platform, pin-digest and `verify:`) and each selected command checked with
 /// the image injected, as `sync` installs it.
-async fn fleets(args: &ValidateArgs) -> Result<ExitCode, CliError> {
+async fn fleets(args: &ValidateArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if let Some(other) = args.inputs.iter().find(|i| !is_fleet_file(i)) {
         return Err(CliError::usage(format!(
             "`{other}` is not a fleet file: validate fleet files (.yaml, .yml) on their own, command files and images in another run"
@@ -258,7 +256,7 @@ async fn fleets(args: &ValidateArgs) -> Result<ExitCode, CliError> {
     let mut verdicts = Vec::new();
     let mut failed: Vec<(String, Problem)> = Vec::new();
     for (fleet, shown) in &parsed {
-        let items = crate::sync::read_images(fleet, shown, &args.source, &quiet).await?;
+        let items = crate::sync::read_images(fleet, shown, &args.source, settings, &quiet).await?;
         for (entry, item) in fleet.images.iter().zip(&items) {
             warn_item(item);
             // Named as the file names it, with where: `fleet.yaml:3 ghcr.io/lab/tool:1`.

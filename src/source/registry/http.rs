@@ -66,7 +66,7 @@ impl Clients {
         Ok(Clients {
             connect_timeout: opts.connect_timeout,
             extra_roots,
-            direct_http: direct_http(),
+            direct_http: direct_http(&opts.env),
             verify: OnceCell::new(),
             no_verify: OnceCell::new(),
             plain: OnceCell::new(),
