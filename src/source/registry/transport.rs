@@ -244,23 +244,13 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
             match status {
                 s if s.is_success() => match self.body(resp).await {
                     // A body cut short is a reset mid-answer: the GET is tried again.
-                    Err(RegistryError::CutOff {
-                        what,
-                        url,
-                        received,
-                    }) => match self.retry_after(Outcome::CutOff) {
-                        Some(wait) => {
-                            let why = format!("a body cut off after {received} bytes");
-                            self.back_off(wait, &why).await
-                        }
-                        None => {
-                            return Err(RegistryError::CutOff {
-                                what,
-                                url,
-                                received,
-                            })
-                        }
-                    },
+                    Err(e @ RegistryError::CutOff { received, .. }) => {
+                        let Some(wait) = self.retry_after(Outcome::CutOff) else {
+                            return Err(e);
+                        };
+                        let why = format!("a body cut off after {received} bytes");
+                        self.back_off(wait, &why).await
+                    }
                     done => return done,
                 },
                 s if s.is_redirection() => self.follow_redirect(&resp)?,
