@@ -453,4 +453,25 @@ mod tests {
             assert_eq!(negotiate("1.47", theirs, min), want, "{theirs:?} {min:?}");
         }
     }
+
+    /// `ca.pem` is read by the one CA reader: a file without a certificate is refused at once
+    /// (it made an empty trust store, and every daemon "untrusted"), a real one is used.
+    #[test]
+    fn a_ca_pem_without_certificates_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = TlsFiles {
+            dir: dir.path().to_path_buf(),
+        };
+        std::fs::write(dir.path().join("ca.pem"), "not a certificate\n").unwrap();
+        match tls_config(&files) {
+            Err(DaemonError::Tls { path, reason }) => {
+                assert_eq!(path, dir.path().join("ca.pem"));
+                assert!(reason.contains("holds no PEM certificate"), "{reason}");
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        let (ca, _, _) = xnat_cmd_testkit::pki::test_pki();
+        std::fs::write(dir.path().join("ca.pem"), ca).unwrap();
+        assert!(tls_config(&files).is_ok());
+    }
 }
