@@ -12,6 +12,8 @@ use crate::reference::Reference;
 use crate::source::SourceSpec;
 
 mod glob;
+pub mod run;
+pub mod sites;
 mod yaml;
 
 pub use glob::glob_matches;
@@ -64,6 +66,17 @@ pub enum Projects {
     None,
     List(Vec<String>),
     All,
+}
+
+impl Projects {
+    /// The project ids to enable in: `all` is `every` (each project XNAT lists at this run).
+    pub fn resolve(&self, every: &[String]) -> Vec<String> {
+        match self {
+            Projects::None => Vec::new(),
+            Projects::List(ids) => ids.clone(),
+            Projects::All => every.to_vec(),
+        }
+    }
 }
 
 /// One entry of `sites:`.

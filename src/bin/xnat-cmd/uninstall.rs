@@ -3,25 +3,17 @@
 
 use std::process::ExitCode;
 
-use serde::Serialize;
+use xnat_cmd::apply::Removal;
 use xnat_cmd::command::lenient_i64;
 use xnat_cmd::pipeline::Options;
 use xnat_cmd::plan::uninstall_matches;
 use xnat_cmd::problem::Problem;
-use xnat_cmd::CommandView;
 
 use crate::args::{GlobalArgs, UninstallArgs};
 use crate::connect::{open, prepare};
 use crate::output::{error, print_human, print_stdout, warn, CliError};
+use crate::report::removal_lines;
 use crate::sources::{item_problem, run as read, warn_item};
-
-#[derive(Debug, Serialize)]
-struct Removal {
-    id: i64,
-    name: Option<String>,
-    image: Option<String>,
-    removed: bool,
-}
 
 pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
@@ -76,15 +68,9 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
         let mut targets: Vec<Removal> = Vec::new();
         let mut unknown_ids = Vec::new();
         let mut push = |c: &serde_json::Value| {
-            let v = CommandView::new(c);
-            if let Some(id) = c.get("id").and_then(lenient_i64) {
-                if !targets.iter().any(|t| t.id == id) {
-                    targets.push(Removal {
-                        id,
-                        name: v.name(),
-                        image: v.image(),
-                        removed: false,
-                    });
+            if let Some(r) = Removal::of(c) {
+                if !targets.iter().any(|t| t.id == r.id) {
+                    targets.push(r);
                 }
             }
         };
@@ -121,11 +107,9 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
         }
         if !args.dry_run {
             for t in &mut targets {
-                client
-                    .delete_command(t.id)
+                t.remove(&client)
                     .await
                     .map_err(|e| CliError::work_of(&e))?;
-                t.removed = true;
             }
         }
         Ok::<_, CliError>(targets)
@@ -138,15 +122,7 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
         print_stdout(&format!("{text}\n"))?;
     } else {
         let mut s = String::new();
-        for t in &targets {
-            s.push_str(&format!(
-                "{} {} (id {})  {}\n",
-                if t.removed { "removed" } else { "would remove" },
-                t.name.as_deref().unwrap_or("-"),
-                t.id,
-                t.image.as_deref().unwrap_or("-")
-            ));
-        }
+        removal_lines(&mut s, &targets, 0);
         if targets.is_empty() {
             s.push_str("nothing to remove\n");
         }

@@ -13,15 +13,15 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
+use xnat_cmd::fleet::run::{read_fleet, Selection};
 use xnat_cmd::pipeline::{Options, Prepared};
-use xnat_cmd::problem::{problem, Problem};
-use xnat_cmd::sync::entry_commands;
+use xnat_cmd::problem::Problem;
 use xnat_cmd::Severity;
 
 use crate::args::{load_keys, GlobalArgs, ValidateArgs};
 use crate::output::{self, CliError};
 use crate::progress::Progress;
-use crate::sources::{item_problem, run as read, warn_item};
+use crate::sources::{item_problem, read_fleet_images, run as read, warn_item};
 
 /// One finding in the JSON report.
 #[derive(Debug, Serialize)]
@@ -245,7 +245,7 @@ async fn fleets(args: &ValidateArgs) -> Result<ExitCode, CliError> {
     let mut parsed = Vec::with_capacity(args.inputs.len());
     let mut mistakes = Vec::new();
     for input in &args.inputs {
-        match crate::sync::read_fleet_all(Path::new(input)) {
+        match read_fleet(Path::new(input)) {
             Ok(f) => parsed.push(f),
             Err(problems) => mistakes.extend(problems),
         }
@@ -258,21 +258,17 @@ async fn fleets(args: &ValidateArgs) -> Result<ExitCode, CliError> {
     let mut verdicts = Vec::new();
     let mut failed: Vec<(String, Problem)> = Vec::new();
     for (fleet, shown) in &parsed {
-        let items = crate::sync::read_images(fleet, shown, &args.source, &quiet).await?;
-        for (entry, item) in fleet.images.iter().zip(&items) {
-            warn_item(item);
+        let loaded = read_fleet_images(fleet, shown, &args.source, &quiet).await?;
+        for (entry, image) in fleet.images.iter().zip(&loaded.images) {
+            warn_item(&image.item);
             // Named as the file names it, with where: `fleet.yaml:3 ghcr.io/lab/tool:1`.
             let source = format!("{shown}:{} {}", entry.line, entry.image);
-            if let Err(e) = &item.outcome {
-                failed.push((source, item_problem(&entry.image, e)));
-                continue;
-            }
-            match entry_commands(entry, item) {
-                Ok(Some((_, commands))) => {
+            match &image.selection {
+                Selection::Selected { commands, .. } => {
                     verdicts.extend(commands.iter().map(|p| verdict(&source, p, false)));
                 }
-                Ok(None) => {}
-                Err(e) => failed.push((source, problem(&e).about(&entry.image))),
+                Selection::Nothing => {}
+                Selection::Failed(p) => failed.push((source, p.clone())),
             }
         }
     }
