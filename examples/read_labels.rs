@@ -5,8 +5,10 @@
 
 use std::process::ExitCode;
 
-use xnat_cmd::source::{ReadOptions, Reader, SourceSpec};
-use xnat_cmd::Platform;
+use xnat_cmd::source::daemon::DaemonOptions;
+use xnat_cmd::source::registry::RegistryOptions;
+use xnat_cmd::source::{ReadOptions, Reader, SourceOptions, SourceSpec};
+use xnat_cmd::{Env, Platform};
 
 fn main() -> ExitCode {
     match run() {
@@ -37,12 +39,25 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             _ => return Err(format!("unexpected argument `{a}`").into()),
         }
     }
+    // Registry credentials and the daemon are found as the CLI finds them: from this
+    // process's environment.
+    let env = Env::from_process();
+    let access = SourceOptions {
+        registry: RegistryOptions {
+            env: env.clone(),
+            ..RegistryOptions::default()
+        },
+        daemon: DaemonOptions {
+            env,
+            ..DaemonOptions::default()
+        },
+    };
     let spec = SourceSpec::parse(
         &source.ok_or("usage: read_labels SOURCE [--platform P] [--all-platforms]")?,
     )?;
     let result = tokio::runtime::Builder::new_current_thread()
         .build()?
-        .block_on(Reader::new(opts).read(&spec))?;
+        .block_on(Reader::new(access).read(&spec, &opts))?;
     for w in &result.warnings {
         eprintln!("warning: {w}");
     }

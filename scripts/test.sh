@@ -189,6 +189,21 @@ else
   skip "release channels (scripts/test-release.sh, about 50 min: set XNAT_CMD_RELEASE_TEST=1)"
 fi
 
+# Information, never a check (issue 18): what the change under test wrote twice (since
+# XNAT_CMD_DUPLICATES_BASE, default the commit before HEAD), and the pair count of src/.
+# `duplicates` is a tool of the developers' machines; where it is absent this says so and
+# counts nothing. Its output stays out of the log the closing counts read.
+if command -v duplicates >/dev/null 2>&1; then
+  dup_base=${XNAT_CMD_DUPLICATES_BASE:-HEAD~1}
+  if git rev-parse -q --verify "$dup_base^{commit}" >/dev/null 2>&1; then
+    echo "== info: duplicates --change --base $dup_base" >&2
+    duplicates --change --base "$dup_base" --seconds 60 >&2 || true
+  fi
+  echo "== info: duplicates in src/: $(duplicates --repo src --seconds 60 2>&1 | head -n 1)" >&2
+else
+  echo "== info: duplicates (what a change writes twice) is not on this machine" >&2
+fi
+
 # ---- The answer.
 skipped_lines=$(grep -o 'skipped: ' "$log" | wc -l)
 passed=$((tests_passed + passed_steps))

@@ -279,12 +279,7 @@ async fn write_command(
     installed: &[Value],
     dry_run: bool,
 ) -> Result<(Status, Option<i64>, Option<Value>), XnatError> {
-    let find = |id: i64| {
-        installed
-            .iter()
-            .find(|c| c.get("id").and_then(crate::command::lenient_i64) == Some(id))
-            .cloned()
-    };
+    let find = |id: i64| crate::command::command_with_id(installed, id).cloned();
     Ok(match &p.action {
         Action::Conflict { .. } => (Status::Conflict, None, None),
         Action::Unchanged { id } => (Status::Unchanged, Some(*id), find(*id)),
@@ -447,10 +442,9 @@ pub struct Removal {
 impl Removal {
     /// An installed command (as XNAT lists it) to remove; `None` when it has no id.
     pub fn of(command: &Value) -> Option<Removal> {
-        let id = command.get("id").and_then(crate::command::lenient_i64)?;
         let v = CommandView::new(command);
         Some(Removal {
-            id,
+            id: v.id()?,
             name: v.name(),
             image: v.image(),
             removed: false,

@@ -5,6 +5,13 @@
 //! Only a parsed [`Digest`] names a file (registry cache entries, archive blobs), so no digest
 //! text can make a path leave its directory. `sha256` and `sha512` parse (the algorithms image
 //! references allow); only `sha256` is verified, as everywhere in practice.
+//!
+//! One rule on upper case, two entry points: a digest is always held in lower case; a digest
+//! that *arrives* (a document's descriptor, a header: [`Digest::parse`]) may be written in
+//! either case, since registries differ, and is normalised; a digest a person *writes* in an
+//! image reference ([`Digest::parse_canonical`], used by [`crate::reference`]) must already be
+//! lower case, as docker/distribution requires there (go-digest's `Validate`:
+//! `sha256:[a-f0-9]{64}`), so `x@sha256:ABC…` is rejected as `docker pull` rejects it.
 
 use std::fmt;
 
@@ -68,9 +75,19 @@ pub enum VerifyError {
 }
 
 impl Digest {
-    /// Parse `algorithm:hex`; the hex may be in either case (registries differ) and is kept
-    /// in lower case.
+    /// Parse `algorithm:hex` as it arrives from a server or document: the hex may be in either
+    /// case (registries differ) and is kept in lower case.
     pub fn parse(text: &str) -> Result<Digest, InvalidDigest> {
+        Digest::parse_with(text, |b| b.is_ascii_hexdigit())
+    }
+
+    /// Parse `algorithm:hex` as written in an image reference: the hex must be lower case
+    /// (docker/distribution's rule), so the text is exactly what [`Digest::as_str`] gives back.
+    pub fn parse_canonical(text: &str) -> Result<Digest, InvalidDigest> {
+        Digest::parse_with(text, |b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
+
+    fn parse_with(text: &str, hex_digit: impl Fn(u8) -> bool) -> Result<Digest, InvalidDigest> {
         let invalid = || InvalidDigest {
             text: text.to_string(),
         };
@@ -80,7 +97,7 @@ impl Digest {
             "sha512" => Algorithm::Sha512,
             _ => return Err(invalid()),
         };
-        if hex.len() != algorithm.hex_len() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if hex.len() != algorithm.hex_len() || !hex.bytes().all(hex_digit) {
             return Err(invalid());
         }
         Ok(Digest {
@@ -157,6 +174,15 @@ impl std::str::FromStr for Digest {
     }
 }
 
+/// A digest reads as its text (`sha256:…`), so `Option<Digest>::as_deref()` is the text.
+impl std::ops::Deref for Digest {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
 impl AsRef<str> for Digest {
     fn as_ref(&self) -> &str {
         &self.text
@@ -211,6 +237,44 @@ mod tests {
             (d.algorithm(), d.hex()),
             (Algorithm::Sha512, &*"a".repeat(128))
         );
+    }
+
+    /// The one rule on upper case: documents may send it (normalised), references may not
+    /// (docker rejects `x@sha256:ABC…`); everything else both entry points judge alike.
+    #[test]
+    fn upper_case_hex_arrives_normalised_but_is_not_canonical() {
+        let upper = HELLO.to_ascii_uppercase().replacen("SHA256", "sha256", 1);
+        let mixed = format!("sha256:2CF24dba{}", &HELLO[15..]);
+        assert_eq!(Digest::parse(&upper).unwrap().as_str(), HELLO);
+        assert_eq!(Digest::parse(&mixed).unwrap().as_str(), HELLO);
+        for text in [&upper, &mixed] {
+            assert_eq!(
+                Digest::parse_canonical(text),
+                Err(InvalidDigest {
+                    text: text.to_string()
+                }),
+                "{text}"
+            );
+        }
+        let sha512 = format!("sha512:{}", "a".repeat(128));
+        for text in [HELLO, &sha512, "sha256:abc", "md5:0123", "", "sha256:../x"] {
+            assert_eq!(
+                Digest::parse_canonical(text).ok(),
+                Digest::parse(text).ok(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn display_and_parse_round_trip() {
+        let sha512 = format!("sha512:{}", "0f".repeat(64));
+        for text in [HELLO, &sha512] {
+            let d = Digest::parse_canonical(text).unwrap();
+            assert_eq!(d.to_string(), text);
+            assert_eq!(Digest::parse_canonical(&d.to_string()), Ok(d.clone()));
+            assert_eq!(text.parse::<Digest>(), Ok(d));
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod command;
 pub mod cosign;
 pub mod credentials;
 pub mod digest;
+pub mod env;
 pub mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -38,8 +39,9 @@ mod tls;
 pub use command::validate::validate;
 pub use command::{CommandView, Diagnostic, Form, Severity};
 pub use digest::Digest;
+pub use env::Env;
 pub use labels::{parse_label, ParsedLabel, LABEL_KEY};
 pub use platform::Platform;
-pub use source::{ImageRecord, ReadOptions, ReadResult, SourceSpec};
+pub use source::{ImageRecord, ReadOptions, ReadResult, SourceOptions, SourceSpec};
 pub mod plan;
 pub mod xnat;

@@ -104,6 +104,14 @@ pub const MAX_MESSAGE_CHARS: usize = 1000;
 /// here with `… (N bytes)`.
 pub const MAX_OUTPUT_LINE_CHARS: usize = 4096;
 
+/// The most of a Pushgateway error body kept for the message (the gateway's are one line).
+pub const MAX_PUSHGATEWAY_ERROR_BYTES: usize = 1024;
+
+/// Most scopes asked for in one registry token request: the token (a JWT listing every grant)
+/// travels in each request's `Authorization` header, which servers cap at 8–16 KiB; 16
+/// repositories keep it near 2 KiB.
+pub const MAX_BATCH_SCOPES: usize = 16;
+
 /// Redirects followed for one registry request: a blob redirect to a CDN is one, a CDN's own
 /// hop a second; more is a loop.
 pub const MAX_REDIRECTS: usize = 5;
@@ -158,6 +166,14 @@ pub const MAX_FLEET_ALIAS_WEIGHT: usize = MAX_FLEET_FILE_BYTES as usize;
 /// characters; matching costs glob length × repository length, so a longer glob is refused.
 pub const MAX_PRUNE_GLOB_BYTES: usize = 1024;
 
+// ---- concurrency ---------------------------------------------------------------------------
+
+/// Default requests in flight at once to one registry (`--registry-concurrency`; 0 counts as
+/// 1). A registry across the internet answers in tens of milliseconds, and with 8 a 40-image
+/// run spent most of its time queued (`scripts/bench-sync.sh` with its 30 ms proxy: 428 ms at
+/// 8, 205 ms at 32; loopback runs unchanged).
+pub const DEFAULT_REGISTRY_CONCURRENCY: usize = 32;
+
 // ---- deadlines ----------------------------------------------------------------------------
 
 /// TCP (+TLS) connect to a registry, XNAT or a daemon over TCP: a reachable host on any network
@@ -177,6 +193,10 @@ pub const MAX_RETRIES: u32 = 3;
 /// Longest `Retry-After` honoured on a 429; a longer one is reported, not waited out.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
+/// A registry token's lifetime when its answer gives none, and the shortest one honoured (the
+/// token spec's 60 seconds); tokens are refreshed 5 seconds early.
+pub const DEFAULT_TOKEN_SECONDS: u64 = 60;
+
 /// Longest a registry token is kept when its answer's `expires_in` is past what the clock can
 /// hold (`18446744073709551615`): a run is minutes, and the token is refetched on a 401 anyway.
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -184,6 +204,10 @@ pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// Deadline for one XNAT request, body included: the slowest real call (a command list on a
 /// loaded site) takes seconds.
 pub const XNAT_REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Deadline for one Pushgateway push (`status --pushgateway`): a push is one small request; a
+/// gateway that has not answered in this time is not going to.
+pub const PUSHGATEWAY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Deadline for a docker credential helper: the common helpers answer in milliseconds, a
 /// desktop keychain asking the user in seconds; one still running after this is stuck

@@ -20,7 +20,9 @@ use crate::labels::{
 use crate::plan::Desired;
 use crate::problem::Hint;
 use crate::reference::{repository, same_repository, xnat_default_tag, Reference, ReferenceError};
-use crate::source::{ImageRecord, ReadOptions, Reader, SourceError, SourceSpec, SpecError};
+use crate::source::{
+    ImageRecord, ReadOptions, Reader, SourceError, SourceOptions, SourceSpec, SpecError,
+};
 use crate::{validate, Diagnostic, Form, Severity};
 
 /// One argument, classified.
@@ -170,7 +172,9 @@ pub fn check_verifiable(texts: &[String], inputs: &[Input]) -> Result<(), InputE
     Ok(())
 }
 
-/// How to read, and which image the commands go under.
+/// One input's options: how its image is read, and which image its commands go under. What
+/// the whole run shares (registry and daemon access) is a [`SourceOptions`], given once to
+/// [`run`] and [`run_each`].
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub read: ReadOptions,
@@ -482,26 +486,38 @@ pub fn merge_repeated<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) -> Ve
     merged
 }
 
-/// Read every input concurrently (results in input order) and prepare its commands.
-pub async fn run(texts: &[String], inputs: &[Input], opts: &Options) -> Vec<Item> {
+/// Read every input concurrently (results in input order) and prepare its commands, through
+/// one [`Reader`] made from `source`.
+pub async fn run(
+    texts: &[String],
+    inputs: &[Input],
+    source: &SourceOptions,
+    opts: &Options,
+) -> Vec<Item> {
     let each = vec![opts.clone(); inputs.len()];
-    run_each(texts, inputs, &each).await
+    run_each(texts, inputs, source, &each).await
 }
 
-/// [`run`] with options of each input's own (a fleet file's per-image platform and
-/// pin-digest); the clients, tokens and connections come from the first input's read options.
-pub async fn run_each(texts: &[String], inputs: &[Input], opts: &[Options]) -> Vec<Item> {
-    run_each_with(texts, inputs, opts, &|_| ()).await
+/// [`run`] with options of each input's own (a fleet file's per-image platform, keys and
+/// pin-digest); the clients, tokens and connections are the run's, made from `source`.
+pub async fn run_each(
+    texts: &[String],
+    inputs: &[Input],
+    source: &SourceOptions,
+    opts: &[Options],
+) -> Vec<Item> {
+    run_each_with(texts, inputs, source, opts, &|_| ()).await
 }
 
 /// [`run_each`], telling `done` about each input as soon as it is read (for progress).
 pub async fn run_each_with(
     texts: &[String],
     inputs: &[Input],
+    source: &SourceOptions,
     opts: &[Options],
     done: &(dyn Fn(&Item) + Sync),
 ) -> Vec<Item> {
-    let reader = Reader::new(opts.first().map(|o| o.read.clone()).unwrap_or_default());
+    let reader = Reader::new(source.clone());
     let specs: Vec<SourceSpec> = inputs
         .iter()
         .filter_map(|i| match i {
@@ -538,7 +554,7 @@ async fn run_one(reader: &Reader, text: &str, input: &Input, opts: &Options) -> 
         // Callers check before any I/O (a usage error); this keeps the library safe alone.
         _ if verifiable.is_err() => verifiable.map(|_| Vec::new()).map_err(ItemError::from),
         Input::CommandFile(path) => command_file(path, opts, &mut item.warnings).map(|i| vec![i]),
-        Input::Source(spec) => match reader.read_with(spec, &opts.read).await {
+        Input::Source(spec) => match reader.read(spec, &opts.read).await {
             Ok(result) => {
                 item.warnings.extend(result.warnings);
                 images(text, &result.images, opts, &mut item.warnings)

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::*;
+use crate::digest::Digest;
 use crate::problem::Hint;
 
 const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -206,7 +207,7 @@ fn record(image: Option<&str>, digest: Option<&str>, label: &str) -> ImageRecord
     labels.insert(crate::LABEL_KEY.to_string(), label.to_string());
     ImageRecord {
         image: image.map(str::to_string),
-        manifest_digest: digest.map(str::to_string),
+        manifest_digest: digest.map(|d| Digest::parse(d).unwrap()),
         config_digest: None,
         platform: None,
         labels,
@@ -313,7 +314,7 @@ fn a_verified_image_is_installed_under_the_verified_digest() {
     let platform = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
     let verified = |image: Option<&str>| {
         let mut r = record(Some("ghcr.io/lab/t:1"), Some(platform), label);
-        r.verified_digest = Some(index.to_string());
+        r.verified_digest = Some(Digest::parse(index).unwrap());
         images(
             "ghcr.io/lab/t:1",
             &[r],

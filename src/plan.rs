@@ -138,7 +138,7 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
                     .collect()
             })
             .unwrap_or_default();
-        let id_of = |c: &Value| c.get("id").and_then(crate::command::lenient_i64);
+        let id_of = |c: &Value| CommandView::new(c).id();
         let exact: Vec<&Value> = candidates
             .iter()
             .copied()

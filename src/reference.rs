@@ -15,6 +15,8 @@
 
 use std::fmt;
 
+use crate::digest::Digest;
+
 /// The registry docker means when a reference names none.
 pub const DOCKER_HUB: &str = "docker.io";
 /// The host that actually serves Docker Hub's `/v2/` API.
@@ -34,7 +36,9 @@ pub struct Reference {
     /// Repository path on that registry (`library/ubuntu`).
     pub repository: String,
     pub tag: Option<String>,
-    pub digest: Option<String>,
+    /// The pinned digest, as written (a reference's digest is lower case: see
+    /// [`Digest::parse_canonical`]).
+    pub digest: Option<Digest>,
     /// The name part (before `:tag`/`@digest`) as the user typed it, for `repo:tag` injection.
     typed_name: String,
 }
@@ -78,11 +82,11 @@ impl Reference {
         }
         let (rest, digest) = match text.split_once('@') {
             Some((r, d)) => {
-                check_digest(d).map_err(|()| ReferenceError::BadDigest {
+                let digest = Digest::parse_canonical(d).map_err(|_| ReferenceError::BadDigest {
                     reference: reference.clone(),
                     digest: d.to_string(),
                 })?;
-                (r, Some(d.to_string()))
+                (r, Some(digest))
             }
             None => (text, None),
         };
@@ -148,7 +152,8 @@ impl Reference {
     /// What the manifest request asks for: the digest when pinned, else the tag (or `latest`).
     pub fn manifest_target(&self) -> &str {
         self.digest
-            .as_deref()
+            .as_ref()
+            .map(Digest::as_str)
             .or(self.tag.as_deref())
             .unwrap_or(DEFAULT_TAG)
     }
@@ -335,7 +340,7 @@ fn push_suffix(s: &mut String, r: &Reference) {
     }
     if let Some(d) = &r.digest {
         s.push('@');
-        s.push_str(d);
+        s.push_str(d.as_str());
     }
 }
 
@@ -377,20 +382,6 @@ fn is_valid_tag(t: &str) -> bool {
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
-}
-
-fn check_digest(d: &str) -> Result<(), ()> {
-    let (alg, hex) = d.split_once(':').ok_or(())?;
-    let len = match alg {
-        "sha256" => 64,
-        "sha512" => 128,
-        _ => return Err(()),
-    };
-    let ok = hex.len() == len
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    ok.then_some(()).ok_or(())
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, upper case handled by the caller.
@@ -654,7 +645,7 @@ mod tests {
         assert_eq!(r.registry, "localhost:5000");
         assert_eq!(r.repository, "a/b");
         assert_eq!(r.tag.as_deref(), Some("v1"));
-        assert_eq!(r.digest.as_deref(), Some(D));
+        assert_eq!(r.digest.as_ref().map(Digest::as_str), Some(D));
         assert_eq!(r.manifest_target(), D, "the digest wins over the tag");
         assert_eq!(Reference::parse("x").unwrap().manifest_target(), "latest");
         assert_eq!(Reference::parse("x").unwrap().tag, None);
@@ -824,6 +815,10 @@ mod tests {
     fn invalid_references_say_what_is_wrong() {
         let hex64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
         let long = format!("a/{}", "b".repeat(260));
+        let upper_digest = format!(
+            "ubuntu@{}",
+            D.to_ascii_uppercase().replacen("SHA", "sha", 1)
+        );
         let cases: Vec<(&str, &str)> = vec![
             ("", "it is empty"),
             (
@@ -836,6 +831,8 @@ mod tests {
             ("ubuntu:a/b", "bad registry `ubuntu:a`"),
             ("ubuntu@sha256:abc", "bad digest `sha256:abc`"),
             ("ubuntu@md5:0123", "bad digest `md5:0123`"),
+            // docker/distribution requires lower-case hex in a reference (see digest.rs).
+            (&upper_digest, "bad digest `sha256:0123456789ABCDEF"),
             ("a//b", "bad repository path component ``"),
             ("a/b_", "bad repository path component `b_`"),
             ("a/b___c", "bad repository path component `b___c`"),

@@ -165,9 +165,8 @@ async fn sync_inner(
     let mut specs = Vec::with_capacity(declared.len());
     for d in declared {
         if let Projects::List(l) = &d.projects {
-            check_projects(l, &existing).map_err(|e| {
-                problem(&e).about(&format!("{} (site {})", d.source, report.name))
-            })?;
+            check_projects(l, &existing)
+                .map_err(|e| problem(&e).about(&format!("{} (site {})", d.source, report.name)))?;
         }
         specs.push(EnableSpec {
             site: d.enable_site,

@@ -326,13 +326,20 @@ pub async fn create(
     if let Some(r) = pre_validation_crash(&normalized) {
         return r;
     }
-    if is_duplicate(&app, &app.state(), &normalized) {
+    // XNAT checks for a duplicate and inserts in one transaction: one critical section here,
+    // so two identical creates at once store one command (the second gets the duplicate
+    // error). Validation needs no state, so it runs before the lock; the duplicate error still
+    // wins over a validation error, as in XNAT's order.
+    let invalid = validation_failure(&raw, Form::Create);
+    let mut st = app.state();
+    if is_duplicate(&app, &st, &normalized) {
         return reply::text_as_json(400, DUPLICATE);
     }
-    if let Some(r) = validation_failure(&raw, Form::Create) {
+    if let Some(r) = invalid {
         return r;
     }
-    let id = insert_new(&mut app.state(), &normalized);
+    let id = insert_new(&mut st, &normalized);
+    drop(st);
     reply::text_as_json(201, id.to_string())
 }
 

@@ -115,6 +115,12 @@ impl<'a> CommandView<'a> {
         str_field(self.value, "version")
     }
 
+    /// The server-assigned id, read leniently as XNAT's Jackson reads a `long` (`7`, `"7"`);
+    /// `None` when absent or not an integer. The one reader of a command's id.
+    pub fn id(&self) -> Option<i64> {
+        self.value.get("id").and_then(lenient_i64)
+    }
+
     pub fn image(&self) -> Option<String> {
         str_field(self.value, "image").filter(|s| !s.trim().is_empty())
     }
@@ -130,6 +136,13 @@ impl<'a> CommandView<'a> {
             .map(|w| WrapperView { value: w })
             .collect()
     }
+}
+
+/// The command of `commands` (XNAT's list) whose id ([`CommandView::id`]) is `id`.
+pub fn command_with_id(commands: &[Value], id: i64) -> Option<&Value> {
+    commands
+        .iter()
+        .find(|c| CommandView::new(c).id() == Some(id))
 }
 
 /// Read-only view of one wrapper (`xnat[]` entry).

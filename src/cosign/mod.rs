@@ -166,10 +166,9 @@ pub fn check<'k>(
             found: p.critical.kind,
         });
     }
-    let signed = &p.critical.image.docker_manifest_digest;
-    if Digest::parse(signed).ok().as_ref() != Some(digest) {
+    if p.critical.image.digest().as_ref() != Some(digest) {
         return Err(Rejection::OtherDigest {
-            found: signed.clone(),
+            found: p.critical.image.docker_manifest_digest,
         });
     }
     let named = &p.critical.identity.docker_reference;

@@ -4,6 +4,8 @@
 
 use serde::Deserialize;
 
+use crate::digest::Digest;
+
 /// `critical.type` of a cosign container image signature.
 pub const COSIGN_TYPE: &str = "cosign container image signature";
 
@@ -30,8 +32,16 @@ pub struct Identity {
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Image {
+    /// As the payload holds it: a rejection names it as written, digest or not.
     #[serde(rename = "docker-manifest-digest")]
     pub docker_manifest_digest: String,
+}
+
+impl Image {
+    /// The digest that was signed; `None` when the payload's text is not a digest.
+    pub fn digest(&self) -> Option<Digest> {
+        Digest::parse(&self.docker_manifest_digest).ok()
+    }
 }
 
 impl SimpleSigning {
@@ -83,5 +93,20 @@ mod tests {
             let want = want.map(|(a, b)| (a.to_string(), b.to_string()));
             assert_eq!(got, want, "{name}");
         }
+    }
+
+    /// The signed digest is read as a [`Digest`] (either case, normalised); text that is not a
+    /// digest is kept as written, for the rejection, and reads as none.
+    #[test]
+    fn signed_digest_is_typed() {
+        let hex = "4aa3054270f7a70b4528f2064ee90961788e1e1518703592ae4463de3b889dec";
+        let image = |text: &str| Image {
+            docker_manifest_digest: text.to_string(),
+        };
+        let want = Digest::parse(&format!("sha256:{hex}")).unwrap();
+        assert_eq!(image(&format!("sha256:{hex}")).digest(), Some(want.clone()));
+        let upper = format!("sha256:{}", hex.to_ascii_uppercase());
+        assert_eq!(image(&upper).digest(), Some(want));
+        assert_eq!(image("sha256:aa").digest(), None);
     }
 }

@@ -24,7 +24,8 @@ use crate::limits::MAX_HELPER_OUTPUT_BYTES as MAX_OUTPUT_BYTES;
 /// Where helpers are found and how long they may run.
 #[derive(Debug, Clone)]
 pub struct Helpers {
-    /// The `PATH` to find `docker-credential-*` in; `None`: the process's.
+    /// The `PATH` to find `docker-credential-*` in (the run's, from its `Env`); `None`: no
+    /// `PATH`, so no helper is found.
     pub path: Option<OsString>,
     pub deadline: Duration,
 }
@@ -131,8 +132,8 @@ impl Helpers {
     /// The first executable `program` on the path, as a shell would find it.
     fn find(&self, program: &str) -> Option<PathBuf> {
         use std::os::unix::fs::PermissionsExt as _;
-        let path = self.path.clone().or_else(|| std::env::var_os("PATH"))?;
-        std::env::split_paths(&path)
+        let path = self.path.as_ref()?;
+        std::env::split_paths(path)
             .map(|dir| dir.join(program))
             .find(|p| {
                 std::fs::metadata(p)

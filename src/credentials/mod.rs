@@ -20,6 +20,7 @@ use std::time::Duration;
 pub use config::AuthConfig;
 pub use helper::{Helpers, HELPER_DEADLINE};
 
+use crate::env::Env;
 use crate::secret::Secret;
 
 /// What a provider can supply for a registry.
@@ -70,7 +71,8 @@ pub enum CredentialError {
     },
 }
 
-/// Environment the chain reads, captured once so tests can give their own.
+/// The variables the chain reads, taken from the run's environment snapshot ([`Env`]) so
+/// tests can give their own.
 #[derive(Debug, Clone, Default)]
 pub struct CredentialEnv {
     pub home: Option<PathBuf>,
@@ -79,27 +81,25 @@ pub struct CredentialEnv {
     pub registry_auth_file: Option<PathBuf>,
     pub xdg_runtime_dir: Option<PathBuf>,
     pub xdg_config_home: Option<PathBuf>,
-    /// The `PATH` credential helpers are found in; `None`: the process's.
+    /// The `PATH` credential helpers are found in; `None`: no helper is found.
     pub path: Option<OsString>,
 }
 
 impl CredentialEnv {
-    pub fn from_process() -> Self {
-        let path = |k: &str| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
+    /// The chain's variables from `env`; empty values count as unset (except `PATH`, kept as
+    /// it is).
+    pub fn from_env(env: &Env) -> Self {
         CredentialEnv {
-            home: path("HOME"),
-            docker_config: path("DOCKER_CONFIG"),
-            docker_auth_config: std::env::var("DOCKER_AUTH_CONFIG")
-                .ok()
-                .filter(|v| !v.trim().is_empty()),
-            registry_auth_file: path("REGISTRY_AUTH_FILE"),
-            xdg_runtime_dir: path("XDG_RUNTIME_DIR"),
-            xdg_config_home: path("XDG_CONFIG_HOME"),
-            path: std::env::var_os("PATH"),
+            home: env.path("HOME"),
+            docker_config: env.path("DOCKER_CONFIG"),
+            docker_auth_config: env
+                .var("DOCKER_AUTH_CONFIG")
+                .filter(|v| !v.trim().is_empty())
+                .map(str::to_string),
+            registry_auth_file: env.path("REGISTRY_AUTH_FILE"),
+            xdg_runtime_dir: env.path("XDG_RUNTIME_DIR"),
+            xdg_config_home: env.path("XDG_CONFIG_HOME"),
+            path: env.var_os("PATH").map(OsString::from),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::cosign::{KeyError, PublicKey};
 use crate::pipeline::{self, Input, InputError, Item, Options, Prepared};
 use crate::plan::Desired;
 use crate::problem::{problem, Hint, Problem};
-use crate::source::ReadOptions;
+use crate::source::{ReadOptions, SourceOptions};
 
 use super::{Fleet, FleetImage, Projects};
 
@@ -23,11 +23,12 @@ pub const MAX_MISTAKES_SHOWN: usize = 100;
 /// [`MAX_MISTAKES_SHOWN`], then one line counting the rest) — never empty.
 pub fn read_fleet(path: &Path) -> Result<(Fleet, String), Vec<Problem>> {
     let shown = path.display().to_string();
-    let text = crate::limits::read_text(path, crate::limits::MAX_FLEET_FILE_BYTES).map_err(|e| {
-        vec![Problem::new(format!(
-            "failed to read fleet file `{shown}`: {e}"
-        ))]
-    })?;
+    let text =
+        crate::limits::read_text(path, crate::limits::MAX_FLEET_FILE_BYTES).map_err(|e| {
+            vec![Problem::new(format!(
+                "failed to read fleet file `{shown}`: {e}"
+            ))]
+        })?;
     let fleet = super::parse_all(&shown, &text).map_err(|errors| {
         // Bounded output: a generated file can hold thousands of the same mistake.
         let mut shown_errors: Vec<Problem> = errors
@@ -104,16 +105,24 @@ impl LoadError {
 /// Every fleet image's read, checked and ready: each entry classified, with its own platform,
 /// pin-digest and `verify:` keys. Nothing is read from a source until [`ImageReads::read`].
 pub struct ImageReads {
+    /// The run's registry and daemon access, shared by every read.
+    source: SourceOptions,
     texts: Vec<String>,
     inputs: Vec<Input>,
     opts: Vec<Options>,
 }
 
 impl ImageReads {
-    /// Check every entry of `fleet` (`shown`: the file as messages name it; `read`: the run's
-    /// options) and read its key files. An entry that cannot be read at all (bad text, a key
+    /// Check every entry of `fleet` (`shown`: the file as messages name it; `source`: the run's
+    /// access; `read`: the default per-image options, each entry's `platform:` and `verify:`
+    /// over them) and read its key files. An entry that cannot be read at all (bad text, a key
     /// file, an unverifiable source) stops the run before any image is read.
-    pub fn new(fleet: &Fleet, shown: &str, read: &ReadOptions) -> Result<Self, LoadError> {
+    pub fn new(
+        fleet: &Fleet,
+        shown: &str,
+        source: SourceOptions,
+        read: &ReadOptions,
+    ) -> Result<Self, LoadError> {
         // Where an entry is: `FILE:LINE` for a fleet file; nothing for images given on the
         // command line (`status SOURCE...`), whose messages name the image already.
         let at = |line: usize| {
@@ -161,6 +170,7 @@ impl ImageReads {
             });
         }
         Ok(ImageReads {
+            source,
             texts,
             inputs,
             opts,
@@ -179,7 +189,7 @@ impl ImageReads {
     /// Read every image concurrently: one pipeline item per entry, in file order (`done` is
     /// called as each image is read).
     pub async fn read(&self, done: &(dyn Fn(&Item) + Sync)) -> Vec<Item> {
-        pipeline::run_each_with(&self.texts, &self.inputs, &self.opts, done).await
+        pipeline::run_each_with(&self.texts, &self.inputs, &self.source, &self.opts, done).await
     }
 }
 

@@ -61,12 +61,7 @@ pub fn choose_sites(fleet: &Fleet, chosen: &[String]) -> Result<Vec<SiteTarget>,
             let available: Vec<String> = fleet.sites.iter().map(|x| x.name.clone()).collect();
             let near = available
                 .iter()
-                .map(|n| {
-                    (
-                        strsim::levenshtein(&s.to_lowercase(), &n.to_lowercase()),
-                        n,
-                    )
-                })
+                .map(|n| (strsim::levenshtein(&s.to_lowercase(), &n.to_lowercase()), n))
                 .filter(|(d, _)| *d <= 2)
                 .min()
                 .map(|(_, n)| n.clone());

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use crate::digest::Digest;
 use crate::platform::Platform;
 
 pub use crate::limits::DEFAULT_MAX_JSON_BYTES;
@@ -187,17 +188,28 @@ fn non_empty_ref(r: &str, source_text: &str) -> Result<String, SpecError> {
     }
 }
 
-/// How to read: which platform(s), and limits.
+/// Run-wide: how to reach registries and daemons (credentials chain, TLS, insecure hosts,
+/// concurrency, deadlines, cache, the daemon's address, the environment each reads). A
+/// [`Reader`] builds its clients and connections from these once, and every read of the run
+/// shares them; what may differ between the images of one run is in [`ReadOptions`].
+#[derive(Debug, Clone, Default)]
+pub struct SourceOptions {
+    /// Registry access: credentials, CAs, insecure hosts, timeouts, concurrency, cache.
+    pub registry: registry::RegistryOptions,
+    /// `docker-daemon:` settings: where the daemon is, `--pull`.
+    pub daemon: daemon::DaemonOptions,
+}
+
+/// Per image: how one read goes (which platform(s), the size cap, the keys a signature must
+/// verify with). Nothing here touches the run's clients or connections, so one [`Reader`]
+/// serves reads with different `ReadOptions` (a fleet file's per-image `platform:` and
+/// `verify:`).
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
     pub platform: Platform,
     pub all_platforms: bool,
     /// Cap on any JSON document (manifest, index, config, label-bearing entry).
     pub max_json_bytes: u64,
-    /// Registry access: credentials, CAs, insecure hosts, timeouts.
-    pub registry: registry::RegistryOptions,
-    /// `docker-daemon:` settings: where the daemon is, `--pull`.
-    pub daemon: daemon::DaemonOptions,
     /// `--verify-key`: accept a registry image only with a cosign signature made with one of
     /// these keys (any one suffices); empty: no check.
     pub verify_keys: Vec<crate::cosign::PublicKey>,
@@ -209,8 +221,6 @@ impl Default for ReadOptions {
             platform: Platform::linux_amd64(),
             all_platforms: false,
             max_json_bytes: DEFAULT_MAX_JSON_BYTES,
-            registry: registry::RegistryOptions::default(),
-            daemon: daemon::DaemonOptions::default(),
             verify_keys: Vec::new(),
         }
     }
@@ -224,14 +234,14 @@ pub struct ImageRecord {
     /// `RepoTags`, the registry reference, the daemon's name).
     pub image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub manifest_digest: Option<String>,
-    pub config_digest: Option<String>,
+    pub manifest_digest: Option<Digest>,
+    pub config_digest: Option<Digest>,
     pub platform: Option<Platform>,
     pub labels: BTreeMap<String, String>,
     /// The manifest digest a cosign signature was verified for (`ReadOptions::verify_keys`):
     /// the one the tag pointed to when it was read, which the commands are installed under.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub verified_digest: Option<String>,
+    pub verified_digest: Option<Digest>,
 }
 
 /// What a source gave: one record, or one per platform with `--all-platforms`.
@@ -263,10 +273,10 @@ impl From<registry::RegistryError> for SourceError {
 }
 
 /// Reads sources; holds what is shared between reads of one run (clients, tokens, the
-/// daemon connection).
+/// daemon connection), all built from one [`SourceOptions`].
 #[derive(Debug, Clone, Default)]
 pub struct Reader {
-    opts: ReadOptions,
+    opts: SourceOptions,
     /// One registry client per run (tokens, connections), made on first use.
     registry: std::sync::Arc<tokio::sync::OnceCell<registry::RegistryClient>>,
     /// One daemon connection per run (endpoint discovery, version negotiation), made on first use.
@@ -274,7 +284,7 @@ pub struct Reader {
 }
 
 impl Reader {
-    pub fn new(opts: ReadOptions) -> Self {
+    pub fn new(opts: SourceOptions) -> Self {
         Reader {
             opts,
             registry: Default::default(),
@@ -282,7 +292,7 @@ impl Reader {
         }
     }
 
-    pub fn options(&self) -> &ReadOptions {
+    pub fn options(&self) -> &SourceOptions {
         &self.opts
     }
 
@@ -311,13 +321,9 @@ impl Reader {
         }
     }
 
-    pub async fn read(&self, spec: &SourceSpec) -> Result<ReadResult, SourceError> {
-        self.read_with(spec, &self.opts).await
-    }
-
-    /// Read with other per-image options (platform, `--all-platforms`, size cap) through this
-    /// run's clients and connections; registry and daemon settings stay the run's.
-    pub async fn read_with(
+    /// Read one source with this image's options (platform, `--all-platforms`, size cap,
+    /// keys), through the run's clients and connections.
+    pub async fn read(
         &self,
         spec: &SourceSpec,
         opts: &ReadOptions,
@@ -343,7 +349,9 @@ impl Reader {
                     .await?;
                 Ok(client.read(reference, opts).await?)
             }
-            SourceSpec::DockerDaemon { reference } => Ok(self.daemon.read(reference, opts).await?),
+            SourceSpec::DockerDaemon { reference } => {
+                Ok(self.daemon.read(reference, &self.opts, opts).await?)
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::apply::EnablementReader;
-use crate::command::{lenient_i64, CommandView};
+use crate::command::{command_with_id, CommandView};
 use crate::fleet::run::Declared;
 use crate::fleet::Projects;
 use crate::plan::{plan, Action, Desired, PlanOptions, Planned};
@@ -61,9 +61,7 @@ fn matched(action: &Action) -> Option<i64> {
 
 /// The wrappers (id, name) of installed command `id`.
 fn wrappers_of(installed: &[Value], id: i64) -> Vec<(i64, String)> {
-    installed
-        .iter()
-        .find(|c| c.get("id").and_then(lenient_i64) == Some(id))
+    command_with_id(installed, id)
         .map(|c| {
             CommandView::new(c)
                 .wrappers()
@@ -182,13 +180,7 @@ pub fn drift(declared: &[Declared], gathered: &Gathered, prune: Option<&[String]
         // business; here the site already reports the image as not checked.
         let all: Vec<Planned> = planned.into_iter().map(|(_, p)| p).collect();
         let mut not_pruning = Vec::new();
-        for r in orphans(
-            &gathered.installed,
-            &all,
-            declared,
-            globs,
-            &mut not_pruning,
-        ) {
+        for r in orphans(&gathered.installed, &all, declared, globs, &mut not_pruning) {
             out.push(Drift {
                 kind: DriftKind::Orphan,
                 command: r.name.unwrap_or_default(),

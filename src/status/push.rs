@@ -12,23 +12,17 @@
 //! password file, never from the URL: a URL with userinfo is refused, and the URL is shown
 //! without it.
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use url::Url;
 
+use crate::limits::{
+    MAX_PUSHGATEWAY_ERROR_BYTES as MAX_ERROR_BODY, PUSHGATEWAY_TIMEOUT as PUSH_TIMEOUT,
+};
 use crate::secret::Secret;
 use crate::tls::is_cert_error;
 
 /// The `job` label of the group every run replaces.
 pub const JOB: &str = "xnat-cmd";
-
-/// A push is one small request; a gateway that has not answered in this time is not going to
-/// (kept here rather than in `limits`, as only this module uses it).
-const PUSH_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The most of an error body kept for the message (the gateway's are one line).
-const MAX_ERROR_BODY: usize = 1024;
 
 /// Why the series could not be pushed.
 #[derive(Debug, thiserror::Error)]

@@ -614,7 +614,7 @@ impl XnatClient {
         Ok(self.list_commands().await?.iter().find_map(|c| {
             let same = c.get("name").and_then(Value::as_str) == Some(name)
                 && c.get("image").and_then(Value::as_str) == Some(image);
-            same.then(|| c.get("id").and_then(crate::command::lenient_i64))
+            same.then(|| crate::command::CommandView::new(c).id())
                 .flatten()
         }))
     }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::client::{XnatClient, XnatError};
-use crate::command::{lenient_i64, CommandView};
+use crate::command::CommandView;
 
 #[derive(Debug, Serialize)]
 pub struct Installed {
@@ -49,7 +49,7 @@ pub async fn installed(client: &XnatClient) -> Result<Vec<Installed>, XnatError>
             });
         }
         out.push(Installed {
-            id: c.get("id").and_then(lenient_i64),
+            id: v.id(),
             name: v.name(),
             version: v.version(),
             image: v.image(),
@@ -70,7 +70,7 @@ pub(super) fn shape_problem(list: &[Value]) -> Option<String> {
         let Some(obj) = c.as_object() else {
             return Some(format!("element {i} of the command list is not an object"));
         };
-        if obj.get("id").and_then(lenient_i64).is_none() {
+        if CommandView::new(c).id().is_none() {
             return Some(format!(
                 "command `{name}` (element {i}) has no integer id (found {})",
                 json_kind(obj.get("id"))

@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 use xnat_cmd::source::archive::ArchiveError;
-use xnat_cmd::source::{ImageRecord, ReadOptions, ReadResult, Reader, SourceError, SourceSpec};
-use xnat_cmd::Platform;
+use xnat_cmd::source::{
+    ImageRecord, ReadOptions, ReadResult, Reader, SourceError, SourceOptions, SourceSpec,
+};
+use xnat_cmd::{Digest, Platform};
 
 use crate::support::images::*;
 
@@ -17,7 +19,7 @@ fn read_with(spec: &str, opts: ReadOptions) -> Result<ReadResult, SourceError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    rt.block_on(Reader::new(opts).read(&spec))
+    rt.block_on(Reader::new(SourceOptions::default()).read(&spec, &opts))
 }
 
 fn read(spec: &str) -> ReadResult {
@@ -54,8 +56,8 @@ fn all_platforms() -> ReadOptions {
 fn expect(img: &BuiltImage, image: Option<&str>, manifest: bool) -> ImageRecord {
     ImageRecord {
         image: image.map(str::to_string),
-        manifest_digest: manifest.then(|| img.manifest_digest.clone()),
-        config_digest: Some(img.config_digest.clone()),
+        manifest_digest: manifest.then(|| Digest::parse(&img.manifest_digest).unwrap()),
+        config_digest: Some(Digest::parse(&img.config_digest).unwrap()),
         platform: Some(Platform::parse(&img.platform).unwrap()),
         labels: img.labels.clone(),
         verified_digest: None,

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use xnat_cmd::secret::Secret;
 use xnat_cmd::source::daemon::{self, Daemon, DaemonError, DaemonOptions, API_VERSION};
-use xnat_cmd::source::{ImageRecord, ReadOptions, Reader, SourceError, SourceSpec};
+use xnat_cmd::source::{ImageRecord, ReadOptions, Reader, SourceError, SourceOptions, SourceSpec};
 use xnat_cmd::Platform;
 
 use crate::support::images::{BuiltImage, ImageBuilder};
@@ -28,16 +28,18 @@ fn small_image() -> BuiltImage {
         .build()
 }
 
-fn opts(daemon: DaemonOptions) -> ReadOptions {
-    ReadOptions {
+fn opts(daemon: DaemonOptions) -> SourceOptions {
+    SourceOptions {
         daemon,
-        ..ReadOptions::default()
+        ..SourceOptions::default()
     }
 }
 
-async fn read(opts: &ReadOptions, reference: &str) -> Result<ImageRecord, SourceError> {
+async fn read(opts: &SourceOptions, reference: &str) -> Result<ImageRecord, SourceError> {
     let spec = SourceSpec::parse(&format!("docker-daemon:{reference}")).unwrap();
-    let mut result = Reader::new(opts.clone()).read(&spec).await?;
+    let mut result = Reader::new(opts.clone())
+        .read(&spec, &ReadOptions::default())
+        .await?;
     assert_eq!(result.images.len(), 1);
     assert_eq!(result.warnings, Vec::<String>::new());
     Ok(result.images.remove(0))
@@ -50,13 +52,8 @@ fn daemon_error(e: SourceError) -> DaemonError {
     }
 }
 
-fn env(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
-    Some(
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    )
+fn env(pairs: &[(&str, &str)]) -> xnat_cmd::Env {
+    xnat_cmd::Env::from_pairs(pairs.iter().copied())
 }
 
 #[tokio::test]
@@ -450,8 +447,12 @@ async fn one_connection_serves_many_reads() {
     let o = opts(podman.daemon_options());
     let mut d = Daemon::connect(&o.daemon).await.unwrap();
     for _ in 0..3 {
-        let ra = daemon::read_with(&mut d, "xnat/a:1", &o).await.unwrap();
-        let rb = daemon::read_with(&mut d, "xnat/b:1", &o).await.unwrap();
+        let ra = daemon::read_with(&mut d, "xnat/a:1", &o, &ReadOptions::default())
+            .await
+            .unwrap();
+        let rb = daemon::read_with(&mut d, "xnat/b:1", &o, &ReadOptions::default())
+            .await
+            .unwrap();
         assert_eq!(
             ra.images[0].config_digest.as_deref(),
             Some(&*a.config_digest)
@@ -583,11 +584,12 @@ async fn one_reader_makes_one_connection_and_one_negotiation() {
         env: env(&[]),
         ..Default::default()
     }));
+    let one = ReadOptions::default();
     let spec = |r: &str| SourceSpec::parse(&format!("docker-daemon:{r}")).unwrap();
     let (sa, sb) = (spec("xnat/a:1"), spec("xnat/b:1"));
     // Started together, then once more: every read goes through the one connection.
-    let (ra, rb) = tokio::join!(reader.read(&sa), reader.read(&sb));
-    let again = reader.read(&sa).await.unwrap();
+    let (ra, rb) = tokio::join!(reader.read(&sa, &one), reader.read(&sb, &one));
+    let again = reader.read(&sa, &one).await.unwrap();
     assert_eq!(
         ra.unwrap().images[0].config_digest.as_deref(),
         Some(&*a.config_digest)

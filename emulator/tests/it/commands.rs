@@ -22,6 +22,47 @@ async fn create_returns_201_with_bare_id_and_duplicate_is_400_exact() {
     assert_eq!(stored["xnat"][0]["id"], 1);
 }
 
+/// Regression: the duplicate check and the insert took the state lock separately, so identical
+/// creates arriving together could both be stored. XNAT checks and inserts in one transaction.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn identical_creates_at_once_store_one_command() {
+    let emu = Emu::default().await;
+    let url = emu.url("/xapi/commands");
+    // Many inputs make validation (between the check and the insert before the fix) take a
+    // while, so the creates overlap there.
+    let mut cmd = hello();
+    cmd["inputs"] = (0..3000)
+        .map(|i| json!({"name": format!("in{i}"), "type": "string"}))
+        .collect();
+    let body = cmd.to_string();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let (url, body) = (url.clone(), body.clone());
+        tasks.spawn(async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .basic_auth(ADMIN.0, Some(ADMIN.1))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("request reaches the emulator");
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(a) = tasks.join_next().await {
+        answers.push(a.expect("task runs"));
+    }
+    let created = answers.iter().filter(|(s, _)| *s == 201).count();
+    let refused = answers
+        .iter()
+        .filter(|(s, b)| *s == 400 && b == DUPLICATE)
+        .count();
+    assert_eq!((created, refused), (1, 15), "{answers:?}");
+    assert_eq!(emu.running.emulator().commands().len(), 1);
+}
+
 #[tokio::test]
 async fn image_param_overrides_body_and_gets_latest() {
     let emu = Emu::default().await;

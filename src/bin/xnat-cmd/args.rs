@@ -1,15 +1,15 @@
-//! Command-line arguments (clap derive) and their resolution into library settings.
+//! Command-line arguments (clap derive); `settings.rs` resolves them, with the environment, into
+//! library settings.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
 use xnat_cmd::cosign::PublicKey;
+use xnat_cmd::limits::{
+    DEFAULT_MAX_JSON_BYTES, DEFAULT_REGISTRY_CONCURRENCY, DEFAULT_REGISTRY_IMAGE_DEADLINE,
+};
 use xnat_cmd::secret::Secret;
-use xnat_cmd::source::daemon::DaemonOptions;
-use xnat_cmd::source::registry::{default_cache_dir, RegistryOptions};
-use xnat_cmd::source::{ReadOptions, DEFAULT_MAX_JSON_BYTES};
-use xnat_cmd::Platform;
 
 use crate::output::CliError;
 
@@ -325,10 +325,10 @@ pub struct SourceArgs {
     #[arg(long, value_name = "HOST[:PORT]")]
     pub insecure_registry: Vec<String>,
     /// Requests in flight at once to one registry (HTTP/2 streams or HTTP/1.1 connections).
-    #[arg(long, value_name = "N", default_value_t = RegistryOptions::default().per_registry_concurrency)]
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_REGISTRY_CONCURRENCY)]
     pub registry_concurrency: usize,
     /// Seconds allowed for reading one image from a registry, retries included.
-    #[arg(long, value_name = "SECONDS", default_value_t = xnat_cmd::limits::DEFAULT_REGISTRY_IMAGE_DEADLINE.as_secs())]
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_REGISTRY_IMAGE_DEADLINE.as_secs())]
     pub registry_timeout: u64,
     /// Directory caching registry manifests and configs by digest, so a re-check of an
     /// unchanged tag is one HEAD request (default: $XNAT_CMD_CACHE, else
@@ -338,53 +338,6 @@ pub struct SourceArgs {
     /// Read registries without the cache (no HEAD requests, nothing written).
     #[arg(long, conflicts_with = "registry_cache")]
     pub no_registry_cache: bool,
-}
-
-impl SourceArgs {
-    pub fn read_options(&self) -> Result<ReadOptions, CliError> {
-        let platform = match &self.platform {
-            Some(p) => Platform::parse(p).map_err(CliError::usage)?,
-            None => Platform::linux_amd64(),
-        };
-        let mut registry = RegistryOptions {
-            ca_files: self.registry_ca.clone(),
-            insecure: self.insecure_registry.clone(),
-            image_deadline: std::time::Duration::from_secs(self.registry_timeout.max(1)),
-            per_registry_concurrency: self.registry_concurrency.max(1),
-            cache_dir: if self.no_registry_cache {
-                None
-            } else {
-                self.registry_cache
-                    .clone()
-                    .or_else(|| default_cache_dir(|name| std::env::var(name).ok()))
-            },
-            ..RegistryOptions::default()
-        };
-        if let Some(user) = &self.registry_user {
-            let password = match &self.registry_password_file {
-                Some(f) => secret_file("--registry-password-file", f)?,
-                None if self.registry_password_stdin => {
-                    read_password_stdin("--registry-password-stdin")?
-                }
-                None => return Err(CliError::usage(
-                    "--registry-user needs --registry-password-stdin or --registry-password-file",
-                )),
-            };
-            registry.credentials.user = Some((user.clone(), password));
-        }
-        registry.credentials.auth_file = self.registry_auth_file.clone();
-        Ok(ReadOptions {
-            platform,
-            all_platforms: self.all_platforms,
-            max_json_bytes: self.max_json_bytes,
-            daemon: DaemonOptions {
-                pull: self.pull,
-                ..DaemonOptions::default()
-            },
-            registry,
-            verify_keys: Vec::new(),
-        })
-    }
 }
 
 /// Cosign signature verification of registry images (`inspect`, `validate`, `install`,

@@ -13,8 +13,9 @@ use clap::{Args, CommandFactory};
 use clap_complete::Shell;
 use xnat_cmd::problem::Hint;
 
-use crate::args::{Cli, GlobalArgs};
+use crate::args::Cli;
 use crate::output::{self, CliError};
+use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Install, e.g.:
@@ -51,7 +52,7 @@ impl Hint for ManpageError {
     }
 }
 
-pub fn run(args: CompletionsArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub fn run(args: CompletionsArgs, _settings: &Settings) -> Result<ExitCode, CliError> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "xnat-cmd", &mut script);
     let mut text = String::from_utf8_lossy(&script).into_owned();
@@ -67,7 +68,7 @@ pub fn run(args: CompletionsArgs, _global: &GlobalArgs) -> Result<ExitCode, CliE
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn run_manpage(args: ManpageArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub fn run_manpage(args: ManpageArgs, _settings: &Settings) -> Result<ExitCode, CliError> {
     match args.dir {
         Some(dir) => {
             write_pages(&dir).map_err(|source| {

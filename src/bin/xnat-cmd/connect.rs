@@ -10,13 +10,15 @@ use xnat_cmd::xnat::{parse_base, ClientOptions, XnatClient, XnatError};
 
 use crate::args::{read_password_stdin, secret_file, XnatArgs};
 use crate::output::CliError;
+use crate::settings::Settings;
 
 /// Build the client, log in and run the preflight (role check when `will_write`).
 pub async fn connect(
     args: &XnatArgs,
+    settings: &Settings,
     will_write: bool,
 ) -> Result<(XnatClient, ServerInfo), CliError> {
-    open(prepare(args)?, will_write).await
+    open(prepare(args, settings)?, will_write).await
 }
 
 /// Log in and run the preflight on a prepared client (role check when `will_write`); the
@@ -36,26 +38,8 @@ pub async fn open(
 
 /// The client of `--xnat`/`XNAT_HOST`(`_FILE`) with its credentials resolved, nothing sent:
 /// a missing URL or credentials is a usage error before any image is read.
-pub fn prepare(args: &XnatArgs) -> Result<XnatClient, CliError> {
-    client(args)
-}
-
-fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
-    let url = match (&args.xnat, std::env::var_os("XNAT_HOST_FILE")) {
-        (Some(u), _) => u.clone(),
-        // A mounted Secret (or ConfigMap) key, like XNAT_USER_FILE / XNAT_PASS_FILE.
-        (None, Some(f)) if !f.is_empty() => {
-            secret_file("XNAT_HOST_FILE", std::path::Path::new(&f))?
-                .expose()
-                .trim()
-                .to_string()
-        }
-        _ => {
-            return Err(CliError::usage(
-                "no XNAT URL: pass --xnat URL or set XNAT_HOST (or XNAT_HOST_FILE)",
-            ))
-        }
-    };
+pub fn prepare(args: &XnatArgs, settings: &Settings) -> Result<XnatClient, CliError> {
+    let url = settings.xnat_url(args)?;
     let base = parse_base(&url).map_err(CliError::usage)?;
     let flag_password = match (&args.password_file, args.password_stdin) {
         (Some(f), _) => Some(secret_file("--password-file", f)?),
@@ -68,7 +52,7 @@ fn client(args: &XnatArgs) -> Result<XnatClient, CliError> {
         ));
     }
     let inputs =
-        CredentialInputs::from_env(args.user.clone(), flag_password, |k| std::env::var(k).ok())
+        CredentialInputs::from_env(args.user.clone(), flag_password, settings.env().lookup())
             .map_err(CliError::usage)?;
     let host = base
         .host_str()
@@ -86,6 +70,7 @@ pub fn prepare_site(
     url: &str,
     vars: (Option<&str>, Option<&str>),
     args: &XnatArgs,
+    settings: &Settings,
 ) -> Result<XnatClient, CliError> {
     let base = parse_base(url).map_err(CliError::usage)?;
     let host = base
@@ -93,7 +78,7 @@ pub fn prepare_site(
         .unwrap_or_default()
         .trim_matches(['[', ']'])
         .to_string();
-    let creds = resolve_site(name, vars, |k| std::env::var(k).ok(), &host, base.port())
+    let creds = resolve_site(name, vars, settings.env().lookup(), &host, base.port())
         .map_err(CliError::usage)?;
     build(base, creds, args)
 }
@@ -162,6 +147,7 @@ pub fn choose_sites(fleet: &Fleet, chosen: &[String]) -> Result<Vec<SiteTarget>,
 pub fn prepare_sites(
     sites: &[SiteTarget],
     xnat: &XnatArgs,
+    settings: &Settings,
 ) -> Result<Vec<Result<XnatClient, Problem>>, CliError> {
     sites::prepare_sites(sites, |site| {
         let client = match &site.url {
@@ -170,8 +156,9 @@ pub fn prepare_sites(
                 u,
                 (site.user_env.as_deref(), site.password_env.as_deref()),
                 xnat,
+                settings,
             ),
-            None => prepare(xnat),
+            None => prepare(xnat, settings),
         };
         match client {
             Ok(client) => Ok(Ok(client)),

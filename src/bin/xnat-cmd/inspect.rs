@@ -6,10 +6,11 @@ use std::process::ExitCode;
 use serde::Serialize;
 use serde_json::Value;
 use xnat_cmd::pipeline::{Image, Options, Prepared};
-use xnat_cmd::{CommandView, Platform};
+use xnat_cmd::{CommandView, Digest, Platform};
 
-use crate::args::{load_keys, GlobalArgs, InspectArgs};
+use crate::args::{load_keys, InspectArgs};
 use crate::output::{align, error, print_human, print_stdout, warn, CliError};
+use crate::settings::Settings;
 use crate::sources::{item_problem, run as read, warn_item};
 
 #[derive(Debug, Serialize)]
@@ -17,11 +18,11 @@ struct Inspected {
     source: String,
     image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    manifest_digest: Option<String>,
-    config_digest: Option<String>,
+    manifest_digest: Option<Digest>,
+    config_digest: Option<Digest>,
     /// With --verify-key: the manifest digest whose cosign signature was verified.
     #[serde(skip_serializing_if = "Option::is_none")]
-    verified_digest: Option<String>,
+    verified_digest: Option<Digest>,
     platform: Option<Platform>,
     commands: Vec<Value>,
     /// With --all-platforms: every platform's reading, and whether their labels differ.
@@ -34,18 +35,19 @@ struct Inspected {
 #[derive(Debug, Serialize)]
 struct PlatformCommands {
     platform: Option<Platform>,
-    config_digest: Option<String>,
+    config_digest: Option<Digest>,
     commands: Vec<Value>,
 }
 
-pub async fn run(args: InspectArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
-    let mut read_opts = args.source.read_options()?;
+pub async fn run(args: InspectArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+    let source = settings.source(&args.source)?;
+    let mut read_opts = source.read;
     read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
     let opts = Options {
         read: read_opts,
         ..Options::default()
     };
-    let items = read(&args.sources, false, &opts).await?;
+    let items = read(&args.sources, false, &source.run, &opts).await?;
     let mut results = Vec::new();
     let mut failed = false;
     for item in &items {

@@ -8,13 +8,14 @@ use xnat_cmd::pipeline::{self, Options};
 use xnat_cmd::plan::{plan, Action, PlanOptions};
 use xnat_cmd::problem::Problem;
 
-use crate::args::{load_keys, GlobalArgs, InstallArgs};
+use crate::args::{load_keys, InstallArgs};
 use crate::connect::{open, prepare};
 use crate::output::{error, print_human, print_stdout, warn, CliError};
 use crate::report::outcome_lines;
+use crate::settings::Settings;
 use crate::sources::{report_items, run as read};
 
-pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: InstallArgs, settings: &Settings) -> Result<ExitCode, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
         return Err(CliError::usage("--image applies to one SOURCE only"));
     }
@@ -33,7 +34,8 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
             "--verify-key installs the verified image under its own repository and digest: drop --image",
         ));
     }
-    let mut read_opts = args.source.read_options()?;
+    let source = settings.source(&args.source)?;
+    let mut read_opts = source.read;
     read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
     let opts = Options {
         read: read_opts,
@@ -42,8 +44,8 @@ pub async fn run(args: InstallArgs, _global: &GlobalArgs) -> Result<ExitCode, Cl
         need_reference: true,
     };
     // URL and credentials first: a missing one is a usage error before any image is read.
-    let client = prepare(&args.xnat)?;
-    let items = read(&args.sources, false, &opts).await?;
+    let client = prepare(&args.xnat, settings)?;
+    let items = read(&args.sources, false, &source.run, &opts).await?;
     report_items(&items);
     let Some(desired) = pipeline::desired(&items) else {
         error(&Problem::new(

@@ -12,11 +12,12 @@ use xnat_cmd::labels::dockerfile_line;
 use xnat_cmd::pipeline::{prepare_for_label, read_command_file};
 use xnat_cmd::problem::Problem;
 
-use crate::args::{GlobalArgs, LabelArgs};
+use crate::args::LabelArgs;
 use crate::output::{self, CliError};
+use crate::settings::Settings;
 use crate::validate::{human, verdict};
 
-pub fn run(args: LabelArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub fn run(args: LabelArgs, _settings: &Settings) -> Result<ExitCode, CliError> {
     let mut commands: Vec<Value> = Vec::new();
     let mut verdicts = Vec::new();
     for path in &args.files {

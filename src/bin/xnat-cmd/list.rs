@@ -5,12 +5,13 @@ use std::process::ExitCode;
 
 use xnat_cmd::xnat::listing::{installed, Installed};
 
-use crate::args::{GlobalArgs, ListArgs};
+use crate::args::ListArgs;
 use crate::connect::connect;
 use crate::output::{align, print_human, print_stdout, CliError};
+use crate::settings::Settings;
 
-pub async fn run(args: ListArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
-    let (client, _info) = connect(&args.xnat, false).await?;
+pub async fn run(args: ListArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+    let (client, _info) = connect(&args.xnat, settings, false).await?;
     let result = installed(&client).await;
     client.logout().await;
     let listed = result.map_err(|e| CliError::work_of(&e))?;

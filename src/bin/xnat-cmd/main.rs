@@ -11,6 +11,7 @@ mod output;
 mod progress;
 mod report;
 mod schema;
+mod settings;
 mod sources;
 mod status;
 mod sync;
@@ -23,6 +24,7 @@ use clap::Parser;
 
 use args::{Cli, Command};
 use output::CliError;
+use settings::Settings;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -45,7 +47,9 @@ fn main() -> ExitCode {
             };
         }
     };
-    output::init_logging(cli.global.verbose);
+    // The one read of the process environment; everything below gets this snapshot.
+    let settings = Settings::resolve(&cli.global, xnat_cmd::Env::from_process());
+    output::init_logging(&settings);
     // One thread: the work is network- and file-bound (blocking file reads go to tokio's
     // blocking pool), and a single thread measurably cuts CPU and context switches when many
     // registry reads run at once.
@@ -56,25 +60,26 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return output::report(CliError::work(e)),
     };
-    let result = runtime.block_on(run(cli));
+    let result = runtime.block_on(run(cli, settings));
     match result {
         Ok(code) => code,
         Err(e) => output::report(e),
     }
 }
 
-async fn run(cli: Cli) -> Result<ExitCode, CliError> {
+async fn run(cli: Cli, settings: Settings) -> Result<ExitCode, CliError> {
+    let s = &settings;
     match cli.command {
-        Command::Inspect(a) => inspect::run(a, &cli.global).await,
-        Command::Validate(a) => validate::run(a, &cli.global).await,
-        Command::Label(a) => label::run(a, &cli.global),
-        Command::Install(a) => install::run(a, &cli.global).await,
-        Command::List(a) => list::run(a, &cli.global).await,
-        Command::Uninstall(a) => uninstall::run(a, &cli.global).await,
-        Command::Sync(a) => sync::run(a, &cli.global).await,
-        Command::Status(a) => status::run(a, &cli.global).await,
-        Command::Schema(a) => schema::run(a, &cli.global),
-        Command::Completions(a) => completions::run(a, &cli.global),
-        Command::Manpage(a) => completions::run_manpage(a, &cli.global),
+        Command::Inspect(a) => inspect::run(a, s).await,
+        Command::Validate(a) => validate::run(a, s).await,
+        Command::Label(a) => label::run(a, s),
+        Command::Install(a) => install::run(a, s).await,
+        Command::List(a) => list::run(a, s).await,
+        Command::Uninstall(a) => uninstall::run(a, s).await,
+        Command::Sync(a) => sync::run(a, s).await,
+        Command::Status(a) => status::run(a, s).await,
+        Command::Schema(a) => schema::run(a, s),
+        Command::Completions(a) => completions::run(a, s),
+        Command::Manpage(a) => completions::run_manpage(a, s),
     }
 }

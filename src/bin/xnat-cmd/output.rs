@@ -122,17 +122,14 @@ pub fn print_stdout(text: &str) -> Result<(), CliError> {
     }
 }
 
-pub fn init_logging(verbose: u8) {
+pub fn init_logging(settings: &crate::settings::Settings) {
     use tracing_subscriber::EnvFilter;
-    let default = match verbose {
-        0 => "warn",
-        1 => "xnat_cmd=info",
-        _ => "xnat_cmd=debug",
-    };
-    let filter =
-        EnvFilter::try_from_env("XNAT_CMD_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let log = &settings.log_filter;
+    let filter = (log.from_env.as_deref())
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(log.default));
     // Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let ansi = std::io::stderr().is_terminal() && !settings.no_color;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)

@@ -7,8 +7,8 @@ use clap::{Args, ValueEnum};
 
 use xnat_cmd::schema::Which;
 
-use crate::args::GlobalArgs;
 use crate::output::{self, CliError};
+use crate::settings::Settings;
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
@@ -24,7 +24,7 @@ pub enum SchemaKind {
     Fleet,
 }
 
-pub fn run(args: SchemaArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub fn run(args: SchemaArgs, _settings: &Settings) -> Result<ExitCode, CliError> {
     let which = match args.which {
         SchemaKind::Command => Which::Command,
         SchemaKind::Fleet => Which::Fleet,

@@ -9,23 +9,26 @@ use xnat_cmd::fleet::run::{self, ImageReads, Loaded, Selection};
 use xnat_cmd::fleet::Fleet;
 use xnat_cmd::pipeline::{self, merge_repeated, Item, ItemError, Options, Prepared};
 use xnat_cmd::problem::{problem, Problem};
+use xnat_cmd::source::SourceOptions;
 use xnat_cmd::Severity;
 
 use crate::args::SourceArgs;
 use crate::output::{self, error, warn, CliError};
 use crate::progress::Progress;
+use crate::settings::Settings;
 
 /// Classify `texts` (command files too when `allow_files`), then read and prepare them all.
 pub async fn run(
     texts: &[String],
     allow_files: bool,
+    source: &SourceOptions,
     opts: &Options,
 ) -> Result<Vec<Item>, CliError> {
     let inputs = pipeline::classify_all(texts, allow_files).map_err(|e| CliError::usage_of(&e))?;
     if !opts.read.verify_keys.is_empty() {
         pipeline::check_verifiable(texts, &inputs).map_err(|e| CliError::usage_of(&e))?;
     }
-    Ok(pipeline::run(texts, &inputs, opts).await)
+    Ok(pipeline::run(texts, &inputs, source, opts).await)
 }
 
 /// Print an item's warnings, `warning: INPUT: …`.
@@ -97,9 +100,11 @@ pub async fn read_fleet_images(
     fleet: &Fleet,
     shown: &str,
     source: &SourceArgs,
+    settings: &Settings,
     progress: &Progress,
 ) -> Result<Loaded, CliError> {
-    let reads = ImageReads::new(fleet, shown, &source.read_options()?)
+    let source = settings.source(source)?;
+    let reads = ImageReads::new(fleet, shown, source.run, &source.read)
         .map_err(|e| CliError::Usage(e.problem()))?;
     progress.start("reading images", reads.len());
     let items = reads.read(&|_| progress.inc()).await;
@@ -118,9 +123,10 @@ pub async fn load_fleet(
     fleet: &Fleet,
     shown: &str,
     source: &SourceArgs,
+    settings: &Settings,
     progress: &Progress,
 ) -> Result<Loaded, CliError> {
-    let loaded = read_fleet_images(fleet, shown, source, progress).await?;
+    let loaded = read_fleet_images(fleet, shown, source, settings, progress).await?;
     for image in &loaded.images {
         warn_item(&image.item);
         match &image.selection {

@@ -13,11 +13,12 @@ use xnat_cmd::problem::{problem, Problem};
 use xnat_cmd::status::push::{PushOptions, Pushgateway};
 use xnat_cmd::status::{prometheus, DriftKind, SiteStatus, StatusJob};
 
-use crate::args::{secret_file, GlobalArgs, StatusArgs};
+use crate::args::{secret_file, StatusArgs};
 use crate::connect::{choose_sites, prepare_sites};
 use crate::output::{align, error, print_human, print_stdout, CliError};
 use crate::progress::Progress;
 use crate::report::{failed_list, FailedImage};
+use crate::settings::Settings;
 use crate::sources::{load_fleet, read_fleet};
 
 #[derive(Serialize)]
@@ -43,7 +44,7 @@ fn is_fleet_file(inputs: &[String]) -> bool {
     }
 }
 
-pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitCode, CliError> {
     let (fleet, shown) = if is_fleet_file(&args.inputs) {
         let shown = args.inputs[0].clone();
         if args.source.platform.is_some() || args.source.all_platforms {
@@ -68,9 +69,9 @@ pub async fn run(args: StatusArgs, _global: &GlobalArgs) -> Result<ExitCode, Cli
     let sites = choose_sites(&fleet, &args.sites)?;
     // Before any image is read: a mistake in the gateway's flags is a usage error.
     let gateway = pushgateway(&args)?;
-    let clients = prepare_sites(&sites, &args.xnat)?;
+    let clients = prepare_sites(&sites, &args.xnat, settings)?;
     let progress = Progress::new(args.json);
-    let loaded = load_fleet(&fleet, &shown, &args.source, &progress).await?;
+    let loaded = load_fleet(&fleet, &shown, &args.source, settings, &progress).await?;
     if loaded.invalid() {
         error(&Problem::new(
             "invalid commands are declared: sync would refuse them; fix them and check again",

@@ -11,11 +11,12 @@ use xnat_cmd::fleet::sites::for_each_site;
 use xnat_cmd::problem::Problem;
 use xnat_cmd::sync::{SiteReport, SyncJob};
 
-use crate::args::{GlobalArgs, SyncArgs};
+use crate::args::SyncArgs;
 use crate::connect::{choose_sites, prepare_sites};
 use crate::output::{align, error, print_human, print_stdout, warn, CliError};
 use crate::progress::Progress;
 use crate::report::{failed_list, outcome_lines, removal_lines, FailedImage};
+use crate::settings::Settings;
 use crate::sources::{load_fleet, read_fleet};
 
 #[derive(Serialize)]
@@ -27,7 +28,7 @@ struct SyncReport<'a> {
     sites: &'a [SiteReport],
 }
 
-pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: SyncArgs, settings: &Settings) -> Result<ExitCode, CliError> {
     if args.source.platform.is_some() || args.source.all_platforms {
         return Err(CliError::usage(
             "sync reads each image's `platform:` from the fleet file: drop --platform/--all-platforms",
@@ -40,10 +41,10 @@ pub async fn run(args: SyncArgs, _global: &GlobalArgs) -> Result<ExitCode, CliEr
         )));
     }
     let sites = choose_sites(&fleet, &args.sites)?;
-    let clients = prepare_sites(&sites, &args.xnat)?;
+    let clients = prepare_sites(&sites, &args.xnat, settings)?;
 
     let progress = Progress::new(args.json);
-    let loaded = load_fleet(&fleet, &shown, &args.source, &progress).await?;
+    let loaded = load_fleet(&fleet, &shown, &args.source, settings, &progress).await?;
     if loaded.invalid() {
         error(&Problem::new(
             "nothing was written to any site: fix the invalid commands above and run again",

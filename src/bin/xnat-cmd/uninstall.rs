@@ -4,34 +4,36 @@
 use std::process::ExitCode;
 
 use xnat_cmd::apply::Removal;
-use xnat_cmd::command::lenient_i64;
+use xnat_cmd::command::command_with_id;
 use xnat_cmd::pipeline::Options;
 use xnat_cmd::plan::uninstall_matches;
 use xnat_cmd::problem::Problem;
 
-use crate::args::{GlobalArgs, UninstallArgs};
+use crate::args::UninstallArgs;
 use crate::connect::{open, prepare};
 use crate::output::{error, print_human, print_stdout, warn, CliError};
 use crate::report::removal_lines;
+use crate::settings::Settings;
 use crate::sources::{item_problem, run as read, warn_item};
 
-pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitCode, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
         return Err(CliError::usage("--image applies to one SOURCE only"));
     }
     // URL and credentials first: a missing one is a usage error before any image is read.
-    let client = prepare(&args.xnat)?;
+    let client = prepare(&args.xnat, settings)?;
     // (name, image) pairs wanted gone, from the sources.
     let mut wanted: Vec<(String, String)> = Vec::new();
     if !args.sources.is_empty() {
+        let source = settings.source(&args.source)?;
         let opts = Options {
-            read: args.source.read_options()?,
+            read: source.read,
             image: args.image.clone(),
             need_reference: true,
             ..Options::default()
         };
         let mut failed = false;
-        for item in read(&args.sources, false, &opts).await? {
+        for item in read(&args.sources, false, &source.run, &opts).await? {
             warn_item(&item);
             match &item.outcome {
                 Ok(images) => {
@@ -75,10 +77,7 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
             }
         };
         for id in &args.ids {
-            match installed
-                .iter()
-                .find(|c| c.get("id").and_then(lenient_i64) == Some(*id))
-            {
+            match command_with_id(&installed, *id) {
                 Some(c) => push(c),
                 None => unknown_ids.push(*id),
             }
@@ -107,9 +106,7 @@ pub async fn run(args: UninstallArgs, _global: &GlobalArgs) -> Result<ExitCode, 
         }
         if !args.dry_run {
             for t in &mut targets {
-                t.remove(&client)
-                    .await
-                    .map_err(|e| CliError::work_of(&e))?;
+                t.remove(&client).await.map_err(|e| CliError::work_of(&e))?;
             }
         }
         Ok::<_, CliError>(targets)

@@ -18,9 +18,10 @@ use xnat_cmd::pipeline::{Options, Prepared};
 use xnat_cmd::problem::Problem;
 use xnat_cmd::Severity;
 
-use crate::args::{load_keys, GlobalArgs, ValidateArgs};
+use crate::args::{load_keys, ValidateArgs};
 use crate::output::{self, CliError};
 use crate::progress::Progress;
+use crate::settings::Settings;
 use crate::sources::{item_problem, read_fleet_images, run as read, warn_item};
 
 /// One finding in the JSON report.
@@ -86,18 +87,19 @@ pub fn verdict(source: &str, p: &Prepared, image_flag: bool) -> Verdict {
     }
 }
 
-pub async fn run(args: ValidateArgs, _global: &GlobalArgs) -> Result<ExitCode, CliError> {
+pub async fn run(args: ValidateArgs, settings: &Settings) -> Result<ExitCode, CliError> {
     if args.inputs.iter().any(|i| is_fleet_file(i)) {
-        return fleets(&args).await;
+        return fleets(&args, settings).await;
     }
-    let mut read_opts = args.source.read_options()?;
+    let source = settings.source(&args.source)?;
+    let mut read_opts = source.read;
     read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
     let opts = Options {
         read: read_opts,
         image: args.image.clone(),
         ..Options::default()
     };
-    let items = read(&args.inputs, true, &opts).await?;
+    let items = read(&args.inputs, true, &source.run, &opts).await?;
     let mut verdicts = Vec::new();
     let mut failed: Vec<(&str, Problem)> = Vec::new();
     for item in &items {
@@ -220,7 +222,7 @@ pub fn is_fleet_file(arg: &str) -> bool {
 /// `validate FLEET...`: every mistake of every file first (exit 2), then each declared image
 /// read (its own platform, pin-digest and `verify:`) and each selected command checked with
 /// the image injected, as `sync` installs it.
-async fn fleets(args: &ValidateArgs) -> Result<ExitCode, CliError> {
+async fn fleets(args: &ValidateArgs, settings: &Settings) -> Result<ExitCode, CliError> {
     if let Some(other) = args.inputs.iter().find(|i| !is_fleet_file(i)) {
         return Err(CliError::usage(format!(
             "`{other}` is not a fleet file: validate fleet files (.yaml, .yml) on their own, command files and images in another run"
@@ -258,7 +260,7 @@ async fn fleets(args: &ValidateArgs) -> Result<ExitCode, CliError> {
     let mut verdicts = Vec::new();
     let mut failed: Vec<(String, Problem)> = Vec::new();
     for (fleet, shown) in &parsed {
-        let loaded = read_fleet_images(fleet, shown, &args.source, &quiet).await?;
+        let loaded = read_fleet_images(fleet, shown, &args.source, settings, &quiet).await?;
         for (entry, image) in fleet.images.iter().zip(&loaded.images) {
             warn_item(&image.item);
             // Named as the file names it, with where: `fleet.yaml:3 ghcr.io/lab/tool:1`.

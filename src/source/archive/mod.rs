@@ -231,14 +231,14 @@ fn record(
     entry: &str,
     config: &[u8],
     image: Option<String>,
-    manifest_digest: Option<String>,
+    manifest_digest: Option<Digest>,
 ) -> Result<ImageRecord, ArchiveError> {
     let parsed =
         manifest::ImageConfig::parse(config, entry).map_err(|e| doc_error(path, entry, e))?;
     Ok(ImageRecord {
         image,
         manifest_digest,
-        config_digest: Some(Digest::sha256_of(config).to_string()),
+        config_digest: Some(Digest::sha256_of(config)),
         platform: parsed.platform(),
         labels: parsed.labels(),
         verified_digest: None,

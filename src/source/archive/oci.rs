@@ -234,7 +234,7 @@ fn resolve(
                 &config_entry,
                 &config,
                 image.clone(),
-                Some(digest.to_string()),
+                Some(digest.clone()),
             )?;
             out.images.push(rec);
             Ok(())

@@ -22,43 +22,29 @@ pub use client::{Daemon, API_VERSION};
 pub use endpoint::{Address, Candidate};
 pub use pull::discovered_credentials;
 
-use super::{ImageRecord, ReadOptions, ReadResult};
+use super::{ImageRecord, ReadOptions, ReadResult, SourceOptions};
+use crate::digest::Digest;
+use crate::env::Env;
 use crate::platform::Platform;
 use crate::reference::{familiar, same_repository, xnat_default_tag};
 
 /// How to reach the daemon and what to do when the image is not there.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct DaemonOptions {
     /// Pull the image through the daemon when it is not local.
     pub pull: bool,
     /// Daemon address (`unix:///PATH`, `tcp://HOST:PORT`) overriding `DOCKER_HOST` and the rest.
     pub host: Option<String>,
-    /// The environment to find the daemon from, instead of the process's (tests, embedding).
-    /// A key that is absent here is unset.
-    pub env: Option<BTreeMap<String, String>>,
+    /// The environment the daemon is found with (`DOCKER_HOST`, `DOCKER_CONTEXT`, …) and a
+    /// `--pull`'s credentials are looked up in: the run's snapshot in the CLI; empty by default
+    /// (only the default sockets are tried). Its `Debug` shows names only.
+    pub env: Env,
 }
 
 impl DaemonOptions {
-    /// Run `f` with this options' environment: the given map, else the process's.
+    /// Run `f` with this options' environment.
     pub(crate) fn with_env<T>(&self, f: impl FnOnce(endpoint::EnvLookup<'_>) -> T) -> T {
-        match &self.env {
-            Some(map) => f(&|k: &str| map.get(k).cloned()),
-            None => f(&|k: &str| std::env::var(k).ok()),
-        }
-    }
-}
-
-impl fmt::Debug for DaemonOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The environment may hold secrets: show its keys only.
-        f.debug_struct("DaemonOptions")
-            .field("pull", &self.pull)
-            .field("host", &self.host)
-            .field(
-                "env",
-                &self.env.as_ref().map(|m| m.keys().collect::<Vec<_>>()),
-            )
-            .finish()
+        f(&|k: &str| self.env.var(k).map(str::to_string))
     }
 }
 
@@ -205,11 +191,15 @@ pub enum DaemonError {
     MissingAfterPull { reference: String, endpoint: String },
 }
 
-/// Read `reference`'s labels from the daemon the options point at.
-pub async fn read(reference: &str, opts: &ReadOptions) -> Result<ReadResult, DaemonError> {
+/// Read `reference`'s labels from the daemon the run's options point at.
+pub async fn read(
+    reference: &str,
+    source: &SourceOptions,
+    opts: &ReadOptions,
+) -> Result<ReadResult, DaemonError> {
     check_reference(reference)?;
-    let mut daemon = Daemon::connect(&opts.daemon).await?;
-    read_with(&mut daemon, reference, opts).await
+    let mut daemon = Daemon::connect(&source.daemon).await?;
+    read_with(&mut daemon, reference, source, opts).await
 }
 
 /// A run's daemon connection: found, connected and version-negotiated on the first read, then
@@ -227,18 +217,19 @@ impl Session {
     pub async fn read(
         &self,
         reference: &str,
+        source: &SourceOptions,
         opts: &ReadOptions,
     ) -> Result<ReadResult, DaemonError> {
         check_reference(reference)?;
         let daemon = self
             .daemon
             .get_or_try_init(|| async {
-                Daemon::connect(&opts.daemon)
+                Daemon::connect(&source.daemon)
                     .await
                     .map(tokio::sync::Mutex::new)
             })
             .await?;
-        read_with(&mut *daemon.lock().await, reference, opts).await
+        read_with(&mut *daemon.lock().await, reference, source, opts).await
     }
 }
 
@@ -246,15 +237,16 @@ impl Session {
 pub async fn read_with(
     daemon: &mut Daemon,
     reference: &str,
+    source: &SourceOptions,
     opts: &ReadOptions,
 ) -> Result<ReadResult, DaemonError> {
     check_reference(reference)?;
     let inspect = match inspect(daemon, reference, opts.max_json_bytes).await? {
         Some(v) => v,
-        None if opts.daemon.pull => {
+        None if source.daemon.pull => {
             // Looked up only now: a read of a local image never touches credential files.
             let credentials =
-                discovered_credentials(reference, &opts.registry, &opts.daemon).await?;
+                discovered_credentials(reference, &source.registry, &source.daemon).await?;
             pull::pull(
                 daemon,
                 reference,
@@ -383,6 +375,8 @@ fn record(given: &str, v: &Value, warnings: &mut Vec<String>) -> ImageRecord {
     };
     let (repo_tags, repo_digests) = (strings("RepoTags"), strings("RepoDigests"));
     let id = v.get("Id").and_then(Value::as_str).map(full_id);
+    // The id as a digest (`sha256:<hex>`); a daemon's id that is not one names no config.
+    let config_digest = id.as_deref().and_then(|id| Digest::parse(id).ok());
     let by_id = id
         .as_deref()
         .is_some_and(|id| is_id_of(given, id, &repo_tags));
@@ -392,7 +386,7 @@ fn record(given: &str, v: &Value, warnings: &mut Vec<String>) -> ImageRecord {
         Some(xnat_default_tag(given))
     };
     let manifest_digest = match given.split_once('@') {
-        Some((_, digest)) if !by_id => Some(digest.to_string()),
+        Some((_, digest)) if !by_id => Digest::parse(digest).ok(),
         _ => pick_repo_digest(image.as_deref(), &repo_digests),
     };
     let text = |key: &str| v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty());
@@ -422,7 +416,7 @@ fn record(given: &str, v: &Value, warnings: &mut Vec<String>) -> ImageRecord {
     ImageRecord {
         image,
         manifest_digest,
-        config_digest: id,
+        config_digest,
         platform,
         labels,
         verified_digest: None,
@@ -460,8 +454,8 @@ fn without_podman_localhost(name: &str) -> &str {
 
 /// The manifest digest for `image` among `RepoDigests` (`repo@sha256:…`): the entry of the
 /// same repository, else the first.
-fn pick_repo_digest(image: Option<&str>, repo_digests: &[String]) -> Option<String> {
-    let digest_of = |rd: &String| rd.split_once('@').map(|(_, d)| d.to_string());
+fn pick_repo_digest(image: Option<&str>, repo_digests: &[String]) -> Option<Digest> {
+    let digest_of = |rd: &String| rd.split_once('@').and_then(|(_, d)| Digest::parse(d).ok());
     let same_repo = image.and_then(|img| {
         let img = without_podman_localhost(img);
         repo_digests

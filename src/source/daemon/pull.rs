@@ -6,9 +6,6 @@ use bytes::Buf;
 use http_body_util::BodyExt;
 use hyper::{Method, StatusCode};
 
-use std::path::PathBuf;
-
-use super::endpoint::EnvLookup;
 use super::{status_message, Daemon, DaemonError, DaemonOptions};
 use crate::credentials::{Chain, Credential, CredentialEnv};
 use crate::platform::Platform;
@@ -30,26 +27,11 @@ pub async fn discovered_credentials(
     let Ok(r) = Reference::parse(reference) else {
         return Ok(None);
     };
-    let cred_env = daemon.with_env(credential_env);
-    let chain = Chain::new(&registry.credentials, &cred_env)?;
+    let chain = Chain::new(&registry.credentials, &CredentialEnv::from_env(&daemon.env))?;
     Ok(chain
         .lookup(&r.registry, &r.repository)
         .await?
         .map(|found| (found.credential, r.auth_key().to_string())))
-}
-
-/// The credential chain's environment, read from the daemon's.
-fn credential_env(env: EnvLookup<'_>) -> CredentialEnv {
-    let path = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    CredentialEnv {
-        home: path("HOME"),
-        docker_config: path("DOCKER_CONFIG"),
-        docker_auth_config: env("DOCKER_AUTH_CONFIG").filter(|v| !v.trim().is_empty()),
-        registry_auth_file: path("REGISTRY_AUTH_FILE"),
-        xdg_runtime_dir: path("XDG_RUNTIME_DIR"),
-        xdg_config_home: path("XDG_CONFIG_HOME"),
-        path: env("PATH").map(Into::into),
-    }
 }
 
 /// `X-Registry-Auth`: base64url (with padding, as the Go client's `base64.URLEncoding`) of

@@ -42,8 +42,7 @@ fn realm_on_registry(realm: &str, registry: &str) -> bool {
     authority.eq_ignore_ascii_case(registry)
 }
 
-/// The token spec's default and minimum lifetime.
-const DEFAULT_TOKEN_SECONDS: u64 = 60;
+use crate::limits::{DEFAULT_TOKEN_SECONDS, MAX_BATCH_SCOPES};
 
 #[derive(Debug, Clone)]
 struct Token {
@@ -78,11 +77,6 @@ impl Token {
 /// One scope's token; its async lock is held while the token is fetched, which is what makes
 /// concurrent reads of one repository share a single token request.
 type TokenSlot = tokio::sync::Mutex<Option<Token>>;
-
-/// Most scopes asked for in one token request: the token (a JWT listing every grant) travels
-/// in each request's `Authorization` header, which servers cap at 8–16 KiB; 16 repositories
-/// keep it near 2 KiB.
-const MAX_BATCH_SCOPES: usize = 16;
 
 /// Scopes the run announced it will need on one registry, fetched with one token request.
 #[derive(Debug, Default)]

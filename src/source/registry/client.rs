@@ -37,7 +37,7 @@ impl<T> Drop for AbortOnDrop<T> {
 
 impl RegistryClient {
     pub fn new(opts: &RegistryOptions) -> Result<Self, RegistryError> {
-        let chain = Chain::new(&opts.credentials, &CredentialEnv::from_process())?;
+        let chain = Chain::new(&opts.credentials, &CredentialEnv::from_env(&opts.env))?;
         Self::with_chain(opts, chain)
     }
 

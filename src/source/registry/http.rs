@@ -68,7 +68,7 @@ impl Clients {
         // itself be `https://`, and then the request needs the verifying client.
         let direct_http = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
             .iter()
-            .all(|v| !matches!(std::env::var_os(v), Some(s) if !s.is_empty()));
+            .all(|v| !matches!(opts.env.var_os(v), Some(s) if !s.is_empty()));
         Ok(Clients {
             connect_timeout: opts.connect_timeout,
             extra_roots,

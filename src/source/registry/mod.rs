@@ -38,6 +38,7 @@ pub use challenge::Challenge;
 pub use client::RegistryClient;
 
 use crate::credentials::{CredentialError, CredentialOptions};
+use crate::env::Env;
 use crate::reference::ReferenceError;
 use crate::source::manifest::ManifestError;
 
@@ -56,14 +57,16 @@ pub struct RegistryOptions {
     pub max_retries: u32,
     /// Longest `Retry-After` honoured on 429.
     pub max_retry_after: Duration,
-    /// Requests in flight at once to one registry. 32: a registry across the internet answers
-    /// in tens of milliseconds, and with 8 a 40-image run spent most of its time queued
-    /// (`scripts/bench-sync.sh` with its 30 ms proxy: 428 ms at 8, 205 ms at 32; loopback runs
-    /// unchanged).
+    /// Requests in flight at once to one registry (default
+    /// [`crate::limits::DEFAULT_REGISTRY_CONCURRENCY`]); 0 counts as 1.
     pub per_registry_concurrency: usize,
     /// Digest-keyed manifest/config cache (`--registry-cache`); `None` (the library default)
     /// reads without one. With it, a re-check of a cached tag is one `HEAD`.
     pub cache_dir: Option<PathBuf>,
+    /// The environment the credential chain and the proxy check read: the run's snapshot in
+    /// the CLI; empty by default (no ambient credentials, no proxy). Its `Debug` shows names
+    /// only.
+    pub env: Env,
 }
 
 impl Default for RegistryOptions {
@@ -76,8 +79,9 @@ impl Default for RegistryOptions {
             image_deadline: crate::limits::DEFAULT_REGISTRY_IMAGE_DEADLINE,
             max_retries: crate::limits::MAX_RETRIES,
             max_retry_after: crate::limits::MAX_RETRY_AFTER,
-            per_registry_concurrency: 32,
+            per_registry_concurrency: crate::limits::DEFAULT_REGISTRY_CONCURRENCY,
             cache_dir: None,
+            env: Env::default(),
         }
     }
 }

@@ -25,22 +25,17 @@ application/vnd.docker.distribution.manifest.v1+prettyjws;q=0.5, \
 application/vnd.docker.distribution.manifest.v1+json;q=0.5";
 
 /// What a manifest request names: a tag, or a digest the answer is verified against.
-enum Target {
+pub(super) enum Target {
     Tag(String),
     Digest(Digest),
 }
 
 impl Target {
     /// The reference's digest when it is pinned, else its tag (or `latest`).
-    fn of(r: &Reference, what: &str) -> Result<Target, ManifestError> {
+    fn of(r: &Reference) -> Target {
         match &r.digest {
-            Some(text) => Digest::parse(text).map(Target::Digest).map_err(|_| {
-                ManifestError::UnsupportedDigest {
-                    what: what.to_string(),
-                    digest: text.clone(),
-                }
-            }),
-            None => Ok(Target::Tag(r.manifest_target().to_string())),
+            Some(digest) => Target::Digest(digest.clone()),
+            None => Target::Tag(r.manifest_target().to_string()),
         }
     }
 }
@@ -98,7 +93,7 @@ impl Run {
     ) -> Result<ReadResult, RegistryError> {
         let mut result = ReadResult::default();
         let what = format!("manifest of `{r}`");
-        let target = Target::of(r, &what)?;
+        let target = Target::of(r);
         let top = self
             .manifest(r, &target, opts, &what, &mut result.warnings)
             .await?;
@@ -117,7 +112,7 @@ impl Run {
             None
         } else {
             self.verify_signature(r, &top_digest, opts).await?;
-            Some(top_digest.to_string())
+            Some(top_digest.clone())
         };
         let image = Some(r.typed_with_tag());
         match doc {
@@ -153,7 +148,7 @@ impl Run {
                     };
                     let mut rec = self.config(r, &m.config, opts).await?;
                     rec.image = image.clone();
-                    rec.manifest_digest = Some(digest.to_string());
+                    rec.manifest_digest = Some(digest);
                     if rec.platform.is_none() {
                         rec.platform = d.platform.as_ref().map(|p| p.to_platform());
                     }
@@ -164,7 +159,7 @@ impl Run {
             ManifestDoc::Image(m) => {
                 let mut rec = self.config(r, &m.config, opts).await?;
                 rec.image = image;
-                rec.manifest_digest = Some(top_digest.to_string());
+                rec.manifest_digest = Some(top_digest);
                 rec.verified_digest = verified;
                 result.images.push(rec);
             }
@@ -180,7 +175,7 @@ impl Run {
                 let cfg = ImageConfig::parse(first.v1_compatibility.as_bytes(), &cfg_what)?;
                 result.images.push(ImageRecord {
                     image,
-                    manifest_digest: Some(top_digest.to_string()),
+                    manifest_digest: Some(top_digest),
                     config_digest: None,
                     platform: cfg.platform(),
                     labels: cfg.labels(),
@@ -281,7 +276,7 @@ impl Run {
         Ok(ImageRecord {
             image: None,
             manifest_digest: None,
-            config_digest: Some(digest.to_string()),
+            config_digest: Some(digest.clone()),
             platform: cfg.platform(),
             labels: cfg.labels(),
             verified_digest: None,

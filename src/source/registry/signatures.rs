@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
-use super::read::{Run, MANIFEST_ACCEPT};
+use super::read::{Run, Target, MANIFEST_ACCEPT};
 use super::RegistryError;
 use crate::cosign::{self, Accepted, Candidate, SIGNATURE_ANNOTATION, SIGNATURE_ARTIFACT_TYPE};
-use crate::digest::Digest;
+use crate::digest::{Algorithm, Digest};
 use crate::reference::Reference;
 use crate::source::manifest::{self, ManifestDoc, ManifestError};
 use crate::source::ReadOptions;
@@ -46,13 +46,13 @@ impl Run {
         for d in referrers.unwrap_or_default() {
             let origin = format!("referrer {d}");
             candidates.extend(
-                self.signature_layers(r, d.as_str(), &origin, opts, &mut payloads)
+                self.signature_layers(r, &Target::Digest(d), &origin, opts, &mut payloads)
                     .await?,
             );
         }
         let tag = cosign::signature_tag(digest);
         candidates.extend(
-            self.signature_layers(r, &tag, &tag, opts, &mut payloads)
+            self.signature_layers(r, &Target::Tag(tag.clone()), &tag, opts, &mut payloads)
                 .await?,
         );
         let looked = if has_api {
@@ -128,7 +128,7 @@ impl Run {
     async fn signature_layers(
         &self,
         r: &Reference,
-        target: &str,
+        target: &Target,
         origin: &str,
         opts: &ReadOptions,
         payloads: &mut Payloads,
@@ -141,13 +141,17 @@ impl Run {
         {
             Ok(f) => f,
             Err(e) if is_not_found(&e) => {
-                tracing::debug!(reference = %r, target, "no signature manifest");
+                tracing::debug!(reference = %r, %target, "no signature manifest");
                 return Ok(Vec::new());
             }
             Err(e) => return Err(e),
         };
-        if let Some(d) = Digest::parse_sha256(target) {
-            d.verify(&f.body, &what).map_err(ManifestError::from)?;
+        // Only sha256 is verified (see `crate::digest`); a tag is not a digest.
+        match target {
+            Target::Digest(d) if d.algorithm() == Algorithm::Sha256 => {
+                d.verify(&f.body, &what).map_err(ManifestError::from)?;
+            }
+            _ => {}
         }
         let ManifestDoc::Image(m) =
             manifest::parse_manifest(&f.body, f.content_type.as_deref(), &what)?
@@ -156,7 +160,7 @@ impl Run {
         };
         let mut out = Vec::new();
         if m.layers.len() > MAX_SIGNATURE_LAYERS {
-            tracing::info!(reference = %r, target, layers = m.layers.len(), "only the first {MAX_SIGNATURE_LAYERS} signature layers are checked");
+            tracing::info!(reference = %r, %target, layers = m.layers.len(), "only the first {MAX_SIGNATURE_LAYERS} signature layers are checked");
         }
         for (i, layer) in m.layers.iter().take(MAX_SIGNATURE_LAYERS).enumerate() {
             let layer_what = format!("signature layer {i} of {target} of `{r}`");

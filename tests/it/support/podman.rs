@@ -137,7 +137,7 @@ impl Podman {
     pub fn daemon_options(&self) -> DaemonOptions {
         DaemonOptions {
             host: Some(self.host.clone()),
-            env: Some(Default::default()),
+            env: xnat_cmd::Env::default(),
             ..DaemonOptions::default()
         }
     }
