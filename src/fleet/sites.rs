@@ -156,3 +156,86 @@ pub async fn for_each_site<J: SiteJob>(
     }
     reports
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::Site;
+
+    fn fleet(sites: &[&str]) -> Fleet {
+        Fleet {
+            images: Vec::new(),
+            prune: Vec::new(),
+            has_prune: false,
+            sites: sites
+                .iter()
+                .map(|name| Site {
+                    name: name.to_string(),
+                    url: format!("https://{name}.example.org"),
+                    user_env: Some(format!("{}_USER", name.to_uppercase())),
+                    password_env: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn names(chosen: &[&str], sites: &[&str]) -> Result<Vec<String>, SiteError> {
+        let chosen: Vec<String> = chosen.iter().map(|s| s.to_string()).collect();
+        choose_sites(&fleet(sites), &chosen).map(|s| s.into_iter().map(|t| t.name).collect())
+    }
+
+    #[test]
+    fn choose_sites_table() {
+        let unknown = |name: &str, near: Option<&str>| SiteError::Unknown {
+            name: name.into(),
+            near: near.map(String::from),
+            available: vec!["staging".into(), "prod".into()],
+        };
+        let both = ["staging", "prod"];
+        let cases: Vec<(&[&str], &[&str], Result<Vec<String>, SiteError>)> = vec![
+            // chosen, the file's sites → the run's sites
+            (&[], &[], Ok(vec![DEFAULT_SITE.into()])),
+            (&[DEFAULT_SITE], &[], Ok(vec![DEFAULT_SITE.into()])),
+            (
+                &["prod"],
+                &[],
+                Err(SiteError::NoSites {
+                    name: "prod".into(),
+                }),
+            ),
+            (&[], &both, Ok(vec!["staging".into(), "prod".into()])),
+            // In file order, whatever order they are chosen in.
+            (
+                &["prod", "staging"],
+                &both,
+                Ok(vec!["staging".into(), "prod".into()]),
+            ),
+            (&["prod"], &both, Ok(vec!["prod".into()])),
+            (&["prdo"], &both, Err(unknown("prdo", Some("prod")))),
+            (&["Prod"], &both, Err(unknown("Prod", Some("prod")))),
+            (&["qa"], &both, Err(unknown("qa", None))),
+        ];
+        for (chosen, sites, want) in cases {
+            assert_eq!(names(chosen, sites), want, "{chosen:?} of {sites:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_site_carries_its_url_and_credential_variables() {
+        let sites = choose_sites(&fleet(&["prod"]), &[]).unwrap_or_default();
+        assert_eq!(
+            sites,
+            vec![SiteTarget {
+                name: "prod".into(),
+                url: Some("https://prod.example.org".into()),
+                user_env: Some("PROD_USER".into()),
+                password_env: None,
+            }]
+        );
+        let default = choose_sites(&fleet(&[]), &[]).unwrap_or_default();
+        assert_eq!(
+            default[0].url, None,
+            "the caller names the default site's XNAT"
+        );
+    }
+}

@@ -17,6 +17,7 @@ mod status;
 mod sync;
 mod uninstall;
 mod validate;
+mod verdict;
 
 use std::process::ExitCode;
 
