@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use xnat_cmd::fleet::run::{read_fleet, Selection};
-use xnat_cmd::pipeline::{Options, Prepared};
+use xnat_cmd::pipeline::Options;
 use xnat_cmd::problem::Problem;
 
 use crate::args::{load_keys, ValidateArgs};
