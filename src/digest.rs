@@ -272,7 +272,7 @@ mod tests {
         for text in [HELLO, &sha512] {
             let d = Digest::parse_canonical(text).unwrap();
             assert_eq!(d.to_string(), text);
-            assert_eq!(Digest::parse_canonical(&d.to_string()), Ok(d.clone()));
+            assert_eq!(Digest::parse_canonical(d.as_ref()), Ok(d.clone()));
             assert_eq!(text.parse::<Digest>(), Ok(d));
         }
     }

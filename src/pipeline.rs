@@ -60,28 +60,13 @@ impl Hint for InputError {
             } else {
                 format!("an OCI layout directory is read with `oci:DIR` (it has no `oci-layout` file, so it may not be one); `docker://{path}` reads a registry")
             }),
-            InputError::Reference(e) => registry_host_note(e),
+            InputError::Reference(e) => e.hint(),
             InputError::NotVerifiable { .. } => Some(
                 "read the image from the registry it was signed in (`cosign sign` stores signatures there), or drop the key".into(),
             ),
             InputError::Spec(_) => None,
         }
     }
-}
-
-/// Say when the first path component was read as a registry host (docker's rule: it holds
-/// `.` or `:`, is `localhost`, or has upper case), since that is what makes `UPPER/x` fail.
-fn registry_host_note(e: &ReferenceError) -> Option<String> {
-    let text = match e {
-        ReferenceError::Uppercase { reference, .. }
-        | ReferenceError::BadComponent { reference, .. }
-        | ReferenceError::BadRegistry { reference, .. } => reference,
-        _ => return None,
-    };
-    let host = crate::reference::explicit_registry(text)?;
-    Some(format!(
-        "`{host}` was taken as a registry host (a first component with `.`, `:` or upper case, or `localhost`, names a registry, as in docker); repository names are lowercase"
-    ))
 }
 
 /// What kind of argument `text` is. `allow_files`: command JSON files are accepted
@@ -291,7 +276,7 @@ pub enum ItemError {
     Label(#[from] LabelError),
     #[error("no image reference is recorded with this image")]
     NoReference,
-    #[error("no manifest digest is known for this source, so --pin-digest cannot pin it")]
+    #[error("no manifest digest is known for this source to pin it to")]
     NoDigest,
     #[error("`{image}` names another repository than the signed image `{signed}`: a signature vouches for its own repository only")]
     OtherThanSigned { image: String, signed: String },
@@ -323,59 +308,6 @@ impl Hint for ItemError {
             ItemError::ReadFile { .. } | ItemError::NotCommands { .. } => None,
         }
     }
-}
-
-impl Hint for SourceError {
-    fn hint(&self) -> Option<String> {
-        use crate::source::registry::RegistryError as R;
-        match self {
-            SourceError::Registry(e) => match e.as_ref() {
-                R::Connect { registry, .. } => Some(format!(
-                    "check the name and this machine's network; behind a proxy set HTTPS_PROXY (and NO_PROXY); {}on an air-gapped site read an image archive instead (docker-archive:PATH, oci-archive:PATH)",
-                    // A loopback registry already falls back to plain HTTP, as dockerd does:
-                    // the flag would change nothing there.
-                    if is_loopback_registry(registry) {
-                        String::new()
-                    } else {
-                        format!("a registry on plain HTTP needs --insecure-registry {registry}; ")
-                    }
-                )),
-                R::ManifestUnknown { reference, .. } => Some(format!(
-                    "check the tag or digest: `skopeo list-tags docker://{}` lists the tags the registry has (a reference without a tag means `:latest`, which many images do not publish)",
-                    repository(reference)
-                )),
-                R::NameUnknown { registry, repository, .. } => Some(format!(
-                    "check the repository name (`{registry}/{repository}`; Docker Hub names without a `/` are under `library/`); a private repository may answer this to a client without its credentials"
-                )),
-                R::Deadline { .. } => Some(
-                    "raise --registry-timeout, or check the network to the registry".into(),
-                ),
-                R::BadCredentials { .. } => Some(
-                    "check the credentials for this registry (`-vv` logs which provider supplied them); --registry-user with --registry-password-stdin overrides every file".into(),
-                ),
-                R::RateLimited { .. } => Some(
-                    "wait and run again, or log in (authenticated pulls have a higher limit); the digest cache makes re-checks a HEAD, which Docker Hub does not count".into(),
-                ),
-                R::Signature(_) => Some(
-                    "only images signed with one of the given keys are accepted (`cosign sign --key cosign.key IMAGE@DIGEST`); -v lists each signature tried and why it was rejected".into(),
-                ),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-}
-
-/// Is `registry` (`host[:port]`) on this machine: `localhost`, `127.0.0.0/8`, `[::1]`?
-fn is_loopback_registry(registry: &str) -> bool {
-    let host = match registry.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or(rest),
-        None => registry.split(':').next().unwrap_or(registry),
-    };
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The image a command is installed under: `--image` when given, else the reference recorded

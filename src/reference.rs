@@ -16,6 +16,7 @@
 use std::fmt;
 
 use crate::digest::Digest;
+use crate::problem::Hint;
 
 /// The registry docker means when a reference names none.
 pub const DOCKER_HUB: &str = "docker.io";
@@ -67,6 +68,23 @@ pub enum ReferenceError {
     NameTooLong { reference: String },
     #[error("invalid reference `{reference}`: a 64-character hex string is an image ID, not a reference")]
     ImageId { reference: String },
+}
+
+impl Hint for ReferenceError {
+    /// Say when the first path component was read as a registry host (docker's rule: it holds
+    /// `.` or `:`, is `localhost`, or has upper case), since that is what makes `UPPER/x` fail.
+    fn hint(&self) -> Option<String> {
+        let text = match self {
+            ReferenceError::Uppercase { reference, .. }
+            | ReferenceError::BadComponent { reference, .. }
+            | ReferenceError::BadRegistry { reference, .. } => reference,
+            _ => return None,
+        };
+        let host = explicit_registry(text)?;
+        Some(format!(
+            "`{host}` was taken as a registry host (a first component with `.`, `:` or upper case, or `localhost`, names a registry, as in docker); repository names are lowercase"
+        ))
+    }
 }
 
 impl Reference {

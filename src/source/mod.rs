@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use crate::digest::Digest;
 use crate::platform::Platform;
+use crate::problem::Hint;
 
 pub use crate::limits::DEFAULT_MAX_JSON_BYTES;
 
@@ -264,6 +265,17 @@ pub enum SourceError {
     Registry(Box<registry::RegistryError>),
     #[error(transparent)]
     Daemon(#[from] daemon::DaemonError),
+}
+
+impl Hint for SourceError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            SourceError::Spec(_) => None,
+            SourceError::Archive(e) => e.hint(),
+            SourceError::Registry(e) => e.hint(),
+            SourceError::Daemon(e) => e.hint(),
+        }
+    }
 }
 
 impl From<registry::RegistryError> for SourceError {

@@ -8,6 +8,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::problem::Hint;
 use crate::secret::Secret;
 
 /// Which provider supplied the credentials: named in every authentication error.
@@ -53,11 +54,11 @@ pub struct Credentials {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CredentialError {
-    #[error("no XNAT credentials for `{host}`: tried --user with --password-file or --password-stdin, XNAT_USER/XNAT_PASS (or files named by XNAT_USER_FILE/XNAT_PASS_FILE) and {netrc}")]
+    #[error("no XNAT credentials for `{host}`: tried the command line, XNAT_USER/XNAT_PASS (or files named by XNAT_USER_FILE/XNAT_PASS_FILE) and {netrc}")]
     NotFound { host: String, netrc: String },
-    #[error("--user was given without a password: name a file holding it with --password-file FILE, or pipe it into --password-stdin")]
+    #[error("a user was given on the command line without a password")]
     UserWithoutPassword,
-    #[error("only one of XNAT_USER (or XNAT_USER_FILE) and XNAT_PASS (or XNAT_PASS_FILE) is set: set both, or use --user with --password-file")]
+    #[error("only one of XNAT_USER (or XNAT_USER_FILE) and XNAT_PASS (or XNAT_PASS_FILE) is set")]
     HalfEnvironment,
     #[error("failed to read `{path}`: {message}")]
     Netrc { path: PathBuf, message: String },
@@ -76,6 +77,24 @@ pub enum CredentialError {
         given: &'static str,
         missing: &'static str,
     },
+}
+
+impl Hint for CredentialError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            CredentialError::NotFound { host, netrc } => Some(format!(
+                "pass --user with --password-file FILE or --password-stdin, set XNAT_USER and XNAT_PASS, or add a `machine {host} login USER password PASSWORD` line to {netrc}"
+            )),
+            CredentialError::UserWithoutPassword => Some(
+                "name a file holding it with --password-file FILE, or pipe it into --password-stdin"
+                    .into(),
+            ),
+            CredentialError::HalfEnvironment => {
+                Some("set both, or use --user with --password-file".into())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What the resolver may look at; the binary fills it from flags and the process env.
@@ -419,10 +438,18 @@ mod tests {
         );
         let inputs = CredentialInputs::default();
         let e = resolve(&inputs, "h", Some(1)).unwrap_err().to_string();
-        assert_eq!(e, "no XNAT credentials for `h:1`: tried --user with --password-file or --password-stdin, XNAT_USER/XNAT_PASS (or files named by XNAT_USER_FILE/XNAT_PASS_FILE) and ~/.netrc");
+        assert_eq!(e, "no XNAT credentials for `h:1`: tried the command line, XNAT_USER/XNAT_PASS (or files named by XNAT_USER_FILE/XNAT_PASS_FILE) and ~/.netrc");
+        assert_eq!(
+            resolve(&inputs, "h", Some(1)).unwrap_err().hint().as_deref(),
+            Some("pass --user with --password-file FILE or --password-stdin, set XNAT_USER and XNAT_PASS, or add a `machine h:1 login USER password PASSWORD` line to ~/.netrc")
+        );
         assert_eq!(
             CredentialError::UserWithoutPassword.to_string(),
-            "--user was given without a password: name a file holding it with --password-file FILE, or pipe it into --password-stdin"
+            "a user was given on the command line without a password"
+        );
+        assert_eq!(
+            CredentialError::UserWithoutPassword.hint().as_deref(),
+            Some("name a file holding it with --password-file FILE, or pipe it into --password-stdin")
         );
     }
 

@@ -591,9 +591,14 @@ fn json_over_the_cap() {
     assert_eq!(
         e.to_string(),
         format!(
-            "`{entry}` in `{}` is {size} bytes, over the 1500-byte limit for a JSON document (raise it with --max-json-bytes)",
+            "`{entry}` in `{}` is {size} bytes, over the 1500-byte limit for a JSON document",
             p(&layout.dir)
         )
+    );
+    // The flag that raises the limit is the advice, under the error.
+    assert_eq!(
+        xnat_cmd::problem::Hint::hint(&e).as_deref(),
+        Some("raise it with --max-json-bytes")
     );
     for c in [Compress::None, Compress::Gzip] {
         let a = tmp.path().join(format!("cap-{c:?}.tar"));

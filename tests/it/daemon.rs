@@ -3,7 +3,6 @@
 //! Only the version-rejecting daemon is simulated: Podman accepts any API version, so it
 //! cannot show dockerd's "too new / too old" refusals.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
 use std::sync::{Arc, Mutex};
@@ -113,9 +112,15 @@ async fn missing_image_suggests_pull_and_the_registry_source() {
     assert_eq!(
         e.to_string(),
         format!(
-            "image `xnat/nosuch:v1` is not in the daemon at `{}`: add --pull to pull it through the daemon, \
-             or read it from the registry with `docker://xnat/nosuch:v1`",
+            "image `xnat/nosuch:v1` is not in the daemon at `{}`",
             podman.host()
+        )
+    );
+    assert_eq!(
+        xnat_cmd::problem::Hint::hint(&e).as_deref(),
+        Some(
+            "add --pull to pull it through the daemon, or read it from the registry with \
+             `docker://xnat/nosuch:v1`"
         )
     );
 }
@@ -501,8 +506,9 @@ fn cli_missing_image_fails_with_the_pull_hint() {
     assert_eq!(out.stdout, b"");
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).replace(podman.host(), "[HOST]"),
-        "error: docker-daemon:xnat/nosuch:v1: image `xnat/nosuch:v1` is not in the daemon at `[HOST]`: add --pull to pull it through the daemon, \
-         or read it from the registry with `docker://xnat/nosuch:v1`\n"
+        "error: docker-daemon:xnat/nosuch:v1: image `xnat/nosuch:v1` is not in the daemon at `[HOST]`\n\
+         hint: add --pull to pull it through the daemon, or read it from the registry with \
+         `docker://xnat/nosuch:v1`\n"
     );
 }
 

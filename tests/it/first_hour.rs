@@ -395,7 +395,8 @@ fn a_missing_xnat_url_or_credentials_is_reported_before_any_image_is_read() {
         assert_eq!(
             stderr(&out),
             format!(
-                "error: no XNAT credentials for `127.0.0.1:9`: tried --user with --password-file or --password-stdin, XNAT_USER/XNAT_PASS (or files named by XNAT_USER_FILE/XNAT_PASS_FILE) and {}\n",
+                "error: no XNAT credentials for `127.0.0.1:9`: tried the command line, XNAT_USER/XNAT_PASS (or files named by XNAT_USER_FILE/XNAT_PASS_FILE) and {0}\n\
+                 hint: pass --user with --password-file FILE or --password-stdin, set XNAT_USER and XNAT_PASS, or add a `machine 127.0.0.1:9 login USER password PASSWORD` line to {0}\n",
                 sb.path().join(".netrc").display()
             ),
             "{args:?}"
@@ -417,7 +418,8 @@ fn a_missing_xnat_url_or_credentials_is_reported_before_any_image_is_read() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out),
-        "error: --user was given without a password: name a file holding it with --password-file FILE, or pipe it into --password-stdin\n"
+        "error: a user was given on the command line without a password\n\
+         hint: name a file holding it with --password-file FILE, or pipe it into --password-stdin\n"
     );
 }
 

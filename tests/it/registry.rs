@@ -290,7 +290,11 @@ async fn tls_registry_needs_its_ca() {
     assert!(matches!(e, RegistryError::Tls { .. }), "{e:?}");
     assert_eq!(
         e.to_string(),
-        format!("TLS certificate of `{0}` is not trusted: pass its CA with --registry-ca FILE (or SSL_CERT_FILE), or allow it with --insecure-registry {0}", reg.addr)
+        format!("TLS certificate of `{}` is not trusted", reg.addr)
+    );
+    assert_eq!(
+        xnat_cmd::problem::Hint::hint(&e),
+        Some(format!("pass its CA with --registry-ca FILE (or SSL_CERT_FILE), or allow it with --insecure-registry {}", reg.addr))
     );
     let home = tempfile::tempdir().unwrap();
     let with_ca = RegistryOptions {

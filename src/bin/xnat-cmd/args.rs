@@ -11,11 +11,8 @@ use xnat_cmd::limits::{
 };
 use xnat_cmd::secret::Secret;
 
+use crate::exit::{after_help, table, Help};
 use crate::output::CliError;
-
-const EXIT_CODES: &str =
-    "Exit codes: 0 success; 1 the work failed (invalid command, image without label, \
-XNAT refused, unreadable source); 2 usage error; 3 `status` found drift.";
 
 const SYNC_HELP: &str = "A minimal fleet file (YAML or JSON):
 
@@ -36,22 +33,16 @@ image or a failing site does not stop the others.
 Check a fleet file offline (CI): `xnat-cmd validate FILE` reports every mistake of the file, then
 reads every image and checks every selected command, with no XNAT. Each site's summary counts
 commands created, updated, enabled (only their enablement written), unchanged, removed and failed
-(including images that could not be read), with its writes and reads; --dry-run writes nothing.
-
-Exit codes: 0 success; 1 something failed (see the summary); 2 usage error (including any mistake
-in the fleet file, each reported with its line and column, and a missing URL or credentials,
-reported before any image is read).";
+(including images that could not be read), with its writes and reads; --dry-run writes nothing.";
 
 const STATUS_HELP: &str = "Drift kinds, per command and site: missing (declared, not installed); \
 outdated (installed under another tag or digest than declared); modified (installed under the \
 declared image with another definition: edited in XNAT, or a tag that moved to a different \
 label); enablement (a wrapper not enabled site-wide or in a declared project, including projects \
 created since under `projects: all`); orphan (inside a `prune:` glob, declared nowhere for the \
-site); conflict (several installed commands could be the declared one). Nothing is written.
-
-Exit codes: 0 in sync; 3 drift found; 1 could not check (an image or a site failed); 2 usage \
-error. --prometheus FILE writes the text exposition format atomically (for node-exporter's \
-textfile collector).";
+site); conflict (several installed commands could be the declared one). Nothing is written. \
+--prometheus FILE writes the text exposition format atomically (for node-exporter's textfile \
+collector).";
 
 /// Shown under the options of every subcommand that talks to XNAT.
 const XNAT_ACCESS: &str = "XNAT access: the URL from --xnat or XNAT_HOST (with any context path, \
@@ -59,14 +50,11 @@ e.g. https://host/xnat), else the file XNAT_HOST_FILE names. Credentials, first 
 --password-file; XNAT_USER and XNAT_PASS (or files named by XNAT_USER_FILE and XNAT_PASS_FILE, \
 e.g. a mounted Kubernetes Secret); ~/.netrc (or $NETRC: `machine host:port`, then `machine host`, then \
 `default`). An alias token works as user (alias) and password (secret). Never put a password \
-in argv.
-
-Exit codes: 0 success; 1 the work failed (invalid command, XNAT refused, a conflict); 2 usage \
-error (bad arguments, malformed source, missing URL or credentials).";
+in argv.";
 
 /// Read XNAT Container Service commands from image labels, validate them, install them in XNAT.
 #[derive(Debug, Parser)]
-#[command(name = "xnat-cmd", version = env!("XNAT_CMD_VERSION"), about, after_help = EXIT_CODES)]
+#[command(name = "xnat-cmd", version = env!("XNAT_CMD_VERSION"), about, after_help = table(Help::Top))]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -84,34 +72,39 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the commands in each image's `org.nrg.commands` label.
+    #[command(after_help = table(Help::Read))]
     Inspect(InspectArgs),
     /// Check commands offline with XNAT Container Service's rules and messages.
+    #[command(after_help = table(Help::Validate))]
     Validate(ValidateArgs),
     /// For image authors: the label value (or a Dockerfile LABEL line) for command files.
+    #[command(after_help = table(Help::Local))]
     Label(LabelArgs),
     /// Install (create, update in place) and enable every command of each image in XNAT.
-    #[command(after_help = XNAT_ACCESS)]
+    #[command(after_help = after_help(XNAT_ACCESS, Help::Xnat))]
     Install(InstallArgs),
     /// List the commands installed in XNAT, with wrappers and where they are enabled.
-    #[command(after_help = XNAT_ACCESS)]
+    #[command(after_help = after_help(XNAT_ACCESS, Help::Xnat))]
     List(ListArgs),
     /// Remove the commands of an image (or by id) from XNAT.
-    #[command(after_help = XNAT_ACCESS)]
+    #[command(after_help = after_help(XNAT_ACCESS, Help::Xnat))]
     Uninstall(UninstallArgs),
     /// Make one or several XNAT sites hold what a fleet file declares (install, update, enable,
     /// and with --prune remove what the file owns but no longer declares).
-    #[command(after_help = SYNC_HELP)]
+    #[command(after_help = after_help(SYNC_HELP, Help::Sync))]
     Sync(SyncArgs),
     /// Report how XNAT differs from a fleet file (or from images): missing, outdated, modified,
     /// enablement, orphan, conflict. Exit 3 on drift, for monitoring.
-    #[command(after_help = STATUS_HELP)]
+    #[command(after_help = after_help(STATUS_HELP, Help::Status))]
     Status(StatusArgs),
     /// Print the JSON Schema (2020-12) of a command file or a fleet file, for editors and CI.
+    #[command(after_help = table(Help::Local))]
     Schema(crate::schema::SchemaArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = after_help(crate::completions::INSTALL_HELP, Help::Local))]
     Completions(crate::completions::CompletionsArgs),
     /// Print the man page xnat-cmd(1), or write every page into a folder (for packagers).
-    #[command(hide = true)]
+    #[command(hide = true, after_help = table(Help::Local))]
     Manpage(crate::completions::ManpageArgs),
 }
 

@@ -6,8 +6,8 @@
 //! release.sh, a distribution packager or a user gets the pages of exactly the binary they
 //! hold, with nothing else to build.
 
+use crate::exit::ExitStatus;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::{Args, CommandFactory};
 use clap_complete::Shell;
@@ -17,12 +17,14 @@ use crate::args::Cli;
 use crate::output::{self, CliError};
 use crate::settings::Settings;
 
-#[derive(Debug, Args)]
-#[command(after_help = "Install, e.g.:
+/// How to install a completion script, shown under `completions --help`.
+pub const INSTALL_HELP: &str = "Install, e.g.:
   bash:       xnat-cmd completions bash > ~/.local/share/bash-completion/completions/xnat-cmd
   zsh:        xnat-cmd completions zsh > ~/.zfunc/_xnat-cmd   (with fpath+=(~/.zfunc) before compinit)
   fish:       xnat-cmd completions fish > ~/.config/fish/completions/xnat-cmd.fish
-  powershell: xnat-cmd completions powershell >> $PROFILE")]
+  powershell: xnat-cmd completions powershell >> $PROFILE";
+
+#[derive(Debug, Args)]
 pub struct CompletionsArgs {
     /// The shell to print the completion script for.
     #[arg(value_enum)]
@@ -52,7 +54,7 @@ impl Hint for ManpageError {
     }
 }
 
-pub fn run(args: CompletionsArgs, _settings: &Settings) -> Result<ExitCode, CliError> {
+pub fn run(args: CompletionsArgs, _settings: &Settings) -> Result<ExitStatus, CliError> {
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut Cli::command(), "xnat-cmd", &mut script);
     let mut text = String::from_utf8_lossy(&script).into_owned();
@@ -65,10 +67,10 @@ pub fn run(args: CompletionsArgs, _settings: &Settings) -> Result<ExitCode, CliE
         text = text.replace("xnat__subcmd__cmd__", "xnat__cmd__");
     }
     output::print_stdout(&text)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
-pub fn run_manpage(args: ManpageArgs, _settings: &Settings) -> Result<ExitCode, CliError> {
+pub fn run_manpage(args: ManpageArgs, _settings: &Settings) -> Result<ExitStatus, CliError> {
     match args.dir {
         Some(dir) => {
             write_pages(&dir).map_err(|source| {
@@ -86,7 +88,7 @@ pub fn run_manpage(args: ManpageArgs, _settings: &Settings) -> Result<ExitCode, 
             output::print_stdout(&String::from_utf8_lossy(&page))?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 fn write_pages(dir: &Path) -> std::io::Result<()> {

@@ -53,13 +53,13 @@ pub fn prepare(args: &XnatArgs, settings: &Settings) -> Result<XnatClient, CliEr
     }
     let inputs =
         CredentialInputs::from_env(args.user.clone(), flag_password, settings.env().lookup())
-            .map_err(CliError::usage)?;
+            .map_err(|e| CliError::usage_of(&e))?;
     let host = base
         .host_str()
         .unwrap_or_default()
         .trim_matches(['[', ']'])
         .to_string();
-    let creds = resolve(&inputs, &host, base.port()).map_err(CliError::usage)?;
+    let creds = resolve(&inputs, &host, base.port()).map_err(|e| CliError::usage_of(&e))?;
     build(base, creds, args)
 }
 
@@ -79,7 +79,7 @@ pub fn prepare_site(
         .trim_matches(['[', ']'])
         .to_string();
     let creds = resolve_site(name, vars, settings.env().lookup(), &host, base.port())
-        .map_err(CliError::usage)?;
+        .map_err(|e| CliError::usage_of(&e))?;
     build(base, creds, args)
 }
 

@@ -1,7 +1,7 @@
 //! `xnat-cmd inspect`: the commands in each image's label, as a table or JSON.
 
+use crate::exit::ExitStatus;
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -39,7 +39,7 @@ struct PlatformCommands {
     commands: Vec<Value>,
 }
 
-pub async fn run(args: InspectArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+pub async fn run(args: InspectArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     let source = settings.source(&args.source)?;
     let mut read_opts = source.read;
     read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
@@ -83,11 +83,7 @@ pub async fn run(args: InspectArgs, settings: &Settings) -> Result<ExitCode, Cli
         }
         print_human(&s)?;
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitStatus::failed_if(failed))
 }
 
 fn originals(image: &Image) -> Vec<Value> {

@@ -1,7 +1,7 @@
 //! `xnat-cmd install`: read → validate everything → preflight → plan → apply → report.
 
+use crate::exit::ExitStatus;
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use xnat_cmd::apply::{apply, check_projects, ApplyReport, EnableSpec, Tally};
 use xnat_cmd::pipeline::{self, Options};
@@ -15,7 +15,7 @@ use crate::report::outcome_lines;
 use crate::settings::Settings;
 use crate::sources::{report_items, run as read};
 
-pub async fn run(args: InstallArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+pub async fn run(args: InstallArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
         return Err(CliError::usage("--image applies to one SOURCE only"));
     }
@@ -51,7 +51,7 @@ pub async fn run(args: InstallArgs, settings: &Settings) -> Result<ExitCode, Cli
         error(&Problem::new(
             "nothing was written to XNAT: fix the errors above and run again",
         ));
-        return Ok(ExitCode::from(1));
+        return Ok(ExitStatus::Failed);
     };
     // The commands live on in `desired`; a label at its cap is ~50,000 of them (issue 19).
     drop(items);
@@ -113,11 +113,7 @@ pub async fn run(args: InstallArgs, settings: &Settings) -> Result<ExitCode, Cli
             error(&Problem::new(format!("conflict: {reason}")).about(&about));
         }
     }
-    Ok(if report.failed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitStatus::failed_if(report.failed()))
 }
 
 fn human(report: &ApplyReport) -> String {

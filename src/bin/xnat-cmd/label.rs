@@ -4,7 +4,7 @@
 //! NRG's `command2label.py` escapes `"` and `$` but not `\`, which breaks commands whose JSON
 //! holds a backslash; we escape all three characters Docker unescapes inside double quotes.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
 use serde_json::Value;
 
@@ -17,7 +17,7 @@ use crate::output::{self, CliError};
 use crate::settings::Settings;
 use crate::verdict::{human, verdict};
 
-pub fn run(args: LabelArgs, _settings: &Settings) -> Result<ExitCode, CliError> {
+pub fn run(args: LabelArgs, _settings: &Settings) -> Result<ExitStatus, CliError> {
     let mut commands: Vec<Value> = Vec::new();
     let mut verdicts = Vec::new();
     for path in &args.files {
@@ -51,5 +51,5 @@ pub fn run(args: LabelArgs, _settings: &Settings) -> Result<ExitCode, CliError> 
         json + "\n"
     };
     output::print_stdout(&text)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

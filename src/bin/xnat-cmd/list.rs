@@ -1,7 +1,7 @@
 //! `xnat-cmd list`: installed commands with their wrappers and where they are enabled.
 
+use crate::exit::ExitStatus;
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use xnat_cmd::xnat::listing::{installed, Installed};
 
@@ -10,7 +10,7 @@ use crate::connect::connect;
 use crate::output::{align, print_human, print_stdout, CliError};
 use crate::settings::Settings;
 
-pub async fn run(args: ListArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+pub async fn run(args: ListArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     let (client, _info) = connect(&args.xnat, settings, false).await?;
     let result = installed(&client).await;
     client.logout().await;
@@ -21,7 +21,7 @@ pub async fn run(args: ListArgs, settings: &Settings) -> Result<ExitCode, CliErr
     } else {
         print_human(&human(&listed))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }
 
 fn human(listed: &[Installed]) -> String {

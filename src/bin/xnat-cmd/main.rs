@@ -1,8 +1,10 @@
-//! The `xnat-cmd` binary: parse arguments, run one subcommand, map the result to an exit code.
+//! The `xnat-cmd` binary: parse arguments, run one subcommand, turn its [`ExitStatus`] into
+//! the process exit code.
 
 mod args;
 mod completions;
 mod connect;
+mod exit;
 mod inspect;
 mod install;
 mod label;
@@ -24,6 +26,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use args::{Cli, Command};
+use exit::ExitStatus;
 use output::CliError;
 use settings::Settings;
 
@@ -35,7 +38,7 @@ fn main() -> ExitCode {
             return match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
                     let _ = e.print();
-                    ExitCode::SUCCESS
+                    ExitStatus::Success.into()
                 }
                 _ => {
                     // clap quotes the offending argument whole (an 8-million-digit number, a
@@ -43,7 +46,7 @@ fn main() -> ExitCode {
                     let text = e.render().to_string();
                     let lines: Vec<String> = text.lines().map(xnat_cmd::summary::message).collect();
                     eprintln!("{}", lines.join("\n"));
-                    ExitCode::from(2)
+                    ExitStatus::Usage.into()
                 }
             };
         }
@@ -59,16 +62,16 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return output::report(CliError::work(e)),
+        Err(e) => return output::report(CliError::work(e)).into(),
     };
     let result = runtime.block_on(run(cli, settings));
     match result {
-        Ok(code) => code,
-        Err(e) => output::report(e),
+        Ok(status) => status.into(),
+        Err(e) => output::report(e).into(),
     }
 }
 
-async fn run(cli: Cli, settings: Settings) -> Result<ExitCode, CliError> {
+async fn run(cli: Cli, settings: Settings) -> Result<ExitStatus, CliError> {
     let s = &settings;
     match cli.command {
         Command::Inspect(a) => inspect::run(a, s).await,

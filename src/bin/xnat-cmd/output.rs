@@ -3,17 +3,19 @@
 use std::error::Error as StdError;
 use std::io::IsTerminal;
 use std::io::Write;
-use std::process::ExitCode;
 
 use xnat_cmd::problem::{problem, Hint, Problem};
 
+use crate::exit::ExitStatus;
+
 /// What ends a subcommand early. The work's own failures (invalid commands, one item of
-/// many) are reported by the subcommand as they happen, which then returns exit code 1 as `Ok`.
+/// many) are reported by the subcommand as they happen, which then returns
+/// [`ExitStatus::Failed`] as `Ok`.
 #[derive(Debug)]
 pub enum CliError {
-    /// Bad arguments: exit 2.
+    /// Bad arguments: [`ExitStatus::Usage`].
     Usage(Problem),
-    /// The work failed: exit 1.
+    /// The work failed: [`ExitStatus::Failed`].
     Work(Problem),
 }
 
@@ -47,16 +49,16 @@ pub fn usages(mut problems: Vec<Problem>) -> CliError {
     CliError::Usage(last.unwrap_or_else(|| Problem::new("usage error")))
 }
 
-/// Print the problem (`error: …`, `caused by: …`, `hint: …`); return the exit code.
-pub fn report(e: CliError) -> ExitCode {
+/// Print the problem (`error: …`, `caused by: …`, `hint: …`); return how the run ends.
+pub fn report(e: CliError) -> ExitStatus {
     match e {
         CliError::Usage(p) => {
             error(&p);
-            ExitCode::from(2)
+            ExitStatus::Usage
         }
         CliError::Work(p) => {
             error(&p);
-            ExitCode::from(1)
+            ExitStatus::Failed
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `xnat-cmd schema`: print the JSON Schema of a command file or of a fleet file, for editors
 //! (VS Code `json.schemas` / `yaml.schemas`, a `$schema` key) and CI checks.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
 use clap::{Args, ValueEnum};
 
@@ -24,12 +24,12 @@ pub enum SchemaKind {
     Fleet,
 }
 
-pub fn run(args: SchemaArgs, _settings: &Settings) -> Result<ExitCode, CliError> {
+pub fn run(args: SchemaArgs, _settings: &Settings) -> Result<ExitStatus, CliError> {
     let which = match args.which {
         SchemaKind::Command => Which::Command,
         SchemaKind::Fleet => Which::Fleet,
     };
     let text = serde_json::to_string_pretty(&which.schema()).map_err(CliError::work)?;
     output::print_stdout(&(text + "\n"))?;
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

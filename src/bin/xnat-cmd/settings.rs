@@ -208,6 +208,10 @@ mod tests {
         }
     }
 
+    /// A case's command-line arguments and environment.
+    type Args<'a> = &'a [&'a str];
+    type Vars<'a> = &'a [(&'a str, &'a str)];
+
     /// The cache folder, first set wins: flags, then XNAT_CMD_CACHE, XDG_CACHE_HOME, HOME.
     #[test]
     fn cache_dir_precedence() {
@@ -217,7 +221,7 @@ mod tests {
             ("HOME", "/h"),
         ];
         let p = |s: &str| Some(PathBuf::from(s));
-        let cases: [(&[&str], &[(&str, &str)], Option<PathBuf>); 7] = [
+        let cases: [(Args, Vars, Option<PathBuf>); 7] = [
             (&["--registry-cache", "/flag"], &all, p("/flag")),
             (&["--no-registry-cache"], &all, None),
             (&[], &all, p("/c")),
@@ -251,7 +255,7 @@ mod tests {
     #[test]
     fn xnat_url_precedence() {
         let file = [("XNAT_HOST_FILE", "/run/secrets/host")];
-        let cases: [(&[&str], &[(&str, &str)], UrlFrom); 4] = [
+        let cases: [(Args, Vars, UrlFrom); 4] = [
             (
                 &["--xnat", "https://flag"],
                 &file,
@@ -288,7 +292,7 @@ mod tests {
     /// turns colour off.
     #[test]
     fn log_and_colour() {
-        let cases: [(&[&str], &[(&str, &str)], Option<&str>, &str, bool); 5] = [
+        let cases: [(Args, Vars, Option<&str>, &str, bool); 5] = [
             (&[], &[], None, "warn", false),
             (&["-v"], &[], None, "xnat_cmd=info", false),
             (

@@ -2,9 +2,9 @@
 //! table, JSON and Prometheus text (a file, a Pushgateway); exit 3 on drift, 1 when something
 //! could not be checked. Reads only.
 
+use crate::exit::ExitStatus;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::ExitCode;
 
 use serde::Serialize;
 use xnat_cmd::fleet::sites::for_each_site;
@@ -44,7 +44,7 @@ fn is_fleet_file(inputs: &[String]) -> bool {
     }
 }
 
-pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     let (fleet, shown) = if is_fleet_file(&args.inputs) {
         let shown = args.inputs[0].clone();
         if args.source.platform.is_some() || args.source.all_platforms {
@@ -78,7 +78,7 @@ pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitCode, CliE
         ));
         // No site was checked: the run's series say so (and replace the last run's).
         publish(&args, gateway.as_ref(), &[], false).await?;
-        return Ok(ExitCode::from(1));
+        return Ok(ExitStatus::Failed);
     }
     let job = StatusJob {
         prune: fleet.has_prune.then_some(fleet.prune.as_slice()),
@@ -120,11 +120,11 @@ pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitCode, CliE
     }
     let pushed = publish(&args, gateway.as_ref(), &reports, checked_all).await?;
     Ok(if !checked_all || !pushed {
-        ExitCode::from(1)
+        ExitStatus::Failed
     } else if drift {
-        ExitCode::from(3)
+        ExitStatus::Drift
     } else {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     })
 }
 

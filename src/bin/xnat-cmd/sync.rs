@@ -3,8 +3,8 @@
 //! ([`xnat_cmd::fleet`]'s loading and sites, [`xnat_cmd::sync`]'s job); this parses, calls and
 //! renders.
 
+use crate::exit::ExitStatus;
 use std::fmt::Write as _;
-use std::process::ExitCode;
 
 use serde::Serialize;
 use xnat_cmd::fleet::sites::for_each_site;
@@ -28,7 +28,7 @@ struct SyncReport<'a> {
     sites: &'a [SiteReport],
 }
 
-pub async fn run(args: SyncArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+pub async fn run(args: SyncArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if args.source.platform.is_some() || args.source.all_platforms {
         return Err(CliError::usage(
             "sync reads each image's `platform:` from the fleet file: drop --platform/--all-platforms",
@@ -49,7 +49,7 @@ pub async fn run(args: SyncArgs, settings: &Settings) -> Result<ExitCode, CliErr
         error(&Problem::new(
             "nothing was written to any site: fix the invalid commands above and run again",
         ));
-        return Ok(ExitCode::from(1));
+        return Ok(ExitStatus::Failed);
     }
     let failed_images = loaded.failed_images();
     let job = SyncJob {
@@ -108,9 +108,9 @@ pub async fn run(args: SyncArgs, settings: &Settings) -> Result<ExitCode, CliErr
         }
     }
     Ok(if failed {
-        ExitCode::from(1)
+        ExitStatus::Failed
     } else {
-        ExitCode::SUCCESS
+        ExitStatus::Success
     })
 }
 

@@ -1,7 +1,7 @@
 //! `xnat-cmd uninstall`: remove the commands of an image (its exact image when installed, else
 //! every tag of its repository: [`xnat_cmd::plan::uninstall_matches`]), or commands by id.
 
-use std::process::ExitCode;
+use crate::exit::ExitStatus;
 
 use xnat_cmd::apply::Removal;
 use xnat_cmd::command::command_with_id;
@@ -16,7 +16,7 @@ use crate::report::removal_lines;
 use crate::settings::Settings;
 use crate::sources::{item_problem, run as read, warn_item};
 
-pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
         return Err(CliError::usage("--image applies to one SOURCE only"));
     }
@@ -58,7 +58,7 @@ pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitCode, C
             error(&Problem::new(
                 "nothing was removed from XNAT: fix the errors above and run again",
             ));
-            return Ok(ExitCode::from(1));
+            return Ok(ExitStatus::Failed);
         }
     }
     let (client, _info) = open(client, true).await?;
@@ -125,5 +125,5 @@ pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitCode, C
         }
         print_human(&s)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitStatus::Success)
 }

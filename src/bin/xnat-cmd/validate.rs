@@ -8,8 +8,8 @@
 //! command checked as `sync` would install it — no XNAT involved.
 //! Exit 0 when every command is valid, 1 when any is invalid or any input is unreadable.
 
+use crate::exit::ExitStatus;
 use std::path::Path;
-use std::process::ExitCode;
 
 use xnat_cmd::fleet::run::{read_fleet, Selection};
 use xnat_cmd::pipeline::Options;
@@ -22,7 +22,7 @@ use crate::settings::Settings;
 use crate::sources::{item_problem, read_fleet_images, run as read, warn_item};
 use crate::verdict::{human, verdict, Finding, Verdict};
 
-pub async fn run(args: ValidateArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+pub async fn run(args: ValidateArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if args.inputs.iter().any(|i| is_fleet_file(i)) {
         return fleets(&args, settings).await;
     }
@@ -62,7 +62,7 @@ fn report(
     json: bool,
     mut verdicts: Vec<Verdict>,
     failed: Vec<(String, Problem)>,
-) -> Result<ExitCode, CliError> {
+) -> Result<ExitStatus, CliError> {
     let ok = failed.is_empty() && verdicts.iter().all(|v| v.valid);
     if json {
         // One array: a verdict per command, then one entry per input that gave none.
@@ -89,11 +89,7 @@ fn report(
     for (_, p) in &failed {
         output::error(p);
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitStatus::failed_if(!ok))
 }
 
 /// Is this `validate` argument a fleet file rather than a command file or an image source?
@@ -124,7 +120,7 @@ pub fn is_fleet_file(arg: &str) -> bool {
 /// `validate FLEET...`: every mistake of every file first (exit 2), then each declared image
 /// read (its own platform, pin-digest and `verify:`) and each selected command checked with
 /// the image injected, as `sync` installs it.
-async fn fleets(args: &ValidateArgs, settings: &Settings) -> Result<ExitCode, CliError> {
+async fn fleets(args: &ValidateArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if let Some(other) = args.inputs.iter().find(|i| !is_fleet_file(i)) {
         return Err(CliError::usage(format!(
             "`{other}` is not a fleet file: validate fleet files (.yaml, .yml) on their own, command files and images in another run"

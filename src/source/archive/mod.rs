@@ -20,6 +20,7 @@ use super::manifest::{self, Descriptor, ManifestError};
 use super::{ImageRecord, ReadOptions, ReadResult, SourceSpec};
 use crate::digest::{Digest, DigestMismatch, VerifyError};
 use crate::platform::Platform;
+use crate::problem::Hint;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -56,14 +57,16 @@ pub enum ArchiveError {
     NotAnImageArchive { path: PathBuf },
     #[error("`{path}` has no entry `{entry}`")]
     MissingEntry { path: PathBuf, entry: String },
-    #[error("`{entry}` in `{path}` is {size} bytes, over the {limit}-byte limit for a JSON document (raise it with --max-json-bytes)")]
+    #[error(
+        "`{entry}` in `{path}` is {size} bytes, over the {limit}-byte limit for a JSON document"
+    )]
     JsonTooLarge {
         path: PathBuf,
         entry: String,
         size: u64,
         limit: u64,
     },
-    #[error("the JSON documents of `{path}` exceed {limit} bytes in total; decompress the archive or raise --max-json-bytes")]
+    #[error("the JSON documents of `{path}` exceed {limit} bytes in total")]
     JsonBudget { path: PathBuf, limit: u64 },
     #[error("`{entry}` in `{path}` is binary data, not a JSON document")]
     Binary { path: PathBuf, entry: String },
@@ -116,6 +119,18 @@ pub enum ArchiveError {
     NoImages { path: PathBuf },
     #[error("image indexes in `{path}` are nested more than {limit} deep")]
     TooDeep { path: PathBuf, limit: usize },
+}
+
+impl Hint for ArchiveError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ArchiveError::JsonTooLarge { .. } => Some("raise it with --max-json-bytes".into()),
+            ArchiveError::JsonBudget { .. } => {
+                Some("decompress the archive or raise --max-json-bytes".into())
+            }
+            _ => None,
+        }
+    }
 }
 
 fn list(items: &[String]) -> String {

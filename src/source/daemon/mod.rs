@@ -26,6 +26,7 @@ use super::{ImageRecord, ReadOptions, ReadResult, SourceOptions};
 use crate::digest::Digest;
 use crate::env::Env;
 use crate::platform::Platform;
+use crate::problem::Hint;
 use crate::reference::{familiar, same_repository, xnat_default_tag};
 
 /// How to reach the daemon and what to do when the image is not there.
@@ -162,9 +163,7 @@ pub enum DaemonError {
     },
     #[error("reading the daemon's answer to `{path}` failed: {reason}")]
     Body { path: String, reason: String },
-    #[error(
-        "the daemon's answer to `{path}` is larger than {limit} bytes (raise --max-json-bytes)"
-    )]
+    #[error("the daemon's answer to `{path}` is larger than {limit} bytes")]
     TooLarge { path: String, limit: u64 },
     #[error("the daemon answered `{method} {path}` with {status}: {message}")]
     Status {
@@ -175,7 +174,7 @@ pub enum DaemonError {
     },
     #[error("the daemon's answer to `{path}` is not the JSON expected: {why}")]
     BadAnswer { path: String, why: String },
-    #[error("image `{reference}` is not in the daemon at `{endpoint}`: add --pull to pull it through the daemon, or read it from the registry with `docker://{reference}`")]
+    #[error("image `{reference}` is not in the daemon at `{endpoint}`")]
     NotFound { reference: String, endpoint: String },
     #[error("pulling `{reference}` through the daemon at `{endpoint}` failed: {message}")]
     PullFailed {
@@ -189,6 +188,18 @@ pub enum DaemonError {
         "image `{reference}` is still not in the daemon at `{endpoint}` after a successful pull"
     )]
     MissingAfterPull { reference: String, endpoint: String },
+}
+
+impl Hint for DaemonError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            DaemonError::TooLarge { .. } => Some("raise --max-json-bytes".into()),
+            DaemonError::NotFound { reference, .. } => Some(format!(
+                "add --pull to pull it through the daemon, or read it from the registry with `docker://{reference}`"
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Read `reference`'s labels from the daemon the run's options point at.

@@ -39,7 +39,8 @@ pub use client::RegistryClient;
 
 use crate::credentials::{CredentialError, CredentialOptions};
 use crate::env::Env;
-use crate::reference::ReferenceError;
+use crate::problem::Hint;
+use crate::reference::{is_loopback_registry, repository, ReferenceError};
 use crate::source::manifest::ManifestError;
 
 /// Registry access settings (flags and environment, resolved by the CLI).
@@ -152,13 +153,13 @@ pub enum RegistryError {
         url: String,
         problem: String,
     },
-    #[error("{what} from {url} is larger than {limit} bytes (raise --max-json-bytes if this is expected)")]
+    #[error("{what} from {url} is larger than {limit} bytes")]
     TooLarge {
         what: String,
         url: String,
         limit: u64,
     },
-    #[error("TLS certificate of `{registry}` is not trusted: pass its CA with --registry-ca FILE (or SSL_CERT_FILE), or allow it with --insecure-registry {registry}")]
+    #[error("TLS certificate of `{registry}` is not trusted")]
     Tls {
         registry: String,
         #[source]
@@ -182,4 +183,46 @@ pub enum RegistryError {
     /// `--verify-key`: the image has no signature made with one of the keys.
     #[error(transparent)]
     Signature(#[from] crate::cosign::SignatureError),
+}
+
+impl Hint for RegistryError {
+    fn hint(&self) -> Option<String> {
+        use RegistryError as R;
+        match self {
+            R::Connect { registry, .. } => Some(format!(
+                "check the name and this machine's network; behind a proxy set HTTPS_PROXY (and NO_PROXY); {}on an air-gapped site read an image archive instead (docker-archive:PATH, oci-archive:PATH)",
+                // A loopback registry already falls back to plain HTTP, as dockerd does:
+                // the flag would change nothing there.
+                if is_loopback_registry(registry) {
+                    String::new()
+                } else {
+                    format!("a registry on plain HTTP needs --insecure-registry {registry}; ")
+                }
+            )),
+            R::ManifestUnknown { reference, .. } => Some(format!(
+                "check the tag or digest: `skopeo list-tags docker://{}` lists the tags the registry has (a reference without a tag means `:latest`, which many images do not publish)",
+                repository(reference)
+            )),
+            R::NameUnknown { registry, repository, .. } => Some(format!(
+                "check the repository name (`{registry}/{repository}`; Docker Hub names without a `/` are under `library/`); a private repository may answer this to a client without its credentials"
+            )),
+            R::Deadline { .. } => {
+                Some("raise --registry-timeout, or check the network to the registry".into())
+            }
+            R::BadCredentials { .. } => Some(
+                "check the credentials for this registry (`-vv` logs which provider supplied them); --registry-user with --registry-password-stdin overrides every file".into(),
+            ),
+            R::RateLimited { .. } => Some(
+                "wait and run again, or log in (authenticated pulls have a higher limit); the digest cache makes re-checks a HEAD, which Docker Hub does not count".into(),
+            ),
+            R::Signature(_) => Some(
+                "only images signed with one of the given keys are accepted (`cosign sign --key cosign.key IMAGE@DIGEST`); -v lists each signature tried and why it was rejected".into(),
+            ),
+            R::TooLarge { .. } => Some("raise --max-json-bytes if this is expected".into()),
+            R::Tls { registry, .. } => Some(format!(
+                "pass its CA with --registry-ca FILE (or SSL_CERT_FILE), or allow it with --insecure-registry {registry}"
+            )),
+            _ => None,
+        }
+    }
 }
