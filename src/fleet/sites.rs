@@ -192,8 +192,9 @@ mod tests {
             available: vec!["staging".into(), "prod".into()],
         };
         let both = ["staging", "prod"];
-        let cases: Vec<(&[&str], &[&str], Result<Vec<String>, SiteError>)> = vec![
-            // chosen, the file's sites → the run's sites
+        // chosen, the file's sites → the run's sites
+        type Case<'a> = (&'a [&'a str], &'a [&'a str], Result<Vec<String>, SiteError>);
+        let cases: Vec<Case> = vec![
             (&[], &[], Ok(vec![DEFAULT_SITE.into()])),
             (&[DEFAULT_SITE], &[], Ok(vec![DEFAULT_SITE.into()])),
             (

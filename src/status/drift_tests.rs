@@ -313,7 +313,8 @@ fn orphans_table() {
             vec![],
         )
     };
-    let orphan = |id, name: &str| {
+    type Orphan = (DriftKind, String, Option<i64>, String);
+    let orphan = |id, name: &str| -> Orphan {
         (
             DriftKind::Orphan,
             name.to_string(),
@@ -322,7 +323,9 @@ fn orphans_table() {
         )
     };
     let a = declared(&[("a", "lab/a:2")], false, Projects::None);
-    let cases: Vec<(&str, Vec<Declared>, Option<&[String]>, Vec<_>)> = vec![
+    // what, declared, prune → the orphans
+    type Case<'a> = (&'a str, Vec<Declared>, Option<&'a [String]>, Vec<Orphan>);
+    let cases: Vec<Case> = vec![
         ("no `prune:`: no orphans", vec![a.clone()], None, vec![]),
         (
             "inside the globs and declared nowhere; outside them is not the file's",
