@@ -69,11 +69,12 @@ pub enum LoadError {
     Key(#[from] KeyError),
 }
 
+/// `message` after the entry's location, as [`Problem::about`] puts it (none: as it is).
 fn located(at: &str, message: &str) -> String {
     if at.is_empty() {
         message.to_string()
     } else {
-        format!("{at}: {message}")
+        format!("{}: {message}", crate::summary::quote(at))
     }
 }
 
@@ -83,21 +84,6 @@ impl Hint for LoadError {
             LoadError::Source { source, .. } | LoadError::Unverifiable(source) => source.hint(),
             LoadError::NotAnImage { .. } => None,
             LoadError::Key(e) => e.hint(),
-        }
-    }
-}
-
-impl LoadError {
-    /// The problem as shown: the entry's location before the source's own message (and its
-    /// causes and hint).
-    pub fn problem(&self) -> Problem {
-        match self {
-            LoadError::Source { at, source } => problem(source).about(at),
-            LoadError::NotAnImage { at, image } => {
-                Problem::new(format!("`{image}` is not an image source")).about(at)
-            }
-            LoadError::Unverifiable(e) => problem(e),
-            LoadError::Key(e) => problem(e),
         }
     }
 }
@@ -410,4 +396,161 @@ pub fn declared_on(entry: &FleetImage, site: &str) -> bool {
         .sites
         .as_ref()
         .is_none_or(|s| s.iter().any(|n| n == site))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::pipeline::{prepare, Image, ItemError};
+
+    const FLEET: &str = "\
+images:
+  - image: lab/a:1
+    sites: [prod]
+    enable: {site: true, projects: [P1]}
+  - image: lab/b:1
+    commands: [b2]
+  - image: lab/c:1
+    commands: [nope]
+  - image: lab/d:1
+sites:
+  staging: {url: https://staging.example.org}
+  prod: {url: https://prod.example.org}
+";
+
+    fn fleet() -> Fleet {
+        super::super::parse("fleet.yaml", FLEET).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn item(input: &str, outcome: Result<Vec<Image>, ItemError>) -> Item {
+        Item {
+            input: input.into(),
+            warnings: Vec::new(),
+            outcome,
+        }
+    }
+
+    /// An image read with `commands`, installed under `install`.
+    fn image(install: Option<&str>, commands: &[&str]) -> Vec<Image> {
+        vec![Image {
+            name: "image".into(),
+            record: None,
+            install_image: install.map(String::from),
+            commands: commands
+                .iter()
+                .map(|n| {
+                    let c = json!({"name": n, "type": "docker", "command-line": "x"});
+                    prepare(&c, install, true)
+                })
+                .collect(),
+        }]
+    }
+
+    fn loaded() -> Loaded {
+        select(
+            &fleet(),
+            vec![
+                item("lab/a:1", Ok(image(Some("lab/a:1"), &["a"]))),
+                item("lab/b:1", Ok(image(Some("lab/b:1"), &["b1", "b2"]))),
+                item("lab/c:1", Ok(image(Some("lab/c:1"), &["c"]))),
+                item("lab/d:1", Err(ItemError::NoReference)),
+            ],
+        )
+    }
+
+    #[test]
+    fn commands_are_selected_and_what_fails_says_why() {
+        let loaded = loaded();
+        let selected: Vec<Option<Vec<String>>> = loaded
+            .images
+            .iter()
+            .map(|i| match &i.selection {
+                Selection::Selected { commands, .. } => {
+                    Some(commands.iter().filter_map(|p| p.name.clone()).collect())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            selected,
+            vec![
+                Some(vec!["a".to_string()]),
+                Some(vec!["b2".to_string()]),
+                None,
+                None
+            ]
+        );
+        let failed: Vec<(String, String)> = loaded
+            .failed_images()
+            .into_iter()
+            .map(|(image, p)| (image, p.error))
+            .collect();
+        assert_eq!(
+            failed,
+            vec![
+                (
+                    "lab/c:1".to_string(),
+                    "lab/c:1: the label has no command named nope".to_string()
+                ),
+                (
+                    "lab/d:1".to_string(),
+                    "lab/d:1: no image reference is recorded with this image".to_string()
+                ),
+            ]
+        );
+        assert!(!loaded.invalid());
+    }
+
+    #[test]
+    fn each_site_is_declared_its_own_images() {
+        let (fleet, loaded) = (fleet(), loaded());
+        let sources = |site: &str| -> Vec<(String, usize, bool)> {
+            loaded
+                .declared_for(&fleet, site)
+                .into_iter()
+                .map(|d| (d.source, d.commands.len(), d.readable))
+                .collect()
+        };
+        let row = |s: &str, n, readable| (s.to_string(), n, readable);
+        assert_eq!(
+            sources("staging"),
+            vec![
+                row("lab/b:1", 1, true),
+                row("lab/c:1", 0, false),
+                row("lab/d:1", 0, false)
+            ]
+        );
+        let prod = loaded.declared_for(&fleet, "prod");
+        assert_eq!(prod.len(), 4);
+        assert!(prod[0].enable_site);
+        assert_eq!(prod[0].projects, Projects::List(vec!["P1".into()]));
+        assert_eq!(prod[0].commands[0].image, "lab/a:1");
+        assert_eq!(prod[0].commands[0].command["image"], "lab/a:1");
+    }
+
+    #[test]
+    fn an_entry_that_names_no_source_stops_the_run_at_its_line() {
+        let mut fleet = fleet();
+        fleet.images[1].image = "Lab/B:1".into();
+        fleet.images[1].line = 5;
+        let run = |fleet: &Fleet| {
+            ImageReads::new(
+                fleet,
+                "fleet.yaml",
+                SourceOptions::default(),
+                &ReadOptions::default(),
+            )
+            .err()
+            .map(|e| problem(&e).error)
+        };
+        let error = run(&fleet).unwrap_or_default();
+        assert!(error.starts_with("fleet.yaml:5: "), "{error}");
+        // Images given on the command line (line 0) are named by the message itself.
+        fleet.images[1].line = 0;
+        let error = run(&fleet).unwrap_or_default();
+        assert!(!error.contains("fleet.yaml"), "{error}");
+        assert!(error.contains("Lab/B:1"), "{error}");
+    }
 }

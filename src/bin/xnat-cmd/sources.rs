@@ -105,7 +105,7 @@ pub async fn read_fleet_images(
 ) -> Result<Loaded, CliError> {
     let source = settings.source(source)?;
     let reads = ImageReads::new(fleet, shown, source.run, &source.read)
-        .map_err(|e| CliError::Usage(e.problem()))?;
+        .map_err(|e| CliError::usage_of(&e))?;
     progress.start("reading images", reads.len());
     let items = reads.read(&|_| progress.inc()).await;
     let unread = items.iter().filter(|i| i.outcome.is_err()).count();
