@@ -1,7 +1,8 @@
 //! Loading a fleet for a run (`sync`, `status`, `validate FLEET`): the file read (capped) and
 //! parsed with every mistake located, each entry classified and its `verify:` keys read, every
 //! image read concurrently with its own platform and pin-digest, `commands:` selected, and what
-//! each site is declared to hold. Never prints: the problems come back as values, in file order,
+//! each site is declared to hold; images given on the command line become a fleet of their
+//! own ([`sources_fleet`]). Never prints: the problems come back as values, in file order,
 //! for the binary to show. The sites and the loop over them are in [`super::sites`].
 
 use std::collections::BTreeMap;
@@ -10,10 +11,11 @@ use std::path::{Path, PathBuf};
 use crate::cosign::{KeyError, PublicKey};
 use crate::pipeline::{self, Input, InputError, Item, Options, Prepared};
 use crate::plan::Desired;
+use crate::platform::Platform;
 use crate::problem::{problem, Hint, Problem};
 use crate::source::{ReadOptions, SourceOptions};
 
-use super::{Fleet, FleetImage, Projects};
+use super::{Enable, Fleet, FleetImage, Projects};
 
 /// Mistakes of one fleet file shown at most; the rest are counted in one more line.
 pub const MAX_MISTAKES_SHOWN: usize = 100;
@@ -45,6 +47,30 @@ pub fn read_fleet(path: &Path) -> Result<(Fleet, String), Vec<Problem>> {
         shown_errors
     })?;
     Ok((fleet, shown))
+}
+
+/// Image sources given on the command line as a fleet (`status SOURCE...`): one default
+/// site, each image read with `platform` and `verify` keys, nothing enabled, nothing owned.
+/// Its entries have line 0: messages name the image, not a place in a file.
+pub fn sources_fleet(images: &[String], platform: Option<Platform>, verify: &[PathBuf]) -> Fleet {
+    Fleet {
+        images: images
+            .iter()
+            .map(|image| FleetImage {
+                image: image.clone(),
+                platform: platform.clone(),
+                commands: None,
+                pin_digest: false,
+                sites: None,
+                enable: Enable::default(),
+                verify: verify.to_vec(),
+                line: 0,
+            })
+            .collect(),
+        prune: Vec::new(),
+        has_prune: false,
+        sites: Vec::new(),
+    }
 }
 
 /// A fleet entry that cannot be read at all, found before any image is read: the run stops

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use xnat_cmd::fleet::sites::for_each_site;
-use xnat_cmd::fleet::{Enable, Fleet, FleetImage};
+use xnat_cmd::fleet::Fleet;
 use xnat_cmd::problem::{problem, Problem};
 use xnat_cmd::status::push::{PushOptions, Pushgateway};
 use xnat_cmd::status::{prometheus, DriftKind, SiteStatus, StatusJob};
@@ -200,31 +200,17 @@ fn one_line(mut p: Problem) -> Problem {
     p
 }
 
-/// Image sources as a fleet of one default site, nothing to enable, nothing owned.
+/// Image sources as a fleet of one default site ([`xnat_cmd::fleet::run::sources_fleet`]).
 fn sources_fleet(args: &StatusArgs) -> Result<Fleet, CliError> {
     let platform = match &args.source.platform {
         Some(p) => Some(xnat_cmd::Platform::parse(p).map_err(CliError::usage)?),
         None => None,
     };
-    Ok(Fleet {
-        images: args
-            .inputs
-            .iter()
-            .map(|i| FleetImage {
-                image: i.clone(),
-                platform: platform.clone(),
-                commands: None,
-                pin_digest: false,
-                sites: None,
-                enable: Enable::default(),
-                verify: args.verify.verify_keys.clone(),
-                line: 0,
-            })
-            .collect(),
-        prune: Vec::new(),
-        has_prune: false,
-        sites: Vec::new(),
-    })
+    Ok(xnat_cmd::fleet::run::sources_fleet(
+        &args.inputs,
+        platform,
+        &args.verify.verify_keys,
+    ))
 }
 
 /// Write the exposition atomically, so node-exporter never reads half a file.
