@@ -254,9 +254,9 @@ async fn apply_one(
             enable_wrapper(client, &mut state, enable, dry_run, &mut out.warnings).await
         } else {
             match id {
-                Some(wid) if !fresh => client.site_enabled(wid).await.map(|on| {
-                    state.enabled_site = on;
-                }),
+                Some(wid) if !fresh => EnablementReader::start(client, wid, &[])
+                    .await
+                    .map(|read| state.enabled_site = read.site()),
                 _ => Ok(()),
             }
         };
@@ -331,23 +331,13 @@ async fn enable_wrapper(
         }
         return Ok(());
     };
-    // A project read also says whether the wrapper is enabled site-wide, so with projects to
-    // check the first one replaces the site read: a re-run costs one read per project.
-    let mut first_project = match enable.projects.first() {
-        Some(p) => Some((p.clone(), client.project_enabled(p, wid).await?)),
-        None => None,
-    };
-    let mut site = match &first_project {
-        Some((_, (site, _))) => *site,
-        None => client.site_enabled(wid).await?,
-    };
+    let mut read = EnablementReader::start(client, wid, &enable.projects).await?;
+    let mut site = read.site();
     if enable.site && !site {
         state.changes.push("enable site-wide".into());
         if !dry_run {
             client.set_site_enabled(wid, true).await?;
-            site = client.site_enabled(wid).await?;
-            // The project's effective state depends on the site flag: read it again.
-            first_project = None;
+            site = read.reread_site().await?;
             if !site {
                 warnings.push(format!(
                     "wrapper `{}` still reads as disabled site-wide after enabling",
@@ -358,15 +348,12 @@ async fn enable_wrapper(
     }
     state.enabled_site = site;
     for p in &enable.projects {
-        let mut on = match first_project.take() {
-            Some((fp, (_, on))) if &fp == p => on,
-            _ => client.project_enabled(p, wid).await?.1,
-        };
+        let mut on = read.project(p).await?;
         if !on {
             state.changes.push(format!("enable in project {p}"));
             if !dry_run {
                 client.set_project_enabled(p, wid, true).await?;
-                on = client.project_enabled(p, wid).await?.1;
+                on = read.project(p).await?;
                 if !on {
                     warnings.push(format!(
                         "wrapper `{}` is enabled in project {p} but XNAT does not count it while the wrapper is disabled site-wide: add --enable-site",
@@ -380,6 +367,97 @@ async fn enable_wrapper(
         }
     }
     Ok(())
+}
+
+/// One wrapper's enablement as XNAT reports it, read the cheapest way; `apply` (before and
+/// after its writes) and `status` both read through it. A project read also answers whether
+/// the wrapper is enabled site-wide, so with projects to check, the first one's read stands in
+/// for the site read: checking costs one read per project (one for the site without any).
+pub struct EnablementReader<'c> {
+    client: &'c XnatClient,
+    wid: i64,
+    site: bool,
+    /// The first project's answer, read with the site flag, until it is asked for.
+    first: Option<(String, bool)>,
+}
+
+impl<'c> EnablementReader<'c> {
+    /// The first read of wrapper `wid`: of the first of `projects`, else of the site flag.
+    pub async fn start(
+        client: &'c XnatClient,
+        wid: i64,
+        projects: &[String],
+    ) -> Result<Self, XnatError> {
+        let (site, first) = match projects.first() {
+            Some(p) => {
+                let (site, on) = client.project_enabled(p, wid).await?;
+                (site, Some((p.clone(), on)))
+            }
+            None => (client.site_enabled(wid).await?, None),
+        };
+        Ok(EnablementReader {
+            client,
+            wid,
+            site,
+            first,
+        })
+    }
+
+    /// Enabled site-wide, as last read.
+    pub fn site(&self) -> bool {
+        self.site
+    }
+
+    /// Read the site flag again (after writing it). The first project's answer is forgotten
+    /// too: a project's effective state depends on the site flag.
+    pub async fn reread_site(&mut self) -> Result<bool, XnatError> {
+        self.first = None;
+        self.site = self.client.site_enabled(self.wid).await?;
+        Ok(self.site)
+    }
+
+    /// Effectively enabled in `project`: the first project's answer the first time it is
+    /// asked for, a read otherwise (so asking again after a write reads again).
+    pub async fn project(&mut self, project: &str) -> Result<bool, XnatError> {
+        match self.first.take() {
+            Some((p, on)) if p == project => Ok(on),
+            _ => Ok(self.client.project_enabled(project, self.wid).await?.1),
+        }
+    }
+}
+
+/// A command removed (or, in a dry run, that would be removed): `uninstall`'s targets and
+/// `sync --prune`'s orphans.
+#[derive(Debug, Clone, Serialize)]
+pub struct Removal {
+    pub id: i64,
+    pub name: Option<String>,
+    pub image: Option<String>,
+    pub removed: bool,
+    /// Why it could not be removed (`sync` goes on with the next; `uninstall` stops).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Problem>,
+}
+
+impl Removal {
+    /// An installed command (as XNAT lists it) to remove; `None` when it has no id.
+    pub fn of(command: &Value) -> Option<Removal> {
+        let v = CommandView::new(command);
+        Some(Removal {
+            id: v.id()?,
+            name: v.name(),
+            image: v.image(),
+            removed: false,
+            error: None,
+        })
+    }
+
+    /// Delete it from XNAT; `removed` once XNAT has.
+    pub async fn remove(&mut self, client: &XnatClient) -> Result<(), XnatError> {
+        client.delete_command(self.id).await?;
+        self.removed = true;
+        Ok(())
+    }
 }
 
 /// Projects asked to enable that XNAT does not have.

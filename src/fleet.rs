@@ -1,6 +1,11 @@
 //! The fleet file: which images, on which XNAT sites, enabled where, and which repositories the
 //! file owns (for `sync --prune`). YAML (JSON is YAML too). Every mistake is reported with the
 //! file, line and column before any request is made.
+//!
+//! This file holds the types and the located parser (over [`yaml`]'s tree, with [`glob`]'s
+//! matcher for `prune:`); a run of the file is in two submodules: [`run`] loads it (the file
+//! read, every image read, `commands:` selected, what each site is declared to hold) and
+//! [`sites`] chooses the sites and runs a job on each (`sync`, `status`).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -12,6 +17,8 @@ use crate::reference::Reference;
 use crate::source::SourceSpec;
 
 mod glob;
+pub mod run;
+pub mod sites;
 mod yaml;
 
 pub use glob::glob_matches;
@@ -64,6 +71,17 @@ pub enum Projects {
     None,
     List(Vec<String>),
     All,
+}
+
+impl Projects {
+    /// The project ids to enable in: `all` is `every` (each project XNAT lists at this run).
+    pub fn resolve(&self, every: &[String]) -> Vec<String> {
+        match self {
+            Projects::None => Vec::new(),
+            Projects::List(ids) => ids.clone(),
+            Projects::All => every.to_vec(),
+        }
+    }
 }
 
 /// One entry of `sites:`.

@@ -410,3 +410,17 @@ prune: ['']
         ]
     );
 }
+
+#[test]
+fn projects_resolve_table() {
+    let every = vec!["A".to_string(), "B".to_string()];
+    let cases = [
+        (Projects::None, vec![]),
+        (Projects::List(vec!["B".into(), "X".into()]), vec!["B", "X"]),
+        (Projects::All, vec!["A", "B"]),
+    ];
+    for (projects, want) in cases {
+        assert_eq!(projects.resolve(&every), want, "{projects:?}");
+    }
+    assert_eq!(Projects::All.resolve(&[]), Vec::<String>::new());
+}

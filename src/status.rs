@@ -6,17 +6,16 @@
 //! unreadable image's commands are unknown, so "no drift" could not be told from "could not
 //! look" (and its orphans are unknown too).
 
+pub mod drift;
 pub mod push;
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::command::{command_with_id, CommandView};
-use crate::fleet::Projects;
-use crate::plan::{plan, Action, Desired, PlanOptions};
+use crate::fleet::run::Declared;
+use crate::fleet::sites::{SiteJob, SiteTarget};
 use crate::problem::{problem, Problem};
-use crate::sync::{orphans, Declared};
 use crate::xnat::client::{StatsSnapshot, XnatClient};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -124,7 +123,7 @@ impl SiteStatus {
 }
 
 /// Check one connected site against what is declared for it (`prune`: the file's globs, for
-/// orphans). Reads only.
+/// orphans): [`drift::gather`], then [`drift::drift`]. Reads only.
 pub async fn check_site(
     client: &XnatClient,
     status: &mut SiteStatus,
@@ -132,152 +131,44 @@ pub async fn check_site(
     prune: Option<&[String]>,
 ) {
     status.declare(declared);
-    if let Err(p) = check_inner(client, status, declared, prune).await {
-        status.error = Some(p);
+    match drift::gather(client, declared).await {
+        Ok(gathered) => status.drift = drift::drift(declared, &gathered, prune),
+        Err(e) => status.error = Some(problem(&e)),
     }
     status.requests = client.stats();
 }
 
-async fn check_inner(
-    client: &XnatClient,
-    status: &mut SiteStatus,
-    declared: &[Declared],
-    prune: Option<&[String]>,
-) -> Result<(), Problem> {
-    let installed = client.list_commands().await.map_err(|e| problem(&e))?;
-    let existing = if declared.iter().any(|d| d.projects == Projects::All) {
-        client.projects().await.map_err(|e| problem(&e))?
-    } else {
-        Vec::new()
-    };
-    let desired: Vec<Desired> = declared.iter().flat_map(|d| d.commands.clone()).collect();
-    let all_planned = plan(&desired, &installed, PlanOptions::default());
-    let mut planned = all_planned.iter();
-    for d in declared {
-        let projects = match &d.projects {
-            Projects::None => Vec::new(),
-            Projects::All => existing.clone(),
-            Projects::List(l) => l.clone(),
-        };
-        for p in planned.by_ref().take(d.commands.len()) {
-            let drift = |kind, id, detail: String| Drift {
-                kind,
-                command: p.name.clone(),
-                image: p.image.to_string(),
-                id,
-                detail,
-            };
-            let id = match &p.action {
-                Action::Create => {
-                    status
-                        .drift
-                        .push(drift(DriftKind::Missing, None, "not installed".into()));
-                    continue;
-                }
-                Action::Conflict { ids, reason } => {
-                    status.drift.push(drift(
-                        DriftKind::Conflict,
-                        None,
-                        format!("{reason} (ids {ids:?})"),
-                    ));
-                    continue;
-                }
-                Action::Unchanged { id } => *id,
-                Action::Update {
-                    id,
-                    installed_image,
-                    changes,
-                } => {
-                    if installed_image != p.image.as_str() {
-                        status.drift.push(drift(
-                            DriftKind::Outdated,
-                            Some(*id),
-                            format!("installed as {installed_image}"),
-                        ));
-                    } else {
-                        let pointers: Vec<&str> =
-                            changes.iter().take(5).map(|c| c.pointer.as_str()).collect();
-                        let more = changes.len().saturating_sub(pointers.len());
-                        status.drift.push(drift(
-                            DriftKind::Modified,
-                            Some(*id),
-                            format!(
-                                "differs at {}{}",
-                                pointers.join(", "),
-                                if more > 0 {
-                                    format!(" and {more} more")
-                                } else {
-                                    String::new()
-                                }
-                            ),
-                        ));
-                    }
-                    *id
-                }
-                Action::Replace { id, .. } => *id,
-            };
-            if !d.enable_site && projects.is_empty() {
-                continue;
-            }
-            let Some(cmd) = command_with_id(&installed, id) else {
-                continue;
-            };
-            for w in CommandView::new(cmd).wrappers() {
-                let (Some(wid), name) = (w.id(), w.name().unwrap_or_default()) else {
-                    continue;
-                };
-                let mut missing: Vec<String> = Vec::new();
-                let site_on = match projects.first() {
-                    // A project read also tells the site flag.
-                    Some(first) => {
-                        let (site, on) = client
-                            .project_enabled(first, wid)
-                            .await
-                            .map_err(|e| problem(&e))?;
-                        if !on {
-                            missing.push(format!("project {first}"));
-                        }
-                        site
-                    }
-                    None => client.site_enabled(wid).await.map_err(|e| problem(&e))?,
-                };
-                for proj in projects.iter().skip(1) {
-                    let (_, on) = client
-                        .project_enabled(proj, wid)
-                        .await
-                        .map_err(|e| problem(&e))?;
-                    if !on {
-                        missing.push(format!("in project {proj}"));
-                    }
-                }
-                if d.enable_site && !site_on {
-                    missing.insert(0, "site-wide".into());
-                }
-                if !missing.is_empty() {
-                    status.drift.push(drift(
-                        DriftKind::Enablement,
-                        Some(id),
-                        format!("wrapper `{name}` not enabled {}", missing.join(", ")),
-                    ));
-                }
-            }
-        }
+/// `status` as a fleet run's job on each site ([`crate::fleet::sites::for_each_site`]).
+pub struct StatusJob<'a> {
+    /// The file's `prune:` globs, when it has the key: what is inside and declared nowhere is
+    /// an orphan.
+    pub prune: Option<&'a [String]>,
+}
+
+impl SiteJob for StatusJob<'_> {
+    type Report = SiteStatus;
+
+    fn writes(&self) -> bool {
+        false
     }
-    if let Some(globs) = prune {
-        // With an unreadable image `orphans` finds none and says why pruning stops: sync's
-        // business; here the site already reports the image as not checked.
-        let mut not_pruning = Vec::new();
-        for r in orphans(&installed, &all_planned, declared, globs, &mut not_pruning) {
-            status.drift.push(Drift {
-                kind: DriftKind::Orphan,
-                command: r.name.unwrap_or_default(),
-                image: r.image.unwrap_or_default(),
-                id: Some(r.id),
-                detail: "inside `prune:`, declared nowhere for this site".into(),
-            });
-        }
+
+    fn report(&self, site: &SiteTarget, declared: &[Declared]) -> SiteStatus {
+        let mut status = SiteStatus::new(&site.name, site.url.as_deref().unwrap_or(""));
+        status.declare(declared);
+        status
     }
-    Ok(())
+
+    fn connecting(&self, status: &mut SiteStatus, client: &XnatClient) {
+        status.url = client.base().to_string();
+    }
+
+    fn failed(&self, status: &mut SiteStatus, problem: Problem) {
+        status.error = Some(problem);
+    }
+
+    async fn run(&self, client: &XnatClient, status: &mut SiteStatus, declared: &[Declared]) {
+        check_site(client, status, declared, self.prune).await;
+    }
 }
 
 /// The Prometheus text exposition (format 0.0.4) of a run. Per site: drift per kind, images

@@ -9,39 +9,14 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::apply::{apply, check_projects, EnableSpec, Outcome, Status, Tally};
+use crate::apply::{apply, check_projects, EnableSpec, Outcome, Removal, Status, Tally};
 use crate::command::CommandView;
-use crate::fleet::{glob_matches, FleetImage, Projects};
-use crate::pipeline::{Item, Prepared};
+use crate::fleet::run::Declared;
+use crate::fleet::sites::{SiteJob, SiteTarget};
+use crate::fleet::{glob_matches, Projects};
 use crate::plan::{plan, Action, Desired, PlanOptions, Planned};
 use crate::problem::{problem, Problem};
-use crate::reference::InstallRef;
 use crate::xnat::client::{StatsSnapshot, XnatClient};
-
-/// One fleet image as this site should have it.
-#[derive(Debug, Clone)]
-pub struct Declared {
-    /// The fleet entry's SOURCE text.
-    pub source: String,
-    /// Its commands with the install image injected; empty when it could not be read.
-    pub commands: Vec<Desired>,
-    pub enable_site: bool,
-    pub projects: Projects,
-    /// `false` when the image could not be read: its commands are unknown, so the site is not
-    /// pruned.
-    pub readable: bool,
-}
-
-/// A command prune removes (or, in a dry run, would remove).
-#[derive(Debug, Clone, Serialize)]
-pub struct Removal {
-    pub id: i64,
-    pub name: Option<String>,
-    pub image: Option<String>,
-    pub removed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<Problem>,
-}
 
 /// What happened on one site.
 #[derive(Debug, Clone, Serialize)]
@@ -116,80 +91,43 @@ impl SiteReport {
     }
 }
 
-/// Why a fleet image gives no commands to install.
-#[derive(Debug, thiserror::Error)]
-pub enum EntryError {
-    #[error("the label has no command named {}", names.join(", "))]
-    NoSuchCommands {
-        names: Vec<String>,
-        available: Vec<String>,
-    },
+/// `sync` as a fleet run's job on each site ([`crate::fleet::sites::for_each_site`]).
+pub struct SyncJob<'a> {
+    /// The file's `prune:` globs, when the run prunes.
+    pub prune: Option<&'a [String]>,
+    pub dry_run: bool,
+    /// The fleet images that could not be read or selected (their SOURCE text).
+    pub unread: Vec<String>,
 }
 
-impl crate::problem::Hint for EntryError {
-    fn hint(&self) -> Option<String> {
-        match self {
-            EntryError::NoSuchCommands { available, .. } => Some(format!(
-                "fix `commands:` in the fleet file; the label has: {}",
-                available.join(", ")
-            )),
-        }
+impl SiteJob for SyncJob<'_> {
+    type Report = SiteReport;
+
+    fn writes(&self) -> bool {
+        true
     }
-}
 
-/// The commands a fleet image installs: those of its first image, filtered by `commands:`,
-/// each with the install image injected, and that image (`None` when the input gave no
-/// image, so no commands). `Ok(None)` when the input failed (reported by the pipeline's item
-/// error).
-pub fn entry_commands(
-    entry: &FleetImage,
-    item: &Item,
-) -> Result<Option<(Option<InstallRef>, Vec<Prepared>)>, EntryError> {
-    let Ok(images) = &item.outcome else {
-        return Ok(None);
-    };
-    let Some(image) = images.first() else {
-        return Ok(Some((None, Vec::new())));
-    };
-    let Some(install) = image.install_image.clone() else {
-        return Ok(None);
-    };
-    let commands: Vec<Prepared> = match &entry.commands {
-        None => image.commands.clone(),
-        Some(names) => {
-            let available: Vec<String> = image
-                .commands
-                .iter()
-                .filter_map(|p| p.name.clone())
-                .collect();
-            let missing: Vec<String> = names
-                .iter()
-                .filter(|n| !available.contains(n))
-                .cloned()
-                .collect();
-            if !missing.is_empty() {
-                return Err(EntryError::NoSuchCommands {
-                    names: missing,
-                    available,
-                });
-            }
-            image
-                .commands
-                .iter()
-                .filter(|p| p.name.as_ref().is_some_and(|n| names.contains(n)))
-                .cloned()
-                .collect()
-        }
-    };
-    Ok(Some((Some(install), commands)))
-}
+    fn report(&self, site: &SiteTarget, declared: &[Declared]) -> SiteReport {
+        let mut report = SiteReport::new(&site.name, site.url.as_deref().unwrap_or(""));
+        report.failed_images = declared
+            .iter()
+            .filter(|d| self.unread.contains(&d.source))
+            .map(|d| d.source.clone())
+            .collect();
+        report
+    }
 
-/// Is `entry` declared for `site`? (`sites:` absent: every site.)
-pub fn declared_on(entry: &FleetImage, site: &str) -> bool {
-    entry
-        .sites
-        .as_ref()
-        .is_none_or(|s| s.iter().any(|n| n == site))
+    fn connecting(&self, report: &mut SiteReport, client: &XnatClient) {
+        report.url = client.base().to_string();
+    }
+
+    fn failed(&self, report: &mut SiteReport, problem: Problem) {
+        report.error = Some(problem);
+    }
+
+    async fn run(&self, client: &XnatClient, report: &mut SiteReport, declared: &[Declared]) {
+        sync_site(client, report, declared, self.prune, self.dry_run).await;
+    }
 }
 
 /// Sync one connected, preflighted site: one list call, a plan over every declared command,
@@ -226,19 +164,13 @@ async fn sync_inner(
     };
     let mut specs = Vec::with_capacity(declared.len());
     for d in declared {
-        let projects = match &d.projects {
-            Projects::None => Vec::new(),
-            Projects::All => existing.clone(),
-            Projects::List(l) => {
-                check_projects(l, &existing).map_err(|e| {
-                    problem(&e).about(&format!("{} (site {})", d.source, report.name))
-                })?;
-                l.clone()
-            }
-        };
+        if let Projects::List(l) = &d.projects {
+            check_projects(l, &existing)
+                .map_err(|e| problem(&e).about(&format!("{} (site {})", d.source, report.name)))?;
+        }
         specs.push(EnableSpec {
             site: d.enable_site,
-            projects,
+            projects: d.projects.resolve(&existing),
         });
     }
     let desired: Vec<Desired> = declared.iter().flat_map(|d| d.commands.clone()).collect();
@@ -259,9 +191,8 @@ async fn sync_inner(
     }
     for mut r in removals {
         if !dry_run {
-            match client.delete_command(r.id).await {
-                Ok(()) => r.removed = true,
-                Err(e) => r.error = Some(problem(&e)),
+            if let Err(e) = r.remove(client).await {
+                r.error = Some(problem(&e));
             }
         }
         report.removed.push(r);
@@ -305,18 +236,10 @@ pub fn orphans(
     installed
         .iter()
         .filter_map(|c| {
-            let v = CommandView::new(c);
-            let id = v.id()?;
-            let image = v.image()?;
+            let image = CommandView::new(c).image()?;
             let repo = crate::reference::repository(image.trim());
             let owned = globs.iter().any(|g| glob_matches(g, repo));
-            (owned && !kept.contains(&id)).then(|| Removal {
-                id,
-                name: v.name(),
-                image: Some(image),
-                removed: false,
-                error: None,
-            })
+            Removal::of(c).filter(|r| owned && !kept.contains(&r.id))
         })
         .collect()
 }
@@ -324,6 +247,7 @@ pub fn orphans(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reference::InstallRef;
     use serde_json::json;
 
     fn desired(name: &str, image: &str) -> Desired {

@@ -1,5 +1,9 @@
-//! From `XnatArgs` and the environment to a logged-in, preflighted XNAT client.
+//! From `XnatArgs` and the environment to a logged-in, preflighted XNAT client; a fleet run's
+//! sites chosen and prepared from them.
 
+use xnat_cmd::fleet::sites::{self, SiteError, SiteTarget};
+use xnat_cmd::fleet::Fleet;
+use xnat_cmd::problem::Problem;
 use xnat_cmd::xnat::credentials::{resolve, resolve_site, CredentialInputs, Credentials};
 use xnat_cmd::xnat::preflight::{preflight, ServerInfo};
 use xnat_cmd::xnat::{parse_base, ClientOptions, XnatClient, XnatError};
@@ -110,5 +114,56 @@ fn build(base: url::Url, creds: Credentials, args: &XnatArgs) -> Result<XnatClie
             p.display()
         )),
         _ => CliError::work_of(&e),
+    })
+}
+
+/// The sites of a fleet run (`--site`, all when none), as usage errors naming the flag.
+pub fn choose_sites(fleet: &Fleet, chosen: &[String]) -> Result<Vec<SiteTarget>, CliError> {
+    sites::choose_sites(fleet, chosen).map_err(|e| match e {
+        SiteError::NoSites { name } => CliError::usage(format!(
+            "--site {name}: the fleet file has no `sites:`; it syncs the one XNAT of --xnat / XNAT_HOST"
+        )),
+        SiteError::Unknown {
+            name,
+            near,
+            available,
+        } => {
+            // A near miss (`prdo`, `Prod`) gets the name it most likely meant.
+            let near = near
+                .map(|n| format!(" (did you mean `{n}`?)"))
+                .unwrap_or_default();
+            CliError::usage(format!(
+                "--site {name}{near}: the fleet file defines no such site (it has: {})",
+                available.join(", ")
+            ))
+        }
+    })
+}
+
+/// Every chosen site's client, before any image is read: a file's site with its own
+/// credentials, or `--xnat`/`XNAT_HOST` for the default site. A usage error (no URL, no
+/// credentials, an unset `user-env`) stops the run; a site that cannot be prepared otherwise
+/// fails alone.
+pub fn prepare_sites(
+    sites: &[SiteTarget],
+    xnat: &XnatArgs,
+    settings: &Settings,
+) -> Result<Vec<Result<XnatClient, Problem>>, CliError> {
+    sites::prepare_sites(sites, |site| {
+        let client = match &site.url {
+            Some(u) => prepare_site(
+                &site.name,
+                u,
+                (site.user_env.as_deref(), site.password_env.as_deref()),
+                xnat,
+                settings,
+            ),
+            None => prepare(xnat, settings),
+        };
+        match client {
+            Ok(client) => Ok(Ok(client)),
+            Err(CliError::Usage(p)) => Err(CliError::Usage(p)),
+            Err(CliError::Work(p)) => Ok(Err(p)),
+        }
     })
 }

@@ -15,7 +15,7 @@ use xnat_cmd::problem::Problem;
 use crate::args::LabelArgs;
 use crate::output::{self, CliError};
 use crate::settings::Settings;
-use crate::validate::{human, verdict};
+use crate::verdict::{human, verdict};
 
 pub fn run(args: LabelArgs, _settings: &Settings) -> Result<ExitStatus, CliError> {
     let mut commands: Vec<Value> = Vec::new();

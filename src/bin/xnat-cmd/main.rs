@@ -22,6 +22,7 @@ mod status;
 mod sync;
 mod uninstall;
 mod validate;
+mod verdict;
 
 use std::process::ExitCode;
 

@@ -1,9 +1,12 @@
-//! Rendering what `install` and `sync` did, one line per command and one per wrapper.
+//! Rendering what `install`, `sync`, `uninstall` and `status` did: one line per command and
+//! one per wrapper, one per removal, the fleet images that could not be read.
 
 use std::fmt::Write as _;
 
-use xnat_cmd::apply::{Outcome, Status};
+use serde::Serialize;
+use xnat_cmd::apply::{Outcome, Removal, Status};
 use xnat_cmd::plan::Action;
+use xnat_cmd::problem::Problem;
 
 pub fn status_word(s: Status) -> &'static str {
     match s {
@@ -79,4 +82,40 @@ pub fn outcome_lines(s: &mut String, commands: &[Outcome], dry_run: bool) {
             let _ = writeln!(s, "    wrapper {}{id}: {site}{projects}{changes}", w.name);
         }
     }
+}
+
+/// One line per removal: `removed`, `would remove` (a dry run) or `failed`, the status word
+/// padded to `width` (`sync` aligns it with its command lines; 0: one space), then the name,
+/// the id and the image.
+pub fn removal_lines(s: &mut String, removals: &[Removal], width: usize) {
+    for r in removals {
+        let word = if r.removed {
+            "removed"
+        } else if r.error.is_some() {
+            "failed"
+        } else {
+            "would remove"
+        };
+        let _ = writeln!(
+            s,
+            "{word:<width$} {} (id {})  {}",
+            r.name.as_deref().unwrap_or("-"),
+            r.id,
+            r.image.as_deref().unwrap_or("-")
+        );
+    }
+}
+
+/// A fleet image that could not be read or selected, in `--json` reports (`sync`, `status`).
+#[derive(Serialize)]
+pub struct FailedImage<'a> {
+    image: &'a str,
+    #[serde(flatten)]
+    problem: &'a Problem,
+}
+
+pub fn failed_list(list: &[(String, Problem)]) -> Vec<FailedImage<'_>> {
+    list.iter()
+        .map(|(image, problem)| FailedImage { image, problem })
+        .collect()
 }

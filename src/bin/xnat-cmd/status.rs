@@ -7,17 +7,19 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
-use xnat_cmd::fleet::{Enable, Fleet, FleetImage};
+use xnat_cmd::fleet::sites::for_each_site;
+use xnat_cmd::fleet::Fleet;
 use xnat_cmd::problem::{problem, Problem};
 use xnat_cmd::status::push::{PushOptions, Pushgateway};
-use xnat_cmd::status::{check_site, prometheus, DriftKind, SiteStatus};
+use xnat_cmd::status::{prometheus, DriftKind, SiteStatus, StatusJob};
 
 use crate::args::{secret_file, StatusArgs};
-use crate::connect::open;
+use crate::connect::{choose_sites, prepare_sites};
 use crate::output::{align, error, print_human, print_stdout, CliError};
 use crate::progress::Progress;
+use crate::report::{failed_list, FailedImage};
 use crate::settings::Settings;
-use crate::sync::{chosen_sites, declared_for, failed_list, load, prepare_sites, FailedImage};
+use crate::sources::{load_fleet, read_fleet};
 
 #[derive(Serialize)]
 struct StatusReport<'a> {
@@ -55,7 +57,7 @@ pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitStatus, Cl
                 "status of a fleet file reads its keys from its `verify:` key: drop --verify-key",
             ));
         }
-        crate::sync::read_fleet(std::path::Path::new(&shown))?
+        read_fleet(Path::new(&shown))?
     } else {
         if args.source.all_platforms {
             return Err(CliError::usage(
@@ -64,13 +66,13 @@ pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitStatus, Cl
         }
         (sources_fleet(&args)?, "the command line".to_string())
     };
-    let sites = chosen_sites(&fleet, &args.sites)?;
+    let sites = choose_sites(&fleet, &args.sites)?;
     // Before any image is read: a mistake in the gateway's flags is a usage error.
     let gateway = pushgateway(&args)?;
     let clients = prepare_sites(&sites, &args.xnat, settings)?;
     let progress = Progress::new(args.json);
-    let loaded = load(&fleet, &shown, &args.source, settings, &progress).await?;
-    if loaded.invalid {
+    let loaded = load_fleet(&fleet, &shown, &args.source, settings, &progress).await?;
+    if loaded.invalid() {
         error(&Problem::new(
             "invalid commands are declared: sync would refuse them; fix them and check again",
         ));
@@ -78,47 +80,32 @@ pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitStatus, Cl
         publish(&args, gateway.as_ref(), &[], false).await?;
         return Ok(ExitStatus::Failed);
     }
-    let prune = fleet.has_prune.then_some(fleet.prune.as_slice());
-    let mut reports = Vec::new();
+    let job = StatusJob {
+        prune: fleet.has_prune.then_some(fleet.prune.as_slice()),
+    };
     progress.start("checking sites", sites.len());
-    for ((name, url, _), client) in sites.iter().zip(clients) {
-        let declared = declared_for(&fleet, &loaded.selected, name);
-        let mut status = SiteStatus::new(name, url.as_deref().unwrap_or(""));
-        status.declare(&declared);
-        let connected = match client {
-            Ok(client) => {
-                status.url = client.base().to_string();
-                open(client, false).await
-            }
-            Err(p) => Err(CliError::Work(p)),
-        };
-        match connected {
-            Ok((client, _info)) => {
-                check_site(&client, &mut status, &declared, prune).await;
-                client.logout().await;
-            }
-            Err(CliError::Usage(p)) => return Err(CliError::Usage(p)),
-            Err(CliError::Work(p)) => status.error = Some(p),
-        }
+    let reports = for_each_site(&job, &fleet, &loaded, &sites, clients, |site, status| {
         progress.inc();
         progress.finish(&format!(
-            "site {name}: {}",
+            "site {}: {}",
+            site.name,
             if status.checked() {
                 "checked"
             } else {
                 "not checked"
             }
         ));
-        reports.push(status);
-    }
+    })
+    .await;
     progress.clear();
 
-    let checked_all = loaded.failed_images.is_empty() && reports.iter().all(SiteStatus::checked);
+    let failed_images = loaded.failed_images();
+    let checked_all = failed_images.is_empty() && reports.iter().all(SiteStatus::checked);
     let drift = reports.iter().any(|r| !r.drift.is_empty());
     if args.json {
         let r = StatusReport {
             in_sync: checked_all && !drift,
-            failed_images: failed_list(&loaded.failed_images),
+            failed_images: failed_list(&failed_images),
             sites: &reports,
         };
         let text = serde_json::to_string_pretty(&r).map_err(CliError::work)?;
@@ -213,31 +200,17 @@ fn one_line(mut p: Problem) -> Problem {
     p
 }
 
-/// Image sources as a fleet of one default site, nothing to enable, nothing owned.
+/// Image sources as a fleet of one default site ([`xnat_cmd::fleet::run::sources_fleet`]).
 fn sources_fleet(args: &StatusArgs) -> Result<Fleet, CliError> {
     let platform = match &args.source.platform {
         Some(p) => Some(xnat_cmd::Platform::parse(p).map_err(CliError::usage)?),
         None => None,
     };
-    Ok(Fleet {
-        images: args
-            .inputs
-            .iter()
-            .map(|i| FleetImage {
-                image: i.clone(),
-                platform: platform.clone(),
-                commands: None,
-                pin_digest: false,
-                sites: None,
-                enable: Enable::default(),
-                verify: args.verify.verify_keys.clone(),
-                line: 0,
-            })
-            .collect(),
-        prune: Vec::new(),
-        has_prune: false,
-        sites: Vec::new(),
-    })
+    Ok(xnat_cmd::fleet::run::sources_fleet(
+        &args.inputs,
+        platform,
+        &args.verify.verify_keys,
+    ))
 }
 
 /// Write the exposition atomically, so node-exporter never reads half a file.

@@ -1,29 +1,20 @@
 //! `xnat-cmd uninstall`: remove the commands of an image (its exact image when installed, else
 //! every tag of its repository: [`xnat_cmd::plan::uninstall_matches`]), or commands by id.
 
-use crate::exit::ExitStatus;
-
-use serde::Serialize;
+use xnat_cmd::apply::Removal;
 use xnat_cmd::command::command_with_id;
 use xnat_cmd::pipeline::Options;
 use xnat_cmd::plan::uninstall_matches;
 use xnat_cmd::problem::Problem;
 use xnat_cmd::reference::InstallRef;
-use xnat_cmd::CommandView;
 
 use crate::args::UninstallArgs;
 use crate::connect::{open, prepare};
+use crate::exit::ExitStatus;
 use crate::output::{error, print_human, print_stdout, warn, CliError};
+use crate::report::removal_lines;
 use crate::settings::Settings;
 use crate::sources::{item_problem, run as read, warn_item};
-
-#[derive(Debug, Serialize)]
-struct Removal {
-    id: i64,
-    name: Option<String>,
-    image: Option<String>,
-    removed: bool,
-}
 
 pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if args.image.is_some() && args.sources.len() > 1 {
@@ -79,15 +70,9 @@ pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitStatus,
         let mut targets: Vec<Removal> = Vec::new();
         let mut unknown_ids = Vec::new();
         let mut push = |c: &serde_json::Value| {
-            let v = CommandView::new(c);
-            if let Some(id) = v.id() {
-                if !targets.iter().any(|t| t.id == id) {
-                    targets.push(Removal {
-                        id,
-                        name: v.name(),
-                        image: v.image(),
-                        removed: false,
-                    });
+            if let Some(r) = Removal::of(c) {
+                if !targets.iter().any(|t| t.id == r.id) {
+                    targets.push(r);
                 }
             }
         };
@@ -121,11 +106,7 @@ pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitStatus,
         }
         if !args.dry_run {
             for t in &mut targets {
-                client
-                    .delete_command(t.id)
-                    .await
-                    .map_err(|e| CliError::work_of(&e))?;
-                t.removed = true;
+                t.remove(&client).await.map_err(|e| CliError::work_of(&e))?;
             }
         }
         Ok::<_, CliError>(targets)
@@ -138,15 +119,7 @@ pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitStatus,
         print_stdout(&format!("{text}\n"))?;
     } else {
         let mut s = String::new();
-        for t in &targets {
-            s.push_str(&format!(
-                "{} {} (id {})  {}\n",
-                if t.removed { "removed" } else { "would remove" },
-                t.name.as_deref().unwrap_or("-"),
-                t.id,
-                t.image.as_deref().unwrap_or("-")
-            ));
-        }
+        removal_lines(&mut s, &targets, 0);
         if targets.is_empty() {
             s.push_str("nothing to remove\n");
         }

@@ -11,81 +11,16 @@
 use crate::exit::ExitStatus;
 use std::path::Path;
 
-use serde::Serialize;
-
-use xnat_cmd::pipeline::{Options, Prepared};
-use xnat_cmd::problem::{problem, Problem};
-use xnat_cmd::sync::entry_commands;
-use xnat_cmd::Severity;
+use xnat_cmd::fleet::run::{read_fleet, Selection};
+use xnat_cmd::pipeline::Options;
+use xnat_cmd::problem::Problem;
 
 use crate::args::{load_keys, ValidateArgs};
 use crate::output::{self, CliError};
 use crate::progress::Progress;
 use crate::settings::Settings;
-use crate::sources::{item_problem, run as read, warn_item};
-
-/// One finding in the JSON report.
-#[derive(Debug, Serialize)]
-pub struct Finding {
-    pub pointer: String,
-    pub message: String,
-}
-
-/// One command's verdict.
-#[derive(Debug, Serialize)]
-pub struct Verdict {
-    pub source: String,
-    pub command: Option<String>,
-    /// The image the command was checked with (after `--image` or injection, and `:latest`).
-    pub image: Option<String>,
-    pub valid: bool,
-    pub errors: Vec<Finding>,
-    pub warnings: Vec<Finding>,
-    /// What to do about the errors, when there is one thing to do.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-    /// For an input that gave no commands (`command: null`): why, as every error is shown
-    /// (`error`, `causes`, `hint`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub problem: Option<Problem>,
-}
-
-const NO_IMAGE: &str = "no image to check this command with: the image records no reference and the command names no `image`";
-const IMAGE_HINT: &str =
-    "pass --image REF (what `POST /xapi/commands?image=REF` and XNAT's label import supply)";
-
-/// The verdict on one prepared command. `image_flag`: `--image` was given.
-pub fn verdict(source: &str, p: &Prepared, image_flag: bool) -> Verdict {
-    let pick = |sev: Severity| -> Vec<Finding> {
-        p.diagnostics
-            .iter()
-            .filter(|d| d.severity == sev)
-            .map(|d| Finding {
-                pointer: d.pointer.clone(),
-                message: d.message.clone(),
-            })
-            .collect()
-    };
-    let mut errors = pick(Severity::Error);
-    if p.missing_image {
-        errors.push(Finding {
-            pointer: "/image".into(),
-            message: NO_IMAGE.into(),
-        });
-    }
-    // Without an image XNAT's own message says "cannot be blank"; say where one comes from.
-    let hint = (!image_flag && p.image.is_none() && !errors.is_empty()).then(|| IMAGE_HINT.into());
-    Verdict {
-        source: source.to_string(),
-        command: p.name.clone(),
-        image: p.image.clone(),
-        valid: errors.is_empty(),
-        errors,
-        warnings: pick(Severity::Warning),
-        hint,
-        problem: None,
-    }
-}
+use crate::sources::{item_problem, read_fleet_images, run as read, warn_item};
+use crate::verdict::{human, verdict, Finding, Verdict};
 
 pub async fn run(args: ValidateArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
     if args.inputs.iter().any(|i| is_fleet_file(i)) {
@@ -157,39 +92,6 @@ fn report(
     Ok(ExitStatus::failed_if(!ok))
 }
 
-/// `✓ name  (source)`, then indented findings, then a summary.
-pub fn human(verdicts: &[Verdict]) -> String {
-    let mut out = String::new();
-    for v in verdicts {
-        let mark = if v.valid { '✓' } else { '✗' };
-        let name = v.command.as_deref().unwrap_or("(no name)");
-        out.push_str(&format!("{mark} {name}  ({})\n", v.source));
-        for (kind, list) in [("error", &v.errors), ("warning", &v.warnings)] {
-            for f in list.iter() {
-                let at = if f.pointer.is_empty() {
-                    String::new()
-                } else {
-                    format!(" at {}", f.pointer)
-                };
-                // Some XNAT messages span lines: keep them under the finding.
-                let msg = f.message.replace('\n', "\n      ");
-                out.push_str(&format!("    {kind}{at}: {msg}\n"));
-            }
-        }
-        if let Some(h) = &v.hint {
-            out.push_str(&format!("    hint: {h}\n"));
-        }
-    }
-    let invalid = verdicts.iter().filter(|v| !v.valid).count();
-    let plural = if verdicts.len() == 1 { "" } else { "s" };
-    out.push_str(&format!(
-        "{} command{plural} checked: {} valid, {invalid} invalid\n",
-        verdicts.len(),
-        verdicts.len() - invalid
-    ));
-    out
-}
-
 /// Is this `validate` argument a fleet file rather than a command file or an image source?
 /// A name ending in `.yaml` or `.yml` (command files are JSON; an image whose repository ends
 /// so is named with `docker://`), or an existing `.json` file whose top level is a mapping
@@ -243,7 +145,7 @@ async fn fleets(args: &ValidateArgs, settings: &Settings) -> Result<ExitStatus, 
     let mut parsed = Vec::with_capacity(args.inputs.len());
     let mut mistakes = Vec::new();
     for input in &args.inputs {
-        match crate::sync::read_fleet_all(Path::new(input)) {
+        match read_fleet(Path::new(input)) {
             Ok(f) => parsed.push(f),
             Err(problems) => mistakes.extend(problems),
         }
@@ -256,21 +158,17 @@ async fn fleets(args: &ValidateArgs, settings: &Settings) -> Result<ExitStatus, 
     let mut verdicts = Vec::new();
     let mut failed: Vec<(String, Problem)> = Vec::new();
     for (fleet, shown) in &parsed {
-        let items = crate::sync::read_images(fleet, shown, &args.source, settings, &quiet).await?;
-        for (entry, item) in fleet.images.iter().zip(&items) {
-            warn_item(item);
+        let loaded = read_fleet_images(fleet, shown, &args.source, settings, &quiet).await?;
+        for (entry, image) in fleet.images.iter().zip(&loaded.images) {
+            warn_item(&image.item);
             // Named as the file names it, with where: `fleet.yaml:3 ghcr.io/lab/tool:1`.
             let source = format!("{shown}:{} {}", entry.line, entry.image);
-            if let Err(e) = &item.outcome {
-                failed.push((source, item_problem(&entry.image, e)));
-                continue;
-            }
-            match entry_commands(entry, item) {
-                Ok(Some((_, commands))) => {
+            match &image.selection {
+                Selection::Selected { commands, .. } => {
                     verdicts.extend(commands.iter().map(|p| verdict(&source, p, false)));
                 }
-                Ok(None) => {}
-                Err(e) => failed.push((source, problem(&e).about(&entry.image))),
+                Selection::Nothing => {}
+                Selection::Failed(p) => failed.push((source, p.clone())),
             }
         }
     }
