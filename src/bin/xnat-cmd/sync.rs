@@ -71,7 +71,7 @@ pub fn read_fleet_all(path: &std::path::Path) -> Result<(fleet::Fleet, String), 
         let mut shown_errors: Vec<Problem> = errors
             .iter()
             .take(MAX_MISTAKES_SHOWN)
-            .map(|e| Problem::new(e.to_string()))
+            .map(xnat_cmd::problem::problem)
             .collect();
         if errors.len() > MAX_MISTAKES_SHOWN {
             shown_errors.push(Problem::new(format!(
