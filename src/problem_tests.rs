@@ -101,50 +101,25 @@ fn signature_refused(tried: usize) -> SignatureError {
     }
 }
 
+#[rustfmt::skip]
 fn every_error() -> Vec<Shown> {
     let mut all = Vec::new();
     let reference = || s("ghcr.io/lab/tool:1");
 
     use crate::credentials::CredentialError as RegistryCredential;
     all.extend([
-        plain(RegistryCredential::Read {
-            path: p("/home/u/.docker/config.json"),
-            source: io(),
-        }),
-        plain(RegistryCredential::Parse {
-            origin: s("DOCKER_AUTH_CONFIG"),
-            source: serde_norway::from_str::<serde_json::Value>("{").unwrap_err(),
-        }),
-        plain(RegistryCredential::Malformed {
-            origin: s("`auth.json`"),
-            what: s("`auth` is not base64"),
-        }),
-        plain(RegistryCredential::Helper {
-            helper: s("pass"),
-            server: s("ghcr.io"),
-            message: s("not found"),
-        }),
-        plain(RegistryCredential::HelperDeadline {
-            helper: s("pass"),
-            server: s("ghcr.io"),
-            after: Duration::from_secs(30),
-        }),
+        plain(RegistryCredential::Read { path: p("/home/u/.docker/config.json"), source: io() }),
+        plain(RegistryCredential::Parse { origin: s("DOCKER_AUTH_CONFIG"), source: serde_norway::from_str::<serde_json::Value>("{").unwrap_err() }),
+        plain(RegistryCredential::Malformed { origin: s("`auth.json`"), what: s("`auth` is not base64") }),
+        plain(RegistryCredential::Helper { helper: s("pass"), server: s("ghcr.io"), message: s("not found") }),
+        plain(RegistryCredential::HelperDeadline { helper: s("pass"), server: s("ghcr.io"), after: Duration::from_secs(30) }),
     ]);
 
-    let mismatch = || DigestMismatch {
-        what: s("manifest of `ghcr.io/lab/tool:1`"),
-        expected: digest(1),
-        found: digest(2),
-    };
+    let mismatch = || DigestMismatch { what: s("manifest of `ghcr.io/lab/tool:1`"), expected: digest(1), found: digest(2) };
     all.extend([
-        plain(InvalidDigest {
-            text: s("sha256:x"),
-        }),
+        plain(InvalidDigest { text: s("sha256:x") }),
         plain(mismatch()),
-        plain(VerifyError::Unsupported {
-            what: s("a blob"),
-            digest: digest(1),
-        }),
+        plain(VerifyError::Unsupported { what: s("a blob"), digest: digest(1) }),
         plain(VerifyError::Mismatch(mismatch())),
     ]);
 
@@ -159,100 +134,31 @@ fn every_error() -> Vec<Shown> {
     ]);
     let daemon = |e: DaemonError| hinted(e);
     all.extend([
-        daemon(DaemonError::NoDaemon {
-            tried: Tried(vec![Attempt {
-                endpoint: s("unix:///var/run/docker.sock"),
-                origin: s("default"),
-                failure: Failure::Missing,
-            }]),
-        }),
-        daemon(DaemonError::UnsupportedHost {
-            value: s("ssh://host"),
-            origin: s("DOCKER_HOST"),
-            why: s("ssh is not supported"),
-        }),
-        daemon(DaemonError::UnverifiedTls {
-            origin: s("DOCKER_TLS_VERIFY"),
-        }),
-        daemon(DaemonError::Tls {
-            path: p("/certs"),
-            reason: s("no ca.pem"),
-        }),
-        daemon(DaemonError::ReadConfig {
-            path: p("/home/u/.docker/config.json"),
-            source: io(),
-        }),
-        daemon(DaemonError::ConfigJson {
-            path: p("/home/u/.docker/config.json"),
-            source: json_error(),
-        }),
-        daemon(DaemonError::Context {
-            name: s("remote"),
-            path: p("/home/u/.docker/contexts"),
-            source: io(),
-        }),
-        daemon(DaemonError::ContextWithoutHost {
-            name: s("remote"),
-            path: p("/home/u/.docker/contexts/meta.json"),
-        }),
-        daemon(DaemonError::InvalidReference {
-            reference: reference(),
-            why: "it holds a space",
-        }),
+        daemon(DaemonError::NoDaemon { tried: Tried(vec![Attempt { endpoint: s("unix:///var/run/docker.sock"), origin: s("default"), failure: Failure::Missing }]) }),
+        daemon(DaemonError::UnsupportedHost { value: s("ssh://host"), origin: s("DOCKER_HOST"), why: s("ssh is not supported") }),
+        daemon(DaemonError::UnverifiedTls { origin: s("DOCKER_TLS_VERIFY") }),
+        daemon(DaemonError::Tls { path: p("/certs"), reason: s("no ca.pem") }),
+        daemon(DaemonError::ReadConfig { path: p("/home/u/.docker/config.json"), source: io() }),
+        daemon(DaemonError::ConfigJson { path: p("/home/u/.docker/config.json"), source: json_error() }),
+        daemon(DaemonError::Context { name: s("remote"), path: p("/home/u/.docker/contexts"), source: io() }),
+        daemon(DaemonError::ContextWithoutHost { name: s("remote"), path: p("/home/u/.docker/contexts/meta.json") }),
+        daemon(DaemonError::InvalidReference { reference: reference(), why: "it holds a space" }),
         // `Http` is left out: its `hyper::Error` is made only by a connection.
-        daemon(DaemonError::Stalled {
-            path: s("/images/json"),
-            endpoint: s("unix:///var/run/docker.sock"),
-            seconds: 30,
-        }),
-        daemon(DaemonError::Body {
-            path: s("/images/json"),
-            reason: s("connection reset"),
-        }),
-        daemon(DaemonError::TooLarge {
-            path: s("/images/json"),
-            limit: 1024,
-        }),
-        daemon(DaemonError::Status {
-            method: s("GET"),
-            path: s("/images/json"),
-            status: 500,
-            message: s("boom"),
-        }),
-        daemon(DaemonError::BadAnswer {
-            path: s("/images/json"),
-            why: s("not a list"),
-        }),
-        daemon(DaemonError::NotFound {
-            reference: reference(),
-            endpoint: s("unix:///var/run/docker.sock"),
-        }),
-        daemon(DaemonError::PullFailed {
-            reference: reference(),
-            endpoint: s("unix:///var/run/docker.sock"),
-            message: s("denied"),
-        }),
-        daemon(DaemonError::Credentials(RegistryCredential::Malformed {
-            origin: s("`auth.json`"),
-            what: s("`auth` is not base64"),
-        })),
-        daemon(DaemonError::MissingAfterPull {
-            reference: reference(),
-            endpoint: s("unix:///var/run/docker.sock"),
-        }),
+        daemon(DaemonError::Stalled { path: s("/images/json"), endpoint: s("unix:///var/run/docker.sock"), seconds: 30 }),
+        daemon(DaemonError::Body { path: s("/images/json"), reason: s("connection reset") }),
+        daemon(DaemonError::TooLarge { path: s("/images/json"), limit: 1024 }),
+        daemon(DaemonError::Status { method: s("GET"), path: s("/images/json"), status: 500, message: s("boom") }),
+        daemon(DaemonError::BadAnswer { path: s("/images/json"), why: s("not a list") }),
+        daemon(DaemonError::NotFound { reference: reference(), endpoint: s("unix:///var/run/docker.sock") }),
+        daemon(DaemonError::PullFailed { reference: reference(), endpoint: s("unix:///var/run/docker.sock"), message: s("denied") }),
+        daemon(DaemonError::Credentials(RegistryCredential::Malformed { origin: s("`auth.json`"), what: s("`auth` is not base64") })),
+        daemon(DaemonError::MissingAfterPull { reference: reference(), endpoint: s("unix:///var/run/docker.sock") }),
     ]);
 
     all.extend([
-        plain(SpecError::UnknownTransport {
-            transport: s("ftp"),
-            source_text: s("ftp:x"),
-        }),
-        plain(SpecError::EmptyPath {
-            source_text: s("oci:"),
-        }),
-        plain(SpecError::EmptyReference {
-            source_text: s("docker://"),
-        }),
+        plain(SpecError::UnknownTransport { transport: s("ftp"), source_text: s("ftp:x") }),
+        plain(SpecError::EmptyPath { source_text: s("oci:") }),
+        plain(SpecError::EmptyReference { source_text: s("docker://") }),
     ]);
 
     let archive = |e: ArchiveError| hinted(e);
@@ -260,402 +166,146 @@ fn every_error() -> Vec<Shown> {
     let available = || vec![s("linux/amd64"), s("linux/arm64")];
     all.extend([
         archive(ArchiveError::NotFound { path: tar() }),
-        archive(ArchiveError::Io {
-            path: tar(),
-            source: io(),
-        }),
+        archive(ArchiveError::Io { path: tar(), source: io() }),
         archive(ArchiveError::IsDirectory { path: p("layout") }),
         archive(ArchiveError::NotALayout { path: p("layout") }),
-        archive(ArchiveError::BadTar {
-            path: tar(),
-            source: io(),
-        }),
-        archive(ArchiveError::TarExtensionTooLarge {
-            path: tar(),
-            size: 1 << 30,
-            limit: 1 << 20,
-        }),
+        archive(ArchiveError::BadTar { path: tar(), source: io() }),
+        archive(ArchiveError::TarExtensionTooLarge { path: tar(), size: 1 << 30, limit: 1 << 20 }),
         archive(ArchiveError::EmptyTar { path: tar() }),
-        archive(ArchiveError::Truncated {
-            path: tar(),
-            entry: s("manifest.json"),
-        }),
+        archive(ArchiveError::Truncated { path: tar(), entry: s("manifest.json") }),
         archive(ArchiveError::NotAnImageArchive { path: tar() }),
-        archive(ArchiveError::MissingEntry {
-            path: tar(),
-            entry: s("manifest.json"),
-        }),
-        archive(ArchiveError::JsonTooLarge {
-            path: tar(),
-            entry: s("manifest.json"),
-            size: 1 << 30,
-            limit: 1 << 20,
-        }),
-        archive(ArchiveError::JsonBudget {
-            path: tar(),
-            limit: 1 << 20,
-        }),
-        archive(ArchiveError::Binary {
-            path: tar(),
-            entry: s("manifest.json"),
-        }),
-        archive(ArchiveError::NotJson {
-            path: tar(),
-            entry: s("manifest.json"),
-            source: json_error(),
-        }),
-        archive(ArchiveError::Document {
-            path: tar(),
-            entry: s("manifest.json"),
-            source: Box::new(ManifestError::Unrecognised {
-                what: s("manifest.json"),
-            }),
-        }),
-        archive(ArchiveError::BadDigest {
-            path: tar(),
-            digest: s("md5:x"),
-        }),
+        archive(ArchiveError::MissingEntry { path: tar(), entry: s("manifest.json") }),
+        archive(ArchiveError::JsonTooLarge { path: tar(), entry: s("manifest.json"), size: 1 << 30, limit: 1 << 20 }),
+        archive(ArchiveError::JsonBudget { path: tar(), limit: 1 << 20 }),
+        archive(ArchiveError::Binary { path: tar(), entry: s("manifest.json") }),
+        archive(ArchiveError::NotJson { path: tar(), entry: s("manifest.json"), source: json_error() }),
+        archive(ArchiveError::Document { path: tar(), entry: s("manifest.json"), source: Box::new(ManifestError::Unrecognised { what: s("manifest.json") }) }),
+        archive(ArchiveError::BadDigest { path: tar(), digest: s("md5:x") }),
         archive(ArchiveError::DigestMismatch(mismatch())),
-        archive(ArchiveError::UnsafeEntry {
-            path: tar(),
-            entry: s("../../etc/passwd"),
-        }),
-        archive(ArchiveError::NoPlatform {
-            path: tar(),
-            wanted: Platform::linux_amd64(),
-            available: available(),
-        }),
-        archive(ArchiveError::UnknownTag {
-            path: tar(),
-            tag: s("2"),
-            available: available(),
-        }),
-        archive(ArchiveError::Ambiguous {
-            path: tar(),
-            transport: "docker-archive",
-            available: available(),
-        }),
+        archive(ArchiveError::UnsafeEntry { path: tar(), entry: s("../../etc/passwd") }),
+        archive(ArchiveError::NoPlatform { path: tar(), wanted: Platform::linux_amd64(), available: available() }),
+        archive(ArchiveError::UnknownTag { path: tar(), tag: s("2"), available: available() }),
+        archive(ArchiveError::Ambiguous { path: tar(), transport: "docker-archive", available: available() }),
         archive(ArchiveError::NoImages { path: tar() }),
-        archive(ArchiveError::TooDeep {
-            path: tar(),
-            limit: 8,
-        }),
+        archive(ArchiveError::TooDeep { path: tar(), limit: 8 }),
     ]);
 
     let what = || s("manifest of `ghcr.io/lab/tool:1`");
     all.extend([
-        plain(ManifestError::Json {
-            what: what(),
-            source: json_error(),
-        }),
-        plain(ManifestError::UnsupportedMediaType {
-            what: what(),
-            media_type: s("text/plain"),
-        }),
+        plain(ManifestError::Json { what: what(), source: json_error() }),
+        plain(ManifestError::UnsupportedMediaType { what: what(), media_type: s("text/plain") }),
         plain(ManifestError::Unrecognised { what: what() }),
-        plain(ManifestError::NoMatchingPlatform {
-            what: what(),
-            wanted: Platform::linux_amd64(),
-            available: available(),
-        }),
+        plain(ManifestError::NoMatchingPlatform { what: what(), wanted: Platform::linux_amd64(), available: available() }),
         plain(ManifestError::DigestMismatch(mismatch())),
-        plain(ManifestError::TooManyManifests {
-            what: what(),
-            limit: 256,
-        }),
-        plain(ManifestError::UnsupportedDigest {
-            what: what(),
-            digest: s("md5:x"),
-        }),
+        plain(ManifestError::TooManyManifests { what: what(), limit: 256 }),
+        plain(ManifestError::UnsupportedDigest { what: what(), digest: s("md5:x") }),
     ]);
 
     let bad_ref = || s("Lab/Tool");
     all.extend([
         hinted(ReferenceError::Empty { reference: s("") }),
-        hinted(ReferenceError::Uppercase {
-            reference: bad_ref(),
-            repository: s("Tool"),
-        }),
-        hinted(ReferenceError::BadComponent {
-            reference: bad_ref(),
-            component: s("Tool"),
-        }),
-        hinted(ReferenceError::BadRegistry {
-            reference: bad_ref(),
-            registry: s("Lab"),
-        }),
-        hinted(ReferenceError::BadTag {
-            reference: bad_ref(),
-            tag: s(".x"),
-        }),
-        hinted(ReferenceError::BadDigest {
-            reference: bad_ref(),
-            digest: s("sha256:x"),
-        }),
-        hinted(ReferenceError::NameTooLong {
-            reference: bad_ref(),
-        }),
-        hinted(ReferenceError::ImageId {
-            reference: "a".repeat(64),
-        }),
+        hinted(ReferenceError::Uppercase { reference: bad_ref(), repository: s("Tool") }),
+        hinted(ReferenceError::BadComponent { reference: bad_ref(), component: s("Tool") }),
+        hinted(ReferenceError::BadRegistry { reference: bad_ref(), registry: s("Lab") }),
+        hinted(ReferenceError::BadTag { reference: bad_ref(), tag: s(".x") }),
+        hinted(ReferenceError::BadDigest { reference: bad_ref(), digest: s("sha256:x") }),
+        hinted(ReferenceError::NameTooLong { reference: bad_ref() }),
+        hinted(ReferenceError::ImageId { reference: "a".repeat(64) }),
     ]);
 
     let registry = |e: RegistryError| hinted(e);
     let url = || s("https://ghcr.io/v2/lab/tool/manifests/1");
     all.extend([
-        registry(RegistryError::Reference(ReferenceError::Empty {
-            reference: s(""),
-        })),
-        registry(RegistryError::Credentials(RegistryCredential::Malformed {
-            origin: s("`auth.json`"),
-            what: s("`auth` is not base64"),
-        })),
-        registry(RegistryError::Manifest(ManifestError::Unrecognised {
-            what: what(),
-        })),
-        registry(RegistryError::CaFile {
-            path: p("ca.pem"),
-            source: io(),
-        }),
-        registry(RegistryError::CaPem {
-            path: p("ca.pem"),
-            source: reqwest_error(),
-        }),
+        registry(RegistryError::Reference(ReferenceError::Empty { reference: s("") })),
+        registry(RegistryError::Credentials(RegistryCredential::Malformed { origin: s("`auth.json`"), what: s("`auth` is not base64") })),
+        registry(RegistryError::Manifest(ManifestError::Unrecognised { what: what() })),
+        registry(RegistryError::CaFile { path: p("ca.pem"), source: io() }),
+        registry(RegistryError::CaPem { path: p("ca.pem"), source: reqwest_error() }),
         registry(RegistryError::Client(reqwest_error())),
-        registry(RegistryError::ManifestUnknown {
-            reference: reference(),
-            message: s("manifest unknown"),
-        }),
-        registry(RegistryError::NameUnknown {
-            registry: s("ghcr.io"),
-            repository: s("lab/tool"),
-            message: s("name unknown"),
-        }),
-        registry(RegistryError::Unauthorized {
-            reference: reference(),
-            detail: s("was refused (denied)"),
-        }),
-        registry(RegistryError::NoCredentials {
-            reference: reference(),
-            message: s("authentication required"),
-        }),
-        registry(RegistryError::BadCredentials {
-            registry: s("ghcr.io"),
-            realm: s("https://ghcr.io/token"),
-            provider: s("~/.docker/config.json"),
-            message: s("denied"),
-        }),
-        registry(RegistryError::RateLimited {
-            registry: s("docker.io"),
-            retry_after: Some(60),
-            remaining: Some(s("0")),
-        }),
-        registry(RegistryError::Http {
-            method: "GET",
-            url: url(),
-            status: 500,
-            code: Some(s("UNKNOWN")),
-            message: s("boom"),
-        }),
-        registry(RegistryError::CutOff {
-            what: s("manifest"),
-            url: url(),
-            received: 10,
-        }),
-        registry(RegistryError::BadBody {
-            what: s("manifest"),
-            url: url(),
-            problem: s("is not JSON"),
-        }),
-        registry(RegistryError::TooLarge {
-            what: s("manifest"),
-            url: url(),
-            limit: 1 << 20,
-        }),
-        registry(RegistryError::Tls {
-            registry: s("ghcr.io"),
-            source: reqwest_error(),
-        }),
-        registry(RegistryError::Connect {
-            registry: s("ghcr.io"),
-            source: reqwest_error(),
-        }),
+        registry(RegistryError::ManifestUnknown { reference: reference(), message: s("manifest unknown") }),
+        registry(RegistryError::NameUnknown { registry: s("ghcr.io"), repository: s("lab/tool"), message: s("name unknown") }),
+        registry(RegistryError::Unauthorized { reference: reference(), detail: s("was refused (denied)") }),
+        registry(RegistryError::NoCredentials { reference: reference(), message: s("authentication required") }),
+        registry(RegistryError::BadCredentials { registry: s("ghcr.io"), realm: s("https://ghcr.io/token"), provider: s("~/.docker/config.json"), message: s("denied") }),
+        registry(RegistryError::RateLimited { registry: s("docker.io"), retry_after: Some(60), remaining: Some(s("0")) }),
+        registry(RegistryError::Http { method: "GET", url: url(), status: 500, code: Some(s("UNKNOWN")), message: s("boom") }),
+        registry(RegistryError::CutOff { what: s("manifest"), url: url(), received: 10 }),
+        registry(RegistryError::BadBody { what: s("manifest"), url: url(), problem: s("is not JSON") }),
+        registry(RegistryError::TooLarge { what: s("manifest"), url: url(), limit: 1 << 20 }),
+        registry(RegistryError::Tls { registry: s("ghcr.io"), source: reqwest_error() }),
+        registry(RegistryError::Connect { registry: s("ghcr.io"), source: reqwest_error() }),
         registry(RegistryError::TooManyRedirects { url: url() }),
         registry(RegistryError::BadRedirect { url: url() }),
-        registry(RegistryError::Deadline {
-            reference: reference(),
-            seconds: 300,
-        }),
-        registry(RegistryError::SignaturesTooLarge {
-            reference: reference(),
-            limit: 1 << 20,
-        }),
+        registry(RegistryError::Deadline { reference: reference(), seconds: 300 }),
+        registry(RegistryError::SignaturesTooLarge { reference: reference(), limit: 1 << 20 }),
         registry(RegistryError::Signature(signature_refused(2))),
     ]);
 
     all.extend([
-        hinted(SourceError::Spec(SpecError::EmptyPath {
-            source_text: s("oci:"),
-        })),
+        hinted(SourceError::Spec(SpecError::EmptyPath { source_text: s("oci:") })),
         hinted(SourceError::Archive(ArchiveError::NoImages { path: tar() })),
-        hinted(SourceError::from(RegistryError::TooManyRedirects {
-            url: url(),
-        })),
-        hinted(SourceError::Daemon(DaemonError::NotFound {
-            reference: reference(),
-            endpoint: s("unix:///var/run/docker.sock"),
-        })),
+        hinted(SourceError::from(RegistryError::TooManyRedirects { url: url() })),
+        hinted(SourceError::Daemon(DaemonError::NotFound { reference: reference(), endpoint: s("unix:///var/run/docker.sock") })),
     ]);
 
-    all.extend([hinted(EntryError::NoSuchCommands {
-        names: vec![s("x")],
-        available: vec![s("a"), s("b")],
-    })]);
+    all.push(hinted(EntryError::NoSuchCommands { names: vec![s("x")], available: vec![s("a"), s("b")] }));
 
     let input = |e: InputError| hinted(e);
     all.extend([
-        input(InputError::Spec(SpecError::EmptyPath {
-            source_text: s("oci:"),
-        })),
-        input(InputError::Reference(ReferenceError::Empty {
-            reference: s(""),
-        })),
-        input(InputError::BareFile {
-            path: s("image.tar"),
-        }),
-        input(InputError::BareDirectory {
-            path: s("layout"),
-            oci_layout: true,
-        }),
-        input(InputError::NotVerifiable {
-            input: s("oci:layout"),
-            from: "an OCI layout",
-        }),
+        input(InputError::Spec(SpecError::EmptyPath { source_text: s("oci:") })),
+        input(InputError::Reference(ReferenceError::Empty { reference: s("") })),
+        input(InputError::BareFile { path: s("image.tar") }),
+        input(InputError::BareDirectory { path: s("layout"), oci_layout: true }),
+        input(InputError::NotVerifiable { input: s("oci:layout"), from: "an OCI layout" }),
     ]);
     let item = |e: ItemError| hinted(e);
     all.extend([
-        item(ItemError::ReadFile {
-            path: s("command.json"),
-            source: io(),
-        }),
-        item(ItemError::NotCommands {
-            path: s("command.json"),
-            source: CommandFileError::Empty,
-        }),
-        item(ItemError::from(SourceError::Archive(
-            ArchiveError::NoImages { path: tar() },
-        ))),
+        item(ItemError::ReadFile { path: s("command.json"), source: io() }),
+        item(ItemError::NotCommands { path: s("command.json"), source: CommandFileError::Empty }),
+        item(ItemError::from(SourceError::Archive(ArchiveError::NoImages { path: tar() }))),
         item(ItemError::Label(LabelError::Missing)),
         item(ItemError::NoReference),
         item(ItemError::NoDigest),
-        item(ItemError::OtherThanSigned {
-            image: s("ghcr.io/lab/other:1"),
-            signed: reference(),
-        }),
-        item(ItemError::NotVerifiable(InputError::NotVerifiable {
-            input: s("oci:layout"),
-            from: "an OCI layout",
-        })),
+        item(ItemError::OtherThanSigned { image: s("ghcr.io/lab/other:1"), signed: reference() }),
+        item(ItemError::NotVerifiable(InputError::NotVerifiable { input: s("oci:layout"), from: "an OCI layout" })),
     ]);
 
     let xnat_url = || s("https://xnat.example.org/");
     let xnat = |e: XnatError| hinted(e);
     all.extend([
-        xnat(XnatError::BadUrl {
-            url: s("ftp://host"),
-            reason: s("the scheme must be http or https"),
-        }),
-        xnat(XnatError::CredentialsInUrl {
-            url: s("https://***@host"),
-        }),
+        xnat(XnatError::BadUrl { url: s("ftp://host"), reason: s("the scheme must be http or https") }),
+        xnat(XnatError::CredentialsInUrl { url: s("https://***@host") }),
         xnat(XnatError::BadCa(reqwest_error())),
         xnat(XnatError::NoCa),
         xnat(XnatError::Client(reqwest_error())),
-        xnat(XnatError::Untrusted {
-            url: xnat_url(),
-            source: reqwest_error(),
-        }),
-        xnat(XnatError::Unreachable {
-            url: xnat_url(),
-            source: reqwest_error(),
-        }),
-        xnat(XnatError::ConnectionLost {
-            url: xnat_url(),
-            method: s("GET"),
-            path: s("xapi/commands"),
-            source: reqwest_error(),
-        }),
-        xnat(XnatError::Authentication {
-            source_desc: s("XNAT_USER and XNAT_PASS"),
-            detail: s("HTTP 401"),
-        }),
-        xnat(XnatError::Forbidden {
-            user: s("admin"),
-            action: s("install commands"),
-            status: 403,
-            body: s("forbidden"),
-        }),
+        xnat(XnatError::Untrusted { url: xnat_url(), source: reqwest_error() }),
+        xnat(XnatError::Unreachable { url: xnat_url(), source: reqwest_error() }),
+        xnat(XnatError::ConnectionLost { url: xnat_url(), method: s("GET"), path: s("xapi/commands"), source: reqwest_error() }),
+        xnat(XnatError::Authentication { source_desc: s("XNAT_USER and XNAT_PASS"), detail: s("HTTP 401") }),
+        xnat(XnatError::Forbidden { user: s("admin"), action: s("install commands"), status: 403, body: s("forbidden") }),
         xnat(xnat_http()),
-        xnat(XnatError::TooLarge {
-            method: s("GET"),
-            url: xnat_url(),
-            limit: 1 << 20,
-        }),
-        xnat(XnatError::CutOff {
-            method: s("GET"),
-            url: xnat_url(),
-            source: reqwest_error(),
-        }),
-        xnat(XnatError::BadBody {
-            method: s("GET"),
-            url: xnat_url(),
-            reason: s("not JSON"),
-        }),
+        xnat(XnatError::TooLarge { method: s("GET"), url: xnat_url(), limit: 1 << 20 }),
+        xnat(XnatError::CutOff { method: s("GET"), url: xnat_url(), source: reqwest_error() }),
+        xnat(XnatError::BadBody { method: s("GET"), url: xnat_url(), reason: s("not JSON") }),
     ]);
     let preflight = |e: PreflightError| hinted(e);
     all.extend([
         preflight(PreflightError::Xnat(xnat_http())),
-        preflight(PreflightError::NotXnat {
-            url: xnat_url(),
-            source: xnat_http(),
-        }),
-        preflight(PreflightError::PlainHttp {
-            url: xnat_url(),
-            source: xnat_http(),
-        }),
+        preflight(PreflightError::NotXnat { url: xnat_url(), source: xnat_http() }),
+        preflight(PreflightError::PlainHttp { url: xnat_url(), source: xnat_http() }),
         preflight(PreflightError::NoContainerService),
-        preflight(PreflightError::MissingRole {
-            user: s("admin"),
-            role: "ContainerManager",
-            version: s("3.7.1"),
-        }),
+        preflight(PreflightError::MissingRole { user: s("admin"), role: "ContainerManager", version: s("3.7.1") }),
     ]);
 
     use crate::xnat::credentials::CredentialError as XnatCredential;
     all.extend([
-        hinted(XnatCredential::NotFound {
-            host: s("xnat.example.org"),
-            netrc: s("~/.netrc"),
-        }),
+        hinted(XnatCredential::NotFound { host: s("xnat.example.org"), netrc: s("~/.netrc") }),
         hinted(XnatCredential::UserWithoutPassword),
         hinted(XnatCredential::HalfEnvironment),
-        hinted(XnatCredential::Netrc {
-            path: p("/home/u/.netrc"),
-            message: s("line 2: no password"),
-        }),
-        hinted(XnatCredential::SecretFile {
-            var: s("XNAT_PASS_FILE"),
-            message: s("the secret file `pw` is empty"),
-        }),
-        hinted(XnatCredential::SiteEnvironmentUnset {
-            site: s("prod"),
-            unset: vec![s("PROD_USER")],
-        }),
-        hinted(XnatCredential::HalfSiteVariables {
-            site: s("prod"),
-            given: "user-env",
-            missing: "password-env",
-        }),
+        hinted(XnatCredential::Netrc { path: p("/home/u/.netrc"), message: s("line 2: no password") }),
+        hinted(XnatCredential::SecretFile { var: s("XNAT_PASS_FILE"), message: s("the secret file `pw` is empty") }),
+        hinted(XnatCredential::SiteEnvironmentUnset { site: s("prod"), unset: vec![s("PROD_USER")] }),
+        hinted(XnatCredential::HalfSiteVariables { site: s("prod"), given: "user-env", missing: "password-env" }),
     ]);
 
     // Located mistakes of a fleet file, as the parser words them.
@@ -675,100 +325,48 @@ fn every_error() -> Vec<Shown> {
 
     let key = || p("cosign.pub");
     all.extend([
-        hinted(KeyError::Read {
-            path: key(),
-            source: io(),
-        }),
+        hinted(KeyError::Read { path: key(), source: io() }),
         hinted(KeyError::NotPem { path: key() }),
-        hinted(KeyError::WrongLabel {
-            path: key(),
-            label: s("ENCRYPTED SIGSTORE PRIVATE KEY"),
-        }),
-        hinted(KeyError::Unsupported {
-            path: key(),
-            problem: SpkiError::NotEc,
-        }),
+        hinted(KeyError::WrongLabel { path: key(), label: s("ENCRYPTED SIGSTORE PRIVATE KEY") }),
+        hinted(KeyError::Unsupported { path: key(), problem: SpkiError::NotEc }),
         plain(SpkiError::Malformed),
         plain(SpkiError::NotEc),
         plain(SpkiError::NotP256),
         plain(SpkiError::Compressed),
     ]);
     all.extend([
-        plain(Rejection::NotSimpleSigning {
-            media_type: Some(s("text/plain")),
-        }),
+        plain(Rejection::NotSimpleSigning { media_type: Some(s("text/plain")) }),
         plain(Rejection::NoAnnotation),
         plain(Rejection::BadEncoding),
-        plain(Rejection::PayloadDigest {
-            expected: digest(1),
-            found: digest(2),
-        }),
+        plain(Rejection::PayloadDigest { expected: digest(1), found: digest(2) }),
         plain(Rejection::NotVerified { keys: 2 }),
-        plain(Rejection::BadPayload {
-            problem: s("not JSON"),
-        }),
+        plain(Rejection::BadPayload { problem: s("not JSON") }),
         plain(Rejection::WrongType { found: s("x") }),
-        plain(Rejection::OtherRepository {
-            found: s("ghcr.io/lab/other"),
-        }),
-        plain(Rejection::OtherDigest {
-            found: digest(2).to_string(),
-        }),
-        hinted(SignatureError::NoSignature {
-            reference: reference(),
-            digest: digest(1),
-            looked: s("the `.sig` tag"),
-        }),
+        plain(Rejection::OtherRepository { found: s("ghcr.io/lab/other") }),
+        plain(Rejection::OtherDigest { found: digest(2).to_string() }),
+        hinted(SignatureError::NoSignature { reference: reference(), digest: digest(1), looked: s("the `.sig` tag") }),
         hinted(signature_refused(1)),
         hinted(signature_refused(3)),
     ]);
 
     let pointer = || s("/inputs/0");
     all.extend([
-        plain(NormalizeError::NotAnObject {
-            pointer: pointer(),
-            found: "a list",
-        }),
-        plain(NormalizeError::NotAList {
-            pointer: pointer(),
-            found: "an object",
-        }),
-        plain(NormalizeError::NotScalar {
-            pointer: pointer(),
-            found: "a list",
-        }),
-        plain(NormalizeError::NotBoolean {
-            pointer: pointer(),
-            value: s("yes"),
-        }),
-        plain(NormalizeError::NotNumber {
-            pointer: pointer(),
-            value: s("x"),
-        }),
+        plain(NormalizeError::NotAnObject { pointer: pointer(), found: "a list" }),
+        plain(NormalizeError::NotAList { pointer: pointer(), found: "an object" }),
+        plain(NormalizeError::NotScalar { pointer: pointer(), found: "a list" }),
+        plain(NormalizeError::NotBoolean { pointer: pointer(), value: s("yes") }),
+        plain(NormalizeError::NotNumber { pointer: pointer(), value: s("x") }),
         plain(NormalizeError::NullElement { pointer: pointer() }),
         plain(NormalizeError::NullMapValue { pointer: pointer() }),
-        plain(NormalizeError::MissingName {
-            pointer: pointer(),
-            what: "an input",
-        }),
-        plain(NormalizeError::BadSecret {
-            pointer: pointer(),
-            side: "source",
-            found: s("x"),
-            expected: "docker",
-        }),
+        plain(NormalizeError::MissingName { pointer: pointer(), what: "an input" }),
+        plain(NormalizeError::BadSecret { pointer: pointer(), side: "source", found: s("x"), expected: "docker" }),
     ]);
 
     use JsonErrorKind as K;
     for kind in [
         K::NoContent,
-        K::Eof {
-            context: "in a list",
-        },
-        K::Unexpected {
-            found: '}',
-            expected: "a value",
-        },
+        K::Eof { context: "in a list" },
+        K::Unexpected { found: '}', expected: "a value" },
         K::TrailingComma,
         K::SlashComment,
         K::UnquotedName { found: 'a' },
@@ -780,104 +378,49 @@ fn every_error() -> Vec<Shown> {
         K::UnrecognizedToken { token: s("nul") },
         K::NonNumeric { token: s("NaN") },
         K::LeadingZero,
-        K::InvalidNumber {
-            found: 'x',
-            why: "expected a digit",
-        },
-        K::NumberEof {
-            why: "expected a digit",
-        },
+        K::InvalidNumber { found: 'x', why: "expected a digit" },
+        K::NumberEof { why: "expected a digit" },
         K::NumberOutOfRange { text: s("1e999") },
         K::TooDeep,
         K::NotUtf8,
     ] {
         all.push(plain(kind.clone()));
-        all.push(plain(JsonError {
-            line: 1,
-            column: 2,
-            kind,
-        }));
+        all.push(plain(JsonError { line: 1, column: 2, kind }));
     }
 
     let gateway = || s("http://pushgateway:9091/metrics/job/xnat-cmd");
     all.extend([
-        hinted(PushError::BadUrl {
-            url: s("http://pg:9091/metrics/job/x"),
-            reason: s("the scheme must be http or https"),
-        }),
-        hinted(PushError::NoCa {
-            path: s("ca.pem"),
-            source: None,
-        }),
+        hinted(PushError::BadUrl { url: s("http://pg:9091/metrics/job/x"), reason: s("the scheme must be http or https") }),
+        hinted(PushError::NoCa { path: s("ca.pem"), source: None }),
         hinted(PushError::Client(reqwest_error())),
-        hinted(PushError::Untrusted {
-            url: gateway(),
-            source: reqwest_error(),
-        }),
-        hinted(PushError::Unreachable {
-            url: gateway(),
-            source: reqwest_error(),
-        }),
-        hinted(PushError::Http {
-            url: gateway(),
-            status: 401,
-            body: s("Unauthorized"),
-        }),
+        hinted(PushError::Untrusted { url: gateway(), source: reqwest_error() }),
+        hinted(PushError::Unreachable { url: gateway(), source: reqwest_error() }),
+        hinted(PushError::Http { url: gateway(), status: 401, body: s("Unauthorized") }),
     ]);
 
     all.extend([
-        plain(SecretFileError::Read {
-            path: s("pw"),
-            source: io(),
-        }),
+        plain(SecretFileError::Read { path: s("pw"), source: io() }),
         plain(SecretFileError::Empty { path: s("pw") }),
         plain(SecretFileError::TooLarge { path: s("pw") }),
         plain(SecretFileError::NotText { path: s("pw") }),
     ]);
 
-    let label_json = || LabelError::InvalidJson {
-        line: 1,
-        column: 2,
-        reason: s("expected `,`"),
-        snippet: s("[{"),
-    };
     all.extend([
         hinted(LabelError::Missing),
         hinted(LabelError::Empty),
-        hinted(LabelError::TooLarge {
-            bytes: 1 << 21,
-            limit: 1 << 20,
-        }),
-        hinted(label_json()),
-        hinted(LabelError::LostBackslash {
-            line: 1,
-            column: 2,
-            reason: s("invalid escape"),
-            snippet: s("\\d"),
-        }),
+        hinted(LabelError::TooLarge { bytes: 1 << 21, limit: 1 << 20 }),
+        hinted(LabelError::InvalidJson { line: 1, column: 2, reason: s("expected `,`"), snippet: s("[{") }),
+        hinted(LabelError::LostBackslash { line: 1, column: 2, reason: s("invalid escape"), snippet: s("\\d") }),
         hinted(LabelError::NotAList { found: "a string" }),
-        hinted(LabelError::NotAnObject {
-            index: 1,
-            found: "a string",
-        }),
-        plain(CommandFileError::InvalidJson {
-            line: 1,
-            column: 2,
-            reason: s("expected `,`"),
-            snippet: s("[{"),
-        }),
+        hinted(LabelError::NotAnObject { index: 1, found: "a string" }),
+        plain(CommandFileError::InvalidJson { line: 1, column: 2, reason: s("expected `,`"), snippet: s("[{") }),
         plain(CommandFileError::NotCommands { found: "a string" }),
-        plain(CommandFileError::NotAnObject {
-            index: 1,
-            found: "a string",
-        }),
+        plain(CommandFileError::NotAnObject { index: 1, found: "a string" }),
         plain(CommandFileError::Empty),
     ]);
 
     all.extend([
-        hinted(UnknownProjects {
-            missing: vec![(s("p1"), vec![s("P1")]), (s("x"), vec![])],
-        }),
+        hinted(UnknownProjects { missing: vec![(s("p1"), vec![s("P1")]), (s("x"), vec![])] }),
         plain(PlatformError { value: s("linux") }),
     ]);
     all
