@@ -3,7 +3,7 @@
 //! exactly the flags the binary takes (`--fail-nth-write 4`, `--mode 3.6`, ...).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 
@@ -153,7 +153,7 @@ fn parse_image(s: &str) -> Result<LabelledImage, String> {
     else {
         return Err(format!("`{s}` is not REF=FILE"));
     };
-    let label = std::fs::read_to_string(file)
+    let label = xnat_cmd::limits::read_text(Path::new(file), xnat_cmd::limits::MAX_LABEL_BYTES)
         .map_err(|e| format!("cannot read the label file `{file}`: {e}"))?;
     Ok(LabelledImage {
         reference: reference.to_string(),

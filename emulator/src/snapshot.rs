@@ -127,12 +127,18 @@ pub(crate) fn wrapper_ids(command: &Value) -> Vec<(usize, Option<i64>)> {
         .unwrap_or_default()
 }
 
+/// The largest state file read (a site's worth of commands is a few MiB); a bigger file is
+/// refused before it fills memory.
+pub const MAX_STATE_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
 impl Snapshot {
-    /// Read and check a state file.
+    /// Read (capped, regular files only) and check a state file.
     pub fn from_file(file: &Path) -> Result<Snapshot, StateFileError> {
-        let text = std::fs::read_to_string(file).map_err(|source| StateFileError::Read {
-            file: file.to_path_buf(),
-            source,
+        let text = xnat_cmd::limits::read_text(file, MAX_STATE_FILE_BYTES).map_err(|source| {
+            StateFileError::Read {
+                file: file.to_path_buf(),
+                source,
+            }
         })?;
         Snapshot::from_str_named(&text, file)
     }
@@ -240,6 +246,30 @@ mod tests {
                 json_path, message, ..
             }) => (json_path, message),
             other => panic!("expected Invalid for {text}, got {other:?}"),
+        }
+    }
+
+    /// A FIFO (`--state <(…)` by mistake, or a pipe nobody writes) and a directory are refused
+    /// at once with the file named, instead of blocking or reading without end.
+    #[test]
+    fn a_state_file_that_is_not_a_regular_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("state.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        for (path, what) in [(fifo.as_path(), "FIFO"), (dir.path(), "directory")] {
+            match Snapshot::from_file(path) {
+                Err(e @ StateFileError::Read { .. }) => {
+                    let text = e.to_string();
+                    assert!(text.contains(&path.display().to_string()), "{text}");
+                    let source = std::error::Error::source(&e).unwrap().to_string();
+                    assert!(source.contains(what), "{source}");
+                }
+                other => panic!("expected Read for a {what}, got {other:?}"),
+            }
         }
     }
 
