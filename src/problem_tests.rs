@@ -3,8 +3,9 @@
 //! front end called it; advice, flags included, is in its [`Hint`]. A second test keeps the
 //! list complete: an error type added to `src/` fails it until it is built here.
 //!
-//! Field values are ordinary data; a field may hold where a value came from (a credential
-//! provider such as `--registry-user`), which the message then quotes as a fact.
+//! Field values are ordinary data: a field may hold where a value came from as the caller
+//! named it (the CLI gives its registry user the origin `--registry-user`), which the message
+//! then quotes as a fact.
 
 use std::any::type_name;
 use std::fmt::Display;
@@ -30,6 +31,7 @@ use crate::source::registry::RegistryError;
 use crate::source::{SourceError, SpecError};
 use crate::status::push::PushError;
 use crate::sync::EntryError;
+use crate::xnat::credentials::CredentialSource;
 use crate::xnat::preflight::PreflightError;
 use crate::xnat::XnatError;
 
@@ -282,6 +284,7 @@ fn every_error() -> Vec<Shown> {
         xnat(XnatError::Unreachable { url: xnat_url(), source: reqwest_error() }),
         xnat(XnatError::ConnectionLost { url: xnat_url(), method: s("GET"), path: s("xapi/commands"), source: reqwest_error() }),
         xnat(XnatError::Authentication { source_desc: s("XNAT_USER and XNAT_PASS"), detail: s("HTTP 401") }),
+        xnat(XnatError::Authentication { source_desc: CredentialSource::Flags.to_string(), detail: s("HTTP 401") }),
         xnat(XnatError::Forbidden { user: s("admin"), action: s("install commands"), status: 403, body: s("forbidden") }),
         xnat(xnat_http()),
         xnat(XnatError::TooLarge { method: s("GET"), url: xnat_url(), limit: 1 << 20 }),
