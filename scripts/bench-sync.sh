@@ -9,11 +9,19 @@
 #      `skopeo inspect --config` calls, side by side; and vs the floor, the same 2N requests
 #      (manifest + config, one token) made by `curl --parallel`;
 #   4. the same through a proxy that adds DELAY ms (default 30) to every registry request, as a
-#      registry across the internet does (goal: <= 0.05 of skopeo's time).
-# Needs: docker-registry, skopeo, curl, python3. Usage: scripts/bench-sync.sh [N=40] [DELAY=30]
+#      registry across the internet does (goal: <= 0.05 of skopeo's time);
+#   5. the XNAT side (issue 20): the same N images enabled site-wide and in project DEMO, synced
+#      into emulators each behind a proxy that adds XNAT_DELAY ms (default DELAY) to every XNAT
+#      request, as a remote or busy XNAT does: cold and unchanged re-sync into one site, then a
+#      cold sync into SITES sites (default 5) from one fleet file; wall time, XNAT requests
+#      (every site's), and requests x delay (what strictly one-at-a-time requests cost).
+# Needs: docker-registry, skopeo, curl, python3.
+# Usage: [SITES=5] [XNAT_DELAY=MS] scripts/bench-sync.sh [N=40] [DELAY=30]
 set -euo pipefail
 N=${1:-40}
 DELAY=${2:-30}
+XNAT_DELAY=${XNAT_DELAY:-$DELAY}
+SITES=${SITES:-5}
 cd "$(dirname "$0")/.."
 cargo build -q --release --workspace --bins --example registry_testbed --example latency_proxy
 BIN=$PWD/target/release
@@ -26,10 +34,13 @@ exec 3>"$W/ctl"
 EMU=$!
 mkfifo "$W/pctl"
 PX=""
+XPIDS=()
 cleanup() {
   exec 3>&- || true; exec 4>&- 2>/dev/null || true
   kill "$EMU" 2>/dev/null || true; wait "$TB" 2>/dev/null || true
   [ -n "$PX" ] && wait "$PX" 2>/dev/null || true
+  exec 5>&- 2>/dev/null || true
+  for p in "${XPIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -120,4 +131,67 @@ t0=$(date +%s%N); skopeo_all "${PREFS[@]}"; SP=$(( ($(date +%s%N) - t0) / 100000
 exec 4>&-; wait "$PX" 2>/dev/null || true; PX=""
 echo "reading $N labels, +${DELAY} ms per request: xnat-cmd $XP ms, skopeo x$N $SP ms, ratio $(awk -v a="$XP" -v b="$SP" 'BEGIN{printf "%.3f", a/b}') (goal <= 0.05)"
 echo "  $(cat "$W/pstats") (both tools together)"
+
+# ---- 5. The XNAT side: emulators behind a delaying proxy (the registry is read directly).
+mkfifo "$W/xctl"
+# start_site I: an emulator and its proxy; sets SITE_URL (through the proxy) and SITE_DIRECT.
+start_site() {
+  local i=$1 url="" purl=""
+  "$BIN/xnat-emulator" --bind 127.0.0.1:0 --test-hooks >"$W/emu$i.log" 2>&1 &
+  XPIDS+=($!)
+  for _ in $(seq 100); do url=$(sed -n 's/^xnat-emulator listening on //p' "$W/emu$i.log" | head -n 1); [ -n "$url" ] && break; sleep 0.05; done
+  target/release/examples/latency_proxy "${url#http://}" "$XNAT_DELAY" <"$W/xctl" >"$W/xpenv$i" 2>/dev/null &
+  XPIDS+=($!)
+  SITE_DIRECT=$url
+  SITE_PROXY_ENV=$W/xpenv$i
+}
+sum_counters() {
+  local total_r=0 total_w=0 u r w
+  for u in "$@"; do
+    read -r r w <<<"$(python3 -c "import json,urllib.request; c=json.load(urllib.request.urlopen('$u/__emulator/counters')); print(c['requests'], c['writes'])")"
+    total_r=$((total_r + r)); total_w=$((total_w + w))
+  done
+  echo "$total_r $total_w"
+}
+DIRECT=(); PROXIED=()
+for i in $(seq 0 "$SITES"); do
+  start_site "$i"; DIRECT+=("$SITE_DIRECT"); PROXY_ENVS+=("$SITE_PROXY_ENV")
+done
+exec 5>"$W/xctl"
+for e in "${PROXY_ENVS[@]}"; do
+  for _ in $(seq 100); do grep -q PROXY= "$e" 2>/dev/null && break; sleep 0.05; done
+  PROXIED+=("http://$(sed -n 's/^PROXY=//p' "$e")")
+done
+# fleet_for FIRST COUNT: the N images, enabled site-wide and in DEMO, into sites FIRST..
+fleet_for() {
+  echo "images:"
+  for i in $(seq 0 $((N - 1))); do
+    echo "  - image: $REGISTRY/xnat/bench-$i:v1"
+    echo "    enable: {site: true, projects: [DEMO]}"
+  done
+  echo "sites:"
+  for s in $(seq "$1" $(($1 + $2 - 1))); do echo "  s$s: {url: \"${PROXIED[$s]}\"}"; done
+}
+fleet_for 0 1 >"$W/fleet-1.yaml"
+fleet_for 1 "$SITES" >"$W/fleet-s.yaml"
+xrun() {
+  local label=$1 file=$2 c0 c1 out ms rss
+  shift 2
+  read -r -a c0 <<<"$(sum_counters "$@")"
+  out=$(measure "$BIN/xnat-cmd" sync "$file" --insecure-registry "$REGISTRY" --registry-cache "$W/xcache-$(basename "$file")")
+  read -r -a c1 <<<"$(sum_counters "$@")"
+  read -r ms rss <<<"$out"
+  local req=$((c1[0] - c0[0]))
+  printf '| %s | %.2f s | %d | %d | %.1f s |\n' "$label" "$(awk -v m="$ms" 'BEGIN{print m/1000}')" \
+    "$req" $((c1[1] - c0[1])) "$(awk -v r="$req" -v d="$XNAT_DELAY" 'BEGIN{print r*d/1000}')"
+}
+echo
+echo "XNAT side: $N images (one command, one wrapper each) enabled site-wide and in DEMO, +$XNAT_DELAY ms per XNAT request"
+echo "| run | wall | XNAT requests | XNAT writes | requests x $XNAT_DELAY ms |"
+echo "|---|---|---|---|---|"
+xrun "cold sync, 1 site" "$W/fleet-1.yaml" "${DIRECT[0]}"
+xrun "re-sync, nothing changed" "$W/fleet-1.yaml" "${DIRECT[0]}"
+xrun "cold sync, $SITES sites" "$W/fleet-s.yaml" "${DIRECT[@]:1}"
+exec 5>&-
+
 echo "machine: $(nproc) cores, $(uname -sr); $(date -u +%Y-%m-%d)"

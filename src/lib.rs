@@ -23,6 +23,7 @@ pub mod env;
 pub mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http;
 pub mod labels;
 pub mod lenient_json;
 pub mod limits;
@@ -30,7 +31,6 @@ pub mod pipeline;
 pub mod platform;
 pub mod problem;
 pub mod reference;
-pub mod retry;
 pub mod schema;
 pub mod secret;
 pub mod source;

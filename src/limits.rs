@@ -105,7 +105,7 @@ pub const MAX_MESSAGE_CHARS: usize = 1000;
 pub const MAX_OUTPUT_LINE_CHARS: usize = 4096;
 
 /// The most of a Pushgateway error body kept for the message (the gateway's are one line).
-pub const MAX_PUSHGATEWAY_ERROR_BYTES: usize = 1024;
+pub const MAX_PUSHGATEWAY_ERROR_BYTES: u64 = 1024;
 
 /// Most scopes asked for in one registry token request: the token (a JWT listing every grant)
 /// travels in each request's `Authorization` header, which servers cap at 8–16 KiB; 16
@@ -186,8 +186,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REGISTRY_IMAGE_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Retries of one request (registry or XNAT; so up to 4 tries in all) after a connection
-/// error, a cut-off body, a 5xx or a 429; the waits double from 200 ms (`crate::retry`).
-/// An XNAT create is never retried blind: it is looked up first.
+/// error, a cut-off body, a 5xx or a 429, as [`crate::http::Policy`] decides; the waits double
+/// from 200 ms. An XNAT create is never retried blind: it is looked up first.
 pub const MAX_RETRIES: u32 = 3;
 
 /// Longest `Retry-After` honoured on a 429; a longer one is reported, not waited out.

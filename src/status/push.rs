@@ -12,9 +12,9 @@
 //! password file, never from the URL: a URL with userinfo is refused, and the URL is shown
 //! without it.
 
-use reqwest::StatusCode;
 use url::Url;
 
+use crate::http::{ca_bundle, CaError, Decision, Outcome, Policy, Repeat};
 use crate::limits::{
     MAX_PUSHGATEWAY_ERROR_BYTES as MAX_ERROR_BODY, PUSHGATEWAY_TIMEOUT as PUSH_TIMEOUT,
 };
@@ -33,7 +33,7 @@ pub enum PushError {
     NoCa {
         path: String,
         #[source]
-        source: Option<reqwest::Error>,
+        source: Option<rustls_pki_types::pem::Error>,
     },
     #[error("failed to build the HTTP client for the Pushgateway")]
     Client(#[source] reqwest::Error),
@@ -157,27 +157,25 @@ fn mask(text: &str) -> String {
 impl Pushgateway {
     pub fn new(url: &str, opts: PushOptions) -> Result<Self, PushError> {
         let group = group_url(url)?;
-        let mut b = reqwest::Client::builder()
-            .user_agent(crate::xnat::client::USER_AGENT)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(crate::limits::CONNECT_TIMEOUT)
-            .timeout(PUSH_TIMEOUT);
-        if let Some((path, pem)) = &opts.ca {
-            let certs =
-                reqwest::Certificate::from_pem_bundle(pem).map_err(|e| PushError::NoCa {
+        let roots = match &opts.ca {
+            Some((path, pem)) => ca_bundle(pem).map_err(|e| match e {
+                CaError::Unreadable(source) => PushError::NoCa {
                     path: path.clone(),
-                    source: Some(e),
-                })?;
-            if certs.is_empty() {
-                return Err(PushError::NoCa {
+                    source: Some(source),
+                },
+                CaError::Empty => PushError::NoCa {
                     path: path.clone(),
                     source: None,
-                });
-            }
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
-        }
+                },
+                CaError::Client(source) => PushError::Client(source),
+            })?,
+            None => Vec::new(),
+        };
+        let b = crate::http::client::builder(
+            crate::limits::CONNECT_TIMEOUT,
+            Some(PUSH_TIMEOUT),
+            &roots,
+        );
         Ok(Pushgateway {
             http: b.build().map_err(PushError::Client)?,
             group,
@@ -191,11 +189,11 @@ impl Pushgateway {
     }
 
     /// Replace the group with `text` (the exposition format 0.0.4). A `PUT` is idempotent, so
-    /// connection failures and 5xx answers are retried like every other request here.
+    /// failures are retried as [`Policy::pushgateway`] decides.
     pub async fn push(&self, text: &str) -> Result<(), PushError> {
-        let mut attempt = 0;
+        let policy = Policy::pushgateway();
+        let mut retries = 0;
         loop {
-            attempt += 1;
             let mut req = self
                 .http
                 .put(self.group.clone())
@@ -207,19 +205,16 @@ impl Pushgateway {
             if let Some((user, password)) = &self.basic {
                 req = req.basic_auth(user, Some(password.expose()));
             }
-            let err = match req.send().await {
+            let (outcome, err) = match req.send().await {
                 Ok(resp) if resp.status().is_success() => return Ok(()),
                 Ok(resp) => {
-                    let status = resp.status();
+                    let outcome = Outcome::answer(resp.status(), resp.headers());
                     let e = PushError::Http {
                         url: self.url().to_string(),
-                        status: status.as_u16(),
+                        status: resp.status().as_u16(),
                         body: error_body(resp).await,
                     };
-                    if !status.is_server_error() && status != StatusCode::TOO_MANY_REQUESTS {
-                        return Err(e);
-                    }
-                    e
+                    (outcome, e)
                 }
                 Err(e) if is_cert_error(&e) => {
                     return Err(PushError::Untrusted {
@@ -227,32 +222,29 @@ impl Pushgateway {
                         source: e,
                     })
                 }
-                Err(e) => PushError::Unreachable {
-                    url: self.url().to_string(),
-                    source: e,
-                },
+                Err(e) => (
+                    Outcome::of_error(&e),
+                    PushError::Unreachable {
+                        url: self.url().to_string(),
+                        source: e,
+                    },
+                ),
             };
-            if attempt > crate::retry::MAX_RETRIES {
-                return Err(err);
-            }
-            tracing::debug!(attempt, error = %err, "pushing again");
-            tokio::time::sleep(crate::retry::backoff(attempt)).await;
+            let wait = match policy.decide(outcome, retries, Repeat::Safe, true) {
+                Decision::Retry(wait) | Decision::LookThenRetry(wait) => wait,
+                Decision::GiveUp => return Err(err),
+            };
+            retries += 1;
+            tracing::debug!(attempt = retries, error = %err, "pushing again");
+            tokio::time::sleep(wait).await;
         }
     }
 }
 
 /// An error body through the one summariser (one line, capped, escaped, credentials
 /// redacted), like every other server's; read in chunks, so a huge body is not held.
-async fn error_body(mut resp: reqwest::Response) -> String {
-    let mut raw = Vec::new();
-    while let Ok(Some(chunk)) = resp.chunk().await {
-        raw.extend_from_slice(&chunk);
-        if raw.len() >= MAX_ERROR_BODY {
-            raw.truncate(MAX_ERROR_BODY);
-            break;
-        }
-    }
-    crate::summary::summarise_bytes(&raw)
+async fn error_body(resp: reqwest::Response) -> String {
+    crate::summary::summarise_bytes(&crate::http::read_prefix(resp, MAX_ERROR_BODY).await)
 }
 
 #[cfg(test)]

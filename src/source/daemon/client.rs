@@ -233,10 +233,7 @@ fn request(
         .method(method)
         .uri(path)
         .header(hyper::header::HOST, host)
-        .header(
-            hyper::header::USER_AGENT,
-            concat!("xnat-cmd/", env!("CARGO_PKG_VERSION")),
-        );
+        .header(hyper::header::USER_AGENT, crate::http::USER_AGENT);
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
@@ -321,8 +318,15 @@ fn tls_config(files: &TlsFiles) -> Result<Arc<rustls::ClientConfig>, DaemonError
     let mut roots = rustls::RootCertStore::empty();
     let ca = files.dir.join("ca.pem");
     if ca.exists() {
-        for cert in CertificateDer::pem_file_iter(&ca).map_err(|e| tls_err(&ca, e.to_string()))? {
-            let cert = cert.map_err(|e| tls_err(&ca, e.to_string()))?;
+        let pem = crate::limits::read_file(&ca, crate::limits::MAX_CONFIG_FILE_BYTES)
+            .map_err(|e| tls_err(&ca, e.to_string()))?;
+        // The one reader of CA bundles; an empty one is refused here too, since trusting
+        // nothing would only fail later with a misleading "not trusted".
+        let certs = crate::http::pem_certificates(&pem).map_err(|e| match e {
+            crate::http::CaError::Unreadable(source) => tls_err(&ca, source.to_string()),
+            other => tls_err(&ca, other.to_string()),
+        })?;
+        for cert in certs {
             roots.add(cert).map_err(|e| tls_err(&ca, e.to_string()))?;
         }
     } else {
@@ -448,5 +452,26 @@ mod tests {
         for (theirs, min, want) in cases {
             assert_eq!(negotiate("1.47", theirs, min), want, "{theirs:?} {min:?}");
         }
+    }
+
+    /// `ca.pem` is read by the one CA reader: a file without a certificate is refused at once
+    /// (it made an empty trust store, and every daemon "untrusted"), a real one is used.
+    #[test]
+    fn a_ca_pem_without_certificates_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = TlsFiles {
+            dir: dir.path().to_path_buf(),
+        };
+        std::fs::write(dir.path().join("ca.pem"), "not a certificate\n").unwrap();
+        match tls_config(&files) {
+            Err(DaemonError::Tls { path, reason }) => {
+                assert_eq!(path, dir.path().join("ca.pem"));
+                assert!(reason.contains("holds no PEM certificate"), "{reason}");
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        let (ca, _, _) = xnat_cmd_testkit::pki::test_pki();
+        std::fs::write(dir.path().join("ca.pem"), ca).unwrap();
+        assert!(tls_config(&files).is_ok());
     }
 }

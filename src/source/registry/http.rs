@@ -14,8 +14,8 @@ use std::time::Duration;
 use tokio::sync::OnceCell;
 
 use super::{RegistryError, RegistryOptions};
-
-const USER_AGENT: &str = concat!("xnat-cmd/", env!("CARGO_PKG_VERSION"));
+use crate::http::client::{builder, direct_http};
+use crate::http::{ca_bundle, CaError};
 
 pub(super) struct Clients {
     connect_timeout: Duration,
@@ -47,32 +47,26 @@ impl Clients {
                     path: path.clone(),
                     source,
                 })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| {
-                RegistryError::CaPem {
+            let certs = ca_bundle(&pem).map_err(|e| match e {
+                CaError::Unreadable(source) => RegistryError::CaPem {
                     path: path.clone(),
                     source,
-                }
-            })?;
-            if certs.is_empty() {
-                return Err(RegistryError::CaFile {
+                },
+                CaError::Client(source) => RegistryError::Client(source),
+                CaError::Empty => RegistryError::CaFile {
                     path: path.clone(),
                     source: std::io::Error::new(
                         std::io::ErrorKind::InvalidData,
                         "no PEM certificate in the file",
                     ),
-                });
-            }
+                },
+            })?;
             extra_roots.extend(certs);
         }
-        // The variables reqwest (hyper-util's matcher) reads for `http://` URLs; a proxy may
-        // itself be `https://`, and then the request needs the verifying client.
-        let direct_http = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
-            .iter()
-            .all(|v| !matches!(opts.env.var_os(v), Some(s) if !s.is_empty()));
         Ok(Clients {
             connect_timeout: opts.connect_timeout,
             extra_roots,
-            direct_http,
+            direct_http: direct_http(&opts.env),
             verify: OnceCell::new(),
             no_verify: OnceCell::new(),
             plain: OnceCell::new(),
@@ -99,17 +93,14 @@ impl Clients {
     }
 
     fn build(&self, kind: Kind) -> Result<reqwest::Client, RegistryError> {
-        let mut b = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(self.connect_timeout)
-            .use_rustls_tls();
+        // Registry requests have no deadline of their own: the image's deadline covers them.
+        let roots: &[reqwest::Certificate] = match kind {
+            Kind::Verify => &self.extra_roots,
+            Kind::NoVerify | Kind::Plain => &[],
+        };
+        let mut b = builder(self.connect_timeout, None, roots);
         match kind {
-            Kind::Verify => {
-                for c in &self.extra_roots {
-                    b = b.add_root_certificate(c.clone());
-                }
-            }
+            Kind::Verify => {}
             Kind::NoVerify => {
                 b = b
                     .tls_built_in_root_certs(false)

@@ -105,7 +105,7 @@ pub enum RegistryError {
     CaPem {
         path: PathBuf,
         #[source]
-        source: reqwest::Error,
+        source: rustls_pki_types::pem::Error,
     },
     #[error("failed to set up the HTTP client")]
     Client(#[source] reqwest::Error),

@@ -1,8 +1,9 @@
 //! How one registry request travels: the scheme (HTTPS, then plain HTTP for loopback and
 //! `--insecure-registry` hosts, settled by the first answer), one first contact per host at a
-//! time, a concurrency bound per host, retries with backoff after connection errors and 5xx,
-//! `Retry-After` on 429, redirects followed by hand so `Authorization` never leaves the
-//! registry's origin, bodies read up to a cap, and error bodies decoded into typed errors.
+//! time, a concurrency bound per host, retries as [`Policy::registry`] decides (connection
+//! errors, timeouts, 5xx, `Retry-After` on 429), redirects followed by hand so `Authorization`
+//! never leaves the registry's origin, bodies read up to a cap ([`crate::http::body`]), and
+//! error bodies decoded into typed errors.
 //!
 //! Authentication is not decided here: each hop to the registry asks an [`Authorizer`] (the
 //! `auth` module) for its header and hands it every 401, so this module depends on nothing
@@ -15,9 +16,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{
-    HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE,
-};
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, WWW_AUTHENTICATE};
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
@@ -25,6 +24,7 @@ use tokio::sync::{OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 use super::challenge::{self, Challenge};
 use super::http::Clients;
 use super::{RegistryError, RegistryOptions};
+use crate::http::{BodyError, Decision, Outcome, Policy, Repeat};
 use crate::reference::{is_loopback_registry, Reference};
 use crate::secret::Secret;
 use crate::tls::is_cert_error;
@@ -88,8 +88,7 @@ pub(super) struct Ask<'a> {
 pub(super) struct Transport {
     clients: Clients,
     insecure: Vec<String>,
-    max_retries: u32,
-    max_retry_after: Duration,
+    policy: Policy,
     per_registry_concurrency: usize,
     hosts: Mutex<HashMap<String, Arc<Host>>>,
     requests: AtomicU64,
@@ -100,8 +99,7 @@ impl Transport {
         Ok(Transport {
             clients: Clients::new(opts)?,
             insecure: opts.insecure.clone(),
-            max_retries: opts.max_retries,
-            max_retry_after: opts.max_retry_after,
+            policy: Policy::registry(opts.max_retries, opts.max_retry_after),
             per_registry_concurrency: opts.per_registry_concurrency,
             hosts: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
@@ -246,11 +244,12 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
             match status {
                 s if s.is_success() => match self.body(resp).await {
                     // A body cut short is a reset mid-answer: the GET is tried again.
-                    Err(RegistryError::CutOff { received, .. })
-                        if self.attempts < self.transport.max_retries =>
-                    {
-                        self.back_off(&format!("a body cut off after {received} bytes"))
-                            .await
+                    Err(e @ RegistryError::CutOff { received, .. }) => {
+                        let Some(wait) = self.retry_after(Outcome::CutOff) else {
+                            return Err(e);
+                        };
+                        let why = format!("a body cut off after {received} bytes");
+                        self.back_off(wait, &why).await
                     }
                     done => return done,
                 },
@@ -259,11 +258,24 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
                     self.handle_401(resp, sent.as_ref()).await?
                 }
                 StatusCode::TOO_MANY_REQUESTS => self.wait_rate_limit(&resp).await?,
-                s if s.is_server_error() && self.attempts < self.transport.max_retries => {
-                    self.back_off(&format!("HTTP {}", s.as_u16())).await
-                }
-                _ => return Err(self.failed(resp).await),
+                s => match self.retry_after(Outcome::answer(s, resp.headers())) {
+                    Some(wait) => self.back_off(wait, &format!("HTTP {}", s.as_u16())).await,
+                    None => return Err(self.failed(resp).await),
+                },
             }
+        }
+    }
+
+    /// The wait before another try after `outcome`, or `None` when it stands
+    /// ([`Policy::registry`]; every registry request is a read, so safe to repeat).
+    fn retry_after(&self, outcome: Outcome) -> Option<Duration> {
+        match self
+            .transport
+            .policy
+            .decide(outcome, self.attempts, Repeat::Safe, true)
+        {
+            Decision::Retry(wait) | Decision::LookThenRetry(wait) => Some(wait),
+            Decision::GiveUp => None,
         }
     }
 
@@ -328,11 +340,12 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
                 source: e,
             });
         }
-        if self.attempts < self.transport.max_retries
-            && (e.is_connect() || e.is_timeout() || e.is_request())
-        {
-            self.back_off(&crate::problem::Problem::from_error(&e).causes.join(": "))
-                .await;
+        if let Some(wait) = self.retry_after(Outcome::of_error(&e)) {
+            self.back_off(
+                wait,
+                &crate::problem::Problem::from_error(&e).causes.join(": "),
+            )
+            .await;
             return Ok(());
         }
         Err(RegistryError::Connect {
@@ -408,7 +421,7 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
         if self.auth.seen(&challenges) {
             drop(self.first.take());
         }
-        let body = read_prefix(resp, MAX_REGISTRY_ERROR_BYTES).await;
+        let body = crate::http::read_prefix(resp, MAX_REGISTRY_ERROR_BYTES).await;
         self.auth_tries += 1;
         let retry = self.auth.answer(&challenges, sent).await?;
         drop(self.first.take());
@@ -420,26 +433,22 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
     }
 
     /// A 429: wait as long as `Retry-After` says when that is within `max_retry_after` (a
-    /// longer one is the error), or back off.
+    /// longer one is the error, as for XNAT: `Retry-After: 999999` would otherwise cost every
+    /// retry its full capped wait), or back off.
     async fn wait_rate_limit(&mut self, resp: &reqwest::Response) -> Result<(), RegistryError> {
-        let retry_after =
-            header(resp.headers(), RETRY_AFTER).and_then(|v| crate::retry::parse_retry_after(&v));
-        let remaining = header(resp.headers(), "ratelimit-remaining".parse().ok());
-        // A wait longer than we honour is reported, not waited out (as the XNAT client does):
-        // `Retry-After: 999999` would otherwise cost every retry its full capped wait.
-        let too_long =
-            retry_after.is_some_and(|s| Duration::from_secs(s) > self.transport.max_retry_after);
-        if too_long || self.attempts >= self.transport.max_retries {
+        let outcome = Outcome::answer(resp.status(), resp.headers());
+        let Some(wait) = self.retry_after(outcome) else {
+            let retry_after = match outcome {
+                Outcome::Answer { retry_after, .. } => retry_after,
+                _ => None,
+            };
             return Err(RegistryError::RateLimited {
                 registry: self.registry().to_string(),
                 retry_after,
-                remaining,
+                remaining: header(resp.headers(), "ratelimit-remaining".parse().ok()),
             });
-        }
+        };
         self.attempts += 1;
-        let wait = retry_after.map(Duration::from_secs).unwrap_or_else(|| {
-            crate::retry::backoff(self.attempts).min(self.transport.max_retry_after)
-        });
         tracing::debug!(
             registry = self.registry(),
             wait_ms = wait.as_millis() as u64,
@@ -449,14 +458,13 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
         Ok(())
     }
 
-    /// Wait before another try, saying why at `-vv`.
-    async fn back_off(&mut self, why: &str) {
+    /// Wait `wait` before another try, saying why at `-vv`.
+    async fn back_off(&mut self, wait: Duration, why: &str) {
         self.attempts += 1;
-        let wait = crate::retry::backoff(self.attempts);
         tracing::debug!(
             url = %self.url,
             attempt = self.attempts,
-            of = self.transport.max_retries,
+            of = self.transport.policy.max_retries,
             wait_ms = wait.as_millis() as u64,
             "retrying after {why}"
         );
@@ -466,7 +474,7 @@ impl<'a, A: Authorizer> Exchange<'a, A> {
     /// Any other answer: the registry's error body as a typed error.
     async fn failed(&self, resp: reqwest::Response) -> RegistryError {
         let status = resp.status();
-        let body = read_prefix(resp, MAX_REGISTRY_ERROR_BYTES).await;
+        let body = crate::http::read_prefix(resp, MAX_REGISTRY_ERROR_BYTES).await;
         api_error(&self.ask.method, self.r, &self.url, status, &body)
     }
 }
@@ -510,58 +518,27 @@ fn connect_error(url: &str, e: reqwest::Error) -> RegistryError {
     }
 }
 
-/// The first `cap` bytes of an error body (all of it when shorter): only its start is shown,
-/// so an endless or huge error page is cut rather than read to the image deadline. A body
-/// that breaks off gives what arrived.
-async fn read_prefix(mut resp: reqwest::Response, cap: u64) -> Bytes {
-    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
-    let mut buf = Vec::new();
-    while buf.len() < cap {
-        match resp.chunk().await {
-            Ok(Some(c)) => {
-                let room = cap - buf.len();
-                buf.extend_from_slice(&c[..c.len().min(room)]);
-            }
-            Ok(None) | Err(_) => break,
-        }
-    }
-    Bytes::from(buf)
-}
-
-/// Stream a body, failing as soon as it passes `cap` (Content-Length is not trusted).
+/// Stream a body, failing as soon as it passes `cap` (the one reader, [`crate::http::body`]).
 async fn read_capped(
-    mut resp: reqwest::Response,
+    resp: reqwest::Response,
     cap: u64,
     what: &str,
     url: &str,
 ) -> Result<Bytes, RegistryError> {
-    let too_large = || RegistryError::TooLarge {
-        what: what.to_string(),
-        url: url.to_string(),
-        limit: cap,
-    };
-    if resp.content_length().is_some_and(|n| n > cap) {
-        return Err(too_large());
-    }
-    let mut buf = Vec::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(c)) => {
-                if buf.len() as u64 + c.len() as u64 > cap {
-                    return Err(too_large());
-                }
-                buf.extend_from_slice(&c);
-            }
-            Ok(None) => return Ok(Bytes::from(buf)),
-            Err(_) => {
-                return Err(RegistryError::CutOff {
-                    what: what.to_string(),
-                    url: url.to_string(),
-                    received: buf.len(),
-                })
-            }
-        }
-    }
+    crate::http::read_capped(resp, cap)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge { limit } => RegistryError::TooLarge {
+                what: what.to_string(),
+                url: url.to_string(),
+                limit,
+            },
+            BodyError::CutOff { received, .. } => RegistryError::CutOff {
+                what: what.to_string(),
+                url: url.to_string(),
+                received,
+            },
+        })
 }
 
 #[derive(Deserialize)]
