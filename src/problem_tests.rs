@@ -18,6 +18,7 @@ use crate::command::normalize::NormalizeError;
 use crate::cosign::key::{KeyError, SpkiError};
 use crate::cosign::{Rejection, SignatureError};
 use crate::digest::{Digest, DigestMismatch, InvalidDigest, VerifyError};
+use crate::http::{BodyError, CaError};
 use crate::labels::{CommandFileError, LabelError};
 use crate::lenient_json::{JsonError, JsonErrorKind};
 use crate::pipeline::{InputError, ItemError};
@@ -79,6 +80,10 @@ fn json_error() -> serde_json::Error {
 /// A reqwest error made without a network: a request to a relative URL.
 fn reqwest_error() -> reqwest::Error {
     reqwest::Client::new().get("no scheme").build().unwrap_err()
+}
+
+fn pem_error() -> rustls_pki_types::pem::Error {
+    rustls_pki_types::pem::Error::NoItemsFound
 }
 
 fn digest(byte: u8) -> Digest {
@@ -222,7 +227,7 @@ fn every_error() -> Vec<Shown> {
         registry(RegistryError::Credentials(RegistryCredential::Malformed { origin: s("`auth.json`"), what: s("`auth` is not base64") })),
         registry(RegistryError::Manifest(ManifestError::Unrecognised { what: what() })),
         registry(RegistryError::CaFile { path: p("ca.pem"), source: io() }),
-        registry(RegistryError::CaPem { path: p("ca.pem"), source: reqwest_error() }),
+        registry(RegistryError::CaPem { path: p("ca.pem"), source: pem_error() }),
         registry(RegistryError::Client(reqwest_error())),
         registry(RegistryError::ManifestUnknown { reference: reference(), message: s("manifest unknown") }),
         registry(RegistryError::NameUnknown { registry: s("ghcr.io"), repository: s("lab/tool"), message: s("name unknown") }),
@@ -277,7 +282,7 @@ fn every_error() -> Vec<Shown> {
     all.extend([
         xnat(XnatError::BadUrl { url: s("ftp://host"), reason: s("the scheme must be http or https") }),
         xnat(XnatError::CredentialsInUrl { url: s("https://***@host") }),
-        xnat(XnatError::BadCa(reqwest_error())),
+        xnat(XnatError::BadCa(pem_error())),
         xnat(XnatError::NoCa),
         xnat(XnatError::Client(reqwest_error())),
         xnat(XnatError::Untrusted { url: xnat_url(), source: reqwest_error() }),
@@ -390,6 +395,14 @@ fn every_error() -> Vec<Shown> {
         all.push(plain(kind.clone()));
         all.push(plain(JsonError { line: 1, column: 2, kind }));
     }
+
+    all.extend([
+        plain(BodyError::TooLarge { limit: 1 << 20 }),
+        plain(BodyError::CutOff { received: 10, source: reqwest_error() }),
+        plain(CaError::Unreadable(pem_error())),
+        plain(CaError::Empty),
+        plain(CaError::Client(reqwest_error())),
+    ]);
 
     let gateway = || s("http://pushgateway:9091/metrics/job/xnat-cmd");
     all.extend([
