@@ -124,7 +124,7 @@ impl Serialize for Outcome {
             source: &p.source,
             name: &p.name,
             version: p.version.as_deref(),
-            image: &p.image,
+            image: p.image.as_str(),
             status: self.status,
             id: self.id,
             previous_image,
@@ -287,7 +287,7 @@ async fn write_command(
         Action::Update { id, .. } if dry_run => (Status::WouldUpdate, Some(*id), find(*id)),
         Action::Replace { id, .. } if dry_run => (Status::WouldReplace, Some(*id), None),
         Action::Create => {
-            let id = client.create_command(&p.body, &p.image).await?;
+            let id = client.create_command(&p.body, p.image.as_str()).await?;
             (
                 Status::Created,
                 Some(id),
@@ -304,7 +304,7 @@ async fn write_command(
         }
         Action::Replace { id, .. } => {
             client.delete_command(*id).await?;
-            let new_id = client.create_command(&p.body, &p.image).await?;
+            let new_id = client.create_command(&p.body, p.image.as_str()).await?;
             (
                 Status::Replaced,
                 Some(new_id),

@@ -14,12 +14,13 @@ use serde_json::Value;
 
 use crate::command::validate::duplicate_names;
 use crate::command::CommandView;
+use crate::digest::Digest;
 use crate::labels::{
     commands_from_labels, parse_command_file, CommandFileError, LabelError, ParsedLabel,
 };
 use crate::plan::Desired;
 use crate::problem::Hint;
-use crate::reference::{repository, same_repository, xnat_default_tag, Reference, ReferenceError};
+use crate::reference::{same_repository, xnat_default_tag, InstallRef, Reference, ReferenceError};
 use crate::source::{
     ImageRecord, ReadOptions, Reader, SourceError, SourceOptions, SourceSpec, SpecError,
 };
@@ -193,7 +194,7 @@ pub struct Image {
     pub record: Option<ImageRecord>,
     /// The reference the commands are installed under, tagged as XNAT tags on create
     /// ([`install_image`]); `None` when neither `--image` nor the image names one.
-    pub install_image: Option<String>,
+    pub install_image: Option<InstallRef>,
     pub commands: Vec<Prepared>,
 }
 
@@ -316,17 +317,13 @@ impl Hint for ItemError {
 pub fn install_image(
     recorded: Option<&str>,
     override_ref: Option<&str>,
-    pin: Option<&str>,
-) -> Option<String> {
-    let base = override_ref
-        .or(recorded)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())?;
-    Some(match pin {
-        Some(digest) => format!("{}@{digest}", repository(base)),
-        // Trimmed: XNAT would store `"  :latest"` for a blank-padded name.
-        None => xnat_default_tag(base),
-    })
+    pin: Option<&Digest>,
+) -> Option<InstallRef> {
+    let base = override_ref.or(recorded).filter(|s| !s.trim().is_empty())?;
+    match pin {
+        Some(digest) => Some(InstallRef::pinned(base, digest)),
+        None => InstallRef::tagged(base),
+    }
 }
 
 /// Check one command as XNAT's create would, with `image` injected when known (else its own).
@@ -523,11 +520,11 @@ fn command_file(
     warnings.extend(file.warnings);
     let commands = file.commands;
     // As `POST /xapi/commands[?image=]`: `--image` replaces, else the command's own.
-    let image = opts.image.as_deref().map(xnat_default_tag);
+    let image = opts.image.as_deref().and_then(InstallRef::tagged);
     Ok(Image {
         name: shown,
         record: None,
-        commands: prepare_all(commands, image.as_deref(), false),
+        commands: prepare_all(commands, image.as_ref().map(InstallRef::as_str), false),
         install_image: image,
     })
 }
@@ -550,9 +547,9 @@ fn images(
             opts.pin_digest,
             &record.manifest_digest,
         ) {
-            (Some(v), _, _) => Some(v.as_str()),
+            (Some(v), _, _) => Some(v),
             (None, false, _) => None,
-            (None, true, Some(d)) => Some(d.as_str()),
+            (None, true, Some(d)) => Some(d),
             (None, true, None) => return Err(ItemError::NoDigest),
         };
         if let (Some(_), Some(over), Some(signed)) =
@@ -575,7 +572,11 @@ fn images(
         };
         out.push(Image {
             name,
-            commands: prepare_all(std::mem::take(&mut parsed.commands), image.as_deref(), true),
+            commands: prepare_all(
+                std::mem::take(&mut parsed.commands),
+                image.as_ref().map(InstallRef::as_str),
+                true,
+            ),
             record: Some(record.clone()),
             install_image: image,
         });

@@ -34,11 +34,15 @@ fn install_image_table() {
         (Some("localhost:5000/x:3"), None, Some(D), Some("localhost:5000/x@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")),
     ];
     for (recorded, given, pin, want) in cases {
+        let pin = pin.map(|d| Digest::parse(d).unwrap());
+        let got = install_image(recorded, given, pin.as_ref());
         assert_eq!(
-            install_image(recorded, given, pin).as_deref(),
+            got.as_ref().map(InstallRef::as_str),
             want,
             "{recorded:?} {given:?} {pin:?}"
         );
+        // The digest it is pinned to is kept, not re-parsed from the text.
+        assert_eq!(got.as_ref().and_then(InstallRef::digest), pin.as_ref());
     }
 }
 
@@ -277,7 +281,10 @@ fn images_reference_rules() {
         &mut w,
     )
     .unwrap();
-    assert_eq!(got[0].install_image, Some(format!("lab/t@{D}")));
+    assert_eq!(
+        got[0].install_image.as_ref().map(InstallRef::as_str),
+        Some(format!("lab/t@{D}").as_str())
+    );
 }
 
 #[test]
@@ -285,7 +292,7 @@ fn desired_only_when_everything_is_valid() {
     let ok = |name: &str| Image {
         name: "s".into(),
         record: None,
-        install_image: Some("lab/t:1".into()),
+        install_image: InstallRef::tagged("lab/t:1"),
         commands: vec![prepare(&cmd(name, None), Some("lab/t:1"), true)],
     };
     let item = |outcome| Item {
@@ -342,7 +349,10 @@ fn a_verified_image_is_installed_under_the_verified_digest() {
     ];
     for (image, want) in cases {
         match (verified(image), want) {
-            (Ok(got), Ok(w)) => assert_eq!(got[0].install_image.as_deref(), Some(w.as_str())),
+            (Ok(got), Ok(w)) => assert_eq!(
+                got[0].install_image.as_ref().map(InstallRef::as_str),
+                Some(w.as_str())
+            ),
             (Err(e), Err(w)) => assert!(e.to_string().starts_with(w), "{e}"),
             (got, want) => panic!("{image:?}: got {got:?}, want {want:?}"),
         }

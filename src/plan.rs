@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::command::normalize::{canonical_for_compare, normalize};
 use crate::command::{escape_pointer, CommandView, Form};
-use crate::reference::{repository, repository_key, same_repository};
+use crate::reference::{repository_key, same_repository, InstallRef};
 
 /// The installed commands that `uninstall` of command `name` from `image` removes: the ones
 /// of that exact image when any is installed, else every tag of the same repository (so
@@ -47,7 +47,7 @@ pub struct Desired {
     /// Where it came from, for reports (`oci-archive:…`).
     pub source: String,
     /// The image to install it under, already with a tag (see [`crate::pipeline::install_image`]).
-    pub image: String,
+    pub image: InstallRef,
     /// The command with `image` injected.
     pub command: Value,
 }
@@ -109,7 +109,7 @@ pub struct Planned {
     pub source: String,
     pub name: String,
     pub version: Option<String>,
-    pub image: String,
+    pub image: InstallRef,
     #[serde(flatten)]
     pub action: Action,
     /// What is sent: the create body, or the full update body.
@@ -139,7 +139,7 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
         let view = CommandView::new(&d.command);
         let name = view.name().unwrap_or_default();
         let version = view.version();
-        let repo_key = repository_key(&d.image);
+        let repo_key = repository_key(d.image.as_str());
         // Two desired commands with the same name and repository would fight over one slot.
         let twin = !planned.insert((name.clone(), repo_key.clone()));
         let candidates: Vec<&Value> = by_name
@@ -169,7 +169,7 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
                 ids: vec![],
                 reason: format!(
                     "XNAT lists a command named `{name}` of repository {} without an id; nothing is written for it",
-                    repository(&d.image)
+                    d.image.repository()
                 ),
             };
             (action, None)
@@ -178,7 +178,7 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
                 ids: vec![],
                 reason: format!(
                     "command `{name}` appears twice for repository {}",
-                    repository(&d.image)
+                    d.image.repository()
                 ),
             };
             (action, None)
@@ -192,9 +192,9 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
                     "{} installed commands named `{name}` use {}",
                     pool.len(),
                     if exact.len() > 1 {
-                        d.image.clone()
+                        d.image.to_string()
                     } else {
-                        format!("repository {}", repository(&d.image))
+                        format!("repository {}", d.image.repository())
                     }
                 ),
             };
@@ -325,16 +325,16 @@ mod tests {
             (" x ", "x:latest", "x"),
         ];
         for (img, installed, repo) in cases {
-            let got = crate::pipeline::install_image(Some(img), None, None);
-            assert_eq!(got.as_deref(), Some(installed), "{img}");
-            assert_eq!(repository(img.trim()), repo, "{img}");
+            let got = crate::pipeline::install_image(Some(img), None, None).unwrap();
+            assert_eq!(got.as_str(), installed, "{img}");
+            assert_eq!(got.repository(), repo, "{img}");
         }
     }
 
     fn desired(name: &str, image: &str) -> Desired {
         Desired {
             source: "test".into(),
-            image: image.into(),
+            image: InstallRef::tagged(image).unwrap(),
             command: json!({"name": name, "image": image, "command-line": "x"}),
         }
     }

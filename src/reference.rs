@@ -309,6 +309,76 @@ pub fn xnat_default_tag(text: &str) -> String {
     }
 }
 
+/// The reference a command is installed under, as XNAT stores it in the command's `image` on
+/// create: the text as written with XNAT's `:latest` added when it has no tag
+/// ([`xnat_default_tag`]), or `repository@digest` when pinned to the manifest that was read.
+/// Made once ([`crate::pipeline::install_image`]); sent and compared as its text
+/// ([`InstallRef::as_str`]), and asked for its repository and digest instead of re-parsing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct InstallRef {
+    text: String,
+    digest: Option<Digest>,
+}
+
+impl InstallRef {
+    /// `text` (trimmed: XNAT would store `"  :latest"` for a blank-padded name) tagged as XNAT
+    /// tags on create; a `repo@sha256:…` text keeps its digest. `None` when blank.
+    pub fn tagged(text: &str) -> Option<InstallRef> {
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let digest = text
+            .rsplit_once('@')
+            .and_then(|(_, d)| Digest::parse_canonical(d).ok());
+        Some(InstallRef {
+            text: xnat_default_tag(text),
+            digest,
+        })
+    }
+
+    /// `reference`'s repository at `digest`: `repo@sha256:…`, whatever tag `reference` had.
+    pub fn pinned(reference: &str, digest: &Digest) -> InstallRef {
+        InstallRef {
+            text: format!("{}@{digest}", repository(reference.trim())),
+            digest: Some(digest.clone()),
+        }
+    }
+
+    /// The text XNAT is sent and stores.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The repository, as written (no registry added): `lab/t` of `lab/t:1`.
+    pub fn repository(&self) -> &str {
+        repository(&self.text)
+    }
+
+    /// The manifest digest it is pinned to, if any.
+    pub fn digest(&self) -> Option<&Digest> {
+        self.digest.as_ref()
+    }
+}
+
+impl fmt::Display for InstallRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl AsRef<str> for InstallRef {
+    fn as_ref(&self) -> &str {
+        &self.text
+    }
+}
+
+impl serde::Serialize for InstallRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
 /// `localhost`, 127.0.0.0/8 and `[::1]`, with or without a port.
 pub fn is_loopback_registry(registry: &str) -> bool {
     let host = host_of(registry);
@@ -471,6 +541,49 @@ mod tests {
     use super::*;
 
     const D: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    /// What XNAT will store, the repository and the digest, each read from the one value.
+    #[test]
+    fn install_refs_keep_text_repository_and_digest() {
+        let d = Digest::parse(D).unwrap();
+        let cases: [(Option<InstallRef>, &str, &str, Option<&Digest>); 5] = [
+            (InstallRef::tagged(" lab/t "), "lab/t:latest", "lab/t", None),
+            (
+                InstallRef::tagged("host:5000/t:2"),
+                "host:5000/t:2",
+                "host:5000/t",
+                None,
+            ),
+            (
+                InstallRef::tagged(&format!("lab/t@{D}")),
+                &format!("lab/t@{D}"),
+                "lab/t",
+                Some(&d),
+            ),
+            (
+                Some(InstallRef::pinned("host:5000/t:2", &d)),
+                &format!("host:5000/t@{D}"),
+                "host:5000/t",
+                Some(&d),
+            ),
+            // Not a digest docker accepts: kept as text, with no digest claimed.
+            (
+                InstallRef::tagged("lab/t@sha256:abc"),
+                "lab/t@sha256:abc",
+                "lab/t",
+                None,
+            ),
+        ];
+        for (got, text, repo, digest) in cases {
+            let got = got.unwrap();
+            assert_eq!(got.as_str(), text);
+            assert_eq!(got.to_string(), text);
+            assert_eq!(serde_json::to_value(&got).unwrap(), serde_json::json!(text));
+            assert_eq!(got.repository(), repo, "{text}");
+            assert_eq!(got.digest(), digest, "{text}");
+        }
+        assert_eq!(InstallRef::tagged("  "), None);
+    }
 
     /// Inputs the `reference` fuzz target (fuzz/) found, as it found them: the familiar form
     /// must parse back to the same registry, repository, tag and digest.

@@ -163,7 +163,7 @@ async fn check_inner(
             let drift = |kind, id, detail: String| Drift {
                 kind,
                 command: p.name.clone(),
-                image: p.image.clone(),
+                image: p.image.to_string(),
                 id,
                 detail,
             };
@@ -188,7 +188,7 @@ async fn check_inner(
                     installed_image,
                     changes,
                 } => {
-                    if installed_image != &p.image {
+                    if installed_image != p.image.as_str() {
                         status.drift.push(drift(
                             DriftKind::Outdated,
                             Some(*id),

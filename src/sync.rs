@@ -15,6 +15,7 @@ use crate::fleet::{glob_matches, FleetImage, Projects};
 use crate::pipeline::{Item, Prepared};
 use crate::plan::{plan, Action, Desired, PlanOptions, Planned};
 use crate::problem::{problem, Problem};
+use crate::reference::InstallRef;
 use crate::xnat::client::{StatsSnapshot, XnatClient};
 
 /// One fleet image as this site should have it.
@@ -137,17 +138,18 @@ impl crate::problem::Hint for EntryError {
 }
 
 /// The commands a fleet image installs: those of its first image, filtered by `commands:`,
-/// each with the install image injected. `Ok(None)` when the input failed (reported by the
-/// pipeline's item error).
+/// each with the install image injected, and that image (`None` when the input gave no
+/// image, so no commands). `Ok(None)` when the input failed (reported by the pipeline's item
+/// error).
 pub fn entry_commands(
     entry: &FleetImage,
     item: &Item,
-) -> Result<Option<(String, Vec<Prepared>)>, EntryError> {
+) -> Result<Option<(Option<InstallRef>, Vec<Prepared>)>, EntryError> {
     let Ok(images) = &item.outcome else {
         return Ok(None);
     };
     let Some(image) = images.first() else {
-        return Ok(Some((String::new(), Vec::new())));
+        return Ok(Some((None, Vec::new())));
     };
     let Some(install) = image.install_image.clone() else {
         return Ok(None);
@@ -179,7 +181,7 @@ pub fn entry_commands(
                 .collect()
         }
     };
-    Ok(Some((install, commands)))
+    Ok(Some((Some(install), commands)))
 }
 
 /// Is `entry` declared for `site`? (`sites:` absent: every site.)
@@ -327,7 +329,7 @@ mod tests {
     fn desired(name: &str, image: &str) -> Desired {
         Desired {
             source: "s".into(),
-            image: image.into(),
+            image: InstallRef::tagged(image).unwrap(),
             command: json!({"name": name, "image": image, "type": "docker", "command-line": "x"}),
         }
     }

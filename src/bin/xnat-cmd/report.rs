@@ -37,7 +37,7 @@ pub fn outcome_lines(s: &mut String, commands: &[Outcome], dry_run: bool) {
             ..
         } = &o.planned.action
         {
-            if installed_image != &o.planned.image {
+            if installed_image != o.planned.image.as_str() {
                 let _ = writeln!(s, "    upgrade from {installed_image}");
             }
             if dry_run {

@@ -9,6 +9,7 @@ use xnat_cmd::fleet::{self, Fleet};
 use xnat_cmd::pipeline::{self, Input, Options};
 use xnat_cmd::plan::Desired;
 use xnat_cmd::problem::{problem, Problem};
+use xnat_cmd::reference::InstallRef;
 use xnat_cmd::sync::{declared_on, entry_commands, sync_site, Declared, SiteReport};
 
 use xnat_cmd::xnat::XnatClient;
@@ -196,7 +197,7 @@ pub async fn run(args: SyncArgs, settings: &Settings) -> Result<ExitStatus, CliE
 /// Every fleet image read and its commands selected and checked (problems printed).
 pub struct Loaded {
     /// Per fleet image: the install image and the selected commands, or `None` (unreadable).
-    pub selected: Vec<Option<(String, Vec<pipeline::Prepared>)>>,
+    pub selected: Vec<Option<(Option<InstallRef>, Vec<pipeline::Prepared>)>>,
     pub failed_images: Vec<(String, Problem)>,
     /// Some selected command is invalid.
     pub invalid: bool,
@@ -283,7 +284,7 @@ pub async fn load(
 
     // Select and check: an invalid command anywhere and nothing is written anywhere.
     let mut failed_images: Vec<(String, Problem)> = Vec::new();
-    let mut selected: Vec<Option<(String, Vec<pipeline::Prepared>)>> = Vec::new();
+    let mut selected: Vec<Option<(Option<InstallRef>, Vec<pipeline::Prepared>)>> = Vec::new();
     let mut invalid = false;
     for (entry, item) in fleet.images.iter().zip(&items) {
         warn_item(item);
@@ -319,7 +320,7 @@ pub async fn load(
 /// What the fleet declares for `site`, with the commands as read.
 pub fn declared_for(
     fleet: &Fleet,
-    selected: &[Option<(String, Vec<pipeline::Prepared>)>],
+    selected: &[Option<(Option<InstallRef>, Vec<pipeline::Prepared>)>],
     site: &str,
 ) -> Vec<Declared> {
     fleet
@@ -330,11 +331,14 @@ pub fn declared_for(
         .map(|(entry, sel)| Declared {
             source: entry.image.clone(),
             commands: sel.as_ref().map_or_else(Vec::new, |(image, cmds)| {
-                cmds.iter()
-                    .map(|p| Desired {
-                        source: entry.image.clone(),
-                        image: image.clone(),
-                        command: p.command.clone(),
+                image
+                    .iter()
+                    .flat_map(|image| {
+                        cmds.iter().map(|p| Desired {
+                            source: entry.image.clone(),
+                            image: image.clone(),
+                            command: p.command.clone(),
+                        })
                     })
                     .collect()
             }),

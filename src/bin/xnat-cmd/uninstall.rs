@@ -8,6 +8,7 @@ use xnat_cmd::command::command_with_id;
 use xnat_cmd::pipeline::Options;
 use xnat_cmd::plan::uninstall_matches;
 use xnat_cmd::problem::Problem;
+use xnat_cmd::reference::InstallRef;
 use xnat_cmd::CommandView;
 
 use crate::args::UninstallArgs;
@@ -31,7 +32,7 @@ pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitStatus,
     // URL and credentials first: a missing one is a usage error before any image is read.
     let client = prepare(&args.xnat, settings)?;
     // (name, image) pairs wanted gone, from the sources.
-    let mut wanted: Vec<(String, String)> = Vec::new();
+    let mut wanted: Vec<(String, InstallRef)> = Vec::new();
     if !args.sources.is_empty() {
         let source = settings.source(&args.source)?;
         let opts = Options {
@@ -97,7 +98,7 @@ pub async fn run(args: UninstallArgs, settings: &Settings) -> Result<ExitStatus,
             }
         }
         for (name, image) in &wanted {
-            let found = uninstall_matches(name, image, &installed);
+            let found = uninstall_matches(name, image.as_str(), &installed);
             if found.is_empty() {
                 warn(format!("command `{name}` of {image} is not installed"));
             }
