@@ -102,6 +102,14 @@ pub struct FleetError {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    /// What to do about it, when the fix lies outside the file (a flag, the environment).
+    pub hint: Option<String>,
+}
+
+impl crate::problem::Hint for FleetError {
+    fn hint(&self) -> Option<String> {
+        self.hint.clone()
+    }
 }
 
 impl Fleet {
@@ -170,6 +178,7 @@ fn cx_error(file: &str, pos: Pos, message: impl Into<String>) -> FleetError {
         line: pos.line,
         column: pos.column,
         message: message.into(),
+        hint: None,
     }
 }
 
@@ -420,10 +429,13 @@ impl Cx<'_> {
             return Vec::new();
         };
         if entries.is_empty() {
-            self.report(self.err(
-                node.pos,
-                "`sites` is empty: define at least one site, or drop the key to use --xnat / XNAT_HOST",
-            ));
+            self.report(FleetError {
+                hint: Some("without `sites`, the one site is --xnat / XNAT_HOST".into()),
+                ..self.err(
+                    node.pos,
+                    "`sites` is empty: define at least one site, or drop the key",
+                )
+            });
         }
         entries
             .iter()

@@ -227,7 +227,7 @@ fn every_mistake_is_located() {
         ("images: [{image: a}]\nsites:\n  prod: {url: 'xnat.example.org'}\n", 3, 15, "site `prod`: invalid url `xnat.example.org`: relative URL without a base"),
         ("images: [{image: a}]\nsites:\n  prod: {url: 'ftp://x.org'}\n", 3, 15, "site `prod`: url `ftp://x.org` must start with http:// or https://"),
         ("images: [{image: a}]\nsites:\n  prod: {url: 'https://x.org', user-env: ''}\n", 3, 42, "`user-env` of site `prod` is empty"),
-        ("images: [{image: a}]\nsites: {}\n", 2, 8, "`sites` is empty: define at least one site, or drop the key to use --xnat / XNAT_HOST"),
+        ("images: [{image: a}]\nsites: {}\n", 2, 8, "`sites` is empty: define at least one site, or drop the key"),
         ("images: [{image: a}]\nsites: [prod]\n", 2, 8, "`sites` (site names to `{url: …}`) must be a mapping, found a list"),
         (
             "images:\n  - {image: a, sites: [prod]}\nsites:\n",

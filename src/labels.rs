@@ -78,6 +78,12 @@ impl LabelError {
     }
 }
 
+impl crate::problem::Hint for LabelError {
+    fn hint(&self) -> Option<String> {
+        LabelError::hint(self).map(str::to_string)
+    }
+}
+
 /// A short name of a JSON value's kind, for messages.
 pub fn json_kind(v: &Value) -> &'static str {
     match v {

@@ -91,6 +91,19 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// What the user can do about a conflict. Only the one between several installed
+    /// commands lists their ids: removing the extra ones resolves it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Action::Conflict { ids, .. } if !ids.is_empty() => {
+                Some("remove the extra ones (xnat-cmd uninstall --id N) and run again".into())
+            }
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Planned {
     pub source: String,
@@ -176,9 +189,13 @@ pub fn plan(desired: &[Desired], installed: &[Value], opts: PlanOptions) -> Vec<
             let action = Action::Conflict {
                 ids: pool.iter().filter_map(|c| id_of(c)).collect(),
                 reason: format!(
-                    "{} installed commands named `{name}` use {}; remove the extra ones (xnat-cmd uninstall --id N) and run again",
+                    "{} installed commands named `{name}` use {}",
                     pool.len(),
-                    if exact.len() > 1 { d.image.to_string() } else { format!("repository {}", d.image.repository()) }
+                    if exact.len() > 1 {
+                        d.image.to_string()
+                    } else {
+                        format!("repository {}", d.image.repository())
+                    }
                 ),
             };
             (action, None)

@@ -93,6 +93,10 @@ pub fn problem<E: StdError + Hint + 'static>(e: &E) -> Problem {
 }
 
 #[cfg(test)]
+#[path = "problem_tests.rs"]
+mod texts;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -111,13 +111,19 @@ pub enum SignatureError {
         digest: Digest,
         looked: String,
     },
-    #[error("signature check failed for `{reference}` ({digest}): {reason}{}", if *.tried > 1 { format!(" ({} signatures tried, none accepted; -v lists each)", .tried) } else { String::new() })]
+    #[error("signature check failed for `{reference}` ({digest}): {reason}{}", if *.tried > 1 { format!(" ({} signatures tried, none accepted)", .tried) } else { String::new() })]
     Refused {
         reference: String,
         digest: Digest,
         reason: Rejection,
         tried: usize,
     },
+}
+
+impl crate::problem::Hint for SignatureError {
+    fn hint(&self) -> Option<String> {
+        Some("only images signed with one of the given keys are accepted (`cosign sign --key cosign.key IMAGE@DIGEST`); -v lists each signature tried and why it was rejected".into())
+    }
 }
 
 /// An accepted signature.

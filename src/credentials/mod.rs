@@ -107,14 +107,23 @@ impl CredentialEnv {
 /// Explicit credential options from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct CredentialOptions {
-    /// `--registry-user` with the password read from stdin.
-    pub user: Option<(String, Secret)>,
+    /// A user and password given directly (`--registry-user`), first in the chain.
+    pub user: Option<GivenUser>,
     /// `--registry-auth-file`: a pull secret or config.json-shaped file.
     pub auth_file: Option<PathBuf>,
 }
 
+/// A user and password given directly, and how messages name where they came from: the
+/// caller's own words (the CLI says `--registry-user`), since the library has no flags.
+#[derive(Debug, Clone)]
+pub struct GivenUser {
+    pub name: String,
+    pub password: Secret,
+    pub origin: String,
+}
+
 enum Provider {
-    Flags(String, Secret),
+    Given(GivenUser),
     /// Parsed eagerly (explicit file or env content): errors surface at start-up.
     Config(AuthConfig),
     /// A file looked up lazily; a missing file is "not found".
@@ -155,8 +164,8 @@ impl Chain {
 
     pub fn new(opts: &CredentialOptions, env: &CredentialEnv) -> Result<Self, CredentialError> {
         let mut providers = vec![];
-        if let Some((u, p)) = &opts.user {
-            providers.push(Provider::Flags(u.clone(), p.clone()));
+        if let Some(given) = &opts.user {
+            providers.push(Provider::Given(given.clone()));
         }
         if let Some(path) = &opts.auth_file {
             // A missing file gives no credentials, as for the files looked up below: Kubernetes
@@ -243,12 +252,12 @@ impl Chain {
     ) -> Result<Option<Found>, CredentialError> {
         for p in &self.providers {
             let found = match p {
-                Provider::Flags(u, pw) => Some(Found {
+                Provider::Given(given) => Some(Found {
                     credential: Credential::Basic {
-                        username: u.clone(),
-                        password: pw.clone(),
+                        username: given.name.clone(),
+                        password: given.password.clone(),
                     },
-                    provider: "--registry-user".to_string(),
+                    provider: given.origin.clone(),
                 }),
                 Provider::Config(c) => c.lookup(registry, repository, &self.helpers).await?,
                 Provider::File { path, podman } => {
@@ -348,7 +357,11 @@ mod tests {
         assert_eq!(user(&chain, "c.io", "x").await, None);
 
         let flags = CredentialOptions {
-            user: Some(("flag".into(), Secret::new("fp"))),
+            user: Some(GivenUser {
+                name: "flag".into(),
+                password: Secret::new("fp"),
+                origin: "--registry-user".into(),
+            }),
             auth_file: None,
         };
         let chain = Chain::new(&flags, &env).unwrap();

@@ -37,7 +37,7 @@ pub fn read_fleet(path: &Path) -> Result<(Fleet, String), Vec<Problem>> {
         let mut shown_errors: Vec<Problem> = errors
             .iter()
             .take(MAX_MISTAKES_SHOWN)
-            .map(|e| Problem::new(e.to_string()))
+            .map(problem)
             .collect();
         if errors.len() > MAX_MISTAKES_SHOWN {
             shown_errors.push(Problem::new(format!(

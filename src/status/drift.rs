@@ -121,10 +121,14 @@ pub fn drift(declared: &[Declared], gathered: &Gathered, prune: Option<&[String]
         };
         match &p.action {
             Action::Create => out.push(drift(DriftKind::Missing, None, "not installed".into())),
+            // The detail keeps the advice (a drift line has no hint line of its own).
             Action::Conflict { ids, reason } => out.push(drift(
                 DriftKind::Conflict,
                 None,
-                format!("{reason} (ids {ids:?})"),
+                match p.action.hint() {
+                    Some(hint) => format!("{reason}; {hint} (ids {ids:?})"),
+                    None => format!("{reason} (ids {ids:?})"),
+                },
             )),
             Action::Update {
                 id,

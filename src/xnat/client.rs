@@ -31,6 +31,9 @@ pub struct ClientOptions {
 pub enum XnatError {
     #[error("invalid XNAT URL `{url}`: {reason}")]
     BadUrl { url: String, reason: String },
+    /// A user or password typed into the URL (shown masked).
+    #[error("invalid XNAT URL `{url}`: credentials in the URL would leak into logs")]
+    CredentialsInUrl { url: String },
     #[error("failed to read the CA certificate")]
     BadCa(#[source] rustls_pki_types::pem::Error),
     #[error("the CA certificate holds no PEM certificate (-----BEGIN CERTIFICATE-----)")]
@@ -109,6 +112,9 @@ impl XnatError {
                 "pass the site's CA certificate with --ca-cert FILE (PEM), or skip verification with --insecure (test sites only)".into(),
             ),
             XnatError::Unreachable { .. } => Some("check --xnat / XNAT_HOST, including any context path such as /xnat".into()),
+            XnatError::CredentialsInUrl { .. } => {
+                Some("use XNAT_USER/XNAT_PASS, --password-stdin or ~/.netrc".into())
+            }
             XnatError::ConnectionLost { .. } | XnatError::CutOff { .. } => Some(
                 "XNAT answered earlier in this run, so the network or a proxy in front of it dropped the connection (after retries); run again: a re-run completes the work without duplicating it".into(),
             ),
@@ -192,7 +198,7 @@ pub fn parse_base(text: &str) -> Result<Url, XnatError> {
         return Err(bad("no host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("credentials in the URL would leak into logs: use XNAT_USER/XNAT_PASS, --password-stdin or ~/.netrc"));
+        return Err(XnatError::CredentialsInUrl { url: shown });
     }
     url.set_query(None);
     url.set_fragment(None);

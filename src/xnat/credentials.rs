@@ -30,7 +30,9 @@ pub enum CredentialSource {
 impl fmt::Display for CredentialSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CredentialSource::Flags => f.write_str("--user and --password-stdin/--password-file"),
+            CredentialSource::Flags => {
+                f.write_str("the user and password given on the command line")
+            }
             CredentialSource::Environment => {
                 f.write_str("XNAT_USER and XNAT_PASS (or XNAT_USER_FILE / XNAT_PASS_FILE)")
             }

@@ -141,6 +141,7 @@ fn cli_rows(d: &Path, emu: &str, archive_src: &str) -> Vec<Row> {
         row("install without XNAT", &["install", archive_src], 2, "no XNAT URL"),
         row("XNAT URL with ftp scheme", &["list", "--xnat", "ftp://xnat.example.org"], 2, "the scheme must be http or https"),
         row("XNAT URL with credentials", &["list", "--xnat", "https://admin:hunter2-in-url@xnat.example.org"], 2, "credentials in the URL"),
+        row("XNAT URL with credentials: the flag is in the hint", &["list", "--xnat", "https://admin:hunter2-in-url@xnat.example.org"], 2, "leak into logs\nhint: use XNAT_USER/XNAT_PASS, --password-stdin or ~/.netrc\n"),
         row("XNAT URL unparsable", &["list", "--xnat", "http://[::1"], 2, "invalid XNAT URL"),
         row("XNAT CA file not PEM", &["list", "--ca-cert", &not_pem], 2, "PEM").at(emu),
         row("XNAT CA file is /dev/zero", &["list", "--ca-cert", "/dev/zero"], 2, "it is a device, not a regular file").at(emu),
@@ -269,6 +270,7 @@ fn fleet_rows(d: &Path, emu: &str) -> Vec<Row> {
         ("a 512 KiB scalar aliased 3,000 times", format!("s: &s {}\nt: [{}]\nimages: []\n", "y".repeat(1 << 19), vec!["*s"; 3000].join(", ")).into_bytes(), ":2:5: anchors and aliases expand to more than 1048576 bytes"),
         ("block nesting 20,000 deep", format!("{}x\n", "- ".repeat(20_000)).into_bytes(), ":1:129: nesting deeper than 64 levels"),
         ("4,097 images", format!("images:\n{}", (0..4097).map(|i| format!("  - image: lab/t{i}\n")).collect::<String>()).into_bytes(), ":2:3: `images` holds 4097 entries, more than 4096"),
+        ("empty sites: the flag is in the hint", format!("images:\n  - image: {good}\nsites: {{}}\n").into_bytes(), ":3:8: `sites` is empty: define at least one site, or drop the key\nhint: without `sites`, the one site is --xnat / XNAT_HOST\n"),
         ("a prune glob of 2,000 bytes", format!("images:\n  - image: {good}\nprune: ['{}']\n", "*a".repeat(1000)).into_bytes(), ":3:9: a glob in `prune` is longer than 1024 bytes"),
     ];
     let mut rows = Vec::new();

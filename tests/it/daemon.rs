@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixListener;
 use std::sync::{Arc, Mutex};
 
+use xnat_cmd::credentials::GivenUser;
 use xnat_cmd::secret::Secret;
 use xnat_cmd::source::daemon::{self, Daemon, DaemonError, DaemonOptions, API_VERSION};
 use xnat_cmd::source::{ImageRecord, ReadOptions, Reader, SourceError, SourceOptions, SourceSpec};
@@ -185,7 +186,11 @@ async fn pull_from_a_basic_auth_registry_sends_x_registry_auth() {
     };
     assert!(message.contains("unauthorized"), "{message}");
 
-    o.registry.credentials.user = Some(("testuser".into(), Secret::new("testpass")));
+    o.registry.credentials.user = Some(GivenUser {
+        name: "testuser".into(),
+        password: Secret::new("testpass"),
+        origin: "--registry-user".into(),
+    });
     let r = read(&o, &reference).await.unwrap();
     assert_eq!(r.config_digest.as_deref(), Some(&*image.config_digest));
     assert_eq!(r.labels, image.labels);

@@ -256,6 +256,10 @@ fn side_by_side_keeps_the_old_tag_and_replace_resets_ids() {
         stderr.contains("conflict: 2 installed commands named `tool` use repository xnat/tool"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("use repository xnat/tool\nhint: remove the extra ones (xnat-cmd uninstall --id N) and run again\n"),
+        "{stderr}"
+    );
     assert_eq!(
         emu.writes(),
         writes,

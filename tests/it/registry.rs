@@ -6,6 +6,7 @@ use std::path::Path;
 
 use base64::Engine as _;
 use xnat_cmd::credentials::{Chain, CredentialEnv, CredentialOptions};
+use xnat_cmd::problem::Hint as _;
 use xnat_cmd::source::registry::{RegistryClient, RegistryError, RegistryOptions};
 use xnat_cmd::source::{ReadOptions, ReadResult};
 use xnat_cmd::Platform;
@@ -252,7 +253,11 @@ async fn basic_auth_registry() {
     let e = read(&c, &reference).await.unwrap_err();
     assert_eq!(
         e.to_string(),
-        format!("unauthorized: `{reference}` needs credentials and none were found (use --registry-user, --registry-auth-file, docker login or podman login) (authentication required)")
+        format!("unauthorized: `{reference}` needs credentials and none were found (authentication required)")
+    );
+    assert_eq!(
+        e.hint().as_deref(),
+        Some("use --registry-user, --registry-auth-file, docker login or podman login")
     );
 
     let home = tempfile::tempdir().unwrap();
@@ -377,7 +382,11 @@ async fn token_registry_anonymous_private_and_counted() {
     let e = read(&c, &reference).await.unwrap_err();
     assert_eq!(
         e.to_string(),
-        format!("unauthorized: `{reference}` needs credentials and none were found (use --registry-user, --registry-auth-file, docker login or podman login) (authentication required)")
+        format!("unauthorized: `{reference}` needs credentials and none were found (authentication required)")
+    );
+    assert_eq!(
+        e.hint().as_deref(),
+        Some("use --registry-user, --registry-auth-file, docker login or podman login")
     );
 
     // With credentials from a temp config.json.

@@ -253,7 +253,7 @@ fn inspect_of_several_references_shares_one_token() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        format!("error: unauthorized: `{closed}` needs credentials and none were found (use --registry-user, --registry-auth-file, docker login or podman login) (authentication required)\n")
+        format!("error: unauthorized: `{closed}` needs credentials and none were found (authentication required)\nhint: use --registry-user, --registry-auth-file, docker login or podman login\n")
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let headers: Vec<_> = stdout.lines().filter(|l| !l.starts_with(' ')).collect();
@@ -334,7 +334,7 @@ fn missing_registry_auth_file_in_an_empty_secret_folder_is_no_credentials() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        format!("error: unauthorized: `{r}` needs credentials and none were found (use --registry-user, --registry-auth-file, docker login or podman login) (authentication required)\n")
+        format!("error: unauthorized: `{r}` needs credentials and none were found (authentication required)\nhint: use --registry-user, --registry-auth-file, docker login or podman login\n")
     );
 }
 

@@ -40,7 +40,7 @@ pub async fn open(
 /// a missing URL or credentials is a usage error before any image is read.
 pub fn prepare(args: &XnatArgs, settings: &Settings) -> Result<XnatClient, CliError> {
     let url = settings.xnat_url(args)?;
-    let base = parse_base(&url).map_err(CliError::usage)?;
+    let base = parse_base(&url).map_err(|e| CliError::usage_of(&e))?;
     let flag_password = match (&args.password_file, args.password_stdin) {
         (Some(f), _) => Some(secret_file("--password-file", f)?),
         (None, true) => Some(read_password_stdin("--password-stdin")?),
@@ -72,7 +72,7 @@ pub fn prepare_site(
     args: &XnatArgs,
     settings: &Settings,
 ) -> Result<XnatClient, CliError> {
-    let base = parse_base(url).map_err(CliError::usage)?;
+    let base = parse_base(url).map_err(|e| CliError::usage_of(&e))?;
     let host = base
         .host_str()
         .unwrap_or_default()

@@ -110,7 +110,11 @@ pub async fn run(args: InstallArgs, settings: &Settings) -> Result<ExitStatus, C
             error(&p.clone().about(&about));
         }
         if let Action::Conflict { reason, .. } = &o.planned.action {
-            error(&Problem::new(format!("conflict: {reason}")).about(&about));
+            error(
+                &Problem::new(format!("conflict: {reason}"))
+                    .with_hint(o.planned.action.hint())
+                    .about(&about),
+            );
         }
     }
     Ok(ExitStatus::failed_if(report.failed()))

@@ -26,6 +26,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use xnat_cmd::credentials::GivenUser;
 use xnat_cmd::source::daemon::DaemonOptions;
 use xnat_cmd::source::registry::{default_cache_dir, RegistryOptions};
 use xnat_cmd::source::{ReadOptions, SourceOptions};
@@ -125,7 +126,11 @@ impl Settings {
                     "--registry-user needs --registry-password-stdin or --registry-password-file",
                 )),
             };
-            registry.credentials.user = Some((user.clone(), password));
+            registry.credentials.user = Some(GivenUser {
+                name: user.clone(),
+                password,
+                origin: "--registry-user".into(),
+            });
         }
         registry.credentials.auth_file = args.registry_auth_file.clone();
         Ok(Source {

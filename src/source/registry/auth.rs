@@ -568,7 +568,12 @@ impl Auth {
             .iter()
             .any(|c| c.param("error") == Some("insufficient_scope"));
         let why = match (&found, insufficient) {
-            (None, _) => "needs credentials and none were found (use --registry-user, --registry-auth-file, docker login or podman login)".to_string(),
+            (None, _) => {
+                return RegistryError::NoCredentials {
+                    reference: r.to_string(),
+                    message,
+                }
+            }
             (Some(f), true) => format!("is not readable with the credentials from {}: the repository does not exist or access is denied", f.provider),
             (Some(f), false) => format!("refused the credentials from {}", f.provider),
         };

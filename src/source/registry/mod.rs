@@ -119,6 +119,9 @@ pub enum RegistryError {
     },
     #[error("unauthorized: `{reference}` {detail}")]
     Unauthorized { reference: String, detail: String },
+    /// A 401 with no credential for the registry anywhere in the chain.
+    #[error("unauthorized: `{reference}` needs credentials and none were found{}", if .message.is_empty() { String::new() } else { format!(" ({})", .message) })]
+    NoCredentials { reference: String, message: String },
     #[error("authentication failed at `{realm}` for `{registry}` with credentials from {provider}: {message}")]
     BadCredentials {
         registry: String,
@@ -215,9 +218,10 @@ impl Hint for RegistryError {
             R::RateLimited { .. } => Some(
                 "wait and run again, or log in (authenticated pulls have a higher limit); the digest cache makes re-checks a HEAD, which Docker Hub does not count".into(),
             ),
-            R::Signature(_) => Some(
-                "only images signed with one of the given keys are accepted (`cosign sign --key cosign.key IMAGE@DIGEST`); -v lists each signature tried and why it was rejected".into(),
+            R::NoCredentials { .. } => Some(
+                "use --registry-user, --registry-auth-file, docker login or podman login".into(),
             ),
+            R::Signature(e) => e.hint(),
             R::TooLarge { .. } => Some("raise --max-json-bytes if this is expected".into()),
             R::Tls { registry, .. } => Some(format!(
                 "pass its CA with --registry-ca FILE (or SSL_CERT_FILE), or allow it with --insecure-registry {registry}"

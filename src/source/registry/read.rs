@@ -337,7 +337,8 @@ impl Run {
                 RegistryError::Http { .. }
                 | RegistryError::ManifestUnknown { .. }
                 | RegistryError::NameUnknown { .. }
-                | RegistryError::Unauthorized { .. },
+                | RegistryError::Unauthorized { .. }
+                | RegistryError::NoCredentials { .. },
             ) => return Ok(None),
             Err(e) => return Err(e),
         };

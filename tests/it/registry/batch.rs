@@ -104,7 +104,11 @@ async fn a_private_repository_in_a_planned_set_fails_alone() {
     let e = results.next().unwrap().unwrap_err();
     assert_eq!(
         e.to_string(),
-        format!("unauthorized: `{private}` needs credentials and none were found (use --registry-user, --registry-auth-file, docker login or podman login) (authentication required)")
+        format!("unauthorized: `{private}` needs credentials and none were found (authentication required)")
+    );
+    assert_eq!(
+        e.hint().as_deref(),
+        Some("use --registry-user, --registry-auth-file, docker login or podman login")
     );
     assert_eq!(token.requests() - tokens_before, 1, "one token for the set");
     // One 401 to learn the realm, the token, manifest and config of each public image, and
