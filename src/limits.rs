@@ -193,6 +193,13 @@ pub const MAX_RETRIES: u32 = 3;
 /// Longest `Retry-After` honoured on a 429; a longer one is reported, not waited out.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
+/// The base of the waits before retries: retry n waits base × 2^n (n capped at 5), so 400 ms,
+/// 800 ms and 1.6 s: long enough for a proxy or a restarting pod to come back, short enough
+/// that the 3 retries cost under 3 s. The
+/// seeded fault runs set 1 ms through `XNAT_CMD_BACKOFF_MS` (resolved in the CLI's settings)
+/// to make hundreds of runs quickly; users have no reason to change it.
+pub const DEFAULT_BACKOFF_BASE: Duration = Duration::from_millis(200);
+
 /// A registry token's lifetime when its answer gives none, and the shortest one honoured (the
 /// token spec's 60 seconds); tokens are refreshed 5 seconds early.
 pub const DEFAULT_TOKEN_SECONDS: u64 = 60;

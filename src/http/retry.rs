@@ -5,46 +5,28 @@
 //! the servers is written as the fields of their policies ([`Policy::registry`],
 //! [`Policy::xnat`], [`Policy::pushgateway`]), not as separate loops.
 //!
-//! `XNAT_CMD_BACKOFF_MS` sets the first wait (default 200 ms; each retry doubles it). It exists
-//! for the seeded fault runs (`tests/it/faults.rs`), which make hundreds of runs with injected
-//! 5xx and resets and cannot spend seconds waiting in each; users have no reason to set it.
-//! It is read in one place, [`base_ms`].
+//! The waits double from a base, a field of the policy ([`Policy::backoff_base`], default
+//! [`crate::limits::DEFAULT_BACKOFF_BASE`]) that each client takes from its options. The CLI
+//! sets it from `XNAT_CMD_BACKOFF_MS` ([`BACKOFF_ENV`], resolved with the other settings): it
+//! exists for the seeded fault runs (`tests/it/faults.rs`), which make hundreds of runs with
+//! injected 5xx and resets and cannot spend seconds waiting in each; users have no reason to
+//! set it.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::StatusCode;
 
 /// The numbers live with every other limit (the reasons are there).
-pub use crate::limits::{MAX_RETRIES, MAX_RETRY_AFTER};
+pub use crate::limits::{DEFAULT_BACKOFF_BASE, MAX_RETRIES, MAX_RETRY_AFTER};
 
-/// The environment variable that sets the first wait, in milliseconds.
+/// The environment variable the CLI sets the backoff base from, in milliseconds (the seeded
+/// fault runs' hook; module doc).
 pub const BACKOFF_ENV: &str = "XNAT_CMD_BACKOFF_MS";
 
-const DEFAULT_BASE_MS: u64 = 200;
-
-/// The first wait in milliseconds: the one read of [`BACKOFF_ENV`], made once per process.
-// The seeded fault runs' hook (module doc): the one environment read outside `env.rs`, until
-// the backoff base is a setting passed down with the clients.
-#[allow(clippy::disallowed_methods)]
-fn base_ms() -> u64 {
-    static BASE: OnceLock<u64> = OnceLock::new();
-    *BASE.get_or_init(|| {
-        std::env::var(BACKOFF_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(DEFAULT_BASE_MS)
-    })
-}
-
 /// The wait before retry number `attempt` (1-based): base × 2^attempt, the exponent capped at 5.
-pub fn backoff(attempt: u32) -> Duration {
-    wait(base_ms(), attempt)
-}
-
-fn wait(base_ms: u64, attempt: u32) -> Duration {
-    Duration::from_millis(base_ms.saturating_mul(1 << attempt.min(5)))
+pub fn backoff(base: Duration, attempt: u32) -> Duration {
+    base.saturating_mul(1 << attempt.min(5))
 }
 
 /// `Retry-After`: delta-seconds or an HTTP date (a date in the past is 0).
@@ -154,6 +136,9 @@ pub struct Policy {
     /// The longest `Retry-After` waited out; a longer one is the error (as is any wait once
     /// the retries are spent). It also caps the backoff of a 429 that names no wait.
     pub max_retry_after: Duration,
+    /// The base the waits double from ([`backoff`]): [`DEFAULT_BACKOFF_BASE`] unless the
+    /// client's options say otherwise ([`Policy::with_backoff`]).
+    pub backoff_base: Duration,
 }
 
 impl Policy {
@@ -165,6 +150,7 @@ impl Policy {
             timeouts: true,
             connect_before_answer: true,
             max_retry_after,
+            backoff_base: DEFAULT_BACKOFF_BASE,
         }
     }
 
@@ -176,6 +162,7 @@ impl Policy {
             timeouts: false,
             connect_before_answer: false,
             max_retry_after: MAX_RETRY_AFTER,
+            backoff_base: DEFAULT_BACKOFF_BASE,
         }
     }
 
@@ -187,7 +174,21 @@ impl Policy {
             timeouts: true,
             connect_before_answer: true,
             max_retry_after: MAX_RETRY_AFTER,
+            backoff_base: DEFAULT_BACKOFF_BASE,
         }
+    }
+
+    /// This policy with its waits doubling from `base` instead.
+    pub fn with_backoff(self, base: Duration) -> Self {
+        Policy {
+            backoff_base: base,
+            ..self
+        }
+    }
+
+    /// The wait before retry number `attempt` (1-based) under this policy.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        backoff(self.backoff_base, attempt)
     }
 
     /// What to do after a try that ended with `outcome`, when `retries` retries were made
@@ -211,7 +212,7 @@ impl Policy {
                 match retry_after.map(Duration::from_secs) {
                     Some(d) if d > self.max_retry_after => return Decision::GiveUp,
                     Some(d) => d,
-                    None => backoff(next).min(self.max_retry_after),
+                    None => self.backoff(next).min(self.max_retry_after),
                 }
             }
             Outcome::Answer { status, .. } => {
@@ -222,13 +223,15 @@ impl Policy {
                 if !transient {
                     return Decision::GiveUp;
                 }
-                backoff(next)
+                self.backoff(next)
             }
             Outcome::Timeout if !self.timeouts => return Decision::GiveUp,
             Outcome::Connect if !answered && !self.connect_before_answer => {
                 return Decision::GiveUp
             }
-            Outcome::Timeout | Outcome::Connect | Outcome::Reset | Outcome::CutOff => backoff(next),
+            Outcome::Timeout | Outcome::Connect | Outcome::Reset | Outcome::CutOff => {
+                self.backoff(next)
+            }
             Outcome::Fatal => return Decision::GiveUp,
         };
         match repeat {
@@ -260,8 +263,10 @@ mod tests {
         let registry = Policy::registry(MAX_RETRIES, MAX_RETRY_AFTER);
         let xnat = Policy::xnat();
         let push = Policy::pushgateway();
-        let (b1, b2, b3) = (backoff(1), backoff(2), backoff(3));
-        let secs = Duration::from_secs;
+        let (ms, secs) = (Duration::from_millis, Duration::from_secs);
+        // The default waits: 200 ms doubled per retry.
+        let (b1, b2, b3) = (ms(400), ms(800), ms(1600));
+        let fast = |p: Policy| p.with_backoff(ms(1));
         #[rustfmt::skip]
         let cases: Vec<(&str, Policy, Outcome, u32, Repeat, bool, Decision)> = vec![
             // Registry reads: every 5xx, timeouts and refusals, 429 waits its Retry-After.
@@ -316,6 +321,14 @@ mod tests {
             ("push timeout", push, Outcome::Timeout, 0, Safe, true, Retry(b1)),
             ("push 400", push, answer(400, None), 0, Safe, true, GiveUp),
             ("push bad certificate", push, Outcome::Fatal, 0, Safe, true, GiveUp),
+            // A 1 ms base (the fault runs' XNAT_CMD_BACKOFF_MS=1) doubles the same way.
+            ("xnat 500, 1 ms base", fast(xnat), answer(500, None), 0, Safe, true, Retry(ms(2))),
+            ("xnat create reset, 1 ms base", fast(xnat), Outcome::Reset, 1, LookFirst, true, LookThenRetry(ms(4))),
+            ("registry reset, 1 ms base", fast(registry), Outcome::Reset, 2, Safe, true, Retry(ms(8))),
+            ("registry 429 no Retry-After, 1 ms base", fast(registry), answer(429, None), 0, Safe, true, Retry(ms(2))),
+            ("registry 429 Retry-After 2, 1 ms base", fast(registry), answer(429, Some(2)), 0, Safe, true, Retry(secs(2))),
+            ("push timeout, 1 ms base", fast(push), Outcome::Timeout, 0, Safe, true, Retry(ms(2))),
+            ("xnat timeout, 1 ms base", fast(xnat), Outcome::Timeout, 0, Safe, true, GiveUp),
         ];
         for (name, policy, outcome, retries, repeat, answered, want) in cases {
             assert_eq!(
@@ -338,7 +351,7 @@ mod tests {
         ];
         for (base, attempt, ms) in cases {
             assert_eq!(
-                wait(base, attempt),
+                backoff(Duration::from_millis(base), attempt),
                 Duration::from_millis(ms),
                 "{base} {attempt}"
             );

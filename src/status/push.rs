@@ -12,6 +12,8 @@
 //! password file, never from the URL: a URL with userinfo is refused, and the URL is shown
 //! without it.
 
+use std::time::Duration;
+
 use url::Url;
 
 use crate::http::{ca_bundle, CaError, Decision, Outcome, Policy, Repeat};
@@ -78,12 +80,25 @@ impl crate::problem::Hint for PushError {
 }
 
 /// How to reach the gateway besides its URL.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct PushOptions {
     /// Extra PEM CA certificates to trust, with the file they came from (for messages).
     pub ca: Option<(String, Vec<u8>)>,
     /// Basic auth.
     pub basic: Option<(String, Secret)>,
+    /// The base the waits before retries double from (default
+    /// [`crate::limits::DEFAULT_BACKOFF_BASE`]; the CLI's `XNAT_CMD_BACKOFF_MS`).
+    pub backoff_base: Duration,
+}
+
+impl Default for PushOptions {
+    fn default() -> Self {
+        PushOptions {
+            ca: None,
+            basic: None,
+            backoff_base: crate::limits::DEFAULT_BACKOFF_BASE,
+        }
+    }
 }
 
 /// A Pushgateway and the group this run replaces.
@@ -92,6 +107,8 @@ pub struct Pushgateway {
     /// `BASE/metrics/job/xnat-cmd`.
     group: Url,
     basic: Option<(String, Secret)>,
+    /// The Pushgateway's retry rules ([`Policy::pushgateway`]) with the options' backoff base.
+    policy: Policy,
 }
 
 impl std::fmt::Debug for Pushgateway {
@@ -180,6 +197,7 @@ impl Pushgateway {
             http: b.build().map_err(PushError::Client)?,
             group,
             basic: opts.basic,
+            policy: Policy::pushgateway().with_backoff(opts.backoff_base),
         })
     }
 
@@ -191,7 +209,7 @@ impl Pushgateway {
     /// Replace the group with `text` (the exposition format 0.0.4). A `PUT` is idempotent, so
     /// failures are retried as [`Policy::pushgateway`] decides.
     pub async fn push(&self, text: &str) -> Result<(), PushError> {
-        let policy = Policy::pushgateway();
+        let policy = self.policy;
         let mut retries = 0;
         loop {
             let mut req = self
@@ -308,7 +326,7 @@ mod tests {
             "http://pg:9091",
             PushOptions {
                 ca: Some(("ca.pem".into(), b"not pem".to_vec())),
-                basic: None,
+                ..PushOptions::default()
             },
         )
         .unwrap_err();

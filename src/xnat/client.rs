@@ -11,20 +11,34 @@ use std::time::Duration;
 use url::Url;
 
 use super::credentials::{CredentialSource, Credentials};
-use crate::http::{ca_bundle, CaError};
+use crate::http::{ca_bundle, CaError, Policy};
 use crate::secret::Secret;
 
 mod api;
 mod exchange;
 mod session;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// Extra PEM CA certificates to trust, besides the system roots.
     pub ca_cert_pem: Option<Vec<u8>>,
     /// Accept any TLS certificate (self-signed test sites).
     pub insecure: bool,
     pub timeout: Option<Duration>,
+    /// The base the waits before retries double from (default
+    /// [`crate::limits::DEFAULT_BACKOFF_BASE`]; the CLI's `XNAT_CMD_BACKOFF_MS`).
+    pub backoff_base: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            ca_cert_pem: None,
+            insecure: false,
+            timeout: None,
+            backoff_base: crate::limits::DEFAULT_BACKOFF_BASE,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +167,8 @@ pub struct XnatClient {
     /// XNAT has answered at least once in this run: a connection error after that is a blip
     /// worth retrying, before it most likely a wrong URL (failed at once).
     answered: AtomicBool,
+    /// XNAT's retry rules ([`Policy::xnat`]) with the options' backoff base.
+    policy: Policy,
 }
 
 impl std::fmt::Debug for XnatClient {
@@ -234,6 +250,7 @@ impl XnatClient {
             session: Mutex::new(None),
             stats: Stats::default(),
             answered: AtomicBool::new(false),
+            policy: Policy::xnat().with_backoff(opts.backoff_base),
         })
     }
 

@@ -60,7 +60,7 @@ pub fn prepare(args: &XnatArgs, settings: &Settings) -> Result<XnatClient, CliEr
         .trim_matches(['[', ']'])
         .to_string();
     let creds = resolve(&inputs, &host, base.port()).map_err(|e| CliError::usage_of(&e))?;
-    build(base, creds, args)
+    build(base, creds, args, settings)
 }
 
 /// A fleet site: its URL, credentials from its `user-env`/`password-env`, else netrc, else
@@ -80,10 +80,15 @@ pub fn prepare_site(
         .to_string();
     let creds = resolve_site(name, vars, settings.env().lookup(), &host, base.port())
         .map_err(|e| CliError::usage_of(&e))?;
-    build(base, creds, args)
+    build(base, creds, args, settings)
 }
 
-fn build(base: url::Url, creds: Credentials, args: &XnatArgs) -> Result<XnatClient, CliError> {
+fn build(
+    base: url::Url,
+    creds: Credentials,
+    args: &XnatArgs,
+    settings: &Settings,
+) -> Result<XnatClient, CliError> {
     tracing::debug!("XNAT credentials from {}", creds.source);
     let ca_cert_pem = match &args.ca_cert {
         Some(p) => Some(
@@ -102,6 +107,7 @@ fn build(base: url::Url, creds: Credentials, args: &XnatArgs) -> Result<XnatClie
         ca_cert_pem,
         insecure: args.insecure,
         timeout: None,
+        backoff_base: settings.backoff_base,
     };
     XnatClient::new(base, creds, &opts).map_err(|e| match (&e, &args.ca_cert) {
         // A bad --ca-cert is a usage error: say which file and what it needs.

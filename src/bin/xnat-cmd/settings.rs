@@ -17,6 +17,7 @@
 //! | registry credentials | `--registry-user` + password flag, `--registry-auth-file` | `DOCKER_AUTH_CONFIG` | docker `config.json`, podman `auth.json` | anonymous (`credentials::Chain`) |
 //! | daemon | — | `DOCKER_HOST`, `DOCKER_CONTEXT`, `CONTAINER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`, `DOCKER_API_VERSION` | docker's `config.json` context | the default sockets |
 //! | registry concurrency, timeout, JSON cap | `--registry-concurrency`, `--registry-timeout`, `--max-json-bytes` | — | — | `limits.rs` |
+//! | retry backoff base | — | `XNAT_CMD_BACKOFF_MS` (milliseconds; a test hook for the seeded fault runs, users have no reason to set it; not a number counts as unset) | — | `limits.rs` (200 ms) |
 //! | log filter | `-v`/`-vv` | `XNAT_CMD_LOG` (a full EnvFilter; replaces `-v`'s level) | — | `warn` |
 //! | colour on stderr | — | `NO_COLOR` (any value: none) | — | on a terminal |
 //!
@@ -27,6 +28,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use xnat_cmd::credentials::GivenUser;
+use xnat_cmd::http::retry::BACKOFF_ENV;
+use xnat_cmd::limits::DEFAULT_BACKOFF_BASE;
 use xnat_cmd::source::daemon::DaemonOptions;
 use xnat_cmd::source::registry::{default_cache_dir, RegistryOptions};
 use xnat_cmd::source::{ReadOptions, SourceOptions};
@@ -46,6 +49,9 @@ pub struct Settings {
     pub log_filter: LogFilter,
     /// `NO_COLOR` is set (<https://no-color.org>): no colour even on a terminal.
     pub no_color: bool,
+    /// The base the waits before retries double from, for every client: `XNAT_CMD_BACKOFF_MS`
+    /// when it is a number of milliseconds, else [`DEFAULT_BACKOFF_BASE`].
+    pub backoff_base: Duration,
 }
 
 /// Where the log filter comes from.
@@ -89,6 +95,10 @@ impl Settings {
                 default,
             },
             no_color: env.var_os("NO_COLOR").is_some(),
+            backoff_base: env
+                .var(BACKOFF_ENV)
+                .and_then(|v| v.trim().parse().ok())
+                .map_or(DEFAULT_BACKOFF_BASE, Duration::from_millis),
             env,
         }
     }
@@ -113,6 +123,7 @@ impl Settings {
             // Clamped (0 counts as 1) where it is used, in the registry transport.
             per_registry_concurrency: args.registry_concurrency,
             cache_dir: self.cache_dir(args),
+            backoff_base: self.backoff_base,
             env: self.env.clone(),
             ..RegistryOptions::default()
         };
@@ -253,6 +264,27 @@ mod tests {
             let settings = Settings::resolve(&cli.global, Env::from_pairs(vars.iter().copied()));
             let got = settings.source(source_args(&cli)).unwrap();
             assert_eq!(got.run.registry.cache_dir, want, "{flags:?} {vars:?}");
+        }
+    }
+
+    /// The retry backoff base: XNAT_CMD_BACKOFF_MS in milliseconds, else the default; it
+    /// reaches the registry options (the XNAT and Pushgateway options take the same field).
+    #[test]
+    fn backoff_base_from_the_environment() {
+        let ms = Duration::from_millis;
+        let cases: [(Vars, Duration); 5] = [
+            (&[(BACKOFF_ENV, "1")], ms(1)),
+            (&[(BACKOFF_ENV, " 50 ")], ms(50)),
+            (&[(BACKOFF_ENV, "soon")], DEFAULT_BACKOFF_BASE),
+            (&[(BACKOFF_ENV, "")], DEFAULT_BACKOFF_BASE),
+            (&[], DEFAULT_BACKOFF_BASE),
+        ];
+        let cli = parse(&["xnat-cmd", "inspect", "x"]);
+        for (vars, want) in cases {
+            let settings = Settings::resolve(&cli.global, Env::from_pairs(vars.iter().copied()));
+            assert_eq!(settings.backoff_base, want, "{vars:?}");
+            let got = settings.source(source_args(&cli)).unwrap();
+            assert_eq!(got.run.registry.backoff_base, want, "{vars:?}");
         }
     }
 

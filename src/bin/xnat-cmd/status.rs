@@ -68,7 +68,7 @@ pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitStatus, Cl
     };
     let sites = choose_sites(&fleet, &args.sites)?;
     // Before any image is read: a mistake in the gateway's flags is a usage error.
-    let gateway = pushgateway(&args)?;
+    let gateway = pushgateway(&args, settings)?;
     let clients = prepare_sites(&sites, &args.xnat, settings)?;
     let progress = Progress::new(args.json);
     let loaded = load_fleet(&fleet, &shown, &args.source, settings, &progress).await?;
@@ -129,7 +129,7 @@ pub async fn run(args: StatusArgs, settings: &Settings) -> Result<ExitStatus, Cl
 }
 
 /// The Pushgateway of `--pushgateway`, its CA and credentials read (usage errors name the flag).
-fn pushgateway(args: &StatusArgs) -> Result<Option<Pushgateway>, CliError> {
+fn pushgateway(args: &StatusArgs, settings: &Settings) -> Result<Option<Pushgateway>, CliError> {
     let Some(url) = &args.pushgateway else {
         return Ok(None);
     };
@@ -153,7 +153,12 @@ fn pushgateway(args: &StatusArgs) -> Result<Option<Pushgateway>, CliError> {
         )),
         _ => None,
     };
-    Pushgateway::new(url, PushOptions { ca, basic })
+    let opts = PushOptions {
+        ca,
+        basic,
+        backoff_base: settings.backoff_base,
+    };
+    Pushgateway::new(url, opts)
         .map(Some)
         .map_err(|e| CliError::usage_of(&e))
 }

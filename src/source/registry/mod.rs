@@ -58,6 +58,9 @@ pub struct RegistryOptions {
     pub max_retries: u32,
     /// Longest `Retry-After` honoured on 429.
     pub max_retry_after: Duration,
+    /// The base the waits before retries double from (default
+    /// [`crate::limits::DEFAULT_BACKOFF_BASE`]; the CLI's `XNAT_CMD_BACKOFF_MS`).
+    pub backoff_base: Duration,
     /// Requests in flight at once to one registry (default
     /// [`crate::limits::DEFAULT_REGISTRY_CONCURRENCY`]); 0 counts as 1.
     pub per_registry_concurrency: usize,
@@ -80,6 +83,7 @@ impl Default for RegistryOptions {
             image_deadline: crate::limits::DEFAULT_REGISTRY_IMAGE_DEADLINE,
             max_retries: crate::limits::MAX_RETRIES,
             max_retry_after: crate::limits::MAX_RETRY_AFTER,
+            backoff_base: crate::limits::DEFAULT_BACKOFF_BASE,
             per_registry_concurrency: crate::limits::DEFAULT_REGISTRY_CONCURRENCY,
             cache_dir: None,
             env: Env::default(),

@@ -99,7 +99,8 @@ impl Transport {
         Ok(Transport {
             clients: Clients::new(opts)?,
             insecure: opts.insecure.clone(),
-            policy: Policy::registry(opts.max_retries, opts.max_retry_after),
+            policy: Policy::registry(opts.max_retries, opts.max_retry_after)
+                .with_backoff(opts.backoff_base),
             per_registry_concurrency: opts.per_registry_concurrency,
             hosts: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),

@@ -1,7 +1,8 @@
 //! One XNAT request with its retries (kept apart from the calls in `api.rs`): what a try
-//! ended with, whether another may fix it ([`Policy::xnat`], the one retry policy), the
-//! session renewed once, a lost DELETE's 404 taken as done, and the answer read whole within
-//! its cap ([`crate::http::read_capped`]) or reported too large or cut off.
+//! ended with, whether another may fix it ([`crate::http::Policy::xnat`], the one retry
+//! policy, with the client's backoff base), the session renewed once, a lost DELETE's 404
+//! taken as done, and the answer read whole within its cap ([`crate::http::read_capped`]) or
+//! reported too large or cut off.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use url::Url;
 
 use super::session::Auth;
 use super::{one_line, path_of, redact_url, XnatClient, XnatError};
-use crate::http::{BodyError, Decision, Outcome, Policy, Repeat};
+use crate::http::{BodyError, Decision, Outcome, Repeat};
 use crate::limits::MAX_XNAT_RESPONSE_BYTES;
 use crate::tls::is_cert_error;
 
@@ -113,10 +114,10 @@ impl XnatClient {
         })
     }
 
-    /// One request with its retries: tried again as long as [`Policy::xnat`] says another try
-    /// may fix what the last ended with and `repeat` allows it (never with
-    /// [`Repeat::LookFirst`]: a request that must look first loops over
-    /// [`XnatClient::attempt`] itself).
+    /// One request with its retries: tried again as long as the client's policy
+    /// ([`crate::http::Policy::xnat`]) says another try may fix what the last ended with and
+    /// `repeat` allows it (never with [`Repeat::LookFirst`]: a request that must look first
+    /// loops over [`XnatClient::attempt`] itself).
     pub(super) async fn exchange(
         &self,
         req: &Request<'_>,
@@ -178,7 +179,7 @@ impl XnatClient {
             break (Outcome::answer(status, &headers), error);
         };
         let answered = self.answered.load(Ordering::Relaxed);
-        match Policy::xnat().decide(outcome, tries.retries, repeat, answered) {
+        match self.policy.decide(outcome, tries.retries, repeat, answered) {
             Decision::Retry(wait) | Decision::LookThenRetry(wait) => {
                 Attempt::Again { wait, after: error }
             }
@@ -294,7 +295,7 @@ impl XnatClient {
             url = %redact_url(&self.url(req.path)),
             method = %req.method,
             retry = tries.retries,
-            of = Policy::xnat().max_retries,
+            of = self.policy.max_retries,
             wait_ms = wait.as_millis() as u64,
             "retrying after: {why}"
         );
@@ -302,9 +303,9 @@ impl XnatClient {
     }
 }
 
-/// What a try that got no usable answer ended with, for [`Policy::decide`]: a reset or refusal
-/// as reqwest says, an answer cut short, or something another try cannot change (an untrusted
-/// certificate, an answer past the cap).
+/// What a try that got no usable answer ended with, for [`crate::http::Policy::decide`]: a
+/// reset or refusal as reqwest says, an answer cut short, or something another try cannot
+/// change (an untrusted certificate, an answer past the cap).
 fn outcome_of(e: &XnatError) -> Outcome {
     match e {
         XnatError::CutOff { .. } => Outcome::CutOff,

@@ -10,7 +10,7 @@ use url::Url;
 
 use super::exchange::Request;
 use super::{path_of, redact_url, XnatClient, XnatError};
-use crate::http::{Decision, Outcome, Policy, Repeat};
+use crate::http::{Decision, Outcome, Repeat};
 use crate::secret::Secret;
 
 /// How a request authenticates: the run's session (Basic until there is one), or Basic.
@@ -52,7 +52,7 @@ impl XnatClient {
         // Retried as any XNAT request is: a session left open counts against XNAT's per-user
         // session cap until it times out (the fault runs left 46 open in 210 runs without
         // this). Not through `exchange`: the session is gone, and no expiry may renew it.
-        let policy = Policy::xnat();
+        let policy = self.policy;
         let mut retries = 0;
         loop {
             let req = with_session(self.http.delete(self.url("data/JSESSION")), &id);
