@@ -36,11 +36,13 @@ mkfifo "$W/pctl"
 PX=""
 XPIDS=()
 cleanup() {
+  # The XNAT-side emulators and proxies first: a child started after fd 3 was opened holds
+  # the testbed's stdin too, which would then never see its end.
+  exec 5>&- 2>/dev/null || true
+  for p in "${XPIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   exec 3>&- || true; exec 4>&- 2>/dev/null || true
   kill "$EMU" 2>/dev/null || true; wait "$TB" 2>/dev/null || true
   [ -n "$PX" ] && wait "$PX" 2>/dev/null || true
-  exec 5>&- 2>/dev/null || true
-  for p in "${XPIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -137,10 +139,10 @@ mkfifo "$W/xctl"
 # start_site I: an emulator and its proxy; sets SITE_URL (through the proxy) and SITE_DIRECT.
 start_site() {
   local i=$1 url="" purl=""
-  "$BIN/xnat-emulator" --bind 127.0.0.1:0 --test-hooks >"$W/emu$i.log" 2>&1 &
+  "$BIN/xnat-emulator" --bind 127.0.0.1:0 --test-hooks >"$W/emu$i.log" 2>&1 3>&- 4>&- &
   XPIDS+=($!)
   for _ in $(seq 100); do url=$(sed -n 's/^xnat-emulator listening on //p' "$W/emu$i.log" | head -n 1); [ -n "$url" ] && break; sleep 0.05; done
-  target/release/examples/latency_proxy "${url#http://}" "$XNAT_DELAY" <"$W/xctl" >"$W/xpenv$i" 2>/dev/null &
+  target/release/examples/latency_proxy "${url#http://}" "$XNAT_DELAY" <"$W/xctl" >"$W/xpenv$i" 2>/dev/null 3>&- 4>&- &
   XPIDS+=($!)
   SITE_DIRECT=$url
   SITE_PROXY_ENV=$W/xpenv$i
