@@ -34,6 +34,8 @@ pub mod reference;
 pub mod schema;
 pub mod secret;
 pub mod source;
+#[cfg(test)]
+mod source_files;
 pub mod status;
 pub mod summary;
 pub mod sync;

@@ -386,19 +386,7 @@ mod tests {
     /// library or the binary outside test code (a FIFO would block it, `/dev/zero` fill memory).
     #[test]
     fn no_file_is_opened_around_the_capped_reader() {
-        fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-            for e in std::fs::read_dir(dir).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if p.extension().is_some_and(|x| x == "rs") {
-                    out.push(p);
-                }
-            }
-        }
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut files = Vec::new();
-        walk(&root, &mut files);
+        let files = crate::source_files::rust_files(&[]);
         let banned = [
             "File::open(",
             "fs::read(",

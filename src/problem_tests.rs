@@ -9,7 +9,7 @@
 
 use std::any::type_name;
 use std::fmt::Display;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::Hint;
@@ -571,21 +571,8 @@ fn advice_moved_out_of_a_message_is_in_its_hint() {
 /// The public error types defined in `src/` (the binary excluded), as `type_name` spells
 /// them: every `pub enum`/`pub struct` deriving `thiserror::Error` outside test code.
 fn declared_error_types() -> Vec<String> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                if p.file_name().is_some_and(|n| n != "bin" && n != "tests") {
-                    walk(&p, out);
-                }
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                out.push(p);
-            }
-        }
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    walk(&root, &mut files);
+    let root = crate::source_files::root();
+    let files = crate::source_files::rust_files(&["bin", "tests"]);
     let mut types = Vec::new();
     for f in files {
         let name = f.file_name().unwrap().to_string_lossy().to_string();

@@ -8,7 +8,7 @@ use serde_json::Value;
 use xnat_cmd::pipeline::{Image, Options, Prepared};
 use xnat_cmd::{CommandView, Digest, Platform};
 
-use crate::args::{load_keys, InspectArgs};
+use crate::args::InspectArgs;
 use crate::output::{align, error, print_human, print_stdout, warn, CliError};
 use crate::settings::Settings;
 use crate::sources::{item_problem, run as read, warn_item};
@@ -40,11 +40,9 @@ struct PlatformCommands {
 }
 
 pub async fn run(args: InspectArgs, settings: &Settings) -> Result<ExitStatus, CliError> {
-    let source = settings.source(&args.source)?;
-    let mut read_opts = source.read;
-    read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
+    let source = settings.verified_source(&args.source, &args.verify)?;
     let opts = Options {
-        read: read_opts,
+        read: source.read,
         ..Options::default()
     };
     let items = read(&args.sources, false, &source.run, &opts).await?;

@@ -8,7 +8,7 @@ use xnat_cmd::pipeline::{self, Options};
 use xnat_cmd::plan::{plan, Action, PlanOptions};
 use xnat_cmd::problem::Problem;
 
-use crate::args::{load_keys, InstallArgs};
+use crate::args::InstallArgs;
 use crate::connect::{open, prepare};
 use crate::output::{error, print_human, print_stdout, warn, CliError};
 use crate::report::outcome_lines;
@@ -34,11 +34,9 @@ pub async fn run(args: InstallArgs, settings: &Settings) -> Result<ExitStatus, C
             "--verify-key installs the verified image under its own repository and digest: drop --image",
         ));
     }
-    let source = settings.source(&args.source)?;
-    let mut read_opts = source.read;
-    read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
+    let source = settings.verified_source(&args.source, &args.verify)?;
     let opts = Options {
-        read: read_opts,
+        read: source.read,
         image: args.image.clone(),
         pin_digest: args.pin_digest,
         need_reference: true,

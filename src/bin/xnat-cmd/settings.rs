@@ -35,7 +35,9 @@ use xnat_cmd::source::registry::{default_cache_dir, RegistryOptions};
 use xnat_cmd::source::{ReadOptions, SourceOptions};
 use xnat_cmd::{Env, Platform};
 
-use crate::args::{read_password_stdin, secret_file, GlobalArgs, SourceArgs, XnatArgs};
+use crate::args::{
+    load_keys, read_password_stdin, secret_file, GlobalArgs, SourceArgs, VerifyArgs, XnatArgs,
+};
 use crate::output::CliError;
 
 /// The variable naming a full log filter (tracing's EnvFilter syntax).
@@ -106,6 +108,18 @@ impl Settings {
     /// The environment snapshot (XNAT credentials and a fleet site's `user-env` read it).
     pub fn env(&self) -> &Env {
         &self.env
+    }
+
+    /// [`Settings::source`] with the `--verify-key` files read: an image is accepted only with a
+    /// signature made with one of them (`inspect`, `validate`, `install`).
+    pub fn verified_source(
+        &self,
+        args: &SourceArgs,
+        verify: &VerifyArgs,
+    ) -> Result<Source, CliError> {
+        let mut source = self.source(args)?;
+        source.read.verify_keys = load_keys(&verify.verify_keys)?;
+        Ok(source)
     }
 
     /// The source flags as library options: run-wide access and the default read options.

@@ -15,7 +15,7 @@ use xnat_cmd::fleet::run::{read_fleet, Selection};
 use xnat_cmd::pipeline::Options;
 use xnat_cmd::problem::Problem;
 
-use crate::args::{load_keys, ValidateArgs};
+use crate::args::ValidateArgs;
 use crate::output::{self, CliError};
 use crate::progress::Progress;
 use crate::settings::Settings;
@@ -26,11 +26,9 @@ pub async fn run(args: ValidateArgs, settings: &Settings) -> Result<ExitStatus, 
     if args.inputs.iter().any(|i| is_fleet_file(i)) {
         return fleets(&args, settings).await;
     }
-    let source = settings.source(&args.source)?;
-    let mut read_opts = source.read;
-    read_opts.verify_keys = load_keys(&args.verify.verify_keys)?;
+    let source = settings.verified_source(&args.source, &args.verify)?;
     let opts = Options {
-        read: read_opts,
+        read: source.read,
         image: args.image.clone(),
         ..Options::default()
     };
