@@ -224,6 +224,16 @@ mod tests {
         Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"))
     }
 
+    /// `xnat-cmd inspect x FLAGS…`.
+    fn inspect_with(flags: &[&str]) -> Cli {
+        let argv: Vec<&str> = ["xnat-cmd", "inspect", "x"]
+            .iter()
+            .chain(flags)
+            .copied()
+            .collect();
+        parse(&argv)
+    }
+
     fn source_args(cli: &Cli) -> &SourceArgs {
         match &cli.command {
             Command::Inspect(a) => &a.source,
@@ -269,12 +279,7 @@ mod tests {
             (&[], &[], None),
         ];
         for (flags, vars, want) in cases {
-            let argv: Vec<&str> = ["xnat-cmd", "inspect", "x"]
-                .iter()
-                .chain(flags)
-                .copied()
-                .collect();
-            let cli = parse(&argv);
+            let cli = inspect_with(flags);
             let settings = Settings::resolve(&cli.global, Env::from_pairs(vars.iter().copied()));
             let got = settings.source(source_args(&cli)).unwrap();
             assert_eq!(got.run.registry.cache_dir, want, "{flags:?} {vars:?}");
@@ -411,12 +416,7 @@ mod tests {
         ];
         let env = Env::from_pairs([("DOCKER_HOST", "unix:///d.sock")]);
         for (flags, concurrency, timeout, cap) in cases {
-            let argv: Vec<&str> = ["xnat-cmd", "inspect", "x"]
-                .iter()
-                .chain(flags)
-                .copied()
-                .collect();
-            let cli = parse(&argv);
+            let cli = inspect_with(flags);
             let s = Settings::resolve(&cli.global, env.clone())
                 .source(source_args(&cli))
                 .unwrap();
