@@ -186,8 +186,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REGISTRY_IMAGE_DEADLINE: Duration = Duration::from_secs(120);
 
 /// Retries of one request (registry or XNAT; so up to 4 tries in all) after a connection
-/// error, a cut-off body, a 5xx or a 429, as [`crate::http::Policy`] decides; the waits double
-/// from 200 ms. An XNAT create is never retried blind: it is looked up first.
+/// error, a cut-off body, a 5xx or a 429, as [`crate::http::Policy`] decides; the waits are
+/// 0.4, 0.8 and 1.6 s ([`DEFAULT_BACKOFF_BASE`] doubled each try). An XNAT create is never
+/// retried blind: it is looked up first.
 pub const MAX_RETRIES: u32 = 3;
 
 /// Longest `Retry-After` honoured on a 429; a longer one is reported, not waited out.
