@@ -5,6 +5,12 @@
 //! Failure mid-way: each write is one atomic XNAT call and the next run plans from what XNAT
 //! then holds (looked up by name and repository), so a re-run completes the work without
 //! duplicating anything.
+//!
+//! Concurrency: the commands of a plan are independent (the plan gives each installed command
+//! to at most one of them: identity is name and repository, and twins are conflicts), so up to
+//! `concurrency` of them are applied at once, each one's own steps in order. Outcomes come
+//! back in the plan's order whatever order XNAT answers in; with 1 the requests are sent
+//! exactly as one after another.
 
 use serde::Serialize;
 use serde_json::Value;
@@ -184,24 +190,42 @@ impl ApplyReport {
     }
 }
 
-/// Carry out `plan`. `installed` is the list the plan was made from (for unchanged commands'
-/// wrapper ids, so a re-run makes no extra reads).
+/// Carry out `plan`, every command with the same enablement, up to `concurrency` commands at
+/// once ([`apply_each`]). `installed` is the list the plan was made from (for unchanged
+/// commands' wrapper ids, so a re-run makes no extra reads).
 pub async fn apply(
     client: &XnatClient,
     plan: Vec<Planned>,
     installed: &[Value],
     enable: &EnableSpec,
     dry_run: bool,
+    concurrency: usize,
 ) -> ApplyReport {
-    let mut commands = Vec::with_capacity(plan.len());
-    for planned in plan {
-        commands.push(apply_one(client, planned, installed, enable, dry_run).await);
-    }
+    let items = plan.into_iter().map(|p| (p, enable)).collect();
     ApplyReport {
         dry_run,
-        commands,
+        commands: apply_each(client, items, installed, dry_run, concurrency).await,
         requests: client.stats(),
     }
+}
+
+/// Carry out each planned command with its own enablement (`sync`: each image's), up to
+/// `concurrency` at once (0 counts as 1); the outcomes in the order of `items`.
+pub async fn apply_each(
+    client: &XnatClient,
+    items: Vec<(Planned, &EnableSpec)>,
+    installed: &[Value],
+    dry_run: bool,
+    concurrency: usize,
+) -> Vec<Outcome> {
+    use futures::stream::StreamExt as _;
+    // `buffered`, not `buffer_unordered`: at most `concurrency` run at once and they are
+    // yielded in order, so reports stay deterministic.
+    futures::stream::iter(items)
+        .map(|(planned, enable)| apply_one(client, planned, installed, enable, dry_run))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
 }
 
 async fn apply_one(

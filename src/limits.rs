@@ -174,6 +174,21 @@ pub const MAX_PRUNE_GLOB_BYTES: usize = 1024;
 /// 8, 205 ms at 32; loopback runs unchanged).
 pub const DEFAULT_REGISTRY_CONCURRENCY: usize = 32;
 
+/// Default commands applied at once on one XNAT site (`--xnat-concurrency`, `install` and
+/// `sync`; 0 counts as 1, and 1 applies them one after another). Each command's own requests
+/// stay in order (create or update, enable site-wide, enable in projects, read back); the
+/// commands are independent. XNAT (Tomcat) serves requests at once, and one that answers a
+/// write in 50–300 ms leaves a one-at-a-time client waiting for the sum: 8 keeps a site busy
+/// without crowding its Hibernate pool (XNAT's default holds 20 database connections).
+/// Measured with `scripts/bench-sync.sh`: see docs/fleet-and-operations.md's performance.
+pub const DEFAULT_XNAT_CONCURRENCY: usize = 8;
+
+/// Sites a fleet run (`sync`, `status`) works on at once. Sites are separate servers, so they
+/// overlap freely; the bound keeps the run's connections and sessions in proportion (each
+/// site has up to [`DEFAULT_XNAT_CONCURRENCY`] requests in flight) and a fleet of many sites
+/// from opening them all at the same moment.
+pub const SITES_IN_FLIGHT: usize = 4;
+
 // ---- deadlines ----------------------------------------------------------------------------
 
 /// TCP (+TLS) connect to a registry, XNAT or a daemon over TCP: a reachable host on any network
