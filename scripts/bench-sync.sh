@@ -14,7 +14,10 @@
 #      into emulators each behind a proxy that adds XNAT_DELAY ms (default DELAY) to every XNAT
 #      request, as a remote or busy XNAT does: cold and unchanged re-sync into one site, then a
 #      cold sync into SITES sites (default 5) from one fleet file; wall time, XNAT requests
-#      (every site's), and requests x delay (what strictly one-at-a-time requests cost).
+#      (every site's), and requests x delay (what strictly one-at-a-time requests cost); each
+#      run with the default --xnat-concurrency and with --xnat-concurrency 1 (one command after
+#      another on each site; the sites of a fleet run still go up to 4 at once), side by side,
+#      into separate fresh emulators.
 # Needs: docker-registry, skopeo, curl, python3.
 # Usage: [SITES=5] [XNAT_DELAY=MS] scripts/bench-sync.sh [N=40] [DELAY=30]
 set -euo pipefail
@@ -156,7 +159,8 @@ sum_counters() {
   echo "$total_r $total_w"
 }
 DIRECT=(); PROXIED=()
-for i in $(seq 0 "$SITES"); do
+# Two sets of 1 + SITES sites: one for the default concurrency, one for --xnat-concurrency 1.
+for i in $(seq 0 $((2 * SITES + 1))); do
   start_site "$i"; DIRECT+=("$SITE_DIRECT"); PROXY_ENVS+=("$SITE_PROXY_ENV")
 done
 exec 5>"$W/xctl"
@@ -174,26 +178,40 @@ fleet_for() {
   echo "sites:"
   for s in $(seq "$1" $(($1 + $2 - 1))); do echo "  s$s: {url: \"${PROXIED[$s]}\"}"; done
 }
+B=$((SITES + 1))
 fleet_for 0 1 >"$W/fleet-1.yaml"
 fleet_for 1 "$SITES" >"$W/fleet-s.yaml"
-xrun() {
-  local label=$1 file=$2 c0 c1 out ms rss
+fleet_for "$B" 1 >"$W/fleet-1-seq.yaml"
+fleet_for $((B + 1)) "$SITES" >"$W/fleet-s-seq.yaml"
+# xsync FILE CONCURRENCY DIRECT_URL...: "wall_s requests writes" of one sync of FILE.
+xsync() {
+  local file=$1 xc=$2 c0 c1 out ms rss
   shift 2
   read -r -a c0 <<<"$(sum_counters "$@")"
-  out=$(measure "$BIN/xnat-cmd" sync "$file" --insecure-registry "$REGISTRY" --registry-cache "$W/xcache-$(basename "$file")")
+  out=$(measure "$BIN/xnat-cmd" sync "$file" --insecure-registry "$REGISTRY" \
+    --registry-cache "$W/xcache-$(basename "$file")" ${xc:+--xnat-concurrency "$xc"})
   read -r -a c1 <<<"$(sum_counters "$@")"
   read -r ms rss <<<"$out"
-  local req=$((c1[0] - c0[0]))
-  printf '| %s | %.2f s | %d | %d | %.1f s |\n' "$label" "$(awk -v m="$ms" 'BEGIN{print m/1000}')" \
-    "$req" $((c1[1] - c0[1])) "$(awk -v r="$req" -v d="$XNAT_DELAY" 'BEGIN{print r*d/1000}')"
+  echo "$(awk -v m="$ms" 'BEGIN{printf "%.2f", m/1000}') $((c1[0] - c0[0])) $((c1[1] - c0[1]))"
+}
+# xrun LABEL FILE FILE_SEQ COUNT FIRST FIRST_SEQ: one table row, default vs --xnat-concurrency 1.
+xrun() {
+  local label=$1 file=$2 seq_file=$3 count=$4 a b
+  read -r -a a <<<"$(xsync "$file" "" "${DIRECT[@]:$5:$count}")"
+  read -r -a b <<<"$(xsync "$seq_file" 1 "${DIRECT[@]:$6:$count}")"
+  local req="${a[1]}" wr="${a[2]}"
+  [ "${a[1]}" = "${b[1]}" ] || req="${a[1]} / ${b[1]}"
+  [ "${a[2]}" = "${b[2]}" ] || wr="${a[2]} / ${b[2]}"
+  printf '| %s | %s s | %s s | %s | %s | %.1f s |\n' "$label" "${a[0]}" "${b[0]}" "$req" "$wr" \
+    "$(awk -v r="${b[1]}" -v d="$XNAT_DELAY" 'BEGIN{print r*d/1000}')"
 }
 echo
 echo "XNAT side: $N images (one command, one wrapper each) enabled site-wide and in DEMO, +$XNAT_DELAY ms per XNAT request"
-echo "| run | wall | XNAT requests | XNAT writes | requests x $XNAT_DELAY ms |"
-echo "|---|---|---|---|---|"
-xrun "cold sync, 1 site" "$W/fleet-1.yaml" "${DIRECT[0]}"
-xrun "re-sync, nothing changed" "$W/fleet-1.yaml" "${DIRECT[0]}"
-xrun "cold sync, $SITES sites" "$W/fleet-s.yaml" "${DIRECT[@]:1}"
+echo "| run | wall | wall, --xnat-concurrency 1 | XNAT requests | XNAT writes | requests x $XNAT_DELAY ms |"
+echo "|---|---|---|---|---|---|"
+xrun "cold sync, 1 site" "$W/fleet-1.yaml" "$W/fleet-1-seq.yaml" 1 0 "$B"
+xrun "re-sync, nothing changed" "$W/fleet-1.yaml" "$W/fleet-1-seq.yaml" 1 0 "$B"
+xrun "cold sync, $SITES sites" "$W/fleet-s.yaml" "$W/fleet-s-seq.yaml" "$SITES" 1 $((B + 1))
 exec 5>&-
 
 echo "machine: $(nproc) cores, $(uname -sr); $(date -u +%Y-%m-%d)"

@@ -123,9 +123,11 @@ pub trait SiteJob {
 /// Run `job` on every site (`clients`: from [`prepare_sites`], one per site), up to
 /// [`crate::limits::SITES_IN_FLIGHT`] sites at once: what the fleet declares for the site,
 /// its report, login and preflight, the job, logout. One site's failure is its report's; the
-/// others go on. The reports come back in the sites' order, and `done` sees each in that
-/// order as soon as it and the sites before it have ended (a caller printing per site prints
-/// them grouped and in the file's order).
+/// others go on. Sites on the same host and port may be one XNAT under two names (two
+/// sites of a file naming one server): they run one after the other, in the file's order, so
+/// the second plans from what the first wrote, as it always did. The reports come back in the
+/// sites' order, and `done` sees each in that order as soon as it and the sites before it
+/// have ended (a caller printing per site prints them grouped and in the file's order).
 pub async fn for_each_site<J: SiteJob>(
     job: &J,
     fleet: &Fleet,
@@ -135,8 +137,20 @@ pub async fn for_each_site<J: SiteJob>(
     mut done: impl FnMut(&SiteTarget, &J::Report),
 ) -> Vec<J::Report> {
     use futures::stream::StreamExt as _;
+    // One lock per server; the first site polled takes it first (tokio's lock is fair), and
+    // `buffered` polls the sites in order.
+    let servers: std::collections::HashMap<String, tokio::sync::Mutex<()>> = clients
+        .iter()
+        .filter_map(|c| c.as_ref().ok().map(|c| (server_key(c), Default::default())))
+        .collect();
+    let servers = &servers;
     let mut runs = futures::stream::iter(sites.iter().zip(clients))
         .map(|(site, client)| async move {
+            let server = client.as_ref().ok().and_then(|c| servers.get(&server_key(c)));
+            let _one_at_a_time = match server {
+                Some(lock) => Some(lock.lock().await),
+                None => None,
+            };
             (site, run_site(job, fleet, loaded, site, client).await)
         })
         // In order, whichever site ends first.
@@ -147,6 +161,16 @@ pub async fn for_each_site<J: SiteJob>(
         reports.push(report);
     }
     reports
+}
+
+/// The server a client talks to, as far as a URL tells: its host and port.
+fn server_key(client: &XnatClient) -> String {
+    let base = client.base();
+    format!(
+        "{}:{}",
+        base.host_str().unwrap_or_default(),
+        base.port_or_known_default().unwrap_or_default()
+    )
 }
 
 /// `job` on one site, start to end, into the site's report.
