@@ -146,7 +146,10 @@ pub async fn for_each_site<J: SiteJob>(
     let servers = &servers;
     let mut runs = futures::stream::iter(sites.iter().zip(clients))
         .map(|(site, client)| async move {
-            let server = client.as_ref().ok().and_then(|c| servers.get(&server_key(c)));
+            let server = client
+                .as_ref()
+                .ok()
+                .and_then(|c| servers.get(&server_key(c)));
             let _one_at_a_time = match server {
                 Some(lock) => Some(lock.lock().await),
                 None => None,
