@@ -16,15 +16,19 @@
 #      cold sync into SITES sites (default 5) from one fleet file; wall time, XNAT requests
 #      (every site's), and requests x delay (what strictly one-at-a-time requests cost); each
 #      run with the default --xnat-concurrency and with --xnat-concurrency 1 (one command after
-#      another on each site; the sites of a fleet run still go up to 4 at once), side by side,
+#      another on each site; the sites of a fleet run still go up to 8 at once), side by side,
 #      into separate fresh emulators.
 # Needs: docker-registry, skopeo, curl, python3.
-# Usage: [SITES=5] [XNAT_DELAY=MS] scripts/bench-sync.sh [N=40] [DELAY=30]
+# XNAT_CONCURRENCY=N runs part 5's first column with --xnat-concurrency N (default: the
+# binary's default); XNAT_ONLY=1 runs part 5 alone.
+# Usage: [SITES=5] [XNAT_DELAY=MS] [XNAT_CONCURRENCY=N] [XNAT_ONLY=1] scripts/bench-sync.sh [N=40] [DELAY=30]
 set -euo pipefail
 N=${1:-40}
 DELAY=${2:-30}
 XNAT_DELAY=${XNAT_DELAY:-$DELAY}
 SITES=${SITES:-5}
+XNAT_CONCURRENCY=${XNAT_CONCURRENCY:-}
+XNAT_ONLY=${XNAT_ONLY:-}
 cd "$(dirname "$0")/.."
 cargo build -q --release --workspace --bins --example registry_testbed --example latency_proxy
 BIN=$PWD/target/release
@@ -90,6 +94,7 @@ run() {
   printf '%-10s %6d ms  XNAT %5d requests %5d writes  registry %5d requests  peak RSS %5.1f MB\n' \
     "$label" "$ms" $((c1[0] - c0[0])) $((c1[1] - c0[1])) $((r1 - r0)) "$(awk -v k="$rss" 'BEGIN{print k/1024}')"
 }
+if [ -z "$XNAT_ONLY" ]; then
 echo "sync of $N images ($N commands, $N wrappers enabled site-wide), token registry + emulator on loopback"
 run cold
 run re-sync
@@ -136,6 +141,8 @@ t0=$(date +%s%N); skopeo_all "${PREFS[@]}"; SP=$(( ($(date +%s%N) - t0) / 100000
 exec 4>&-; wait "$PX" 2>/dev/null || true; PX=""
 echo "reading $N labels, +${DELAY} ms per request: xnat-cmd $XP ms, skopeo x$N $SP ms, ratio $(awk -v a="$XP" -v b="$SP" 'BEGIN{printf "%.3f", a/b}') (goal <= 0.05)"
 echo "  $(cat "$W/pstats") (both tools together)"
+
+fi
 
 # ---- 5. The XNAT side: emulators behind a delaying proxy (the registry is read directly).
 mkfifo "$W/xctl"
@@ -197,7 +204,7 @@ xsync() {
 # xrun LABEL FILE FILE_SEQ COUNT FIRST FIRST_SEQ: one table row, default vs --xnat-concurrency 1.
 xrun() {
   local label=$1 file=$2 seq_file=$3 count=$4 a b
-  read -r -a a <<<"$(xsync "$file" "" "${DIRECT[@]:$5:$count}")"
+  read -r -a a <<<"$(xsync "$file" "$XNAT_CONCURRENCY" "${DIRECT[@]:$5:$count}")"
   read -r -a b <<<"$(xsync "$seq_file" 1 "${DIRECT[@]:$6:$count}")"
   local req="${a[1]}" wr="${a[2]}"
   [ "${a[1]}" = "${b[1]}" ] || req="${a[1]} / ${b[1]}"
@@ -207,7 +214,7 @@ xrun() {
 }
 echo
 echo "XNAT side: $N images (one command, one wrapper each) enabled site-wide and in DEMO, +$XNAT_DELAY ms per XNAT request"
-echo "| run | wall | wall, --xnat-concurrency 1 | XNAT requests | XNAT writes | requests x $XNAT_DELAY ms |"
+echo "| run | wall, --xnat-concurrency ${XNAT_CONCURRENCY:-default} | wall, --xnat-concurrency 1 | XNAT requests | XNAT writes | requests x $XNAT_DELAY ms |"
 echo "|---|---|---|---|---|---|"
 xrun "cold sync, 1 site" "$W/fleet-1.yaml" "$W/fleet-1-seq.yaml" 1 0 "$B"
 xrun "re-sync, nothing changed" "$W/fleet-1.yaml" "$W/fleet-1-seq.yaml" 1 0 "$B"

@@ -17,7 +17,7 @@
 //! | registry credentials | `--registry-user` + password flag, `--registry-auth-file` | `DOCKER_AUTH_CONFIG` | docker `config.json`, podman `auth.json` | anonymous (`credentials::Chain`) |
 //! | daemon | — | `DOCKER_HOST`, `DOCKER_CONTEXT`, `CONTAINER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`, `DOCKER_API_VERSION` | docker's `config.json` context | the default sockets |
 //! | registry concurrency, timeout, JSON cap | `--registry-concurrency`, `--registry-timeout`, `--max-json-bytes` | — | — | `limits.rs` |
-//! | commands written to a site at once | `--xnat-concurrency` (`install`, `sync`; 0 counts as 1) | — | — | `limits.rs` (8) |
+//! | commands written to a site at once | `--xnat-concurrency` (`install`, `sync`; 0 counts as 1) | — | — | `limits.rs` (16) |
 //! | retry backoff base | — | `XNAT_CMD_BACKOFF_MS` (milliseconds; a test hook for the seeded fault runs, users have no reason to set it; not a number counts as unset) | — | `limits.rs` (200 ms) |
 //! | log filter | `-v`/`-vv` | `XNAT_CMD_LOG` (a full EnvFilter; replaces `-v`'s level) | — | `warn` |
 //! | colour on stderr | — | `NO_COLOR` (any value: none) | — | on a terminal |
