@@ -868,3 +868,37 @@ fn concurrency_changes_neither_the_report_nor_what_xnat_holds() {
         assert_eq!((*site, *demo), want, "{name}");
     }
 }
+
+/// Sessions that end mid-run while many requests are in flight on them (XNAT's timeout, a
+/// restart): every request that finds its session expired waits for one renewal, so the run
+/// logs in once more, not once per request, and completes.
+#[test]
+fn a_session_ended_under_concurrent_writes_is_renewed_once() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let names: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let a = archive(sb.path(), "lab/many:1", &commands(&refs));
+    let f = fleet(
+        &sb,
+        &format!("images:\n  - image: {a}\n    enable: {{site: true, projects: [DEMO]}}\n"),
+    );
+    // The 5th write arrives with most of the 16 commands' requests in flight.
+    emu.set_faults(json!({"expire-sessions-at-write": 5}));
+    let out = run(&sb, &emu, &f, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(crate::sync::names(&emu), names);
+    let log = emu.log();
+    let logins = log
+        .iter()
+        .filter(|(m, p, _)| m == "POST" && p == "/data/JSESSION")
+        .count();
+    let expired = log.iter().filter(|(_, _, status)| *status == 401).count();
+    assert!(expired >= 1, "the session ended mid-run: {log:?}");
+    assert_eq!(logins, 2, "the first login and one renewal: {log:?}");
+    for c in &names {
+        let w = wrapper_id(&emu, &format!("{c}-w"));
+        assert!(enabled(&emu, "site_enabled", w, None), "{c}");
+        assert!(enabled(&emu, "project_enabled", w, Some("DEMO")), "{c}");
+    }
+}

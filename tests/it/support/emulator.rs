@@ -116,6 +116,15 @@ impl Emulator {
         self.handle.log().len() as u64
     }
 
+    /// `(method, path, status)` of every request answered so far, in arrival order.
+    pub fn log(&self) -> Vec<(String, String, u16)> {
+        self.handle
+            .log()
+            .into_iter()
+            .map(|r| (r.method, r.path, r.status))
+            .collect()
+    }
+
     /// Commands, enablement and sessions, as `GET /__emulator/state` shows them.
     pub fn state(&self) -> Value {
         self.handle.dump()
