@@ -189,7 +189,8 @@ pub const DEFAULT_XNAT_CONCURRENCY: usize = 16;
 /// one after the other). Sites are separate servers, so they overlap freely; the bound keeps a
 /// fleet of many sites from opening all its sessions and connections (up to
 /// [`DEFAULT_XNAT_CONCURRENCY`] per site) at the same moment. Measured as above: 5 sites cold
-/// took 2.50 s with 4 at once (two rounds) and 1.29 s with 8, against 1.16 s for one site.
+/// took 2.50 s with 4 at once (two rounds) and 1.29–1.65 s with 8, against 1.16–1.22 s for one
+/// site.
 pub const SITES_IN_FLIGHT: usize = 8;
 
 // ---- deadlines ----------------------------------------------------------------------------

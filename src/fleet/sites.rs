@@ -2,8 +2,8 @@
 //! site), each one's client prepared before any image is read ([`prepare_sites`]), and the one
 //! loop over them that `sync` and `status` share ([`for_each_site`], several sites at once,
 //! reports in the sites' order): the site's report, the login and preflight, the job, the
-//! logout. How a site's URL and credentials become a client
-//! is the caller's (the binary resolves them from its arguments and the environment).
+//! logout. How a site's URL and credentials become a client is the caller's (the binary
+//! resolves them from its arguments and the environment).
 
 use crate::problem::{problem, Problem};
 use crate::xnat::preflight::preflight;
