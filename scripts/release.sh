@@ -136,6 +136,10 @@ PY
 # Only the CLI's is released: the other members' files go.
 find . -path ./target -prune -o -name xnat-cmd-sbom.json -type f -print | xargs -r rm -f
 
-(cd "$out" && LC_ALL=C sha256sum -- * | LC_ALL=C sort -k 2 >SHA256SUMS)
+# The artifacts are listed before SHA256SUMS exists: in `sha256sum * | sort >SHA256SUMS` the
+# two sides start together, and sort could create the file before the glob was expanded, so
+# that SHA256SUMS listed (a partial) itself and never verified.
+(cd "$out" && rm -f SHA256SUMS && artifacts=(*) &&
+  LC_ALL=C sha256sum -- "${artifacts[@]}" | LC_ALL=C sort -k 2 >SHA256SUMS)
 echo "== $out built in $(($(date +%s) - start)) s from commit $(git rev-parse --short HEAD)" >&2
 (cd "$out" && for f in *; do printf '%s  %s\n' "$(du -b -- "$f" | cut -f1)" "$f"; done)
