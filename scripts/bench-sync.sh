@@ -17,7 +17,7 @@
 #      (every site's), and requests x delay (what strictly one-at-a-time requests cost); each
 #      run with the default --xnat-concurrency and with --xnat-concurrency 1 (one command after
 #      another on each site; the sites of a fleet run still go up to 8 at once), side by side,
-#      into separate fresh emulators.
+#      into separate fresh emulators; with the peak RSS of the default column's run.
 # Needs: docker-registry, skopeo, curl, python3.
 # XNAT_CONCURRENCY=N runs part 5's first column with --xnat-concurrency N (default: the
 # binary's default); XNAT_ONLY=1 runs part 5 alone.
@@ -199,7 +199,7 @@ xsync() {
     --registry-cache "$W/xcache-$(basename "$file")" ${xc:+--xnat-concurrency "$xc"})
   read -r -a c1 <<<"$(sum_counters "$@")"
   read -r ms rss <<<"$out"
-  echo "$(awk -v m="$ms" 'BEGIN{printf "%.2f", m/1000}') $((c1[0] - c0[0])) $((c1[1] - c0[1]))"
+  echo "$(awk -v m="$ms" 'BEGIN{printf "%.2f", m/1000}') $((c1[0] - c0[0])) $((c1[1] - c0[1])) $(awk -v k="$rss" 'BEGIN{printf "%.1f", k/1024}')"
 }
 # xrun LABEL FILE FILE_SEQ COUNT FIRST FIRST_SEQ: one table row, default vs --xnat-concurrency 1.
 xrun() {
@@ -209,13 +209,13 @@ xrun() {
   local req="${a[1]}" wr="${a[2]}"
   [ "${a[1]}" = "${b[1]}" ] || req="${a[1]} / ${b[1]}"
   [ "${a[2]}" = "${b[2]}" ] || wr="${a[2]} / ${b[2]}"
-  printf '| %s | %s s | %s s | %s | %s | %.1f s |\n' "$label" "${a[0]}" "${b[0]}" "$req" "$wr" \
-    "$(awk -v r="${b[1]}" -v d="$XNAT_DELAY" 'BEGIN{print r*d/1000}')"
+  printf '| %s | %s s | %s s | %s | %s | %.1f s | %s MB |\n' "$label" "${a[0]}" "${b[0]}" "$req" "$wr" \
+    "$(awk -v r="${b[1]}" -v d="$XNAT_DELAY" 'BEGIN{print r*d/1000}')" "${a[3]}"
 }
 echo
 echo "XNAT side: $N images (one command, one wrapper each) enabled site-wide and in DEMO, +$XNAT_DELAY ms per XNAT request"
-echo "| run | wall, --xnat-concurrency ${XNAT_CONCURRENCY:-default} | wall, --xnat-concurrency 1 | XNAT requests | XNAT writes | requests x $XNAT_DELAY ms |"
-echo "|---|---|---|---|---|---|"
+echo "| run | wall, --xnat-concurrency ${XNAT_CONCURRENCY:-default} | wall, --xnat-concurrency 1 | XNAT requests | XNAT writes | requests x $XNAT_DELAY ms | peak RSS (default) |"
+echo "|---|---|---|---|---|---|---|"
 xrun "cold sync, 1 site" "$W/fleet-1.yaml" "$W/fleet-1-seq.yaml" 1 0 "$B"
 xrun "re-sync, nothing changed" "$W/fleet-1.yaml" "$W/fleet-1-seq.yaml" 1 0 "$B"
 xrun "cold sync, $SITES sites" "$W/fleet-s.yaml" "$W/fleet-s-seq.yaml" "$SITES" 1 $((B + 1))

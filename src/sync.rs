@@ -169,16 +169,20 @@ async fn sync_inner(
     how: &SyncOptions<'_>,
 ) -> Result<(), Problem> {
     let (prune, dry_run) = (how.prune, how.dry_run);
-    let installed = client.list_commands().await.map_err(|e| problem(&e))?;
     // Projects are checked before any write: a typo must not half-sync the site.
     let wants_projects = declared
         .iter()
         .any(|d| !matches!(d.projects, Projects::None));
-    let existing = if wants_projects {
-        client.projects().await.map_err(|e| problem(&e))?
-    } else {
-        Vec::new()
-    };
+    // The two lists asked together (one round trip), their errors taken in this order.
+    let (installed, existing) = futures::join!(client.list_commands(), async {
+        if wants_projects {
+            client.projects().await
+        } else {
+            Ok(Vec::new())
+        }
+    });
+    let installed = installed.map_err(|e| problem(&e))?;
+    let existing = existing.map_err(|e| problem(&e))?;
     let mut specs = Vec::with_capacity(declared.len());
     for d in declared {
         if let Projects::List(l) = &d.projects {

@@ -679,7 +679,7 @@ fn sync_output_a_dry_run_never_says_synced_and_pending_enablement_and_failures_a
              unchanged     a1 (id 1)  lab/a:1\n    \
              wrapper a1-w #{wid}: site: disabled (would enable site-wide, enable in project P1)\n\
              failed        {gone}  (could not be read: see the error below)\n\
-             0 created, 0 updated, 1 to enable, 0 unchanged, 0 removed, 1 failed; 0 writes, 8 reads\n\
+             0 created, 0 updated, 1 to enable, 0 unchanged, 0 removed, 1 failed; 0 writes, 7 reads\n\
              \n\
              SITE     CREATED  UPDATED  ENABLED  UNCHANGED  REMOVED  FAILED\n\
              default  0        0        1        0          0        1\n\

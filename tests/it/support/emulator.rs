@@ -135,6 +135,12 @@ impl Emulator {
         self.handle.add_project(id);
     }
 
+    /// Set a wrapper's own enablement record, site-wide (`project` None) or in a project, as
+    /// an administrator would in the UI.
+    pub fn set_enabled(&self, project: Option<&str>, wrapper: u64, on: bool) {
+        self.handle.set_enabled(project, wrapper, on);
+    }
+
     /// The stored commands, as GET would return them.
     pub fn commands(&self) -> Vec<Value> {
         self.handle.commands()
