@@ -14,14 +14,21 @@
 #      into emulators each behind a proxy that adds XNAT_DELAY ms (default DELAY) to every XNAT
 #      request, as a remote or busy XNAT does: cold and unchanged re-sync into one site, then a
 #      cold sync into SITES sites (default 5) from one fleet file; wall time, XNAT requests
-#      (every site's), and requests x delay (what strictly one-at-a-time requests cost).
+#      (every site's), and requests x delay (what strictly one-at-a-time requests cost); each
+#      run with the default --xnat-concurrency and with --xnat-concurrency 1 (one command after
+#      another on each site; the sites of a fleet run still go up to 8 at once), side by side,
+#      into separate fresh emulators; with the peak RSS of the default column's run.
 # Needs: docker-registry, skopeo, curl, python3.
-# Usage: [SITES=5] [XNAT_DELAY=MS] scripts/bench-sync.sh [N=40] [DELAY=30]
+# XNAT_CONCURRENCY=N runs part 5's first column with --xnat-concurrency N (default: the
+# binary's default); XNAT_ONLY=1 runs part 5 alone.
+# Usage: [SITES=5] [XNAT_DELAY=MS] [XNAT_CONCURRENCY=N] [XNAT_ONLY=1] scripts/bench-sync.sh [N=40] [DELAY=30]
 set -euo pipefail
 N=${1:-40}
 DELAY=${2:-30}
 XNAT_DELAY=${XNAT_DELAY:-$DELAY}
 SITES=${SITES:-5}
+XNAT_CONCURRENCY=${XNAT_CONCURRENCY:-}
+XNAT_ONLY=${XNAT_ONLY:-}
 cd "$(dirname "$0")/.."
 cargo build -q --release --workspace --bins --example registry_testbed --example latency_proxy
 BIN=$PWD/target/release
@@ -87,6 +94,7 @@ run() {
   printf '%-10s %6d ms  XNAT %5d requests %5d writes  registry %5d requests  peak RSS %5.1f MB\n' \
     "$label" "$ms" $((c1[0] - c0[0])) $((c1[1] - c0[1])) $((r1 - r0)) "$(awk -v k="$rss" 'BEGIN{print k/1024}')"
 }
+if [ -z "$XNAT_ONLY" ]; then
 echo "sync of $N images ($N commands, $N wrappers enabled site-wide), token registry + emulator on loopback"
 run cold
 run re-sync
@@ -134,6 +142,8 @@ exec 4>&-; wait "$PX" 2>/dev/null || true; PX=""
 echo "reading $N labels, +${DELAY} ms per request: xnat-cmd $XP ms, skopeo x$N $SP ms, ratio $(awk -v a="$XP" -v b="$SP" 'BEGIN{printf "%.3f", a/b}') (goal <= 0.05)"
 echo "  $(cat "$W/pstats") (both tools together)"
 
+fi
+
 # ---- 5. The XNAT side: emulators behind a delaying proxy (the registry is read directly).
 mkfifo "$W/xctl"
 # start_site I: an emulator and its proxy; sets SITE_URL (through the proxy) and SITE_DIRECT.
@@ -156,7 +166,8 @@ sum_counters() {
   echo "$total_r $total_w"
 }
 DIRECT=(); PROXIED=()
-for i in $(seq 0 "$SITES"); do
+# Two sets of 1 + SITES sites: one for the default concurrency, one for --xnat-concurrency 1.
+for i in $(seq 0 $((2 * SITES + 1))); do
   start_site "$i"; DIRECT+=("$SITE_DIRECT"); PROXY_ENVS+=("$SITE_PROXY_ENV")
 done
 exec 5>"$W/xctl"
@@ -174,26 +185,40 @@ fleet_for() {
   echo "sites:"
   for s in $(seq "$1" $(($1 + $2 - 1))); do echo "  s$s: {url: \"${PROXIED[$s]}\"}"; done
 }
+B=$((SITES + 1))
 fleet_for 0 1 >"$W/fleet-1.yaml"
 fleet_for 1 "$SITES" >"$W/fleet-s.yaml"
-xrun() {
-  local label=$1 file=$2 c0 c1 out ms rss
+fleet_for "$B" 1 >"$W/fleet-1-seq.yaml"
+fleet_for $((B + 1)) "$SITES" >"$W/fleet-s-seq.yaml"
+# xsync FILE CONCURRENCY DIRECT_URL...: "wall_s requests writes" of one sync of FILE.
+xsync() {
+  local file=$1 xc=$2 c0 c1 out ms rss
   shift 2
   read -r -a c0 <<<"$(sum_counters "$@")"
-  out=$(measure "$BIN/xnat-cmd" sync "$file" --insecure-registry "$REGISTRY" --registry-cache "$W/xcache-$(basename "$file")")
+  out=$(measure "$BIN/xnat-cmd" sync "$file" --insecure-registry "$REGISTRY" \
+    --registry-cache "$W/xcache-$(basename "$file")" ${xc:+--xnat-concurrency "$xc"})
   read -r -a c1 <<<"$(sum_counters "$@")"
   read -r ms rss <<<"$out"
-  local req=$((c1[0] - c0[0]))
-  printf '| %s | %.2f s | %d | %d | %.1f s |\n' "$label" "$(awk -v m="$ms" 'BEGIN{print m/1000}')" \
-    "$req" $((c1[1] - c0[1])) "$(awk -v r="$req" -v d="$XNAT_DELAY" 'BEGIN{print r*d/1000}')"
+  echo "$(awk -v m="$ms" 'BEGIN{printf "%.2f", m/1000}') $((c1[0] - c0[0])) $((c1[1] - c0[1])) $(awk -v k="$rss" 'BEGIN{printf "%.1f", k/1024}')"
+}
+# xrun LABEL FILE FILE_SEQ COUNT FIRST FIRST_SEQ: one table row, default vs --xnat-concurrency 1.
+xrun() {
+  local label=$1 file=$2 seq_file=$3 count=$4 a b
+  read -r -a a <<<"$(xsync "$file" "$XNAT_CONCURRENCY" "${DIRECT[@]:$5:$count}")"
+  read -r -a b <<<"$(xsync "$seq_file" 1 "${DIRECT[@]:$6:$count}")"
+  local req="${a[1]}" wr="${a[2]}"
+  [ "${a[1]}" = "${b[1]}" ] || req="${a[1]} / ${b[1]}"
+  [ "${a[2]}" = "${b[2]}" ] || wr="${a[2]} / ${b[2]}"
+  printf '| %s | %s s | %s s | %s | %s | %.1f s | %s MB |\n' "$label" "${a[0]}" "${b[0]}" "$req" "$wr" \
+    "$(awk -v r="${b[1]}" -v d="$XNAT_DELAY" 'BEGIN{print r*d/1000}')" "${a[3]}"
 }
 echo
 echo "XNAT side: $N images (one command, one wrapper each) enabled site-wide and in DEMO, +$XNAT_DELAY ms per XNAT request"
-echo "| run | wall | XNAT requests | XNAT writes | requests x $XNAT_DELAY ms |"
-echo "|---|---|---|---|---|"
-xrun "cold sync, 1 site" "$W/fleet-1.yaml" "${DIRECT[0]}"
-xrun "re-sync, nothing changed" "$W/fleet-1.yaml" "${DIRECT[0]}"
-xrun "cold sync, $SITES sites" "$W/fleet-s.yaml" "${DIRECT[@]:1}"
+echo "| run | wall, --xnat-concurrency ${XNAT_CONCURRENCY:-default} | wall, --xnat-concurrency 1 | XNAT requests | XNAT writes | requests x $XNAT_DELAY ms | peak RSS (default) |"
+echo "|---|---|---|---|---|---|---|"
+xrun "cold sync, 1 site" "$W/fleet-1.yaml" "$W/fleet-1-seq.yaml" 1 0 "$B"
+xrun "re-sync, nothing changed" "$W/fleet-1.yaml" "$W/fleet-1-seq.yaml" 1 0 "$B"
+xrun "cold sync, $SITES sites" "$W/fleet-s.yaml" "$W/fleet-s-seq.yaml" "$SITES" 1 $((B + 1))
 exec 5>&-
 
 echo "machine: $(nproc) cores, $(uname -sr); $(date -u +%Y-%m-%d)"

@@ -5,11 +5,18 @@
 //! Failure mid-way: each write is one atomic XNAT call and the next run plans from what XNAT
 //! then holds (looked up by name and repository), so a re-run completes the work without
 //! duplicating anything.
+//!
+//! Concurrency: the commands of a plan are independent (the plan gives each installed command
+//! to at most one of them: identity is name and repository, and twins are conflicts), so up to
+//! `concurrency` of them are applied at once, each one's own steps in order. Outcomes come
+//! back in the plan's order whatever order XNAT answers in; with 1 the requests are sent
+//! exactly as one after another.
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::command::CommandView;
+use crate::command::{command_with_id, CommandView};
+use crate::enablement::{EnablementReader, Snapshot, Want};
 use crate::plan::{Action, Change, Planned};
 use crate::problem::Problem;
 use crate::xnat::client::{StatsSnapshot, XnatClient, XnatError};
@@ -184,24 +191,77 @@ impl ApplyReport {
     }
 }
 
-/// Carry out `plan`. `installed` is the list the plan was made from (for unchanged commands'
-/// wrapper ids, so a re-run makes no extra reads).
+/// Carry out `plan`, every command with the same enablement, up to `concurrency` commands at
+/// once ([`apply_each`]). `installed` is the list the plan was made from (for unchanged
+/// commands' wrapper ids, so a re-run makes no extra reads).
 pub async fn apply(
     client: &XnatClient,
     plan: Vec<Planned>,
     installed: &[Value],
     enable: &EnableSpec,
     dry_run: bool,
+    concurrency: usize,
 ) -> ApplyReport {
-    let mut commands = Vec::with_capacity(plan.len());
-    for planned in plan {
-        commands.push(apply_one(client, planned, installed, enable, dry_run).await);
-    }
+    let items = plan.into_iter().map(|p| (p, enable)).collect();
     ApplyReport {
         dry_run,
-        commands,
+        commands: apply_each(client, items, installed, dry_run, concurrency).await,
         requests: client.stats(),
     }
+}
+
+/// Carry out each planned command with its own enablement (`sync`: each image's), up to
+/// `concurrency` at once (0 counts as 1); the outcomes in the order of `items`.
+pub async fn apply_each(
+    client: &XnatClient,
+    items: Vec<(Planned, &EnableSpec)>,
+    installed: &[Value],
+    dry_run: bool,
+    concurrency: usize,
+) -> Vec<Outcome> {
+    use futures::stream::StreamExt as _;
+    let wants = wants(&items, installed, dry_run);
+    let snapshot = Snapshot::read(client, &wants, concurrency).await;
+    drop(wants);
+    let snapshot = &snapshot;
+    // `buffered`, not `buffer_unordered`: at most `concurrency` run at once and they are
+    // yielded in order, so reports stay deterministic.
+    futures::stream::iter(items)
+        .map(|(planned, enable)| apply_one(client, planned, installed, enable, dry_run, snapshot))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
+
+/// The wrappers whose enablement [`apply_one`] will read from before any write of theirs:
+/// those of commands left unchanged (or, in a dry run, updated), as `installed` lists them.
+fn wants<'a>(
+    items: &'a [(Planned, &EnableSpec)],
+    installed: &[Value],
+    dry_run: bool,
+) -> Vec<Want<'a>> {
+    let mut out = Vec::new();
+    for (planned, enable) in items {
+        let id = match &planned.action {
+            Action::Unchanged { id } => *id,
+            Action::Update { id, .. } if dry_run => *id,
+            _ => continue,
+        };
+        let Some(command) = command_with_id(installed, id) else {
+            continue;
+        };
+        let projects: &[String] = if enable.any() { &enable.projects } else { &[] };
+        for w in CommandView::new(command).wrappers() {
+            if let Some(wid) = w.id() {
+                out.push(Want {
+                    wid,
+                    contexts: w.contexts(),
+                    projects,
+                });
+            }
+        }
+    }
+    out
 }
 
 async fn apply_one(
@@ -210,6 +270,7 @@ async fn apply_one(
     installed: &[Value],
     enable: &EnableSpec,
     dry_run: bool,
+    snapshot: &Snapshot,
 ) -> Outcome {
     let mut out = Outcome {
         status: Status::Failed,
@@ -242,6 +303,9 @@ async fn apply_one(
         .collect();
     // XNAT creates wrappers disabled: a fresh command's state needs no read.
     let fresh = matches!(out.status, Status::Created | Status::Replaced);
+    // The bulk answers hold for the commands nothing has written to yet ([`wants`]).
+    let snapshot =
+        matches!(out.status, Status::Unchanged | Status::WouldUpdate).then_some(snapshot);
     for (name, id) in wrappers {
         let mut state = WrapperState {
             name,
@@ -251,10 +315,18 @@ async fn apply_one(
             changes: Vec::new(),
         };
         let result = if enable.any() {
-            enable_wrapper(client, &mut state, enable, dry_run, &mut out.warnings).await
+            enable_wrapper(
+                client,
+                snapshot,
+                &mut state,
+                enable,
+                dry_run,
+                &mut out.warnings,
+            )
+            .await
         } else {
             match id {
-                Some(wid) if !fresh => EnablementReader::start(client, wid, &[])
+                Some(wid) if !fresh => EnablementReader::start(client, snapshot, wid, &[])
                     .await
                     .map(|read| state.enabled_site = read.site()),
                 _ => Ok(()),
@@ -316,6 +388,7 @@ async fn write_command(
 
 async fn enable_wrapper(
     client: &XnatClient,
+    snapshot: Option<&Snapshot>,
     state: &mut WrapperState,
     enable: &EnableSpec,
     dry_run: bool,
@@ -331,7 +404,7 @@ async fn enable_wrapper(
         }
         return Ok(());
     };
-    let mut read = EnablementReader::start(client, wid, &enable.projects).await?;
+    let mut read = EnablementReader::start(client, snapshot, wid, &enable.projects).await?;
     let mut site = read.site();
     if enable.site && !site {
         state.changes.push("enable site-wide".into());
@@ -367,63 +440,6 @@ async fn enable_wrapper(
         }
     }
     Ok(())
-}
-
-/// One wrapper's enablement as XNAT reports it, read the cheapest way; `apply` (before and
-/// after its writes) and `status` both read through it. A project read also answers whether
-/// the wrapper is enabled site-wide, so with projects to check, the first one's read stands in
-/// for the site read: checking costs one read per project (one for the site without any).
-pub struct EnablementReader<'c> {
-    client: &'c XnatClient,
-    wid: i64,
-    site: bool,
-    /// The first project's answer, read with the site flag, until it is asked for.
-    first: Option<(String, bool)>,
-}
-
-impl<'c> EnablementReader<'c> {
-    /// The first read of wrapper `wid`: of the first of `projects`, else of the site flag.
-    pub async fn start(
-        client: &'c XnatClient,
-        wid: i64,
-        projects: &[String],
-    ) -> Result<Self, XnatError> {
-        let (site, first) = match projects.first() {
-            Some(p) => {
-                let (site, on) = client.project_enabled(p, wid).await?;
-                (site, Some((p.clone(), on)))
-            }
-            None => (client.site_enabled(wid).await?, None),
-        };
-        Ok(EnablementReader {
-            client,
-            wid,
-            site,
-            first,
-        })
-    }
-
-    /// Enabled site-wide, as last read.
-    pub fn site(&self) -> bool {
-        self.site
-    }
-
-    /// Read the site flag again (after writing it). The first project's answer is forgotten
-    /// too: a project's effective state depends on the site flag.
-    pub async fn reread_site(&mut self) -> Result<bool, XnatError> {
-        self.first = None;
-        self.site = self.client.site_enabled(self.wid).await?;
-        Ok(self.site)
-    }
-
-    /// Effectively enabled in `project`: the first project's answer the first time it is
-    /// asked for, a read otherwise (so asking again after a write reads again).
-    pub async fn project(&mut self, project: &str) -> Result<bool, XnatError> {
-        match self.first.take() {
-            Some((p, on)) if p == project => Ok(on),
-            _ => Ok(self.client.project_enabled(project, self.wid).await?.1),
-        }
-    }
 }
 
 /// A command removed (or, in a dry run, that would be removed): `uninstall`'s targets and

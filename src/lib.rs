@@ -19,6 +19,7 @@ pub mod command;
 pub mod cosign;
 pub mod credentials;
 pub mod digest;
+pub mod enablement;
 pub mod env;
 pub mod fleet;
 #[doc(hidden)]

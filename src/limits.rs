@@ -174,6 +174,25 @@ pub const MAX_PRUNE_GLOB_BYTES: usize = 1024;
 /// 8, 205 ms at 32; loopback runs unchanged).
 pub const DEFAULT_REGISTRY_CONCURRENCY: usize = 32;
 
+/// Default commands applied at once on one XNAT site (`--xnat-concurrency`, `install` and
+/// `sync`; 0 counts as 1, and 1 applies them one after another). Each command's own requests
+/// stay in order (create or update, enable site-wide, enable in projects, read back: about 8
+/// for a new command enabled in one project); the commands are independent. XNAT (Tomcat)
+/// serves requests at once, and one that answers in 50–300 ms leaves a one-at-a-time client
+/// waiting for the sum. Measured with `scripts/bench-sync.sh` (40 new commands, site and one
+/// project, 30 ms added to every XNAT request; 2 busy cores, 2026-12-05): 10.6 s at 1, 1.85 s
+/// at 8, 1.16–1.34 s at 16, 1.06 s at 32. 16 meets the goal of 1.5 s with room, at half the
+/// load on XNAT of 32 for a quarter less time.
+pub const DEFAULT_XNAT_CONCURRENCY: usize = 16;
+
+/// Sites a fleet run (`sync`, `status`) works on at once (sites on one host and port still go
+/// one after the other). Sites are separate servers, so they overlap freely; the bound keeps a
+/// fleet of many sites from opening all its sessions and connections (up to
+/// [`DEFAULT_XNAT_CONCURRENCY`] per site) at the same moment. Measured as above: 5 sites cold
+/// took 2.50 s with 4 at once (two rounds) and 1.29–1.65 s with 8, against 1.16–1.22 s for one
+/// site.
+pub const SITES_IN_FLIGHT: usize = 8;
+
 // ---- deadlines ----------------------------------------------------------------------------
 
 /// TCP (+TLS) connect to a registry, XNAT or a daemon over TCP: a reachable host on any network

@@ -131,7 +131,7 @@ pub async fn check_site(
     prune: Option<&[String]>,
 ) {
     status.declare(declared);
-    match drift::gather(client, declared).await {
+    match drift::gather(client, declared, crate::limits::DEFAULT_XNAT_CONCURRENCY).await {
         Ok(gathered) => status.drift = drift::drift(declared, &gathered, prune),
         Err(e) => status.error = Some(problem(&e)),
     }

@@ -9,7 +9,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::apply::{apply, check_projects, EnableSpec, Outcome, Removal, Status, Tally};
+use crate::apply::{apply_each, check_projects, EnableSpec, Outcome, Removal, Status, Tally};
 use crate::command::CommandView;
 use crate::fleet::run::Declared;
 use crate::fleet::sites::{SiteJob, SiteTarget};
@@ -98,6 +98,8 @@ pub struct SyncJob<'a> {
     pub dry_run: bool,
     /// The fleet images that could not be read or selected (their SOURCE text).
     pub unread: Vec<String>,
+    /// Commands applied at once on a site ([`crate::apply::apply_each`]).
+    pub concurrency: usize,
 }
 
 impl SiteJob for SyncJob<'_> {
@@ -126,20 +128,35 @@ impl SiteJob for SyncJob<'_> {
     }
 
     async fn run(&self, client: &XnatClient, report: &mut SiteReport, declared: &[Declared]) {
-        sync_site(client, report, declared, self.prune, self.dry_run).await;
+        let how = SyncOptions {
+            prune: self.prune,
+            dry_run: self.dry_run,
+            concurrency: self.concurrency,
+        };
+        sync_site(client, report, declared, &how).await;
     }
 }
 
+/// How a site is synced.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncOptions<'a> {
+    /// The file's `prune:` globs, when the run prunes.
+    pub prune: Option<&'a [String]>,
+    pub dry_run: bool,
+    /// Commands applied at once ([`crate::apply::apply_each`]).
+    pub concurrency: usize,
+}
+
 /// Sync one connected, preflighted site: one list call, a plan over every declared command,
-/// apply per image with its enablement, then prune (when `prune` globs are given).
+/// apply (each command with its image's enablement, several at once), then prune (when
+/// `prune` globs are given).
 pub async fn sync_site(
     client: &XnatClient,
     report: &mut SiteReport,
     declared: &[Declared],
-    prune: Option<&[String]>,
-    dry_run: bool,
+    how: &SyncOptions<'_>,
 ) {
-    if let Err(p) = sync_inner(client, report, declared, prune, dry_run).await {
+    if let Err(p) = sync_inner(client, report, declared, how).await {
         report.error = Some(p);
     }
     report.requests = client.stats();
@@ -149,19 +166,23 @@ async fn sync_inner(
     client: &XnatClient,
     report: &mut SiteReport,
     declared: &[Declared],
-    prune: Option<&[String]>,
-    dry_run: bool,
+    how: &SyncOptions<'_>,
 ) -> Result<(), Problem> {
-    let installed = client.list_commands().await.map_err(|e| problem(&e))?;
+    let (prune, dry_run) = (how.prune, how.dry_run);
     // Projects are checked before any write: a typo must not half-sync the site.
     let wants_projects = declared
         .iter()
         .any(|d| !matches!(d.projects, Projects::None));
-    let existing = if wants_projects {
-        client.projects().await.map_err(|e| problem(&e))?
-    } else {
-        Vec::new()
-    };
+    // The two lists asked together (one round trip), their errors taken in this order.
+    let (installed, existing) = futures::join!(client.list_commands(), async {
+        if wants_projects {
+            client.projects().await
+        } else {
+            Ok(Vec::new())
+        }
+    });
+    let installed = installed.map_err(|e| problem(&e))?;
+    let existing = existing.map_err(|e| problem(&e))?;
     let mut specs = Vec::with_capacity(declared.len());
     for d in declared {
         if let Projects::List(l) = &d.projects {
@@ -180,15 +201,15 @@ async fn sync_inner(
     } else {
         Vec::new()
     };
+    // Every declared command with its image's enablement, in declared order: applied
+    // together, so the commands of different images overlap too.
     let mut planned = planned.into_iter();
+    let mut items = Vec::with_capacity(desired.len());
     for (d, enable) in declared.iter().zip(&specs) {
-        let chunk: Vec<_> = planned.by_ref().take(d.commands.len()).collect();
-        if chunk.is_empty() {
-            continue;
-        }
-        let applied = apply(client, chunk, &installed, enable, dry_run).await;
-        report.commands.extend(applied.commands);
+        items.extend(planned.by_ref().take(d.commands.len()).map(|p| (p, enable)));
     }
+    let applied = apply_each(client, items, &installed, dry_run, how.concurrency).await;
+    report.commands.extend(applied);
     for mut r in removals {
         if !dry_run {
             if let Err(e) = r.remove(client).await {

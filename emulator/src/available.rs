@@ -11,9 +11,13 @@
 //!   `Bad XSI Type. …` handler is unreachable and the answer is 200 with equality matches.
 //! * Project scope needs project Read (aspect: 403 empty), skips wrappers without external
 //!   inputs, and reports project enablement; site scope keeps them (`root-element-name` "")
-//!   and reports the site flag. Simplified: XNAT also drops wrappers whose inputs the user may
-//!   not read or outputs they may not edit (`userHasRequiredPermissions`); the emulator does
-//!   not model per-type permissions and keeps them.
+//!   and reports the site flag. XNAT also drops wrappers whose inputs the user may not read or
+//!   outputs they may not edit (`userHasRequiredPermissions`). Of that, the emulator models
+//!   the rule every user meets: reading a scan type passes only in a project holding an image
+//!   session the user may act on (`scanPermissionCheckWorkaround`,
+//!   ContainerServicePermissionUtils.java:232-240, 271-274), and the emulator's projects hold
+//!   no sessions, so asked for a scan type a project lists nothing, even to an administrator.
+//!   Per-type permissions of other users are not modelled.
 //! * Without `project`/`xsiType`, `/xapi/commands/available` is served by `GET
 //!   /xapi/commands/{id}` with id `available` (Spring picks that mapping): a 500 conversion error.
 
@@ -119,7 +123,8 @@ fn available(st: &Store, user: &str, project: Option<&str>, xsi_type: &str) -> V
         return Vec::new();
     }
     if let Some(p) = project {
-        if !project_readable(st, user, p) {
+        // No image session in any project: the scan workaround denies reading a scan type.
+        if !project_readable(st, user, p) || instance_of(xsi_type, "xnat:imageScanData") {
             return Vec::new();
         }
     }

@@ -219,6 +219,8 @@ impl Args {
             fail_writes_matching: args.fail_writes_matching,
             delay_ms: args.delay_ms,
             force_login_redirect: args.force_login_redirect,
+            // Set through the test hooks only (`PUT /__emulator/faults`).
+            ..Faults::default()
         };
         c.backend = if args.backend == "docker" {
             Backend::Docker

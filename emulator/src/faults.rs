@@ -1,5 +1,6 @@
 //! Test-only behaviour, not part of XNAT: the request log and write counter, injected faults
-//! (fail the Nth write or writes matching a path, slow responses, forced login redirects),
+//! (fail the Nth write or writes matching a path, slow responses, forced login redirects,
+//! every session ended at the Nth write),
 //! and the `/__emulator/` hook endpoints that expose them over HTTP.
 
 use std::collections::BTreeMap;
@@ -32,6 +33,10 @@ pub struct Faults {
     pub delay_ms: u64,
     /// Answer every `/xapi` and `/data` request with a 302 to the login page.
     pub force_login_redirect: bool,
+    /// End every session when the Nth write (1-based, as `fail_nth_write` counts) arrives,
+    /// before it is served: it and every request after it on an old session find the session
+    /// expired, as after XNAT's session timeout or a restart.
+    pub expire_sessions_at_write: Option<u64>,
 }
 
 fn is_write(method: &Method, path: &str) -> bool {
@@ -53,6 +58,9 @@ pub async fn record(State(app): State<Arc<Inner>>, req: Request, next: Next) -> 
             st.writes += 1;
             st.writes
         });
+        if write_no.is_some() && write_no == st.faults.expire_sessions_at_write {
+            st.sessions.clear();
+        }
         (st.faults.clone(), write_no)
     };
     if faults.delay_ms > 0 {

@@ -317,6 +317,21 @@ impl Emulator {
             .or_default();
     }
 
+    /// Set a wrapper's own enablement record site-wide (`project` None) or in a project, as
+    /// an administrator would in the UI (for tests of changes made outside xnat-cmd).
+    pub fn set_enabled(&self, project: Option<&str>, wrapper: u64, on: bool) {
+        let mut st = self.inner.state();
+        match project {
+            None => {
+                st.site_enabled.insert(wrapper, Some(on));
+            }
+            Some(p) => {
+                st.project_enabled
+                    .insert((p.to_string(), wrapper), Some(on));
+            }
+        }
+    }
+
     /// Every request so far (test hooks excluded), oldest first.
     pub fn log(&self) -> Vec<LoggedRequest> {
         self.inner.state().log.clone()

@@ -1,8 +1,9 @@
 //! The sites of a fleet run: which are chosen ([`SiteTarget`], `sites:` or the one default
 //! site), each one's client prepared before any image is read ([`prepare_sites`]), and the one
-//! loop over them that `sync` and `status` share ([`for_each_site`]): the site's report, the
-//! login and preflight, the job, the logout. How a site's URL and credentials become a client
-//! is the caller's (the binary resolves them from its arguments and the environment).
+//! loop over them that `sync` and `status` share ([`for_each_site`], several sites at once,
+//! reports in the sites' order): the site's report, the login and preflight, the job, the
+//! logout. How a site's URL and credentials become a client is the caller's (the binary
+//! resolves them from its arguments and the environment).
 
 use crate::problem::{problem, Problem};
 use crate::xnat::preflight::preflight;
@@ -97,7 +98,7 @@ pub fn prepare_sites<E>(
 
 /// What a fleet run does on each site, and the report it keeps of it: `sync` and `status`.
 // `async fn` in a public trait: its futures are not declared `Send`, which is right here —
-// a run drives its sites one after the other on the caller's task, never spawned.
+// a run drives its sites together on the caller's task ([`for_each_site`]), never spawned.
 #[allow(async_fn_in_trait)]
 pub trait SiteJob {
     type Report;
@@ -119,9 +120,14 @@ pub trait SiteJob {
     async fn run(&self, client: &XnatClient, report: &mut Self::Report, declared: &[Declared]);
 }
 
-/// Run `job` on every site in turn (`clients`: from [`prepare_sites`], one per site): what
-/// the fleet declares for the site, its report, login and preflight, the job, logout. `done`
-/// sees each report as its site ends. One site's failure is its report's; the others go on.
+/// Run `job` on every site (`clients`: from [`prepare_sites`], one per site), up to
+/// [`crate::limits::SITES_IN_FLIGHT`] sites at once: what the fleet declares for the site,
+/// its report, login and preflight, the job, logout. One site's failure is its report's; the
+/// others go on. Sites on the same host and port may be one XNAT under two names (two
+/// sites of a file naming one server): they run one after the other, in the file's order, so
+/// the second plans from what the first wrote, as it always did. The reports come back in the
+/// sites' order, and `done` sees each in that order as soon as it and the sites before it
+/// have ended (a caller printing per site prints them grouped and in the file's order).
 pub async fn for_each_site<J: SiteJob>(
     job: &J,
     fleet: &Fleet,
@@ -130,31 +136,74 @@ pub async fn for_each_site<J: SiteJob>(
     clients: Vec<Result<XnatClient, Problem>>,
     mut done: impl FnMut(&SiteTarget, &J::Report),
 ) -> Vec<J::Report> {
+    use futures::stream::StreamExt as _;
+    // One lock per server; the first site polled takes it first (tokio's lock is fair), and
+    // `buffered` polls the sites in order.
+    let servers: std::collections::HashMap<String, tokio::sync::Mutex<()>> = clients
+        .iter()
+        .filter_map(|c| c.as_ref().ok().map(|c| (server_key(c), Default::default())))
+        .collect();
+    let servers = &servers;
+    let mut runs = futures::stream::iter(sites.iter().zip(clients))
+        .map(|(site, client)| async move {
+            let server = client
+                .as_ref()
+                .ok()
+                .and_then(|c| servers.get(&server_key(c)));
+            let _one_at_a_time = match server {
+                Some(lock) => Some(lock.lock().await),
+                None => None,
+            };
+            (site, run_site(job, fleet, loaded, site, client).await)
+        })
+        // In order, whichever site ends first.
+        .buffered(crate::limits::SITES_IN_FLIGHT);
     let mut reports = Vec::with_capacity(sites.len());
-    for (site, client) in sites.iter().zip(clients) {
-        let declared = loaded.declared_for(fleet, &site.name);
-        let mut report = job.report(site, &declared);
-        match client {
-            Ok(client) => {
-                job.connecting(&mut report, &client);
-                match preflight(&client, job.writes()).await {
-                    Ok(_info) => {
-                        job.run(&client, &mut report, &declared).await;
-                        client.logout().await;
-                    }
-                    Err(e) => {
-                        // The session is closed again when the preflight fails.
-                        client.logout().await;
-                        job.failed(&mut report, problem(&e));
-                    }
-                }
-            }
-            Err(p) => job.failed(&mut report, p),
-        }
+    while let Some((site, report)) = runs.next().await {
         done(site, &report);
         reports.push(report);
     }
     reports
+}
+
+/// The server a client talks to, as far as a URL tells: its host and port.
+fn server_key(client: &XnatClient) -> String {
+    let base = client.base();
+    format!(
+        "{}:{}",
+        base.host_str().unwrap_or_default(),
+        base.port_or_known_default().unwrap_or_default()
+    )
+}
+
+/// `job` on one site, start to end, into the site's report.
+async fn run_site<J: SiteJob>(
+    job: &J,
+    fleet: &Fleet,
+    loaded: &Loaded,
+    site: &SiteTarget,
+    client: Result<XnatClient, Problem>,
+) -> J::Report {
+    let declared = loaded.declared_for(fleet, &site.name);
+    let mut report = job.report(site, &declared);
+    match client {
+        Ok(client) => {
+            job.connecting(&mut report, &client);
+            match preflight(&client, job.writes()).await {
+                Ok(_info) => {
+                    job.run(&client, &mut report, &declared).await;
+                    client.logout().await;
+                }
+                Err(e) => {
+                    // The session is closed again when the preflight fails.
+                    client.logout().await;
+                    job.failed(&mut report, problem(&e));
+                }
+            }
+        }
+        Err(p) => job.failed(&mut report, p),
+    }
+    report
 }
 
 #[cfg(test)]

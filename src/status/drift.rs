@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::apply::EnablementReader;
 use crate::command::{command_with_id, CommandView};
+use crate::enablement::{EnablementReader, Snapshot, Want};
 use crate::fleet::run::Declared;
 use crate::fleet::Projects;
 use crate::plan::{plan, Action, Desired, PlanOptions, Planned};
@@ -74,27 +74,55 @@ fn wrappers_of(installed: &[Value], id: i64) -> Vec<(i64, String)> {
 
 /// Read what one connected site holds for `declared`: one list call, the projects when
 /// `projects: all` asks, and each matched wrapper's enablement where enablement is asked for
-/// (one read per project, or one for the site).
-pub async fn gather(client: &XnatClient, declared: &[Declared]) -> Result<Gathered, XnatError> {
-    let installed = client.list_commands().await?;
-    let projects = if declared.iter().any(|d| d.projects == Projects::All) {
-        client.projects().await?
-    } else {
-        Vec::new()
-    };
-    let mut wrappers: BTreeMap<i64, Enablement> = BTreeMap::new();
+/// (in bulk where XNAT's bulk reads answer, [`Snapshot`]; else one read per project, or one
+/// for the site). `concurrency`: bulk reads at once.
+pub async fn gather(
+    client: &XnatClient,
+    declared: &[Declared],
+    concurrency: usize,
+) -> Result<Gathered, XnatError> {
+    let all = declared.iter().any(|d| d.projects == Projects::All);
+    // The two lists asked together (one round trip), their errors taken in this order.
+    let (installed, projects) = futures::join!(client.list_commands(), async {
+        if all {
+            client.projects().await
+        } else {
+            Ok(Vec::new())
+        }
+    });
+    let (installed, projects) = (installed?, projects?);
+    // Each matched wrapper with its contexts and the projects its image asks for.
+    let mut asked_by: Vec<(i64, Vec<String>, Vec<String>)> = Vec::new();
     for (d, p) in planned(declared, &installed) {
         let asked = d.projects.resolve(&projects);
         let Some(id) = matched(&p.action).filter(|_| d.enable_site || !asked.is_empty()) else {
             continue;
         };
-        for (wid, _) in wrappers_of(&installed, id) {
-            let mut read = EnablementReader::start(client, wid, &asked).await?;
-            let e = wrappers.entry(wid).or_default();
-            e.site = read.site();
-            for proj in &asked {
-                e.projects.insert(proj.clone(), read.project(proj).await?);
+        let Some(command) = command_with_id(&installed, id) else {
+            continue;
+        };
+        for w in CommandView::new(command).wrappers() {
+            if let Some(wid) = w.id() {
+                asked_by.push((wid, w.contexts(), asked.clone()));
             }
+        }
+    }
+    let wants: Vec<Want> = asked_by
+        .iter()
+        .map(|(wid, contexts, asked)| Want {
+            wid: *wid,
+            contexts: contexts.clone(),
+            projects: asked,
+        })
+        .collect();
+    let snapshot = Snapshot::read(client, &wants, concurrency).await;
+    let mut wrappers: BTreeMap<i64, Enablement> = BTreeMap::new();
+    for (wid, _, asked) in &asked_by {
+        let mut read = EnablementReader::start(client, Some(&snapshot), *wid, asked).await?;
+        let e = wrappers.entry(*wid).or_default();
+        e.site = read.site();
+        for proj in asked {
+            e.projects.insert(proj.clone(), read.project(proj).await?);
         }
     }
     Ok(Gathered {

@@ -3,6 +3,11 @@
 //! and tells a login failure from a permission answer; [`exchange`] sends one request with
 //! its retries ([`crate::http::Policy::xnat`]) and reads the answer within its cap; [`api`]
 //! holds the calls xnat-cmd makes (`/data` and `/xapi`) and the shapes of their answers.
+//!
+//! One client serves every request of a site at once (`apply` runs several commands
+//! together): its methods take `&self`, the session id sits behind a lock that is never held
+//! across a request, a renewal is one login however many requests found the session expired,
+//! and the request counts are atomic.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -163,6 +168,9 @@ pub struct XnatClient {
     /// The server session's id (`JSESSIONID`) once [`XnatClient::login`] opened one: a
     /// credential as good as the password while it lasts.
     session: Mutex<Option<Secret>>,
+    /// Held while the session is renewed, so that requests in flight at once that all find it
+    /// expired log in once between them ([`XnatClient::renew`]).
+    renewal: tokio::sync::Mutex<()>,
     stats: Stats,
     /// XNAT has answered at least once in this run: a connection error after that is a blip
     /// worth retrying, before it most likely a wrong URL (failed at once).
@@ -248,6 +256,7 @@ impl XnatClient {
             base,
             creds,
             session: Mutex::new(None),
+            renewal: tokio::sync::Mutex::new(()),
             stats: Stats::default(),
             answered: AtomicBool::new(false),
             policy: Policy::xnat().with_backoff(opts.backoff_base),

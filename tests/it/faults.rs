@@ -13,6 +13,11 @@
 //! changes how many seeds the run covers (default [`RUNS`]), `XNAT_CMD_FAULT_LOG=1` prints
 //! every seed's faults and stderr. A seed replays the same faults in any run: the proxy keys
 //! its choice on the request path without query or ids (see `fault_proxy`).
+//!
+//! The runs use the default `--xnat-concurrency` (several commands written at once), so the
+//! invariants hold for concurrent writes. Requests of two commands to paths that differ only in
+//! ids share a key, so which command a replayed fault hits may change with arrival order;
+//! `XNAT_CMD_FAULT_CONCURRENCY=1` replays a seed with one command after another.
 
 use std::sync::Arc;
 
@@ -210,6 +215,7 @@ impl Rig {
         std::fs::write(&fleet, fleet_text).expect("write fleet");
         let mut c = self.xnat_cmd(&sb);
         c.arg("sync").arg(&fleet).args(extra);
+        concurrency(&mut c);
         c.output().expect("run xnat-cmd sync")
     }
 
@@ -221,6 +227,7 @@ impl Rig {
             "--enable-project",
             "DEMO",
         ]);
+        concurrency(&mut c);
         c.output().expect("run xnat-cmd install")
     }
 
@@ -528,6 +535,14 @@ fn run_seed(rig: &Rig, seed: u64) -> Result<Ran, String> {
         out.status.code(),
         String::from_utf8_lossy(&out.stderr)
     ))
+}
+
+/// `--xnat-concurrency` from `XNAT_CMD_FAULT_CONCURRENCY` when set (a replay in order);
+/// else the default.
+fn concurrency(c: &mut assert_cmd::Command) {
+    if let Some(n) = env_u64("XNAT_CMD_FAULT_CONCURRENCY") {
+        c.args(["--xnat-concurrency", &n.to_string()]);
+    }
 }
 
 fn env_u64(name: &str) -> Option<u64> {

@@ -214,7 +214,15 @@ fn install_reports_the_true_enablement_and_one_json_schema() {
     // The same names as `list --json`.
     let out = emu.xnat_cmd(&sb).args(["list", "--json"]).output().unwrap();
     let list = crate::support::success_json(&out);
-    assert_eq!(list[0]["wrappers"][0]["enabled_site"], Value::Bool(true));
+    // Listed by id, which follows the order the creates arrived in (sent at once).
+    let with_wrapper = list
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["wrappers"][0].is_object()))
+        .unwrap_or_else(|| panic!("no command with a wrapper: {list}"));
+    assert_eq!(
+        with_wrapper["wrappers"][0]["enabled_site"],
+        Value::Bool(true)
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 
 mod alerts;
 mod archive;
+mod bulk_reads;
 mod catalogue;
 mod cosign;
 mod daemon;

@@ -178,8 +178,23 @@ fn prune_removes_only_undeclared_commands_inside_the_globs() {
     let out = run(&sb, &emu, &fewer, &["--prune", "--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("would remove  a2 (id 2)  lab/a:1"), "{text}");
-    assert!(text.contains("would remove  b1 (id 3)  lab/b:1"), "{text}");
+    // XNAT numbers commands as their creates arrive, and the first sync sent them at once.
+    let id = |name: &str| {
+        emu.commands()
+            .iter()
+            .find(|c| c["name"] == name)
+            .and_then(|c| c["id"].as_u64())
+            .unwrap_or_else(|| panic!("no command {name}"))
+    };
+    let (a2, b1) = (id("a2"), id("b1"));
+    assert!(
+        text.contains(&format!("would remove  a2 (id {a2})  lab/a:1")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("would remove  b1 (id {b1})  lab/b:1")),
+        "{text}"
+    );
     assert!(!text.contains("c1"), "{text}");
     assert_eq!(emu.writes(), writes, "a dry run writes nothing");
 
@@ -664,7 +679,7 @@ fn sync_output_a_dry_run_never_says_synced_and_pending_enablement_and_failures_a
              unchanged     a1 (id 1)  lab/a:1\n    \
              wrapper a1-w #{wid}: site: disabled (would enable site-wide, enable in project P1)\n\
              failed        {gone}  (could not be read: see the error below)\n\
-             0 created, 0 updated, 1 to enable, 0 unchanged, 0 removed, 1 failed; 0 writes, 8 reads\n\
+             0 created, 0 updated, 1 to enable, 0 unchanged, 0 removed, 1 failed; 0 writes, 7 reads\n\
              \n\
              SITE     CREATED  UPDATED  ENABLED  UNCHANGED  REMOVED  FAILED\n\
              default  0        0        1        0          0        1\n\
@@ -716,4 +731,174 @@ fn sync_output_a_dry_run_never_says_synced_and_pending_enablement_and_failures_a
         "{}",
         stdout(&out)
     );
+}
+
+/// `value` with every `"id"` key dropped, at any depth: XNAT numbers commands and wrappers in
+/// the order their creates arrive, which commands written at once do not fix.
+fn without_ids(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.remove("id");
+            map.values_mut().for_each(without_ids);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_ids),
+        _ => {}
+    }
+}
+
+/// Every run of digits as `N` (the ids in the human lines, see [`without_ids`]).
+fn digits_masked(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if !c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('N') {
+            out.push('N');
+        }
+    }
+    out
+}
+
+/// What an emulator holds, by name: (name, image, wrapper enabled site-wide, in DEMO).
+fn held(emu: &Emulator) -> Vec<(String, String, bool, bool)> {
+    let mut all: Vec<_> = emu
+        .commands()
+        .iter()
+        .map(|c| {
+            let w = c["xnat"][0]["id"].as_u64().unwrap_or(0);
+            (
+                c["name"].as_str().unwrap_or("").to_string(),
+                c["image"].as_str().unwrap_or("").to_string(),
+                enabled(emu, "site_enabled", w, None),
+                enabled(emu, "project_enabled", w, Some("DEMO")),
+            )
+        })
+        .collect();
+    all.sort();
+    all
+}
+
+/// `--xnat-concurrency 1` (one command after another) and the default (16) give the same
+/// report, in the same order, with the same counts and requests, and leave XNAT holding the
+/// same: creates, in-place updates, enablement per image, a prune, then an unchanged re-sync.
+#[test]
+fn concurrency_changes_neither_the_report_nor_what_xnat_holds() {
+    let sb = Sandbox::new();
+    let old_a = archive(sb.path(), "lab/a:1", &commands(&["a1", "a2"]));
+    let z = archive(sb.path(), "lab/z:1", &commands(&["z1"]));
+    let a = archive(sb.path(), "lab/a:2", &commands(&["a1", "a2", "a3", "a4"]));
+    let b = archive(
+        sb.path(),
+        "lab/b:1",
+        &commands(&["b1", "b2", "b3", "b4", "b5", "b6"]),
+    );
+    let c = archive(sb.path(), "lab/c:1", &commands(&["c1"]));
+    let before = sb.path().join("before.yaml");
+    std::fs::write(
+        &before,
+        format!("images:\n  - image: {old_a}\n    enable: {{site: true}}\n  - image: {z}\n"),
+    )
+    .unwrap();
+    let after = sb.path().join("after.yaml");
+    std::fs::write(
+        &after,
+        format!(
+            "images:\n  - image: {a}\n    enable: {{site: true, projects: [DEMO]}}\n  - image: {b}\n    enable: {{site: true}}\n  - image: {c}\nprune: [lab/*]\n"
+        ),
+    )
+    .unwrap();
+    let mut reports = Vec::new();
+    let mut texts = Vec::new();
+    let mut holdings = Vec::new();
+    for n in [Some("1"), None] {
+        let flag: Vec<&str> = n.map(|n| vec!["--xnat-concurrency", n]).unwrap_or_default();
+        let emu = Emulator::start(&[]);
+        let out = run(&sb, &emu, &before, &["--xnat-concurrency", "1"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let mut runs = Vec::new();
+        for extra in [&["--prune", "--json"][..], &["--json"]] {
+            let mut args = flag.clone();
+            args.extend(extra);
+            let out = run(&sb, &emu, &after, &args);
+            let text = stdout(&out).replace(&emu.url, "URL");
+            let mut report: Value = serde_json::from_str(&text).expect("a JSON report");
+            without_ids(&mut report);
+            runs.push(report);
+        }
+        let out = run(&sb, &emu, &after, &flag);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        texts.push(digits_masked(&stdout(&out).replace(&emu.url, "URL")));
+        reports.push(runs);
+        holdings.push(held(&emu));
+    }
+    let statuses: Vec<&str> = reports[0][0]["sites"][0]["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "updated", "updated", "created", "created", "created", "created", "created", "created",
+            "created", "created", "created"
+        ],
+        "in declared order"
+    );
+    assert_eq!(reports[0][0]["sites"][0]["removed"][0]["name"], "z1");
+    assert_eq!(
+        reports[0], reports[1],
+        "JSON reports, concurrency 1 vs the default"
+    );
+    assert_eq!(
+        texts[0], texts[1],
+        "human reports, concurrency 1 vs the default"
+    );
+    assert_eq!(
+        holdings[0], holdings[1],
+        "what XNAT holds, concurrency 1 vs the default"
+    );
+    assert_eq!(holdings[0].len(), 11);
+    // a: site and DEMO; b: site; c: neither.
+    for (name, _, site, demo) in &holdings[0] {
+        let want = (
+            name.starts_with('a') || name.starts_with('b'),
+            name.starts_with('a'),
+        );
+        assert_eq!((*site, *demo), want, "{name}");
+    }
+}
+
+/// Sessions that end mid-run while many requests are in flight on them (XNAT's timeout, a
+/// restart): every request that finds its session expired waits for one renewal, so the run
+/// logs in once more, not once per request, and completes.
+#[test]
+fn a_session_ended_under_concurrent_writes_is_renewed_once() {
+    let sb = Sandbox::new();
+    let emu = Emulator::start(&[]);
+    let names: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let a = archive(sb.path(), "lab/many:1", &commands(&refs));
+    let f = fleet(
+        &sb,
+        &format!("images:\n  - image: {a}\n    enable: {{site: true, projects: [DEMO]}}\n"),
+    );
+    // The 5th write arrives with most of the 16 commands' requests in flight.
+    emu.set_faults(json!({"expire-sessions-at-write": 5}));
+    let out = run(&sb, &emu, &f, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(crate::sync::names(&emu), names);
+    let log = emu.log();
+    let logins = log
+        .iter()
+        .filter(|(m, p, _)| m == "POST" && p == "/data/JSESSION")
+        .count();
+    let expired = log.iter().filter(|(_, _, status)| *status == 401).count();
+    assert!(expired >= 1, "the session ended mid-run: {log:?}");
+    assert_eq!(logins, 2, "the first login and one renewal: {log:?}");
+    for c in &names {
+        let w = wrapper_id(&emu, &format!("{c}-w"));
+        assert!(enabled(&emu, "site_enabled", w, None), "{c}");
+        assert!(enabled(&emu, "project_enabled", w, Some("DEMO")), "{c}");
+    }
 }

@@ -76,6 +76,32 @@ async fn project_summaries_match_by_xsi_type_and_report_project_enablement() {
 }
 
 #[tokio::test]
+async fn a_project_without_image_sessions_lists_no_scan_wrapper_even_to_an_administrator() {
+    let emu = Emu::default().await;
+    let mut scan = session_command();
+    scan["xnat"][0]["contexts"] = json!(["xnat:imageScanData"]);
+    scan["xnat"][0]["external-inputs"] = json!([{"name": "scan", "type": "Scan"}]);
+    emu.create_ok(&scan).await;
+    for who in [ADMIN, MEMBER] {
+        let a = emu
+            .call(
+                Method::GET,
+                "/xapi/projects/DEMO/commands/available?xsiType=xnat:mrScanData",
+                who,
+            )
+            .await;
+        assert_eq!((a.status, a.json()), (200, json!([])));
+    }
+    // Site-wide there is no permission filter.
+    let site = available(
+        &emu,
+        "/xapi/commands/available/site?xsiType=xnat:mrScanData",
+    )
+    .await;
+    assert_eq!(wrapper_names(&site), vec!["sess-wrapper"]);
+}
+
+#[tokio::test]
 async fn site_summaries_report_the_site_flag_and_intersect_projects() {
     let emu = Emu::default().await;
     emu.create_ok(&session_command()).await;

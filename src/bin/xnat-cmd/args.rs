@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use xnat_cmd::cosign::PublicKey;
 use xnat_cmd::limits::{
     DEFAULT_MAX_JSON_BYTES, DEFAULT_REGISTRY_CONCURRENCY, DEFAULT_REGISTRY_IMAGE_DEADLINE,
+    DEFAULT_XNAT_CONCURRENCY,
 };
 use xnat_cmd::secret::Secret;
 
@@ -174,9 +175,20 @@ pub struct InstallArgs {
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
+    pub apply: ApplyArgs,
+    #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
     pub verify: VerifyArgs,
+}
+
+/// How the commands are written to XNAT (`install`, `sync`).
+#[derive(Debug, Args, Clone)]
+pub struct ApplyArgs {
+    /// Commands written to one XNAT site at once, each one's own steps in order (1: one after
+    /// another); reports keep their order.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_XNAT_CONCURRENCY)]
+    pub xnat_concurrency: usize,
 }
 
 #[derive(Debug, Args)]
@@ -230,6 +242,8 @@ pub struct SyncArgs {
     pub json: bool,
     #[command(flatten)]
     pub xnat: XnatArgs,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
     #[command(flatten)]
     pub source: SourceArgs,
 }

@@ -83,7 +83,18 @@ pub async fn run(args: InstallArgs, settings: &Settings) -> Result<ExitStatus, C
         if args.replace && planned.iter().any(|p| matches!(p.action, Action::Replace { .. })) {
             warn("--replace deletes and re-creates changed commands: their wrapper ids change and site/project enablement is reset");
         }
-        Ok::<_, CliError>(apply(&client, planned, &installed, &enable, args.dry_run).await)
+        let concurrency = settings.xnat_concurrency(&args.apply);
+        Ok::<_, CliError>(
+            apply(
+                &client,
+                planned,
+                &installed,
+                &enable,
+                args.dry_run,
+                concurrency,
+            )
+            .await,
+        )
     }
     .await;
     client.logout().await;

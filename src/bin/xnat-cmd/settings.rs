@@ -17,6 +17,7 @@
 //! | registry credentials | `--registry-user` + password flag, `--registry-auth-file` | `DOCKER_AUTH_CONFIG` | docker `config.json`, podman `auth.json` | anonymous (`credentials::Chain`) |
 //! | daemon | — | `DOCKER_HOST`, `DOCKER_CONTEXT`, `CONTAINER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`, `DOCKER_API_VERSION` | docker's `config.json` context | the default sockets |
 //! | registry concurrency, timeout, JSON cap | `--registry-concurrency`, `--registry-timeout`, `--max-json-bytes` | — | — | `limits.rs` |
+//! | commands written to a site at once | `--xnat-concurrency` (`install`, `sync`; 0 counts as 1) | — | — | `limits.rs` (16) |
 //! | retry backoff base | — | `XNAT_CMD_BACKOFF_MS` (milliseconds; a test hook for the seeded fault runs, users have no reason to set it; not a number counts as unset) | — | `limits.rs` (200 ms) |
 //! | log filter | `-v`/`-vv` | `XNAT_CMD_LOG` (a full EnvFilter; replaces `-v`'s level) | — | `warn` |
 //! | colour on stderr | — | `NO_COLOR` (any value: none) | — | on a terminal |
@@ -36,7 +37,8 @@ use xnat_cmd::source::{ReadOptions, SourceOptions};
 use xnat_cmd::{Env, Platform};
 
 use crate::args::{
-    load_keys, read_password_stdin, secret_file, GlobalArgs, SourceArgs, VerifyArgs, XnatArgs,
+    load_keys, read_password_stdin, secret_file, ApplyArgs, GlobalArgs, SourceArgs, VerifyArgs,
+    XnatArgs,
 };
 use crate::output::CliError;
 
@@ -185,6 +187,12 @@ impl Settings {
         args.registry_cache
             .clone()
             .or_else(|| default_cache_dir(self.env.lookup()))
+    }
+
+    /// Commands written to one XNAT site at once (`--xnat-concurrency`, default
+    /// [`xnat_cmd::limits::DEFAULT_XNAT_CONCURRENCY`]); 0 counts as 1.
+    pub fn xnat_concurrency(&self, args: &ApplyArgs) -> usize {
+        args.xnat_concurrency.max(1)
     }
 
     /// Where the XNAT URL comes from: `--xnat` (or `XNAT_HOST`), else `XNAT_HOST_FILE`.
@@ -342,6 +350,31 @@ mod tests {
             p.error,
             "no XNAT URL: pass --xnat URL or set XNAT_HOST (or XNAT_HOST_FILE)"
         );
+    }
+
+    /// Commands written to a site at once: the flag (0 counts as 1), else the default, for
+    /// `install` and `sync` alike.
+    #[test]
+    fn xnat_concurrency_flag() {
+        let cases: [(Args, usize); 4] = [
+            (&[], xnat_cmd::limits::DEFAULT_XNAT_CONCURRENCY),
+            (&["--xnat-concurrency", "1"], 1),
+            (&["--xnat-concurrency", "16"], 16),
+            (&["--xnat-concurrency", "0"], 1),
+        ];
+        for (flags, want) in cases {
+            for head in [["xnat-cmd", "install", "x"], ["xnat-cmd", "sync", "f.yaml"]] {
+                let argv: Vec<&str> = head.iter().chain(flags).copied().collect();
+                let cli = parse(&argv);
+                let apply = match &cli.command {
+                    Command::Install(a) => &a.apply,
+                    Command::Sync(a) => &a.apply,
+                    other => panic!("not install or sync: {other:?}"),
+                };
+                let s = Settings::resolve(&cli.global, Env::default());
+                assert_eq!(s.xnat_concurrency(apply), want, "{argv:?}");
+            }
+        }
     }
 
     /// Logging and colour: XNAT_CMD_LOG is tried before -v's level; NO_COLOR (even empty)

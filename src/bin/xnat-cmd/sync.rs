@@ -56,6 +56,7 @@ pub async fn run(args: SyncArgs, settings: &Settings) -> Result<ExitStatus, CliE
         prune: args.prune.then_some(fleet.prune.as_slice()),
         dry_run: args.dry_run,
         unread: failed_images.iter().map(|(i, _)| i.clone()).collect(),
+        concurrency: settings.xnat_concurrency(&args.apply),
     };
     progress.start("syncing sites", sites.len());
     let reports = for_each_site(&job, &fleet, &loaded, &sites, clients, |site, report| {

@@ -226,6 +226,35 @@ impl XnatClient {
             .unwrap_or_default())
     }
 
+    /// `GET /xapi/commands/available/site?xsiType=T`: a summary of every wrapper whose contexts
+    /// match `T`, each with `wrapper-id` and `enabled` = the site flag (the same
+    /// `isEnabledForSite` as [`Self::site_enabled`]; see docs/design/xnat-bulk-reads.md).
+    pub async fn available_site(&self, xsi_type: &str) -> Result<Vec<Value>, XnatError> {
+        let path = "xapi/commands/available/site";
+        let v = self.get_json(path, &[("xsiType", xsi_type)]).await?;
+        match v {
+            Value::Array(a) => Ok(a),
+            _ => Err(self.unexpected(path, "expected a JSON list of wrapper summaries")),
+        }
+    }
+
+    /// `GET /xapi/projects/{p}/commands/available?xsiType=T`: the wrappers matching `T` that
+    /// XNAT offers in project `p`, each with `enabled` = effective enablement there (as
+    /// [`Self::project_enabled`]'s second flag). XNAT leaves some wrappers out (no external
+    /// input, permissions), so a wrapper not listed is unknown, not disabled.
+    pub async fn available_in_project(
+        &self,
+        project: &str,
+        xsi_type: &str,
+    ) -> Result<Vec<Value>, XnatError> {
+        let path = format!("xapi/projects/{}/commands/available", seg(project));
+        let v = self.get_json(&path, &[("xsiType", xsi_type)]).await?;
+        match v {
+            Value::Array(a) => Ok(a),
+            _ => Err(self.unexpected(&path, "expected a JSON list of wrapper summaries")),
+        }
+    }
+
     /// `(enabled-for-site, enabled-for-project)` of a wrapper in a project.
     pub async fn project_enabled(
         &self,

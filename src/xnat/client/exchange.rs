@@ -143,6 +143,8 @@ impl XnatClient {
     ) -> Attempt {
         let url = self.url(req.path);
         let (outcome, error) = loop {
+            // The session this try is sent on: another request may renew it meanwhile.
+            let sent_on = self.session_id();
             let (status, headers, text) = match self.try_once(req, &url).await {
                 Ok(answer) => answer,
                 Err(e) => break (outcome_of(&e), e),
@@ -152,7 +154,7 @@ impl XnatClient {
                 tries.renewed = true;
                 // Boxed: login sends through this function too (with Basic auth, which never
                 // renews, so the recursion is one level deep).
-                if let Err(e) = Box::pin(self.login()).await {
+                if let Err(e) = Box::pin(self.renew(sent_on.as_ref())).await {
                     return Attempt::Done(Err(e));
                 }
                 continue;

@@ -71,6 +71,17 @@ impl XnatClient {
         }
     }
 
+    /// Log in again after a request sent on session `stale` found it expired. Requests in
+    /// flight at once may all find it so: the first renews, and the others, waiting on the
+    /// lock, find a new session there and use it (no second login, no session left open).
+    pub(super) async fn renew(&self, stale: Option<&Secret>) -> Result<(), XnatError> {
+        let _renewing = self.renewal.lock().await;
+        if self.session_id().as_ref() != stale {
+            return Ok(());
+        }
+        self.login().await
+    }
+
     /// The session's id, once one is open.
     pub(super) fn session_id(&self) -> Option<Secret> {
         self.session.lock().ok().and_then(|s| s.clone())

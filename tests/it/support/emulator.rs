@@ -116,6 +116,15 @@ impl Emulator {
         self.handle.log().len() as u64
     }
 
+    /// `(method, path, status)` of every request answered so far, in arrival order.
+    pub fn log(&self) -> Vec<(String, String, u16)> {
+        self.handle
+            .log()
+            .into_iter()
+            .map(|r| (r.method, r.path, r.status))
+            .collect()
+    }
+
     /// Commands, enablement and sessions, as `GET /__emulator/state` shows them.
     pub fn state(&self) -> Value {
         self.handle.dump()
@@ -124,6 +133,12 @@ impl Emulator {
     /// Create a project in XNAT (as a user would in the UI).
     pub fn add_project(&self, id: &str) {
         self.handle.add_project(id);
+    }
+
+    /// Set a wrapper's own enablement record, site-wide (`project` None) or in a project, as
+    /// an administrator would in the UI.
+    pub fn set_enabled(&self, project: Option<&str>, wrapper: u64, on: bool) {
+        self.handle.set_enabled(project, wrapper, on);
     }
 
     /// The stored commands, as GET would return them.
