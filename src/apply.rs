@@ -12,6 +12,8 @@
 //! back in the plan's order whatever order XNAT answers in; with 1 the requests are sent
 //! exactly as one after another.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -21,16 +23,26 @@ use crate::plan::{Action, Change, Planned};
 use crate::problem::Problem;
 use crate::xnat::client::{StatsSnapshot, XnatClient, XnatError};
 
-/// What to enable after installing.
+/// What to enable after installing: for every wrapper, but those `wrappers` names.
 #[derive(Debug, Clone, Default)]
 pub struct EnableSpec {
     pub site: bool,
     pub projects: Vec<String>,
+    /// Per-wrapper specs by wrapper name (a fleet's `enable.wrappers`), each complete: what it
+    /// inherits resolved, `all` resolved against XNAT's projects, their own `wrappers` empty.
+    /// Every wrapper of that name among the commands applied with this spec takes it.
+    pub wrappers: BTreeMap<String, EnableSpec>,
 }
 
 impl EnableSpec {
+    /// Does this spec enable anything (the wrappers it does not name)?
     pub fn any(&self) -> bool {
         self.site || !self.projects.is_empty()
+    }
+
+    /// The spec of the wrapper named `name`: its own when `wrappers` names it, else this one.
+    pub fn for_wrapper(&self, name: &str) -> &EnableSpec {
+        self.wrappers.get(name).unwrap_or(self)
     }
 }
 
@@ -250,8 +262,9 @@ fn wants<'a>(
         let Some(command) = command_with_id(installed, id) else {
             continue;
         };
-        let projects: &[String] = if enable.any() { &enable.projects } else { &[] };
         for w in CommandView::new(command).wrappers() {
+            let enable = enable.for_wrapper(&w.name().unwrap_or_default());
+            let projects: &[String] = if enable.any() { &enable.projects } else { &[] };
             if let Some(wid) = w.id() {
                 out.push(Want {
                     wid,
@@ -307,6 +320,7 @@ async fn apply_one(
     let snapshot =
         matches!(out.status, Status::Unchanged | Status::WouldUpdate).then_some(snapshot);
     for (name, id) in wrappers {
+        let enable = enable.for_wrapper(&name);
         let mut state = WrapperState {
             name,
             id,

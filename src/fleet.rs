@@ -2,20 +2,21 @@
 //! file owns (for `sync --prune`). YAML (JSON is YAML too). Every mistake is reported with the
 //! file, line and column before any request is made.
 //!
-//! This file holds the types and the located parser (over [`yaml`]'s tree, with [`glob`]'s
-//! matcher for `prune:`); a run of the file is in two submodules: [`run`] loads it (the file
-//! read, every image read, `commands:` selected, what each site is declared to hold) and
-//! [`sites`] chooses the sites and runs a job on each (`sync`, `status`).
+//! This file holds the types and the located parser's top level (over [`yaml`]'s tree, with
+//! [`glob`]'s matcher for `prune:`); [`entry`] checks the entries of `images:` (source and
+//! `command-file:` entries, `enable:` with its per-wrapper overrides). A run of the file is in
+//! two submodules: [`run`] loads it (the file read, every image read, `commands:` selected,
+//! what each site is declared to hold) and [`sites`] chooses the sites and runs a job on each
+//! (`sync`, `status`).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::limits::{MAX_FLEET_IMAGES, MAX_PRUNE_GLOB_BYTES};
+use crate::limits::MAX_PRUNE_GLOB_BYTES;
 use crate::platform::Platform;
-use crate::reference::Reference;
-use crate::source::SourceSpec;
 
+mod entry;
 mod glob;
 pub mod run;
 pub mod sites;
@@ -38,13 +39,20 @@ pub struct Fleet {
     pub sites: Vec<Site>,
 }
 
-/// One entry of `images:`.
+/// One entry of `images:`: an image read from a source (`image:` alone), or a command file's
+/// commands installed under a reference (`command-file:` with `image:`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FleetImage {
-    /// The SOURCE text (any form `install` accepts).
+    /// The SOURCE text (any form `install` accepts); with [`FleetImage::command_file`], the
+    /// reference the file's commands are installed under (a registry reference with a tag or
+    /// digest, checked as text; the image is not read).
     pub image: String,
+    /// `command-file:`: a JSON file of one command or a list of them (as `install FILE.json`
+    /// takes it), resolved against the fleet file's directory; its commands are installed
+    /// under `image`. `None` for an image read from a source.
+    pub command_file: Option<PathBuf>,
     pub platform: Option<Platform>,
-    /// `commands:`: only these commands of the label; `None` for all.
+    /// `commands:`: only these commands of the label (or file); `None` for all.
     pub commands: Option<Vec<String>>,
     pub pin_digest: bool,
     /// `sites:`: only these sites; `None` for every site.
@@ -58,10 +66,36 @@ pub struct FleetImage {
     pub line: usize,
 }
 
+impl FleetImage {
+    /// The entry as reports and messages name it: the SOURCE text, or the command file's
+    /// path (as resolved).
+    pub fn source(&self) -> String {
+        match &self.command_file {
+            Some(file) => file.display().to_string(),
+            None => self.image.clone(),
+        }
+    }
+}
+
+/// `enable:` of an image entry: where its commands' wrappers are enabled.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Enable {
     pub site: bool,
     pub projects: Projects,
+    /// `wrappers:`: per-wrapper overrides, in file order (names distinct). A wrapper not named
+    /// takes `site` and `projects` above.
+    pub wrappers: Vec<WrapperEnable>,
+}
+
+/// One entry of `enable.wrappers`: each key given replaces the image-level value for the
+/// wrappers of that name (of any selected command of the image), each key not given is
+/// inherited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrapperEnable {
+    pub name: String,
+    pub site: Option<bool>,
+    /// `projects: []` is `Some(Projects::List(vec![]))`: no project.
+    pub projects: Option<Projects>,
 }
 
 /// `projects:` — a list of ids, or `all` (every project XNAT lists at each run).
@@ -122,6 +156,7 @@ impl Fleet {
 const TOP_KEYS: &[&str] = &["images", "prune", "sites", "verify"];
 const IMAGE_KEYS: &[&str] = &[
     "image",
+    "command-file",
     "platform",
     "commands",
     "pin-digest",
@@ -130,7 +165,11 @@ const IMAGE_KEYS: &[&str] = &[
     "verify",
 ];
 const VERIFY_KEYS: &[&str] = &["key"];
-const ENABLE_KEYS: &[&str] = &["site", "projects"];
+const ENABLE_KEYS: &[&str] = &["site", "projects", "wrappers"];
+/// The keys of one wrapper's entry in `enable.wrappers`.
+const WRAPPER_KEYS: &[&str] = &["site", "projects"];
+/// The image-entry keys that apply to an image read from a source only.
+const SOURCE_ONLY_KEYS: &[&str] = &["platform", "verify", "pin-digest"];
 const SITE_KEYS: &[&str] = &["url", "user-env", "password-env"];
 
 /// Parse and check a fleet file. `file` is the path as shown in messages. Every mistake is a
@@ -205,11 +244,12 @@ fn list_of(allowed: &[&str]) -> String {
 
 /// The keys each mapping of the file allows, as the parser checks them: (mapping, keys). The
 /// JSON Schema of the format (`crate::schema`) is built from these, so it cannot drift.
-pub(crate) fn key_tables() -> [(&'static str, &'static [&'static str]); 4] {
+pub(crate) fn key_tables() -> [(&'static str, &'static [&'static str]); 5] {
     [
         ("fleet", TOP_KEYS),
         ("image", IMAGE_KEYS),
         ("enable", ENABLE_KEYS),
+        ("wrapper", WRAPPER_KEYS),
         ("site", SITE_KEYS),
     ]
 }
@@ -498,254 +538,6 @@ impl Cx<'_> {
         })
     }
 
-    fn images(
-        &self,
-        key: &Node,
-        node: &Node,
-        site_names: Option<&[&str]>,
-        verify: Option<&Vec<PathBuf>>,
-    ) -> Result<Vec<FleetImage>, FleetError> {
-        let items = match &node.value {
-            Value::Seq(items) => items.as_slice(),
-            _ if node.is_null() => &[],
-            _ => {
-                return Err(self.err(
-                    node.pos,
-                    format!(
-                        "`images` must be a list of image entries, found {}",
-                        node.describe()
-                    ),
-                ))
-            }
-        };
-        if items.len() > MAX_FLEET_IMAGES {
-            return Err(self.err(
-                node.pos,
-                format!(
-                    "`images` holds {} entries, more than {MAX_FLEET_IMAGES}: split the fleet into several files",
-                    items.len()
-                ),
-            ));
-        }
-        if items.is_empty() {
-            // `images:` with nothing after it: point at the key, not the next line.
-            let pos = if node.is_null() { key.pos } else { node.pos };
-            return Err(self.err(pos, "`images` is empty: list at least one image"));
-        }
-        // The identity of each image (normalised), with its text and line, for duplicates.
-        // A hash map, not a scan of the entries so far: 190,000 entries took minutes.
-        let mut seen: std::collections::HashMap<String, (usize, usize)> =
-            std::collections::HashMap::with_capacity(items.len());
-        let mut images: Vec<FleetImage> = Vec::with_capacity(items.len());
-        for item in items {
-            let Some((image, image_node)) = self.image(item, site_names, verify) else {
-                continue;
-            };
-            let identity = source_identity(&image.image);
-            if let Some(&(index, line)) = seen.get(&identity) {
-                let first = &images[index].image;
-                let same = if *first == image.image {
-                    String::new()
-                } else {
-                    format!(" (the same image as `{first}`)")
-                };
-                self.report(self.err(
-                    image_node.pos,
-                    format!(
-                        "duplicate image `{}`{same}: first at line {line}",
-                        image.image
-                    ),
-                ));
-                continue;
-            }
-            seen.insert(identity, (images.len(), image_node.pos.line));
-            images.push(image);
-        }
-        Ok(images)
-    }
-
-    /// One entry of `images:`, and the node of its `image` value; `None` when the entry has a
-    /// mistake (every one of its mistakes recorded).
-    fn image<'n>(
-        &self,
-        node: &'n Node,
-        site_names: Option<&[&str]>,
-        file_verify: Option<&Vec<PathBuf>>,
-    ) -> Option<(FleetImage, &'n Node)> {
-        let Value::Map(fields) = &node.value else {
-            self.report(self.err(
-                node.pos,
-                format!(
-                    "an image entry must be a mapping with `image:`, found {}",
-                    node.describe()
-                ),
-            ));
-            return None;
-        };
-        let before = self.errors.borrow().len();
-        self.known_keys(fields, IMAGE_KEYS, "in an image entry");
-        let image_node = optional(fields, "image");
-        let image = match image_node {
-            None => {
-                self.report(self.err(
-                    node.pos,
-                    "image entry without `image` (the SOURCE to read, e.g. ghcr.io/lab/tool:1.2)",
-                ));
-                None
-            }
-            Some(n) => self.ok(self.text(n, "`image`")).and_then(|image| {
-                self.ok(check_source(image).map_err(|message| self.err(n.pos, message)))
-                    .map(|()| image)
-            }),
-        };
-
-        let platform = optional(fields, "platform").and_then(|n| {
-            let text = self.ok(self.text(n, "`platform`"))?;
-            self.ok(Platform::parse(text).map_err(|e| self.err(n.pos, e.to_string())))
-        });
-        let commands = optional(fields, "commands").and_then(|n| {
-            self.names(n, "commands", "command")
-                .map(|v| v.into_iter().map(|(name, _)| name).collect())
-        });
-        let pin_digest = optional(fields, "pin-digest")
-            .and_then(|n| self.ok(self.boolean(n, "`pin-digest`")))
-            .unwrap_or(false);
-        let sites = match get(fields, "sites") {
-            Some((key, value)) if !value.is_null() => match site_names {
-                None => {
-                    self.report(self.err(
-                        key.pos,
-                        "`sites` on an image needs a top-level `sites:` key that defines the sites",
-                    ));
-                    None
-                }
-                Some(defined) => self.names(value, "sites", "site").map(|names| {
-                    for (name, pos) in &names {
-                        if !defined.contains(&name.as_str()) {
-                            self.report(self.err(
-                                *pos,
-                                format!(
-                                    "`sites` names `{name}`, which the file does not define (defined: {})",
-                                    list_of(defined)
-                                ),
-                            ));
-                        }
-                    }
-                    names.into_iter().map(|(name, _)| name).collect()
-                }),
-            },
-            _ => None,
-        };
-        let enable = optional(fields, "enable")
-            .and_then(|n| self.enable(n))
-            .unwrap_or_default();
-        // The image's own `verify:` replaces the file's.
-        let own_verify = optional(fields, "verify");
-        let verify = match own_verify {
-            Some(n) => self.verify(n).unwrap_or_default(),
-            None => file_verify.cloned().unwrap_or_default(),
-        };
-        if let (false, Some(image), Some(image_node)) = (verify.is_empty(), image, image_node) {
-            if !matches!(SourceSpec::parse(image), Ok(SourceSpec::Registry { .. })) {
-                self.report(self.err(
-                    own_verify.unwrap_or(image_node).pos,
-                    format!("`verify` checks cosign signatures of registry images only, and `{image}` is not read from a registry"),
-                ));
-            }
-            if let Some(n) = optional(fields, "pin-digest").filter(|_| !pin_digest) {
-                self.report(self.err(
-                    n.pos,
-                    "`pin-digest: false` with `verify`: a verified image is always installed under the digest that was verified (its tag could move to an unsigned image); drop `pin-digest`",
-                ));
-            }
-        }
-        if self.errors.borrow().len() > before {
-            return None;
-        }
-        Some((
-            FleetImage {
-                image: image?.to_string(),
-                platform,
-                commands,
-                pin_digest,
-                sites,
-                enable,
-                verify,
-                line: node.pos.line,
-            },
-            image_node?,
-        ))
-    }
-
-    /// `verify: {key: FILE}` or `verify: {key: [FILE, …]}`: key files, resolved against the
-    /// fleet file's directory (read later, by the caller: parsing does no I/O).
-    fn verify(&self, node: &Node) -> Option<Vec<PathBuf>> {
-        let fields = self.ok(self.map(node, "`verify` (`{key: FILE}` or `{key: [FILE, …]}`)"))?;
-        self.known_keys(fields, VERIFY_KEYS, "in `verify`");
-        let Some(key) = optional(fields, "key") else {
-            self.report(self.err(
-                node.pos,
-                "`verify` without `key` (the cosign public key file, e.g. `key: cosign.pub`)",
-            ));
-            return None;
-        };
-        let files: Vec<String> = match &key.value {
-            Value::Seq(_) => self
-                .names(key, "verify.key", "key file")?
-                .into_iter()
-                .map(|(name, _)| name)
-                .collect(),
-            _ => vec![self.ok(self.text(key, "`verify.key`"))?.to_string()],
-        };
-        let base = Path::new(self.file).parent().unwrap_or(Path::new(""));
-        Some(files.iter().map(|f| base.join(f)).collect())
-    }
-
-    fn enable(&self, node: &Node) -> Option<Enable> {
-        let fields = self.ok(self.map(node, "`enable`"))?;
-        self.known_keys(fields, ENABLE_KEYS, "in `enable`");
-        let site = optional(fields, "site")
-            .and_then(|n| self.ok(self.boolean(n, "`enable.site`")))
-            .unwrap_or(false);
-        let projects = match optional(fields, "projects") {
-            None => Projects::None,
-            Some(n) if n.as_str() == Some("all") => Projects::All,
-            Some(n) if matches!(n.value, Value::Seq(_)) => {
-                let items = self.ok(self.seq(n, "`projects`"))?;
-                let mut ids: Vec<String> = Vec::with_capacity(items.len());
-                let mut first: HashMap<&str, usize> = HashMap::with_capacity(items.len());
-                for item in items {
-                    let Some(id) = self.ok(self.text(item, "a project id in `projects`")) else {
-                        continue;
-                    };
-                    if let Some(line) = first.get(id) {
-                        self.report(self.err(
-                            item.pos,
-                            format!(
-                                "duplicate project `{id}` in `projects` (first at line {line})"
-                            ),
-                        ));
-                        continue;
-                    }
-                    first.insert(id, item.pos.line);
-                    ids.push(id.to_string());
-                }
-                Projects::List(ids)
-            }
-            Some(n) => {
-                self.report(self.err(
-                    n.pos,
-                    format!(
-                        "`projects` must be a list of project ids or `all`, found {}",
-                        n.describe()
-                    ),
-                ));
-                Projects::None
-            }
-        };
-        Some(Enable { site, projects })
-    }
-
     fn prune(&self, node: &Node) -> Result<Vec<String>, FleetError> {
         if node.is_null() {
             return Ok(Vec::new());
@@ -777,35 +569,6 @@ impl Cx<'_> {
                 Ok(glob.to_string())
             })
             .collect()
-    }
-}
-
-/// Is `text` an image source `install` would accept? As [`crate::pipeline::classify`] checks
-/// it, minus the look at the disk: a fleet entry is always a source, never a command file or a
-/// path typed without its transport, so the answer must not depend on the current directory.
-fn check_source(text: &str) -> Result<(), String> {
-    match SourceSpec::parse(text).map_err(|e| e.to_string())? {
-        SourceSpec::Registry { reference } => Reference::parse(&reference)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-        _ => Ok(()),
-    }
-}
-
-/// What makes two entries the same image: registry references compare as docker normalises
-/// them (`lab/tool` = `docker.io/lab/tool:latest`), other sources by their text.
-fn source_identity(text: &str) -> String {
-    match SourceSpec::parse(text) {
-        Ok(SourceSpec::Registry { reference }) => normalised(&reference, ""),
-        Ok(SourceSpec::DockerDaemon { reference }) => normalised(&reference, "docker-daemon:"),
-        _ => text.to_string(),
-    }
-}
-
-fn normalised(reference: &str, prefix: &str) -> String {
-    match Reference::parse(reference) {
-        Ok(r) => format!("{prefix}{}", r.with_default_tag()),
-        Err(_) => format!("{prefix}{reference}"),
     }
 }
 

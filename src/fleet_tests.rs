@@ -24,6 +24,7 @@ fn example_fleet() -> Fleet {
     Fleet {
         images: vec![FleetImage {
             image: "ghcr.io/lab/tool:1.2".to_string(),
+            command_file: None,
             platform: Some(Platform::linux_amd64()),
             commands: Some(vec!["tool-session".to_string()]),
             pin_digest: true,
@@ -31,6 +32,7 @@ fn example_fleet() -> Fleet {
             enable: Enable {
                 site: true,
                 projects: Projects::List(vec!["P1".to_string(), "P2".to_string()]),
+                wrappers: Vec::new(),
             },
             verify: Vec::new(),
             line: 2,
@@ -132,7 +134,7 @@ fn defaults_and_optional_keys() {
 #[test]
 fn every_mistake_is_located() {
     const IMAGE_KEYS_MSG: &str =
-        "(allowed: `image`, `platform`, `commands`, `pin-digest`, `sites`, `enable`, `verify`)";
+        "(allowed: `image`, `command-file`, `platform`, `commands`, `pin-digest`, `sites`, `enable`, `verify`)";
     let cases: &[(&str, usize, usize, &str)] = &[
         // Syntax and shape.
         ("images: [a\n", 2, 1, "invalid YAML:"),
@@ -157,7 +159,7 @@ fn every_mistake_is_located() {
             "images:\n  - image: a\n    enable: {site: true, project: [P1]}\n",
             3,
             26,
-            "unknown key `project` in `enable` (allowed: `site`, `projects`); did you mean `projects`?",
+            "unknown key `project` in `enable` (allowed: `site`, `projects`, `wrappers`); did you mean `projects`?",
         ),
         (
             "images: [{image: a}]\nsites:\n  prod: {url: 'https://x.org', token-env: T}\n",
@@ -381,7 +383,7 @@ prune: ['']
     assert_eq!(
         got,
         vec![
-            "f.yaml:3:5: unknown key `pin_digest` in an image entry (allowed: `image`, `platform`, `commands`, `pin-digest`, `sites`, `enable`, `verify`); did you mean `pin-digest`?",
+            "f.yaml:3:5: unknown key `pin_digest` in an image entry (allowed: `image`, `command-file`, `platform`, `commands`, `pin-digest`, `sites`, `enable`, `verify`); did you mean `pin-digest`?",
             "f.yaml:4:15: invalid platform `linux`: expected OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8",
             "f.yaml:5:12: invalid reference `Lab/B:1`: repository name `B` must be lowercase",
             "f.yaml:6:13: `sites` names `qa`, which the file does not define (defined: `prod`)",
@@ -423,4 +425,317 @@ fn projects_resolve_table() {
         assert_eq!(projects.resolve(&every), want, "{projects:?}");
     }
     assert_eq!(Projects::All.resolve(&[]), Vec::<String>::new());
+}
+
+#[test]
+fn wrapper_overrides_parse_in_file_order() {
+    let text = "\
+images:
+  - image: lab/tool:1
+    enable:
+      site: true
+      projects: [P1, P2]
+      wrappers:
+        tool-scan: {site: false, projects: []}
+        tool-qc: {projects: all}
+        tool-x: {}
+";
+    let fleet = parse("f.yml", text).unwrap();
+    let over = |name: &str, site, projects| WrapperEnable {
+        name: name.to_string(),
+        site,
+        projects,
+    };
+    assert_eq!(
+        fleet.images[0].enable,
+        Enable {
+            site: true,
+            projects: Projects::List(vec!["P1".into(), "P2".into()]),
+            wrappers: vec![
+                over("tool-scan", Some(false), Some(Projects::List(vec![]))),
+                over("tool-qc", None, Some(Projects::All)),
+                over("tool-x", None, None),
+            ],
+        }
+    );
+    // An image-level empty list still means no project, as before.
+    let fleet = parse("f.yml", "images: [{image: a, enable: {projects: []}}]").unwrap();
+    assert_eq!(fleet.images[0].enable.projects, Projects::List(vec![]));
+    // `wrappers:` with nothing after it is no key, as for every optional key.
+    let fleet = parse(
+        "f.yml",
+        "images:\n  - image: a\n    enable:\n      wrappers:\n",
+    )
+    .unwrap();
+    assert_eq!(fleet.images[0].enable.wrappers, vec![]);
+}
+
+#[test]
+fn command_file_entries_resolve_against_the_file_and_keep_image_as_written() {
+    let text = "\
+images:
+  - command-file: commands/tool-edited.json
+    image: lab/tool:1
+    commands: [tool]
+    enable: {site: true}
+    sites: [prod]
+  - image: lab/tool:1
+  - command-file: /abs/tool.json
+    image: ghcr.io/lab/tool@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+  - command-file: commands/tool-edited.json
+    image: lab/tool:2
+sites:
+  prod: {url: 'https://x.org'}
+";
+    let fleet = parse("conf/fleet.yaml", text).unwrap();
+    let entries: Vec<(Option<String>, &str, String)> = fleet
+        .images
+        .iter()
+        .map(|i| {
+            (
+                i.command_file.as_ref().map(|p| p.display().to_string()),
+                i.image.as_str(),
+                i.source(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        vec![
+            (
+                Some("conf/commands/tool-edited.json".into()),
+                "lab/tool:1",
+                "conf/commands/tool-edited.json".into()
+            ),
+            // The same reference read as an image is another entry.
+            (None, "lab/tool:1", "lab/tool:1".into()),
+            (
+                Some("/abs/tool.json".into()),
+                "ghcr.io/lab/tool@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                "/abs/tool.json".into()
+            ),
+            // The same file under another reference too.
+            (
+                Some("conf/commands/tool-edited.json".into()),
+                "lab/tool:2",
+                "conf/commands/tool-edited.json".into()
+            ),
+        ]
+    );
+    let first = &fleet.images[0];
+    assert_eq!(first.commands, Some(vec!["tool".to_string()]));
+    assert_eq!(first.sites, Some(vec!["prod".to_string()]));
+    assert!(first.enable.site);
+    assert_eq!(
+        (&first.platform, first.pin_digest, &first.verify, first.line),
+        (&None, false, &Vec::new(), 2)
+    );
+}
+
+#[test]
+fn every_new_mistake_is_located() {
+    let cases: &[(&str, usize, usize, &str)] = &[
+        // `enable.wrappers`.
+        (
+            "images:\n  - image: a\n    enable:\n      wrappers: {w: {site: true, project: [P1]}}\n",
+            4,
+            34,
+            "unknown key `project` in wrapper `w` in `enable.wrappers` (allowed: `site`, `projects`); did you mean `projects`?",
+        ),
+        (
+            "images:\n  - image: a\n    enable:\n      wrappers: {w: true}\n",
+            4,
+            21,
+            "wrapper `w` in `enable.wrappers` must be a mapping with `site:` and/or `projects:`, found the boolean `true`",
+        ),
+        (
+            "images:\n  - image: a\n    enable:\n      wrappers:\n        w:\n",
+            5,
+            9,
+            "wrapper `w` in `enable.wrappers` must be a mapping with `site:` and/or `projects:`, found nothing",
+        ),
+        (
+            "images:\n  - image: a\n    enable:\n      wrappers: [w]\n",
+            4,
+            17,
+            "`enable.wrappers` (wrapper names to `{site, projects}`) must be a mapping, found a list",
+        ),
+        (
+            "images:\n  - image: a\n    enable:\n      wrappers: {}\n",
+            4,
+            17,
+            "`enable.wrappers` is empty: name at least one wrapper, or drop the key",
+        ),
+        (
+            "images:\n  - image: a\n    enable:\n      wrappers:\n        w: {}\n        w: {site: true}\n",
+            6,
+            9,
+            "duplicate key `w` (first at line 5)",
+        ),
+        (
+            "images:\n  - image: a\n    enable:\n      wrappers:\n        w: {}\n        ' w ': {site: true}\n",
+            6,
+            9,
+            "duplicate wrapper `w` in `enable.wrappers` (first at line 5)",
+        ),
+        (
+            "images:\n  - image: a\n    enable:\n      wrappers: {'  ': {}}\n",
+            4,
+            18,
+            "a wrapper name in `enable.wrappers` is empty",
+        ),
+        (
+            "images:\n  - image: a\n    enable:\n      wrappers: {true: {}}\n",
+            4,
+            18,
+            "a wrapper name in `enable.wrappers` must be a string, found the boolean `true`",
+        ),
+        (
+            "images:\n  - image: a\n    enable:\n      wrappers: {w: {site: 1}}\n",
+            4,
+            28,
+            "`site` of wrapper `w` in `enable.wrappers` must be true or false, found the number `1`",
+        ),
+        (
+            "images:\n  - image: a\n    enable:\n      wrappers: {w: {projects: All}}\n",
+            4,
+            32,
+            "`projects` must be a list of project ids or `all`, found the string `All`",
+        ),
+        (
+            "images:\n  - image: a\n    enable:\n      wrappers: {w: {projects: [P1, P1]}}\n",
+            4,
+            37,
+            "duplicate project `P1` in `projects` (first at line 4)",
+        ),
+        // `command-file` entries.
+        (
+            "images:\n  - command-file: ' '\n    image: lab/t:1\n",
+            2,
+            19,
+            "`command-file` is empty",
+        ),
+        (
+            "images:\n  - command-file: [a.json]\n    image: lab/t:1\n",
+            2,
+            19,
+            "`command-file` must be a string, found a list",
+        ),
+        (
+            "images:\n  - command-file: t.json\n",
+            2,
+            5,
+            "`command-file` entry without `image` (the reference its commands are installed under, e.g. ghcr.io/lab/tool:1.2)",
+        ),
+        (
+            "images:\n  - command-file: t.json\n    image: lab/t\n",
+            3,
+            12,
+            "`lab/t` has no tag or digest, and the `image` of a `command-file` entry is the reference XNAT runs its commands with: name a tag (e.g. `lab/t:1.2`) or a digest",
+        ),
+        (
+            "images:\n  - command-file: t.json\n    image: 'oci:/tmp/t:1'\n",
+            3,
+            12,
+            "`oci:/tmp/t:1` is a SOURCE to read, and the `image` of a `command-file` entry is the reference its commands are installed under: write a registry reference such as ghcr.io/lab/tool:1.2",
+        ),
+        (
+            "images:\n  - command-file: t.json\n    image: docker://lab/t:1\n",
+            3,
+            12,
+            "`docker://lab/t:1` is a SOURCE to read, and the `image` of a `command-file` entry is the reference its commands are installed under: write a registry reference such as ghcr.io/lab/tool:1.2",
+        ),
+        (
+            "images:\n  - command-file: t.json\n    image: Lab/T:1\n",
+            3,
+            12,
+            "invalid reference `Lab/T:1`: repository name `T` must be lowercase",
+        ),
+        (
+            "images:\n  - command-file: t.json\n    image: lab/t:1\n    platform: linux/amd64\n",
+            4,
+            5,
+            "`platform` applies to an image read from a source, and a `command-file` entry's commands are read from the file: drop `platform`",
+        ),
+        (
+            "images:\n  - command-file: t.json\n    image: lab/t:1\n    pin-digest: false\n",
+            4,
+            5,
+            "`pin-digest` applies to an image read from a source, and a `command-file` entry's commands are read from the file: drop `pin-digest`",
+        ),
+        (
+            "images:\n  - command-file: t.json\n    image: lab/t:1\n    verify: {key: k.pub}\n",
+            4,
+            5,
+            "`verify` applies to an image read from a source, and a `command-file` entry's commands are read from the file: drop `verify`",
+        ),
+        (
+            "verify: {key: k.pub}\nimages:\n  - command-file: t.json\n    image: lab/t:1\n",
+            3,
+            19,
+            "the top-level `verify` checks the cosign signature of every entry, and a `command-file` entry has none: give the image entries their own `verify` instead",
+        ),
+        (
+            "images:\n  - command-file: ./c/t.json\n    image: lab/t:1\n  - command-file: c/t.json\n    image: docker.io/lab/t:1\n",
+            4,
+            19,
+            "duplicate command file `c/t.json` installed under `docker.io/lab/t:1` (the same image as `lab/t:1`): first at line 2",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (text, line, column, message) in cases {
+        let got = parse("fleet.yml", text);
+        let ok = matches!(&got, Err(e) if e.file == "fleet.yml"
+            && (e.line, e.column) == (*line, *column)
+            && e.message == *message);
+        if !ok {
+            failures.push(format!(
+                "{text:?}\n  want {line}:{column}: {message}\n  got  {got:?}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Null keys count as absent in a `command-file` entry too.
+    assert!(parse(
+        "f",
+        "images:\n  - command-file: t.json\n    image: lab/t:1\n    platform:\n    pin-digest:\n"
+    )
+    .is_ok());
+}
+
+#[test]
+fn the_new_mistakes_are_reported_with_the_others_in_one_run() {
+    let text = "\
+verify: {key: k.pub}
+images:
+  - image: ghcr.io/lab/a:1
+    enable:
+      wrappers:
+        a-w: {site: yes, projets: all}
+        '': {}
+  - command-file: t.json
+    image: lab/t
+    platform: linux/amd64
+    enable: {wrappers: {t-w: [P1]}}
+  - image: ghcr.io/lab/b:1
+    pin_digest: true
+";
+    let got: Vec<String> = parse_all("f.yaml", text)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "f.yaml:6:21: `site` of wrapper `a-w` in `enable.wrappers` must be true or false, found the string `yes`",
+            "f.yaml:6:26: unknown key `projets` in wrapper `a-w` in `enable.wrappers` (allowed: `site`, `projects`); did you mean `projects`?",
+            "f.yaml:7:9: a wrapper name in `enable.wrappers` is empty",
+            "f.yaml:8:19: the top-level `verify` checks the cosign signature of every entry, and a `command-file` entry has none: give the image entries their own `verify` instead",
+            "f.yaml:9:12: `lab/t` has no tag or digest, and the `image` of a `command-file` entry is the reference XNAT runs its commands with: name a tag (e.g. `lab/t:1.2`) or a digest",
+            "f.yaml:10:5: `platform` applies to an image read from a source, and a `command-file` entry's commands are read from the file: drop `platform`",
+            "f.yaml:11:30: wrapper `t-w` in `enable.wrappers` must be a mapping with `site:` and/or `projects:`, found a list",
+            "f.yaml:13:5: unknown key `pin_digest` in an image entry (allowed: `image`, `command-file`, `platform`, `commands`, `pin-digest`, `sites`, `enable`, `verify`); did you mean `pin-digest`?",
+        ]
+    );
 }

@@ -256,12 +256,18 @@ fn every_error() -> Vec<Shown> {
         hinted(SourceError::Daemon(DaemonError::NotFound { reference: reference(), endpoint: s("unix:///var/run/docker.sock") })),
     ]);
 
-    all.push(hinted(EntryError::NoSuchCommands { names: vec![s("x")], available: vec![s("a"), s("b")] }));
+    all.extend([
+        hinted(EntryError::NoSuchCommands { names: vec![s("x")], available: vec![s("a"), s("b")], in_file: false }),
+        hinted(EntryError::NoSuchCommands { names: vec![s("x")], available: vec![s("a")], in_file: true }),
+        hinted(EntryError::NoSuchWrappers { names: vec![s("x-qc")], available: vec![s("x-scan"), s("x-session")] }),
+        hinted(EntryError::NoSuchWrappers { names: vec![s("x-qc")], available: vec![] }),
+    ]);
 
     let load = |e: LoadError| hinted(e);
     all.extend([
         load(LoadError::Source { at: s("fleet.yaml:3"), source: InputError::BareFile { path: s("image.tar") } }),
         load(LoadError::NotAnImage { at: s("fleet.yaml:3"), image: s("command.json") }),
+        load(LoadError::NotAnImage { at: s(""), image: s("command.json") }),
         load(LoadError::Unverifiable(InputError::NotVerifiable { input: s("docker-archive:x.tar"), from: "an archive" })),
         load(LoadError::Key(KeyError::NotPem { path: p("cosign.pub") })),
     ]);

@@ -6,10 +6,14 @@
 //! `prune:` globs and that no declared image of this site accounts for; a site where a declared
 //! image could not be read (so its commands are unknown) is not pruned at all.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::apply::{apply_each, check_projects, EnableSpec, Outcome, Removal, Status, Tally};
+use crate::apply::{
+    apply_each, check_projects, EnableSpec, Outcome, Removal, Status, Tally, UnknownProjects,
+};
 use crate::command::CommandView;
 use crate::fleet::run::Declared;
 use crate::fleet::sites::{SiteJob, SiteTarget};
@@ -170,9 +174,7 @@ async fn sync_inner(
 ) -> Result<(), Problem> {
     let (prune, dry_run) = (how.prune, how.dry_run);
     // Projects are checked before any write: a typo must not half-sync the site.
-    let wants_projects = declared
-        .iter()
-        .any(|d| !matches!(d.projects, Projects::None));
+    let wants_projects = declared.iter().any(Declared::asks_projects);
     // The two lists asked together (one round trip), their errors taken in this order.
     let (installed, existing) = futures::join!(client.list_commands(), async {
         if wants_projects {
@@ -183,17 +185,17 @@ async fn sync_inner(
     });
     let installed = installed.map_err(|e| problem(&e))?;
     let existing = existing.map_err(|e| problem(&e))?;
-    let mut specs = Vec::with_capacity(declared.len());
-    for d in declared {
-        if let Projects::List(l) = &d.projects {
-            check_projects(l, &existing)
-                .map_err(|e| problem(&e).about(&format!("{} (site {})", d.source, report.name)))?;
-        }
-        specs.push(EnableSpec {
-            site: d.enable_site,
-            projects: d.projects.resolve(&existing),
-        });
-    }
+    let specs = declared
+        .iter()
+        .map(|d| {
+            enable_spec(d, &existing).map_err(|(wrapper, e)| {
+                let wrapper = wrapper
+                    .map(|w| format!(", wrapper `{w}`"))
+                    .unwrap_or_default();
+                problem(&e).about(&format!("{} (site {}{wrapper})", d.source, report.name))
+            })
+        })
+        .collect::<Result<Vec<EnableSpec>, Problem>>()?;
     let desired: Vec<Desired> = declared.iter().flat_map(|d| d.commands.clone()).collect();
     let planned = plan(&desired, &installed, PlanOptions::default());
     let removals = if let Some(globs) = prune {
@@ -219,6 +221,44 @@ async fn sync_inner(
         report.removed.push(r);
     }
     Ok(())
+}
+
+/// What `d` asks to enable on a site whose projects are `existing`: the image level's, and
+/// each wrapper override with what it inherits filled in, `all` resolved; every explicit
+/// project list (the image's and the wrappers') checked against `existing` first (`Err`: the
+/// wrapper whose list names unknown projects, `None` for the image's own).
+fn enable_spec(
+    d: &Declared,
+    existing: &[String],
+) -> Result<EnableSpec, (Option<String>, UnknownProjects)> {
+    let lists = std::iter::once((None, &d.projects)).chain(
+        d.wrappers
+            .iter()
+            .filter_map(|w| Some((Some(&w.name), w.projects.as_ref()?))),
+    );
+    for (wrapper, projects) in lists {
+        if let Projects::List(l) = projects {
+            check_projects(l, existing).map_err(|e| (wrapper.cloned(), e))?;
+        }
+    }
+    let wrappers = d
+        .wrappers
+        .iter()
+        .map(|w| {
+            let (site, projects) = d.enable_for(&w.name);
+            let spec = EnableSpec {
+                site,
+                projects: projects.resolve(existing),
+                wrappers: BTreeMap::new(),
+            };
+            (w.name.clone(), spec)
+        })
+        .collect();
+    Ok(EnableSpec {
+        site: d.enable_site,
+        projects: d.projects.resolve(existing),
+        wrappers,
+    })
 }
 
 /// Ids the plan accounts for: unchanged, updated, replaced or in conflict.
@@ -285,6 +325,7 @@ mod tests {
             commands: vec![],
             enable_site: false,
             projects: Projects::None,
+            wrappers: Vec::new(),
             readable,
         }
     }

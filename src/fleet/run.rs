@@ -1,13 +1,16 @@
 //! Loading a fleet for a run (`sync`, `status`, `validate FLEET`): the file read (capped) and
 //! parsed with every mistake located, each entry classified and its `verify:` keys read, every
-//! image read concurrently with its own platform and pin-digest, `commands:` selected, and what
-//! each site is declared to hold; images given on the command line become a fleet of their
+//! image read concurrently with its own platform and pin-digest (a `command-file:` entry's
+//! file read as `install FILE.json --image REF` reads it), `commands:` selected and
+//! `enable.wrappers` checked against the selected commands' wrappers, and what each site is
+//! declared to hold; images given on the command line become a fleet of their
 //! own ([`sources_fleet`]). Never prints: the problems come back as values, in file order,
 //! for the binary to show. The sites and the loop over them are in [`super::sites`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::command::CommandView;
 use crate::cosign::{KeyError, PublicKey};
 use crate::pipeline::{self, Input, InputError, Item, Options, Prepared};
 use crate::plan::Desired;
@@ -16,7 +19,7 @@ use crate::problem::{problem, Hint, Problem};
 use crate::reference::InstallRef;
 use crate::source::{ReadOptions, SourceOptions};
 
-use super::{Enable, Fleet, FleetImage, Projects};
+use super::{Enable, Fleet, FleetImage, Projects, WrapperEnable};
 
 /// Mistakes of one fleet file shown at most; the rest are counted in one more line.
 pub const MAX_MISTAKES_SHOWN: usize = 100;
@@ -59,6 +62,7 @@ pub fn sources_fleet(images: &[String], platform: Option<Platform>, verify: &[Pa
             .iter()
             .map(|image| FleetImage {
                 image: image.clone(),
+                command_file: None,
                 platform: platform.clone(),
                 commands: None,
                 pin_digest: false,
@@ -86,6 +90,7 @@ pub enum LoadError {
         #[source]
         source: InputError,
     },
+    /// An image entry's `image:` names a command file (`at` as for [`LoadError::Source`]).
     #[error("{}", located(at, &format!("`{image}` is not an image source")))]
     NotAnImage { at: String, image: String },
     /// `verify:` on a source that holds no signatures (a daemon, an archive).
@@ -109,7 +114,10 @@ impl Hint for LoadError {
     fn hint(&self) -> Option<String> {
         match self {
             LoadError::Source { source, .. } | LoadError::Unverifiable(source) => source.hint(),
-            LoadError::NotAnImage { .. } => None,
+            // In a fleet file (not on the command line), a command file has an entry form.
+            LoadError::NotAnImage { at, image } => (!at.is_empty()).then(|| {
+                format!("a command file is installed with `command-file: {image}` and `image:` the reference to install its commands under")
+            }),
             LoadError::Key(e) => e.hint(),
         }
     }
@@ -145,22 +153,40 @@ impl ImageReads {
                 format!("{shown}:{line}")
             }
         };
-        let texts: Vec<String> = fleet.images.iter().map(|i| i.image.clone()).collect();
+        let texts: Vec<String> = fleet.images.iter().map(FleetImage::source).collect();
         let mut inputs = Vec::with_capacity(texts.len());
         let mut opts = Vec::with_capacity(texts.len());
         let mut keys = KeyFiles::default();
         for entry in &fleet.images {
-            let input =
-                pipeline::classify(&entry.image, false).map_err(|source| LoadError::Source {
-                    at: at(entry.line),
-                    source,
-                })?;
-            if let Input::CommandFile(_) = input {
+            if let Some(file) = &entry.command_file {
+                // As `install FILE.json --image REF`: the file read (capped) and its commands
+                // installed under `image`, which is not read (the parser checked it as text).
+                inputs.push(Input::CommandFile(file.clone()));
+                opts.push(Options {
+                    read: ReadOptions {
+                        verify_keys: Vec::new(),
+                        ..read.clone()
+                    },
+                    image: Some(entry.image.clone()),
+                    pin_digest: false,
+                    need_reference: true,
+                });
+                continue;
+            }
+            // A command file named as an image source is refused (its entry form is
+            // `command-file:`), by its name alone: the answer must not depend on the current
+            // directory.
+            if entry.image.ends_with(".json") {
                 return Err(LoadError::NotAnImage {
                     at: at(entry.line),
                     image: entry.image.clone(),
                 });
             }
+            let input =
+                pipeline::classify(&entry.image, false).map_err(|source| LoadError::Source {
+                    at: at(entry.line),
+                    source,
+                })?;
             let mut r = read.clone();
             if let Some(p) = &entry.platform {
                 r.platform = p.clone();
@@ -234,7 +260,7 @@ pub struct Loaded {
 /// installs.
 #[derive(Debug)]
 pub struct LoadedImage {
-    /// The entry's SOURCE text.
+    /// The entry's SOURCE text, or its command file ([`FleetImage::source`]).
     pub source: String,
     pub item: Item,
     pub selection: Selection,
@@ -252,7 +278,8 @@ pub enum Selection {
     /// Nothing to install and nothing failed: the image names no reference to install under
     /// (the pipeline's item says why).
     Nothing,
-    /// The image could not be read, or `commands:` names commands the label lacks.
+    /// The image could not be read, `commands:` names commands the label (or file) lacks, or
+    /// `enable.wrappers` names wrappers the selected commands lack.
     Failed(Problem),
 }
 
@@ -285,13 +312,14 @@ impl Loaded {
             .zip(&self.images)
             .filter(|(entry, _)| declared_on(entry, site))
             .map(|(entry, loaded)| {
+                let source = entry.source();
                 let (commands, readable) = match &loaded.selection {
                     Selection::Selected { image, commands } => (
                         image
                             .iter()
                             .flat_map(|image| {
                                 commands.iter().map(|p| Desired {
-                                    source: entry.image.clone(),
+                                    source: source.clone(),
                                     image: image.clone(),
                                     command: p.command.clone(),
                                 })
@@ -302,10 +330,11 @@ impl Loaded {
                     Selection::Nothing | Selection::Failed(_) => (Vec::new(), false),
                 };
                 Declared {
-                    source: entry.image.clone(),
+                    source,
                     commands,
                     enable_site: entry.enable.site,
                     projects: entry.enable.projects.clone(),
+                    wrappers: entry.enable.wrappers.clone(),
                     readable,
                 }
             })
@@ -327,7 +356,7 @@ pub fn select(fleet: &Fleet, items: Vec<Item>) -> Loaded {
                     .unwrap_or_else(|e| Selection::Failed(problem(&e).about(&item.input))),
             };
             LoadedImage {
-                source: entry.image.clone(),
+                source: entry.source(),
                 item,
                 selection,
             }
@@ -339,32 +368,95 @@ pub fn select(fleet: &Fleet, items: Vec<Item>) -> Loaded {
 /// One fleet image as a site should have it.
 #[derive(Debug, Clone)]
 pub struct Declared {
-    /// The fleet entry's SOURCE text.
+    /// The fleet entry's SOURCE text, or its command file ([`FleetImage::source`]).
     pub source: String,
     /// Its commands with the install image injected; empty when it could not be read.
     pub commands: Vec<Desired>,
+    /// `enable.site`: for every wrapper but those `wrappers` overrides.
     pub enable_site: bool,
+    /// `enable.projects`: for every wrapper but those `wrappers` overrides.
     pub projects: Projects,
+    /// `enable.wrappers`: per-wrapper overrides of `enable_site` and `projects` (names checked
+    /// against the selected commands' wrappers), in file order.
+    pub wrappers: Vec<WrapperEnable>,
     /// `false` when the image could not be read: its commands are unknown, so the site is not
     /// pruned.
     pub readable: bool,
 }
 
+impl Declared {
+    /// Where the wrappers named `name` are to be enabled, (site-wide, projects): their
+    /// override's keys where given, the image level's otherwise. Every wrapper of that name
+    /// among the image's commands takes it.
+    pub fn enable_for(&self, name: &str) -> (bool, &Projects) {
+        match self.wrappers.iter().find(|w| w.name == name) {
+            Some(w) => (
+                w.site.unwrap_or(self.enable_site),
+                w.projects.as_ref().unwrap_or(&self.projects),
+            ),
+            None => (self.enable_site, &self.projects),
+        }
+    }
+
+    /// Does any wrapper's enablement name `projects: all` (the image level's, or an
+    /// override's)?
+    pub fn asks_all_projects(&self) -> bool {
+        self.projects == Projects::All
+            || self
+                .wrappers
+                .iter()
+                .any(|w| w.projects == Some(Projects::All))
+    }
+
+    /// Does any wrapper's enablement name projects (a list, or `all`)?
+    pub fn asks_projects(&self) -> bool {
+        self.projects != Projects::None || self.wrappers.iter().any(|w| w.projects.is_some())
+    }
+}
+
 /// Why a fleet image gives no commands to install.
 #[derive(Debug, thiserror::Error)]
 pub enum EntryError {
-    #[error("the label has no command named {}", names.join(", "))]
+    /// `commands:` names commands the label (`in_file`: the command file) lacks.
+    #[error("the {} has no command named {}", holder(*in_file), names.join(", "))]
     NoSuchCommands {
+        names: Vec<String>,
+        available: Vec<String>,
+        in_file: bool,
+    },
+    /// `enable.wrappers` names wrappers that no selected command has (`available`: the
+    /// wrappers they have, in order, each once).
+    #[error("the selected commands have no wrapper named {}", names.join(", "))]
+    NoSuchWrappers {
         names: Vec<String>,
         available: Vec<String>,
     },
 }
 
+fn holder(in_file: bool) -> &'static str {
+    if in_file {
+        "command file"
+    } else {
+        "label"
+    }
+}
+
 impl Hint for EntryError {
     fn hint(&self) -> Option<String> {
         match self {
-            EntryError::NoSuchCommands { available, .. } => Some(format!(
-                "fix `commands:` in the fleet file; the label has: {}",
+            EntryError::NoSuchCommands {
+                available, in_file, ..
+            } => Some(format!(
+                "fix `commands:` in the fleet file; the {} has: {}",
+                holder(*in_file),
+                available.join(", ")
+            )),
+            EntryError::NoSuchWrappers { available, .. } if available.is_empty() => Some(
+                "fix `enable.wrappers` in the fleet file; the selected commands have no wrappers"
+                    .into(),
+            ),
+            EntryError::NoSuchWrappers { available, .. } => Some(format!(
+                "fix `enable.wrappers` in the fleet file; the selected commands have: {}",
                 available.join(", ")
             )),
         }
@@ -404,6 +496,7 @@ pub fn entry_commands(entry: &FleetImage, item: &Item) -> Result<Selection, Entr
                 return Err(EntryError::NoSuchCommands {
                     names: missing,
                     available,
+                    in_file: entry.command_file.is_some(),
                 });
             }
             image
@@ -414,10 +507,41 @@ pub fn entry_commands(entry: &FleetImage, item: &Item) -> Result<Selection, Entr
                 .collect()
         }
     };
+    check_wrappers(entry, &commands)?;
     Ok(Selection::Selected {
         image: Some(install),
         commands,
     })
+}
+
+/// Every name of `enable.wrappers` is a wrapper of one of the selected `commands` (several
+/// commands may have a wrapper of that name: the override applies to each).
+fn check_wrappers(entry: &FleetImage, commands: &[Prepared]) -> Result<(), EntryError> {
+    if entry.enable.wrappers.is_empty() {
+        return Ok(());
+    }
+    // In order, each once; a set beside the list: a label can hold thousands of commands.
+    let mut available: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for p in commands {
+        for w in CommandView::new(&p.command).wrappers() {
+            if let Some(name) = w.name().filter(|n| seen.insert(n.clone())) {
+                available.push(name);
+            }
+        }
+    }
+    let names: Vec<String> = entry
+        .enable
+        .wrappers
+        .iter()
+        .filter(|w| !seen.contains(&w.name))
+        .map(|w| w.name.clone())
+        .collect();
+    if names.is_empty() {
+        Ok(())
+    } else {
+        Err(EntryError::NoSuchWrappers { names, available })
+    }
 }
 
 /// Is `entry` declared for `site`? (`sites:` absent: every site.)
@@ -582,5 +706,109 @@ sites:
         let error = run(&fleet).unwrap_or_default();
         assert!(!error.contains("fleet.yaml"), "{error}");
         assert!(error.contains("Lab/B:1"), "{error}");
+    }
+
+    /// An image of one command `t` with wrappers `t-scan` and `t-qc`, and one `u` with `u-w`.
+    fn wrapped() -> Vec<Image> {
+        let w = |name: &str| json!({"name": name, "contexts": ["xnat:imageSessionData"]});
+        let commands = [
+            json!({"name": "t", "type": "docker", "command-line": "x", "xnat": [w("t-scan"), w("t-qc")]}),
+            json!({"name": "u", "type": "docker", "command-line": "x", "xnat": [w("u-w"), w("t-qc")]}),
+        ];
+        vec![Image {
+            name: "image".into(),
+            record: None,
+            install_image: InstallRef::tagged("lab/t:1"),
+            commands: commands
+                .iter()
+                .map(|c| prepare(c, Some("lab/t:1"), true))
+                .collect(),
+        }]
+    }
+
+    #[test]
+    fn wrapper_names_are_checked_against_the_selected_commands() {
+        let entry = |extra: &str| -> Fleet {
+            super::super::parse(
+                "fleet.yaml",
+                &format!("images:\n  - image: lab/t:1\n{extra}    enable:\n      wrappers: {{t-qc: {{site: true}}, u-w: {{}}}}\n"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let outcome = |fleet: &Fleet| {
+            entry_commands(&fleet.images[0], &item("lab/t:1", Ok(wrapped())))
+                .map(|s| matches!(s, Selection::Selected { commands, .. } if !commands.is_empty()))
+                .map_err(|e| (e.to_string(), e.hint()))
+        };
+        // Every named wrapper exists; `t-qc` is a wrapper of both commands.
+        assert_eq!(outcome(&entry("")), Ok(true));
+        // `u` not selected: its wrapper `u-w` is not the image's to enable.
+        assert_eq!(
+            outcome(&entry("    commands: [t]\n")),
+            Err((
+                "the selected commands have no wrapper named u-w".to_string(),
+                Some(
+                    "fix `enable.wrappers` in the fleet file; the selected commands have: t-scan, t-qc"
+                        .to_string()
+                )
+            ))
+        );
+    }
+
+    #[test]
+    fn an_override_replaces_the_keys_it_gives_and_inherits_the_others() {
+        let fleet = super::super::parse(
+            "fleet.yaml",
+            "images:\n  - image: lab/t:1\n    enable:\n      site: true\n      projects: [P1]\n      wrappers:\n        t-scan: {site: false, projects: []}\n        t-qc: {projects: all}\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let loaded = select(&fleet, vec![item("lab/t:1", Ok(wrapped()))]);
+        let declared = loaded.declared_for(&fleet, "default");
+        let d = &declared[0];
+        assert_eq!(d.enable_for("t-scan"), (false, &Projects::List(vec![])));
+        assert_eq!(d.enable_for("t-qc"), (true, &Projects::All));
+        assert_eq!(
+            d.enable_for("u-w"),
+            (true, &Projects::List(vec!["P1".into()]))
+        );
+        assert!(d.asks_all_projects() && d.asks_projects());
+    }
+
+    #[test]
+    fn a_command_file_entry_reads_the_file_under_its_image() {
+        let fleet = super::super::parse(
+            "conf/fleet.yaml",
+            "images:\n  - command-file: t.json\n    image: lab/t:1\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let reads = ImageReads::new(
+            &fleet,
+            "conf/fleet.yaml",
+            SourceOptions::default(),
+            &ReadOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(reads.texts, vec!["conf/t.json".to_string()]);
+        assert_eq!(reads.inputs, vec![Input::CommandFile("conf/t.json".into())]);
+        assert_eq!(reads.opts[0].image.as_deref(), Some("lab/t:1"));
+        assert!(reads.opts[0].need_reference && !reads.opts[0].pin_digest);
+        // An image entry naming a command file is still refused, with the entry form to use.
+        let fleet = super::super::parse("fleet.yaml", "images:\n  - image: t.json\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = ImageReads::new(
+            &fleet,
+            "fleet.yaml",
+            SourceOptions::default(),
+            &ReadOptions::default(),
+        )
+        .err()
+        .map(|e| (e.to_string(), e.hint()));
+        assert_eq!(
+            e,
+            Some((
+                "fleet.yaml:2: `t.json` is not an image source".to_string(),
+                Some("a command file is installed with `command-file: t.json` and `image:` the reference to install its commands under".to_string())
+            ))
+        );
     }
 }

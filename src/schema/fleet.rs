@@ -42,6 +42,9 @@ pub fn fleet_schema() -> Value {
         }
         schema.insert("properties".into(), Value::Object(props));
         schema.insert("additionalProperties".into(), json!(false));
+        if let Some(rules) = rules(mapping) {
+            schema.insert("allOf".into(), rules);
+        }
         defs.insert(mapping.into(), Value::Object(schema));
     }
     for (name, schema) in shared_defs() {
@@ -68,11 +71,23 @@ fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
 fn mapping_doc(mapping: &str) -> &'static str {
     match mapping {
         "fleet" => "A fleet file.",
-        "image" => "One image to install (an entry of images).",
+        "image" => "One image to install (an entry of images): an image read from its SOURCE, or with command-file, a command file's commands installed under image.",
         "enable" => "Where the image's commands are enabled.",
+        "wrapper" => "Where one wrapper is enabled (an entry of enable.wrappers): each key given replaces the image's value, each key left out is inherited.",
         "site" => "An XNAT site.",
         _ => "",
     }
+}
+
+/// The rules between a mapping's keys (`allOf` of `if`/`then`), where it has any: a
+/// `command-file` entry has none of the keys of an image read from a source.
+fn rules(mapping: &str) -> Option<Value> {
+    (mapping == "image").then(|| {
+        json!([{
+            "if": {"required": ["command-file"], "properties": {"command-file": {"not": {"type": "null"}}}},
+            "then": {"properties": {"platform": {"type": "null"}, "pin-digest": {"type": "null"}, "verify": {"type": "null"}}}
+        }])
+    })
 }
 
 /// The schema of `key` in `mapping`, and whether the parser requires it.
@@ -107,11 +122,16 @@ fn key_schema(mapping: &str, key: &str) -> Option<(Value, bool)> {
         ("image", "image") => Some((
             described(
                 reference("text"),
-                "The SOURCE to read, as install takes it: a registry reference (ghcr.io/lab/tool:1.2), docker-daemon:, docker-archive:, oci: or oci-archive:.",
+                "The SOURCE to read, as install takes it: a registry reference (ghcr.io/lab/tool:1.2), docker-daemon:, docker-archive:, oci: or oci-archive:. With command-file: the registry reference, with a tag or digest, its commands are installed under (not read).",
                 None,
             ),
             true,
         )),
+        ("image", "command-file") => optional(
+            reference("text"),
+            "A command JSON file (one command, or a list of them), relative to the fleet file: its commands are installed under image, as install FILE.json --image REF does. platform, pin-digest and verify do not apply.",
+            None,
+        ),
         ("image", "platform") => optional(
             json!({"type": "string", "pattern": "^\\s*[^/\\s]+/[^/\\s]+(/[^/\\s]+)?\\s*$"}),
             "The platform to read from a multi-platform image, os/arch[/variant] (default linux/amd64).",
@@ -148,8 +168,23 @@ fn key_schema(mapping: &str, key: &str) -> Option<(Value, bool)> {
             Some(json!(false)),
         ),
         ("enable", "projects") => optional(
-            json!({"anyOf": [{"const": "all"}, reference("names")]}),
+            reference("projects"),
             "Enable in these projects (ids), or `all` (every project XNAT lists at each run).",
+            None,
+        ),
+        ("enable", "wrappers") => optional(
+            json!({"type": "object", "minProperties": 1, "additionalProperties": reference("wrapper")}),
+            "Per wrapper, by name (a wrapper of the selected commands; of every one that has it): where it is enabled instead of site and projects above.",
+            None,
+        ),
+        ("wrapper", "site") => optional(
+            json!({"type": "boolean"}),
+            "Enable this wrapper site-wide (default: the image's enable.site).",
+            None,
+        ),
+        ("wrapper", "projects") => optional(
+            reference("projects"),
+            "Enable this wrapper in these projects ([] for none), or `all` (default: the image's enable.projects).",
             None,
         ),
         ("site", "url") => Some((
@@ -190,6 +225,10 @@ fn shared_defs() -> Vec<(&'static str, Value)> {
             json!({"description": "A list of distinct names, at least one.", "type": "array", "minItems": 1, "uniqueItems": true, "items": reference("text")}),
         ),
         (
+            "projects",
+            json!({"description": "Project ids (distinct; an empty list enables in none), or `all`.", "anyOf": [{"const": "all"}, {"type": "array", "uniqueItems": true, "items": reference("text")}]}),
+        ),
+        (
             "verify",
             json!({
                 "description": "Cosign verification: the image must carry a signature made with one of these keys.",
@@ -228,6 +267,7 @@ mod tests {
             ("fleet", true),
             ("image", true),
             ("enable", false),
+            ("wrapper", false),
             ("site", false),
         ] {
             let has = schema["$defs"][mapping]["properties"]

@@ -10,7 +10,6 @@ use serde_json::Value;
 use crate::command::{command_with_id, CommandView};
 use crate::enablement::{EnablementReader, Snapshot, Want};
 use crate::fleet::run::Declared;
-use crate::fleet::Projects;
 use crate::plan::{plan, Action, Desired, PlanOptions, Planned};
 use crate::sync::orphans;
 use crate::xnat::client::{XnatClient, XnatError};
@@ -81,7 +80,7 @@ pub async fn gather(
     declared: &[Declared],
     concurrency: usize,
 ) -> Result<Gathered, XnatError> {
-    let all = declared.iter().any(|d| d.projects == Projects::All);
+    let all = declared.iter().any(Declared::asks_all_projects);
     // The two lists asked together (one round trip), their errors taken in this order.
     let (installed, projects) = futures::join!(client.list_commands(), async {
         if all {
@@ -91,19 +90,19 @@ pub async fn gather(
         }
     });
     let (installed, projects) = (installed?, projects?);
-    // Each matched wrapper with its contexts and the projects its image asks for.
+    // Each matched wrapper asked to be enabled somewhere, with its contexts and the projects
+    // asked for it (its image's, or its own override's).
     let mut asked_by: Vec<(i64, Vec<String>, Vec<String>)> = Vec::new();
     for (d, p) in planned(declared, &installed) {
-        let asked = d.projects.resolve(&projects);
-        let Some(id) = matched(&p.action).filter(|_| d.enable_site || !asked.is_empty()) else {
-            continue;
-        };
-        let Some(command) = command_with_id(&installed, id) else {
+        let Some(command) = matched(&p.action).and_then(|id| command_with_id(&installed, id))
+        else {
             continue;
         };
         for w in CommandView::new(command).wrappers() {
-            if let Some(wid) = w.id() {
-                asked_by.push((wid, w.contexts(), asked.clone()));
+            let (site, asked) = d.enable_for(&w.name().unwrap_or_default());
+            let asked = asked.resolve(&projects);
+            if let (Some(wid), true) = (w.id(), site || !asked.is_empty()) {
+                asked_by.push((wid, w.contexts(), asked));
             }
         }
     }
@@ -183,14 +182,16 @@ pub fn drift(declared: &[Declared], gathered: &Gathered, prune: Option<&[String]
             }),
             Action::Unchanged { .. } | Action::Replace { .. } => {}
         }
-        let asked = d.projects.resolve(&gathered.projects);
-        let Some(id) = matched(&p.action).filter(|_| d.enable_site || !asked.is_empty()) else {
+        let Some(id) = matched(&p.action) else {
             continue;
         };
         for (wid, name) in wrappers_of(&gathered.installed, id) {
+            // The wrapper's own enablement: its override's keys, else its image's.
+            let (site, asked) = d.enable_for(&name);
+            let asked = asked.resolve(&gathered.projects);
             let state = gathered.wrappers.get(&wid).cloned().unwrap_or_default();
             let mut missing: Vec<String> = Vec::new();
-            if d.enable_site && !state.site {
+            if site && !state.site {
                 missing.push("site-wide".into());
             }
             for proj in &asked {

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::fleet::{Projects, WrapperEnable};
 use crate::reference::InstallRef;
 
 /// A command as a fleet image declares it, with the install image injected.
@@ -39,6 +40,7 @@ fn declared(commands: &[(&str, &str)], enable_site: bool, projects: Projects) ->
             .collect(),
         enable_site,
         projects,
+        wrappers: Vec::new(),
         readable: true,
     }
 }
@@ -49,6 +51,7 @@ fn unreadable() -> Declared {
         commands: Vec::new(),
         enable_site: false,
         projects: Projects::None,
+        wrappers: Vec::new(),
         readable: false,
     }
 }
@@ -348,4 +351,162 @@ fn orphans_table() {
     // An orphan names the installed image.
     let got = drift(&[a], &site(), Some(&globs));
     assert_eq!(got[0].image, "lab/z:1");
+}
+
+/// Command `t` with two wrappers, `t-scan` and `t-qc`; installed (id 1) their ids are 10 and
+/// 11.
+fn two_wrappers(installed_id: Option<i64>) -> Value {
+    let mut c = json!({
+        "name": "t",
+        "image": "lab/t:1",
+        "type": "docker",
+        "command-line": "run",
+        "xnat": [
+            {"name": "t-scan", "contexts": ["xnat:imageScanData"]},
+            {"name": "t-qc", "contexts": ["xnat:imageSessionData"]},
+        ],
+    });
+    if let Some(id) = installed_id {
+        c["id"] = json!(id);
+        c["xnat"][0]["id"] = json!(10 * id);
+        c["xnat"][1]["id"] = json!(10 * id + 1);
+    }
+    c
+}
+
+/// `t` declared with the image-level enablement and these wrapper overrides.
+fn declared_t(site: bool, projects: Projects, wrappers: Vec<WrapperEnable>) -> Declared {
+    Declared {
+        source: "fleet image".into(),
+        commands: vec![Desired {
+            source: "fleet image".into(),
+            image: InstallRef::tagged("lab/t:1").unwrap(),
+            command: two_wrappers(None),
+        }],
+        enable_site: site,
+        projects,
+        wrappers,
+        readable: true,
+    }
+}
+
+fn over(name: &str, site: Option<bool>, projects: Option<Projects>) -> WrapperEnable {
+    WrapperEnable {
+        name: name.into(),
+        site,
+        projects,
+    }
+}
+
+#[test]
+fn each_wrapper_is_held_to_its_own_enablement() {
+    use DriftKind::Enablement;
+    let enablement = |detail: &str| vec![(Enablement, "t", Some(1), detail.to_string())];
+    // Not enabled anywhere, both wrappers (10: t-scan, 11: t-qc).
+    let nowhere = || {
+        gathered(
+            vec![two_wrappers(Some(1))],
+            vec![
+                (10, enabled(false, &[("P1", false), ("P2", false)])),
+                (11, enabled(false, &[("P1", false), ("P2", false)])),
+            ],
+        )
+    };
+    let cases = vec![
+        case(
+            "a wrapper asked for nowhere is no drift; the other inherits the image's",
+            vec![declared_t(
+                true,
+                list(&["P1"]),
+                vec![over("t-scan", Some(false), Some(list(&[])))],
+            )],
+            nowhere(),
+            enablement("wrapper `t-qc` not enabled site-wide, in project P1"),
+        ),
+        case(
+            "the site flag inherited, the projects replaced",
+            vec![declared_t(
+                true,
+                list(&["P1"]),
+                vec![over("t-qc", None, Some(list(&["P2"])))],
+            )],
+            gathered(
+                vec![two_wrappers(Some(1))],
+                vec![
+                    (10, enabled(true, &[("P1", true)])),
+                    (11, enabled(true, &[("P1", true), ("P2", false)])),
+                ],
+            ),
+            enablement("wrapper `t-qc` not enabled in project P2"),
+        ),
+        case(
+            "an override asks where the image asks nothing",
+            vec![declared_t(
+                false,
+                Projects::None,
+                vec![over("t-scan", Some(true), None)],
+            )],
+            nowhere(),
+            enablement("wrapper `t-scan` not enabled site-wide"),
+        ),
+        case(
+            "each enabled where its own enablement asks: in sync",
+            vec![declared_t(
+                false,
+                list(&["P1"]),
+                vec![
+                    over("t-scan", Some(true), Some(list(&[]))),
+                    over("t-qc", None, Some(list(&["P2"]))),
+                ],
+            )],
+            gathered(
+                vec![two_wrappers(Some(1))],
+                vec![
+                    (10, enabled(true, &[])),
+                    (11, enabled(false, &[("P2", true)])),
+                ],
+            ),
+            vec![],
+        ),
+        case(
+            "an empty image-level project list asks for nothing",
+            vec![declared_t(false, list(&[]), vec![])],
+            nowhere(),
+            vec![],
+        ),
+    ];
+    for c in cases {
+        let got = drift(&c.declared, &c.gathered, None);
+        let want: Vec<_> = c
+            .want
+            .into_iter()
+            .map(|(k, n, id, d)| (k, n.to_string(), id, d))
+            .collect();
+        assert_eq!(rows(&got), want, "{}", c.what);
+    }
+
+    // `projects: all` in an override: every project the site lists, for that wrapper only.
+    let mut g = gathered(
+        vec![two_wrappers(Some(1))],
+        vec![
+            (10, enabled(true, &[])),
+            (11, enabled(true, &[("A", true), ("B", false)])),
+        ],
+    );
+    g.projects = vec!["A".into(), "B".into()];
+    let d = declared_t(
+        true,
+        Projects::None,
+        vec![over("t-qc", None, Some(Projects::All))],
+    );
+    assert!(d.asks_all_projects() && d.asks_projects());
+    assert_eq!(
+        rows(&drift(&[d], &g, None)),
+        vec![(
+            Enablement,
+            "t".to_string(),
+            Some(1),
+            "wrapper `t-qc` not enabled in project B".to_string()
+        )]
+    );
 }

@@ -13,6 +13,7 @@ mod dist;
 mod docs;
 mod faults;
 mod first_hour;
+mod fleet_format;
 mod inspect;
 mod install;
 mod lenient;

@@ -233,6 +233,28 @@ const FLEETS: &[(&str, bool)] = &[
     ("images: [{image: a/b:1}]\nsites: {prod: {url: ftp://x}}", false),
     ("images: [{image: a/b:1}]\nsites: {prod: {user-env: U}}", false),
     ("images: [{image: a/b:1}]\nsites: {}", false),
+    // `enable.wrappers` and `projects: []` (no project).
+    ("images: [{image: a/b:1, enable: {projects: []}}]", true),
+    (
+        "images: [{image: a/b:1, enable: {site: true, projects: [P1], wrappers: {a-w: {site: false, projects: []}, b-w: {projects: all}, c-w: {}}}}]",
+        true,
+    ),
+    ("images: [{image: a/b:1, enable: {wrappers: {}}}]", false),
+    ("images: [{image: a/b:1, enable: {wrappers: [a-w]}}]", false),
+    ("images: [{image: a/b:1, enable: {wrappers: {a-w: true}}}]", false),
+    ("images: [{image: a/b:1, enable: {wrappers: {a-w: {project: [P1]}}}}]", false),
+    ("images: [{image: a/b:1, enable: {wrappers: {a-w: {site: 'no'}}}}]", false),
+    ("images: [{image: a/b:1, enable: {wrappers: {a-w: {projects: [P1, P1]}}}}]", false),
+    // `command-file` entries: no source-only keys (an explicit null is no key).
+    (
+        "images: [{command-file: c.json, image: a/b:1, commands: [x], enable: {site: true}}]",
+        true,
+    ),
+    ("images: [{command-file: c.json, image: a/b:1, platform: }]", true),
+    ("images: [{command-file: c.json, image: a/b:1, platform: linux/amd64}]", false),
+    ("images: [{command-file: c.json, image: a/b:1, pin-digest: false}]", false),
+    ("images: [{command-file: c.json, image: a/b:1, verify: {key: k.pub}}]", false),
+    ("images: [{command-file: c.json}]", false),
 ];
 
 #[test]

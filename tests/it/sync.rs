@@ -589,7 +589,7 @@ fn validate_fleet_reports_every_mistake_in_one_run_before_any_read() {
     assert_eq!(
         stderr(&out),
         format!(
-            "error: {shown}:3:5: unknown key `pin_digest` in an image entry (allowed: `image`, `platform`, `commands`, `pin-digest`, `sites`, `enable`, `verify`); did you mean `pin-digest`?\n\
+            "error: {shown}:3:5: unknown key `pin_digest` in an image entry (allowed: `image`, `command-file`, `platform`, `commands`, `pin-digest`, `sites`, `enable`, `verify`); did you mean `pin-digest`?\n\
              error: {shown}:5:20: `enable.site` must be true or false, found the string `maybe`\n\
              error: {shown}:6:1: unknown key `prunes` at the top level (allowed: `images`, `prune`, `sites`, `verify`); did you mean `prune`?\n"
         )

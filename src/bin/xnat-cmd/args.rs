@@ -22,7 +22,10 @@ const SYNC_HELP: &str = "A minimal fleet file (YAML or JSON):
       enable: {site: true, projects: [P1]}   # projects: all = every project, at each run
   prune: [ghcr.io/lab/*]                 # repositories this file owns (for --prune)
 
-Keys per image: image, platform, commands, pin-digest, sites, enable {site, projects}, verify {key}.
+Keys per image: image, platform, commands, pin-digest, sites, enable {site, projects, wrappers
+{NAME: {site, projects}}: a wrapper's own enablement}, verify {key}; or command-file (a command
+JSON file, relative to the file) with image (the reference to install it under), commands, sites
+and enable.
 Top level: images, prune, sites ({NAME: {url, user-env, password-env}}; without it one site from
 --xnat / XNAT_HOST), verify ({key: FILE} or {key: [FILE, ...]}: cosign public keys, relative to the
 file; an image's own verify replaces it; a verified image is installed under repo@sha256).

@@ -73,6 +73,7 @@ pub async fn run(args: InstallArgs, settings: &Settings) -> Result<ExitStatus, C
         let enable = EnableSpec {
             site: args.enable_site,
             projects,
+            wrappers: Default::default(),
         };
         let opts = PlanOptions {
             side_by_side: args.side_by_side,

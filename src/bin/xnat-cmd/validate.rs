@@ -160,7 +160,7 @@ async fn fleets(args: &ValidateArgs, settings: &Settings) -> Result<ExitStatus, 
         for (entry, image) in fleet.images.iter().zip(&loaded.images) {
             warn_item(&image.item);
             // Named as the file names it, with where: `fleet.yaml:3 ghcr.io/lab/tool:1`.
-            let source = format!("{shown}:{} {}", entry.line, entry.image);
+            let source = format!("{shown}:{} {}", entry.line, entry.source());
             match &image.selection {
                 Selection::Selected { commands, .. } => {
                     verdicts.extend(commands.iter().map(|p| verdict(&source, p, false)));
