@@ -21,6 +21,7 @@ pub mod credentials;
 pub mod digest;
 pub mod enablement;
 pub mod env;
+pub mod export;
 pub mod fleet;
 #[doc(hidden)]
 pub mod fuzzing;

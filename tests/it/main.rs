@@ -11,6 +11,7 @@ mod cosign;
 mod daemon;
 mod dist;
 mod docs;
+mod export;
 mod faults;
 mod first_hour;
 mod fleet_format;

@@ -48,6 +48,16 @@ site); conflict (several installed commands could be the declared one). Nothing 
 --prometheus FILE writes the text exposition format atomically (for node-exporter's textfile \
 collector).";
 
+const EXPORT_HELP: &str = "Each installed image becomes an `image:` entry (with `commands:` when \
+the site holds only some of its label's commands, `pin-digest` when installed under a digest); a \
+command whose definition differs from its image's label (edited in XNAT), that its label lacks, \
+or whose image cannot be read becomes a command file beside the output (commands/NAME.json) and \
+a `command-file:` entry, so nothing is lost (an image that cannot be read is a warning). \
+Enablement is written as XNAT reports it, per image and, where wrappers differ, under \
+`enable.wrappers`; `projects: all` when every project has it (--no-all lists them). `prune:` \
+lists the repositories seen. `status FILE` against the same site then reports no drift, and \
+`sync FILE` makes another site hold the same.";
+
 /// Shown under the options of every subcommand that talks to XNAT.
 const XNAT_ACCESS: &str = "XNAT access: the URL from --xnat or XNAT_HOST (with any context path, \
 e.g. https://host/xnat), else the file XNAT_HOST_FILE names. Credentials, first found wins: --user with --password-stdin or \
@@ -101,6 +111,10 @@ pub enum Command {
     /// enablement, orphan, conflict. Exit 3 on drift, for monitoring.
     #[command(after_help = after_help(STATUS_HELP, Help::Status))]
     Status(StatusArgs),
+    /// Write the fleet file that reproduces what an XNAT site holds (adopt a site, copy one to
+    /// another, compare two). Reads only.
+    #[command(after_help = after_help(EXPORT_HELP, Help::Xnat))]
+    Export(ExportArgs),
     /// Print the JSON Schema (2020-12) of a command file or a fleet file, for editors and CI.
     #[command(after_help = table(Help::Local))]
     Schema(crate::schema::SchemaArgs),
@@ -201,6 +215,32 @@ pub struct ListArgs {
     /// JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Write the fleet file to FILE (atomically), and command files under commands/ beside it;
+    /// without it, the fleet file goes to stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Write the fleet file as JSON (a fleet file too), without comments.
+    #[arg(long)]
+    pub json: bool,
+    /// List every project instead of `projects: all` (which also covers projects created
+    /// later).
+    #[arg(long)]
+    pub no_all: bool,
+    /// Export this site of the fleet file's `sites:` (its URL and credentials) instead of
+    /// --xnat / XNAT_HOST.
+    #[arg(long, value_name = "NAME", requires = "fleet")]
+    pub site: Option<String>,
+    /// The fleet file whose `sites:` --site names.
+    #[arg(long, value_name = "FILE", requires = "site")]
+    pub fleet: Option<PathBuf>,
+    #[command(flatten)]
+    pub xnat: XnatArgs,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod args;
 mod completions;
 mod connect;
 mod exit;
+mod export;
 mod inspect;
 mod install;
 mod label;
@@ -85,6 +86,7 @@ async fn run(cli: Cli, settings: Settings) -> Result<ExitStatus, CliError> {
         Command::Uninstall(a) => uninstall::run(a, s).await,
         Command::Sync(a) => sync::run(a, s).await,
         Command::Status(a) => status::run(a, s).await,
+        Command::Export(a) => export::run(a, s).await,
         Command::Schema(a) => schema::run(a, s),
         Command::Completions(a) => completions::run(a, s),
         Command::Manpage(a) => completions::run_manpage(a, s),
