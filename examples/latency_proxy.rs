@@ -4,7 +4,7 @@
 //! `latency_proxy UPSTREAM DELAY_MS` listens on `127.0.0.1:0`, prints `PROXY=127.0.0.1:PORT`,
 //! and forwards each connection to UPSTREAM (which must be on loopback). Every chunk the client
 //! sends — with HTTP/1.1, one request — is held back DELAY_MS before it goes upstream; answers
-//! flow back at once. When stdin closes it prints the connections accepted and the most
+//! flow back at once (TCP_NODELAY on both sides). When stdin closes it prints the connections accepted and the most
 //! requests in flight at once, and exits.
 
 use std::net::SocketAddr;
@@ -58,7 +58,11 @@ async fn main() {
                 stats.connections.fetch_add(1, Ordering::Relaxed);
                 let stats = stats.clone();
                 tokio::spawn(async move {
+                    // No Nagle on either side: a proxy that adds a fixed delay must not add the
+                    // 40 ms stall of a small write waiting for a delayed ACK as well.
+                    let _ = client.set_nodelay(true);
                     if let Ok(server) = TcpStream::connect(upstream).await {
+                        let _ = server.set_nodelay(true);
                         relay(client, server, delay, stats).await;
                     }
                 });

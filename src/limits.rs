@@ -181,8 +181,9 @@ pub const DEFAULT_REGISTRY_CONCURRENCY: usize = 32;
 /// serves requests at once, and one that answers in 50–300 ms leaves a one-at-a-time client
 /// waiting for the sum. Measured with `scripts/bench-sync.sh` (40 new commands, site and one
 /// project, 30 ms added to every XNAT request; 2 busy cores, 2026-12-05): 10.6 s at 1, 1.85 s
-/// at 8, 1.16–1.34 s at 16, 1.06 s at 32. 16 meets the goal of 1.5 s with room, at half the
-/// load on XNAT of 32 for a quarter less time.
+/// at 8, 1.16–1.34 s at 16, 1.06 s at 32 (1.06–1.13 s at 16 on a quiet machine once the
+/// harness set TCP_NODELAY). 16 meets the goal of 1.5 s with room, at half the load on XNAT of
+/// 32 for a quarter less time.
 pub const DEFAULT_XNAT_CONCURRENCY: usize = 16;
 
 /// Sites a fleet run (`sync`, `status`) works on at once (sites on one host and port still go

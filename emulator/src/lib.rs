@@ -129,6 +129,12 @@ pub async fn start(config: Config, addr: SocketAddr) -> Result<Running, StartErr
     };
     let task = match tls {
         None => tokio::spawn(async move {
+            // As Tomcat (tcpNoDelay="true" by default): an answer is not held back waiting for
+            // the client's ACK of its first segment.
+            use axum::serve::ListenerExt as _;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown);
             if let Err(e) = serve.await {
                 tracing::error!("emulator server failed: {e}");

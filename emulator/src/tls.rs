@@ -99,6 +99,8 @@ impl TlsListener {
                         continue;
                     }
                 };
+                // As Tomcat (tcpNoDelay="true"), and as the plain listener.
+                let _ = stream.set_nodelay(true);
                 let (acceptor, tx) = (acceptor.clone(), tx.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
