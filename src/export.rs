@@ -254,9 +254,12 @@ pub fn build(holdings: &Holdings, labels: &BTreeMap<String, Label>, opts: Export
                 .collect(),
             _ => BTreeSet::new(),
         };
+        // By id (every listed command has one): linear, not a scan of `exact` per command.
+        let exact_ids: BTreeSet<Option<i64>> =
+            exact.iter().map(|c| CommandView::new(c).id()).collect();
         for c in commands
             .iter()
-            .filter(|c| !exact.iter().any(|e| std::ptr::eq(*e, **c)))
+            .filter(|c| !exact_ids.contains(&CommandView::new(c).id()))
         {
             let v = CommandView::new(c);
             let name = v.name().unwrap_or_else(|| "command".into());
@@ -340,7 +343,9 @@ fn enable_of(
     all: &dyn Fn(&BTreeSet<String>) -> Option<ProjectsOut>,
 ) -> (EnableOut, Vec<String>) {
     let mut notes = Vec::new();
+    // Each wrapper name once, in order (maps, not scans: a label may hold thousands).
     let mut states: Vec<(String, Enabled)> = Vec::new();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for c in commands {
         for w in CommandView::new(c).wrappers() {
             let name = w.name().unwrap_or_default();
@@ -349,33 +354,27 @@ fn enable_of(
                 .and_then(|id| holdings.wrappers.get(&id))
                 .cloned()
                 .unwrap_or_default();
-            match states.iter().find(|(n, _)| *n == name) {
-                Some((_, s)) if *s != state => notes.push(format!(
+            match seen.get(&name) {
+                Some(&i) if states[i].1 != state => notes.push(format!(
                     "two wrappers named `{name}` are enabled differently; the first one's state is written"
                 )),
                 Some(_) => {}
-                None => states.push((name, state)),
+                None => {
+                    seen.insert(name.clone(), states.len());
+                    states.push((name, state));
+                }
             }
         }
     }
     // The most common state, the first among equals.
-    let mut counts: Vec<(&Enabled, usize)> = Vec::new();
-    for (_, s) in &states {
-        match counts.iter_mut().find(|(k, _)| *k == s) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((s, 1)),
-        }
+    let mut counts: BTreeMap<&Enabled, (usize, usize)> = BTreeMap::new();
+    for (i, (_, s)) in states.iter().enumerate() {
+        counts.entry(s).or_insert((0, i)).0 += 1;
     }
     let base = counts
         .iter()
-        .fold(
-            None,
-            |best: Option<(&Enabled, usize)>, &(s, n)| match best {
-                Some((_, m)) if m >= n => best,
-                _ => Some((s, n)),
-            },
-        )
-        .map(|(s, _)| s.clone())
+        .max_by_key(|(_, (n, first))| (*n, std::cmp::Reverse(*first)))
+        .map(|(s, _)| (*s).clone())
         .unwrap_or_default();
     let mut enable = EnableOut {
         site: base.site,

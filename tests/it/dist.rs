@@ -163,6 +163,7 @@ fn manpage_dir_writes_one_page_per_subcommand() {
         names,
         [
             "xnat-cmd-completions.1",
+            "xnat-cmd-export.1",
             "xnat-cmd-inspect.1",
             "xnat-cmd-install.1",
             "xnat-cmd-label.1",

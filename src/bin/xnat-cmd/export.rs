@@ -149,12 +149,13 @@ async fn read_labels(
 ) -> Result<BTreeMap<String, Label>, CliError> {
     let mut labels = BTreeMap::new();
     let mut readable = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
     for c in installed {
         let Some(image) = xnat_cmd::command::CommandView::new(c).image() else {
             continue;
         };
         let image = image.trim().to_string();
-        if labels.contains_key(&image) || readable.contains(&image) {
+        if !seen.insert(image.clone()) {
             continue;
         }
         match SourceSpec::parse(&image) {
