@@ -429,21 +429,11 @@ fn unique_stem(name: &str, taken: &mut BTreeSet<String>) -> String {
     stem
 }
 
-/// A command as XNAT holds it, without what XNAT assigns (ids, hash): what `install FILE`
-/// would create again.
+/// A command as XNAT holds it, without what XNAT assigns (ids, hash): what a `sync` of its
+/// command file creates again.
 fn file_content(command: &Value) -> Value {
     let mut v = command.clone();
-    if let Some(o) = v.as_object_mut() {
-        o.remove("id");
-        o.remove("hash");
-        if let Some(Value::Array(ws)) = o.get_mut("xnat") {
-            for w in ws {
-                if let Some(wo) = w.as_object_mut() {
-                    wo.remove("id");
-                }
-            }
-        }
-    }
+    crate::plan::strip_ids(&mut v);
     v
 }
 
@@ -468,18 +458,6 @@ fn scalar(s: &str) -> String {
     }
 }
 
-fn flow(items: &[String]) -> String {
-    let items: Vec<String> = items.iter().map(|s| scalar(s)).collect();
-    format!("[{}]", items.join(", "))
-}
-
-fn projects_text(p: &ProjectsOut) -> String {
-    match p {
-        ProjectsOut::All => "all".into(),
-        ProjectsOut::List(l) => flow(l),
-    }
-}
-
 /// The fleet file, YAML with a comment for each decision.
 pub fn to_yaml(export: &Export) -> String {
     let mut s = String::new();
@@ -497,48 +475,10 @@ pub fn to_yaml(export: &Export) -> String {
         for n in &e.notes {
             s.push_str(&format!("  # {n}\n"));
         }
-        match &e.source {
-            EntrySource::Image {
-                image,
-                commands,
-                pin_digest,
-            } => {
-                s.push_str(&format!("  - image: {}\n", scalar(image)));
-                if let Some(c) = commands {
-                    s.push_str(&format!("    commands: {}\n", flow(c)));
-                }
-                if *pin_digest {
-                    s.push_str("    pin-digest: true\n");
-                }
-            }
-            EntrySource::CommandFile { path, image } => {
-                s.push_str(&format!("  - command-file: {}\n", scalar(path)));
-                s.push_str(&format!("    image: {}\n", scalar(image)));
-            }
-        }
-        if !e.enable.is_empty() {
-            s.push_str("    enable:\n");
-            s.push_str(&format!("      site: {}\n", e.enable.site));
-            if let Some(p) = &e.enable.projects {
-                s.push_str(&format!("      projects: {}\n", projects_text(p)));
-            }
-            if !e.enable.wrappers.is_empty() {
-                s.push_str("      wrappers:\n");
-                for (name, site, projects) in &e.enable.wrappers {
-                    let mut parts = Vec::new();
-                    if let Some(site) = site {
-                        parts.push(format!("site: {site}"));
-                    }
-                    if let Some(p) = projects {
-                        parts.push(format!("projects: {}", projects_text(p)));
-                    }
-                    s.push_str(&format!(
-                        "        {}: {{{}}}\n",
-                        scalar(name),
-                        parts.join(", ")
-                    ));
-                }
-            }
+        // The entry as JSON writes it, in block style: one renderer of what an entry holds.
+        for (i, (k, v)) in entry_json(e).iter().enumerate() {
+            let lead = if i == 0 { "  - " } else { "    " };
+            yaml_pair(&mut s, lead, k, v, 0);
         }
     }
     if !export.prune.is_empty() {
@@ -561,56 +501,93 @@ fn projects_json(p: &ProjectsOut) -> Value {
     }
 }
 
+/// One `images:` entry, keys in the order a person writes them.
+fn entry_json(e: &Entry) -> Map<String, Value> {
+    let mut m = Map::new();
+    match &e.source {
+        EntrySource::Image {
+            image,
+            commands,
+            pin_digest,
+        } => {
+            m.insert("image".into(), json!(image));
+            if let Some(c) = commands {
+                m.insert("commands".into(), json!(c));
+            }
+            if *pin_digest {
+                m.insert("pin-digest".into(), json!(true));
+            }
+        }
+        EntrySource::CommandFile { path, image } => {
+            m.insert("command-file".into(), json!(path));
+            m.insert("image".into(), json!(image));
+        }
+    }
+    if !e.enable.is_empty() {
+        let mut en = Map::new();
+        en.insert("site".into(), json!(e.enable.site));
+        if let Some(p) = &e.enable.projects {
+            en.insert("projects".into(), projects_json(p));
+        }
+        if !e.enable.wrappers.is_empty() {
+            let mut ws = Map::new();
+            for (name, site, projects) in &e.enable.wrappers {
+                let mut w = Map::new();
+                if let Some(site) = site {
+                    w.insert("site".into(), json!(site));
+                }
+                if let Some(p) = projects {
+                    w.insert("projects".into(), projects_json(p));
+                }
+                ws.insert(name.clone(), Value::Object(w));
+            }
+            en.insert("wrappers".into(), Value::Object(ws));
+        }
+        m.insert("enable".into(), Value::Object(en));
+    }
+    m
+}
+
+/// `KEY: VALUE` after `lead`: a mapping in block style down to `depth` 2 (`enable`,
+/// `wrappers`), in flow style below (a wrapper's `{site: false, projects: []}`).
+fn yaml_pair(s: &mut String, lead: &str, key: &str, v: &Value, depth: usize) {
+    match v {
+        Value::Object(m) if depth < 2 && !m.is_empty() => {
+            s.push_str(&format!("{lead}{}:\n", scalar(key)));
+            let inner = " ".repeat(lead.len() + 2);
+            for (k, v) in m {
+                yaml_pair(s, &inner, k, v, depth + 1);
+            }
+        }
+        _ => s.push_str(&format!("{lead}{}: {}\n", scalar(key), yaml_inline(v))),
+    }
+}
+
+/// A value in flow style.
+fn yaml_inline(v: &Value) -> String {
+    match v {
+        Value::String(t) => scalar(t),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(yaml_inline).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(m) => {
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}: {}", scalar(k), yaml_inline(v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
 /// The fleet file as JSON (a fleet file too), without comments.
 pub fn to_json(export: &Export) -> Value {
     let images: Vec<Value> = export
         .entries
         .iter()
-        .map(|e| {
-            let mut m = Map::new();
-            match &e.source {
-                EntrySource::Image {
-                    image,
-                    commands,
-                    pin_digest,
-                } => {
-                    m.insert("image".into(), json!(image));
-                    if let Some(c) = commands {
-                        m.insert("commands".into(), json!(c));
-                    }
-                    if *pin_digest {
-                        m.insert("pin-digest".into(), json!(true));
-                    }
-                }
-                EntrySource::CommandFile { path, image } => {
-                    m.insert("command-file".into(), json!(path));
-                    m.insert("image".into(), json!(image));
-                }
-            }
-            if !e.enable.is_empty() {
-                let mut en = Map::new();
-                en.insert("site".into(), json!(e.enable.site));
-                if let Some(p) = &e.enable.projects {
-                    en.insert("projects".into(), projects_json(p));
-                }
-                if !e.enable.wrappers.is_empty() {
-                    let mut ws = Map::new();
-                    for (name, site, projects) in &e.enable.wrappers {
-                        let mut w = Map::new();
-                        if let Some(site) = site {
-                            w.insert("site".into(), json!(site));
-                        }
-                        if let Some(p) = projects {
-                            w.insert("projects".into(), projects_json(p));
-                        }
-                        ws.insert(name.clone(), Value::Object(w));
-                    }
-                    en.insert("wrappers".into(), Value::Object(ws));
-                }
-                m.insert("enable".into(), Value::Object(en));
-            }
-            Value::Object(m)
-        })
+        .map(|e| Value::Object(entry_json(e)))
         .collect();
     let mut top = Map::new();
     top.insert("images".into(), Value::Array(images));

@@ -260,7 +260,8 @@ pub fn update_body(desired: &Value, installed: &Value) -> Value {
     v
 }
 
-fn strip_ids(v: &mut Value) {
+/// Drop what XNAT assigns to a command: its id and hash, its wrappers' ids.
+pub(crate) fn strip_ids(v: &mut Value) {
     if let Some(o) = v.as_object_mut() {
         o.remove("id");
         o.remove("hash");

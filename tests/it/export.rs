@@ -94,6 +94,18 @@ fn export(sb: &Sandbox, emu: &Emulator, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// `status FILE` against `emu` exits 0.
+fn in_sync(sb: &Sandbox, emu: &Emulator, file: &Path) {
+    let out = status(sb, emu, &[file.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -255,14 +267,7 @@ fn an_exported_site_checks_clean_and_syncs_into_an_empty_site_that_exports_the_s
     assert!(files1[0].1.contains("--edited-in-xnat"));
 
     // The same site against its export: no drift; a prune run plans nothing.
-    let out = status(&sb, &emu, &[file1.to_str().unwrap()]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    in_sync(&sb, &emu, &file1);
     let out = run(&sb, &emu, &file1, &["--prune", "--dry-run"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let said = stdout(&out);
@@ -276,14 +281,7 @@ fn an_exported_site_checks_clean_and_syncs_into_an_empty_site_that_exports_the_s
     let json1 = dir1.join("fleet.json");
     let out = export(&sb, &emu, &["--json", "-o", json1.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = status(&sb, &emu, &[json1.to_str().unwrap()]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    in_sync(&sb, &emu, &json1);
 
     // A token of a Container Manager who is no administrator exports the same.
     let dir_cm = sb.path().join("cm");
