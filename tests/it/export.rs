@@ -330,6 +330,24 @@ fn export_to_stdout_needs_o_for_command_files_and_an_empty_site_has_nothing() {
     let out = export(&sb, &emu, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("give -o FILE"), "{}", stderr(&out));
+    // With -o: the command file beside it, and a word about one an earlier export left.
+    let dir = sb.path().join("out");
+    std::fs::create_dir_all(dir.join("commands")).unwrap();
+    std::fs::write(dir.join("commands/old.json"), "{}").unwrap();
+    let out = export(&sb, &emu, &["-o", dir.join("fleet.yaml").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        command_files(&dir)
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>(),
+        vec!["old.json", "x.json"]
+    );
+    assert!(
+        stderr(&out).contains("warning: commands/old.json: not named by the new fleet file"),
+        "{}",
+        stderr(&out)
+    );
     // A missing output folder is refused before XNAT is asked anything.
     let logged = emu.log().len();
     let out = export(&sb, &emu, &["-o", "no/such/dir/fleet.yaml"]);

@@ -99,6 +99,7 @@ pub async fn run(args: ExportArgs, settings: &Settings) -> Result<ExitStatus, Cl
         write(&file, &body)?;
     }
     write(path, &text)?;
+    stale_files(&dir, &export.files);
     eprintln!(
         "wrote {}: {} entries, {} command files",
         path.display(),
@@ -106,6 +107,35 @@ pub async fn run(args: ExportArgs, settings: &Settings) -> Result<ExitStatus, Cl
         export.files.len()
     );
     Ok(ExitStatus::Success)
+}
+
+/// Warn of command files under `DIR/commands/` that the new fleet file does not name (left
+/// by an earlier export, or put there by hand): `sync` never reads them, and deleting them is
+/// the admin's call. At most 10 are named.
+fn stale_files(dir: &Path, written: &[(String, serde_json::Value)]) {
+    let Ok(entries) = std::fs::read_dir(dir.join("commands")) else {
+        return;
+    };
+    let named: std::collections::BTreeSet<&str> =
+        written.iter().map(|(rel, _)| rel.as_str()).collect();
+    let mut stale: Vec<String> = entries
+        .filter_map(Result::ok)
+        .map(|e| format!("commands/{}", e.file_name().to_string_lossy()))
+        .filter(|rel| rel.ends_with(".json") && !named.contains(rel.as_str()))
+        .take(1000)
+        .collect();
+    if stale.is_empty() {
+        return;
+    }
+    stale.sort();
+    let more = stale.len().saturating_sub(10);
+    stale.truncate(10);
+    warn(format!(
+        "{}{}: not named by the new fleet file (left from an earlier export?); sync does not read {}",
+        stale.join(", "),
+        if more > 0 { format!(" and {more} more") } else { String::new() },
+        if stale.len() + more == 1 { "it" } else { "them" }
+    ));
 }
 
 /// The directory `-o FILE` writes into; it must exist (a usage error before any request).
