@@ -167,6 +167,8 @@ step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo fmt --check (fuzz/, a package of its own)" cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 step "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
 step "cargo check: the library without the cli feature" cargo check -p xnat-cmd --lib --no-default-features
+step "cargo doc -D warnings: every intra-doc link resolves" \
+  env RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace
 step "Kubernetes manifests: strict schema validation" bash scripts/test-k8s.sh
 step "container image and kube play" bash scripts/test-image.sh
 # Fuzzing in CI replays the committed corpora and crash inputs (fuzz/corpus, fuzz/regressions)

@@ -75,7 +75,7 @@ pub struct WrapperState {
     pub changes: Vec<String>,
 }
 
-/// One command's outcome. Serialised as one flat object (see [`OutcomeJson`]): the plan's
+/// One command's outcome. Serialised as one flat object (see `OutcomeJson`): the plan's
 /// facts, the `status` word, and `error` in the shape every error takes (`error`, `causes`,
 /// `hint`).
 #[derive(Debug, Clone)]

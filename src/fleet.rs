@@ -2,8 +2,8 @@
 //! file owns (for `sync --prune`). YAML (JSON is YAML too). Every mistake is reported with the
 //! file, line and column before any request is made.
 //!
-//! This file holds the types and the located parser's top level (over [`yaml`]'s tree, with
-//! [`glob`]'s matcher for `prune:`); [`entry`] checks the entries of `images:` (source and
+//! This file holds the types and the located parser's top level (over `yaml`'s tree, with
+//! `glob`'s matcher for `prune:`); `entry` checks the entries of `images:` (source and
 //! `command-file:` entries, `enable:` with its per-wrapper overrides). A run of the file is in
 //! two submodules: [`run`] loads it (the file read, every image read, `commands:` selected,
 //! what each site is declared to hold) and [`sites`] chooses the sites and runs a job on each

@@ -7,10 +7,10 @@
 //! - control characters escaped (`\x1b`), so nothing from outside drives the terminal;
 //! - credentials redacted: every secret of the run ([`crate::secret::known`]) and the value
 //!   after an `Authorization`, `Bearer`/`Basic`, `password`, `secret` or `token` marker;
-//! - at most [`MAX_SUMMARY_CHARS`](crate::limits::MAX_SUMMARY_CHARS) characters, then
+//! - at most [`MAX_SUMMARY_CHARS`] characters, then
 //!   `… (N bytes)` naming the whole size.
 //!
-//! Only the first [`SCAN_BYTES`] are looked at, so a summary costs the same for any size.
+//! Only the first `SCAN_BYTES` are looked at, so a summary costs the same for any size.
 
 use crate::limits::MAX_SUMMARY_CHARS;
 

@@ -3,7 +3,7 @@
 //! For editors (completion, hover text, squiggles) and CI checks; `xnat-cmd schema` prints them.
 //!
 //! Both are built from the tables the readers use — the command's from
-//! [`crate::command::fields`] (what XNAT's reader binds and the validator checks), the fleet's
+//! `crate::command::fields` (what XNAT's reader binds and the validator checks), the fleet's
 //! from the fleet parser's key tables — so a key added to a reader appears in its schema. A
 //! schema catches what one object says about itself (types as XNAT coerces them, required
 //! keys, closed value sets, names); what needs the rest of the command (references between

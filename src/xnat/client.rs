@@ -1,7 +1,7 @@
 //! The XNAT client: its options, its typed errors and the client value itself. The work is
-//! split by concern: [`session`] opens, renews and closes the one server session of a run
-//! and tells a login failure from a permission answer; [`exchange`] sends one request with
-//! its retries ([`crate::http::Policy::xnat`]) and reads the answer within its cap; [`api`]
+//! split by concern: `session` opens, renews and closes the one server session of a run
+//! and tells a login failure from a permission answer; `exchange` sends one request with
+//! its retries (`crate::http::Policy::xnat`) and reads the answer within its cap; `api`
 //! holds the calls xnat-cmd makes (`/data` and `/xapi`) and the shapes of their answers.
 //!
 //! One client serves every request of a site at once (`apply` runs several commands

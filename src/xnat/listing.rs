@@ -1,6 +1,6 @@
 //! What XNAT holds: every installed command with its wrappers and where each is enabled, as
 //! `list` shows it (one list call, then one site and one project read per wrapper), and the
-//! shape that list must have before anything acts on it ([`shape_problem`]).
+//! shape that list must have before anything acts on it (`shape_problem`).
 
 use serde::Serialize;
 use serde_json::Value;

@@ -1,9 +1,9 @@
 //! Image files on disk: OCI layouts, tars of them, and `docker save` archives (legacy and
 //! Docker ≥ 25), plain or gzip-compressed. Read in place: no extraction, no layer decompression.
 //!
-//! Every format is reduced to a [`Store`] — "give me the bytes of the file named N" — over a
-//! directory ([`oci::DirStore`]), an indexed plain tar ([`tar::TarIndex`], which seeks) or a
-//! gzip tar read in one streaming pass ([`tar::GzipTar`]). The walks themselves (`oci.rs`:
+//! Every format is reduced to a `Store` — "give me the bytes of the file named N" — over a
+//! directory (`oci::DirStore`), an indexed plain tar (`tar::TarIndex`, which seeks) or a
+//! gzip tar read in one streaming pass (`tar::GzipTar`). The walks themselves (`oci.rs`:
 //! index.json → index → manifest → config; `docker.rs`: manifest.json → config) only ask a
 //! store for names they computed from validated digests or checked relative paths, so a tar
 //! entry called `../x` or `/etc/passwd` is never followed anywhere.
