@@ -12,7 +12,7 @@ use xnat_cmd::command::{lenient_i64, list_field, str_field};
 
 use crate::auth::{self, Identity};
 use crate::commands::parse_id;
-use crate::config::Level;
+use crate::config::{Level, VersionMode};
 use crate::reply;
 use crate::state::Inner;
 
@@ -147,8 +147,12 @@ pub async fn site_get_by_name(
     get_site(&app, &who, try_id!(lookup(&app, &c, &n)))
 }
 
-/// `GET /xapi/wrappers/{w}/projects`: projects whose own record says enabled.
+/// `GET /xapi/wrappers/{w}/projects`: projects whose own record says enabled. New in 3.7.0
+/// (container-service e8b85e6a): 3.6 has no such mapping, so Spring answers 404.
 pub async fn projects_of(State(app): App, Extension(who): Who, Path(w): Path<String>) -> Response {
+    if app.config.version_mode == VersionMode::V36 {
+        return reply::empty(404);
+    }
     let wid = try_id!(parse_id(&w));
     if let Err(r) = auth::manager_or_403(&app, &who) {
         return r;

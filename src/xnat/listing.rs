@@ -1,5 +1,6 @@
 //! What XNAT holds: every installed command with its wrappers and where each is enabled, as
-//! `list` shows it (one list call, then one site and one project read per wrapper), and the
+//! `list` shows it (one list call, then one site and one project read per wrapper; on 3.6 one
+//! read per project of each wrapper enabled site-wide), and the
 //! shape that list must have before anything acts on it (`shape_problem`).
 
 use serde::Serialize;
@@ -23,21 +24,49 @@ pub struct InstalledWrapper {
     pub name: Option<String>,
     pub contexts: Vec<String>,
     pub enabled_site: bool,
-    /// Projects whose own record enables the wrapper; effective only when `enabled_site`.
+    /// Projects whose own record enables the wrapper; effective only when `enabled_site`. On
+    /// Container Service 3.6 (no such read), the projects where it is effectively enabled.
     pub enabled_projects: Vec<String>,
 }
 
 pub async fn installed(client: &XnatClient) -> Result<Vec<Installed>, XnatError> {
     let mut out = Vec::new();
+    // Container Service 3.6 has no `/wrappers/{id}/projects` (a 404): there, each project
+    // is asked instead (its list read once), which tells effective enablement only.
+    let mut projects: Option<Vec<String>> = None;
     for c in client.list_commands().await? {
         let v = CommandView::new(&c);
         let mut wrappers = Vec::new();
         for w in v.wrappers() {
             let (enabled_site, enabled_projects) = match w.id() {
-                Some(id) => (
-                    client.site_enabled(id).await?,
-                    client.wrapper_projects(id).await?,
-                ),
+                Some(id) => {
+                    let site = client.site_enabled(id).await?;
+                    let own = match &projects {
+                        Some(_) => None,
+                        None => match client.wrapper_projects(id).await {
+                            Ok(own) => Some(own),
+                            Err(XnatError::Http { status: 404, .. }) => {
+                                projects = Some(client.projects().await?);
+                                None
+                            }
+                            Err(e) => return Err(e),
+                        },
+                    };
+                    let enabled = match (own, &projects) {
+                        (Some(own), _) => own,
+                        (None, Some(all)) if site => {
+                            let mut on = Vec::new();
+                            for p in all {
+                                if client.project_enabled(p, id).await?.1 {
+                                    on.push(p.clone());
+                                }
+                            }
+                            on
+                        }
+                        (None, _) => Vec::new(),
+                    };
+                    (site, enabled)
+                }
                 None => (false, Vec::new()),
             };
             wrappers.push(InstalledWrapper {

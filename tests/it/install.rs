@@ -699,6 +699,38 @@ fn container_service_3_6_needs_a_site_admin_not_the_container_manager_role() {
     let writes = emu.writes();
     assert_eq!(run("root").status.code(), Some(0));
     assert_eq!(emu.writes(), writes);
+    // `list` on 3.6, which has no `/wrappers/{id}/projects` (a 404): each project is asked.
+    let root = |args: &[&str]| {
+        xnat_cmd_as(&sb, &emu, "root", "pw")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = root(&[
+        "install",
+        &src(&a),
+        "--enable-site",
+        "--enable-project",
+        "DEMO",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = crate::support::success_json(&root(&["list", "--json"]));
+    let wrappers: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["wrappers"].as_array().unwrap())
+        .collect();
+    assert!(!wrappers.is_empty());
+    for w in wrappers {
+        assert_eq!(w["enabled_site"], true, "{w}");
+        assert_eq!(w["enabled_projects"], json!(["DEMO"]), "{w}");
+    }
 }
 
 #[test]
