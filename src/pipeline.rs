@@ -405,11 +405,16 @@ pub fn prepare_for_label(command: &Value) -> Prepared {
 /// Warnings that repeat per occurrence (an ignored key in every input) said once each, with
 /// how many places they occur in, in first-seen order.
 pub fn merge_repeated<'a>(diags: impl IntoIterator<Item = &'a Diagnostic>) -> Vec<(String, usize)> {
+    // Indexed by message: a command with thousands of distinct warnings stays linear.
     let mut merged: Vec<(String, usize)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for d in diags {
-        match merged.iter_mut().find(|(m, _)| *m == d.message) {
-            Some((_, n)) => *n += 1,
-            None => merged.push((d.message.clone(), 1)),
+        match index.get(d.message.as_str()) {
+            Some(&i) => merged[i].1 += 1,
+            None => {
+                index.insert(&d.message, merged.len());
+                merged.push((d.message.clone(), 1));
+            }
         }
     }
     merged
