@@ -68,9 +68,9 @@ install() {
     "$tag" "$@" install oci-archive:/w/image.oci.tar --enable-site --enable-project DEMO 2>&1
 }
 out=$(install) || fail "install: $out"
-grep -q '2 created, 0 updated, 0 unchanged, 0 failed or in conflict' <<<"$out" || fail "first install: $out"
+grep -q '2 created, 0 updated, 0 enabled, 0 unchanged, 0 failed or in conflict' <<<"$out" || fail "first install: $out"
 out=$(install) || fail "second install: $out"
-grep -q '0 created, 0 updated, 2 unchanged, 0 failed or in conflict; 0 writes' <<<"$out" || fail "re-run wrote: $out"
+grep -q '0 created, 0 updated, 0 enabled, 2 unchanged, 0 failed or in conflict; 0 writes' <<<"$out" || fail "re-run wrote: $out"
 install -vv >"$w/install-vv.log" || fail "install -vv: $(cat "$w/install-vv.log")"
 grep -q DEBUG "$w/install-vv.log" || fail "install -vv logged no DEBUG line"
 scan_secrets "$w/install-vv.log" "install -vv"

@@ -170,6 +170,10 @@ pub struct ApplyReport {
 pub struct Tally {
     pub created: usize,
     pub updated: usize,
+    /// Unchanged commands whose enablement was (or, in a dry run, would be) written: not
+    /// "unchanged" to whoever reads the summary.
+    pub enabled: usize,
+    /// Unchanged, enablement included.
     pub unchanged: usize,
     /// Failed or in conflict.
     pub failed: usize,
@@ -184,6 +188,9 @@ impl Tally {
                     t.created += 1
                 }
                 Status::Updated | Status::WouldUpdate => t.updated += 1,
+                Status::Unchanged if o.wrappers.iter().any(|w| !w.changes.is_empty()) => {
+                    t.enabled += 1
+                }
                 Status::Unchanged => t.unchanged += 1,
                 Status::Failed | Status::Conflict => t.failed += 1,
             }

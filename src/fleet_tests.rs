@@ -399,11 +399,7 @@ prune: ['']
     // The first entry was bad, so the last one is no duplicate of it; a duplicate of a good
     // entry is reported while the entries after it are still checked.
     let text = "images:\n  - image: a\n  - image: a\n  - image: b\n    platform: x\n";
-    let got: Vec<String> = parse_all("f", text)
-        .unwrap_err()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let got = all_errors("f", text);
     assert_eq!(
         got,
         vec![
@@ -720,11 +716,7 @@ images:
   - image: ghcr.io/lab/b:1
     pin_digest: true
 ";
-    let got: Vec<String> = parse_all("f.yaml", text)
-        .unwrap_err()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let got = all_errors("f.yaml", text);
     assert_eq!(
         got,
         vec![
@@ -738,4 +730,13 @@ images:
             "f.yaml:13:5: unknown key `pin_digest` in an image entry (allowed: `image`, `command-file`, `platform`, `commands`, `pin-digest`, `sites`, `enable`, `verify`); did you mean `pin-digest`?",
         ]
     );
+}
+
+/// Every mistake `parse_all` reports for `text`, as shown.
+fn all_errors(file: &str, text: &str) -> Vec<String> {
+    parse_all(file, text)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::apply::{
-    apply_each, check_projects, EnableSpec, Outcome, Removal, Status, Tally, UnknownProjects,
+    apply_each, check_projects, EnableSpec, Outcome, Removal, Tally, UnknownProjects,
 };
 use crate::command::CommandView;
 use crate::fleet::run::Declared;
@@ -76,19 +76,12 @@ impl SiteReport {
     /// The summary counts (dry-run "would" states counted alike).
     pub fn counts(&self) -> SiteCounts {
         let t = Tally::of(&self.commands);
-        let enabled = self
-            .commands
-            .iter()
-            .filter(|o| {
-                o.status == Status::Unchanged && o.wrappers.iter().any(|w| !w.changes.is_empty())
-            })
-            .count();
         let removal_failures = self.removed.iter().filter(|r| r.error.is_some()).count();
         SiteCounts {
             created: t.created,
             updated: t.updated,
-            enabled,
-            unchanged: t.unchanged - enabled,
+            enabled: t.enabled,
+            unchanged: t.unchanged,
             removed: self.removed.len() - removal_failures,
             failed: t.failed + removal_failures + self.failed_images.len(),
         }

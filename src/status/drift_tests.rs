@@ -89,6 +89,19 @@ fn rows(drift: &[Drift]) -> Vec<(DriftKind, String, Option<i64>, String)> {
         .collect()
 }
 
+/// Each case's drift (no prune globs) is its rows.
+fn check(cases: Vec<Case>) {
+    for c in cases {
+        let got = drift(&c.declared, &c.gathered, None);
+        let want: Vec<_> = c
+            .want
+            .into_iter()
+            .map(|(k, n, id, d)| (k, n.to_string(), id, d))
+            .collect();
+        assert_eq!(rows(&got), want, "{}", c.what);
+    }
+}
+
 struct Case {
     what: &'static str,
     declared: Vec<Declared>,
@@ -261,15 +274,7 @@ fn drift_table() {
             ],
         ),
     ];
-    for c in cases {
-        let got = drift(&c.declared, &c.gathered, None);
-        let want: Vec<_> = c
-            .want
-            .into_iter()
-            .map(|(k, n, id, d)| (k, n.to_string(), id, d))
-            .collect();
-        assert_eq!(rows(&got), want, "{}", c.what);
-    }
+    check(cases);
 }
 
 #[test]
@@ -475,15 +480,7 @@ fn each_wrapper_is_held_to_its_own_enablement() {
             vec![],
         ),
     ];
-    for c in cases {
-        let got = drift(&c.declared, &c.gathered, None);
-        let want: Vec<_> = c
-            .want
-            .into_iter()
-            .map(|(k, n, id, d)| (k, n.to_string(), id, d))
-            .collect();
-        assert_eq!(rows(&got), want, "{}", c.what);
-    }
+    check(cases);
 
     // `projects: all` in an override: every project the site lists, for that wrapper only.
     let mut g = gathered(

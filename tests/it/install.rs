@@ -146,7 +146,7 @@ fn install_creates_every_command_and_a_rerun_writes_nothing() {
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        stdout.contains("0 created, 0 updated, 2 unchanged"),
+        stdout.contains("0 created, 0 updated, 0 enabled, 2 unchanged"),
         "{stdout}"
     );
     // The summary's own count agrees: opening the session is not a write.
@@ -718,6 +718,12 @@ fn container_service_3_6_needs_a_site_admin_not_the_container_manager_role() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // Only enablement was written (tool; tool-setup has no wrapper): enabled, not unchanged.
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("0 created, 0 updated, 1 enabled, 1 unchanged, 0 failed"),
+        "{said}"
     );
     let listed = crate::support::success_json(&root(&["list", "--json"]));
     let wrappers: Vec<&Value> = listed

@@ -136,9 +136,11 @@ fn human(report: &ApplyReport) -> String {
     let t = Tally::of(&report.commands);
     let _ = writeln!(
         s,
-        "{} created, {} updated, {} unchanged, {} failed or in conflict; {} writes, {} reads{}",
+        "{} created, {} updated, {} {}, {} unchanged, {} failed or in conflict; {} writes, {} reads{}",
         t.created,
         t.updated,
+        t.enabled,
+        if report.dry_run { "to enable" } else { "enabled" },
         t.unchanged,
         t.failed,
         report.requests.writes,
