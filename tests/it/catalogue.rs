@@ -184,6 +184,10 @@ fn command_file_rows(d: &Path) -> Vec<Row> {
             rows.push(row(&format!("label of a command file: {what}"), &["label", &f], 1, says));
         }
     }
+    // The same command name in two files of one label (each file valid alone).
+    let one = file(d, "twin-1.json", br#"{"name":"t","version":"1","image":"lab/t:1","command-line":"run"}"#);
+    let two = file(d, "twin-2.json", br#"{"name":"t","version":"1","image":"lab/u:1","command-line":"run"}"#);
+    rows.push(row("label of two files with one command name", &["label", &one, &two], 1, "twin-2.json: command `t` version `1` is also command 0 of this list"));
     rows.push(row("command file missing", &["validate", "/nonexistent/cmd.json"], 1, "/nonexistent/cmd.json"));
     rows.push(row("command file past its cap", &["label", &sparse(d, "huge.json", 4 * 1024 * 1024 + 1)], 1, "4194304-byte limit"));
     rows.push(row("command file is /dev/zero", &["label", "/dev/zero"], 1, "it is a device, not a regular file"));

@@ -8,6 +8,7 @@ use crate::exit::ExitStatus;
 
 use serde_json::Value;
 
+use xnat_cmd::command::validate::duplicate_names;
 use xnat_cmd::labels::dockerfile_line;
 use xnat_cmd::pipeline::{prepare_for_label, read_command_file};
 use xnat_cmd::problem::Problem;
@@ -19,6 +20,8 @@ use crate::verdict::{human, verdict};
 
 pub fn run(args: LabelArgs, _settings: &Settings) -> Result<ExitStatus, CliError> {
     let mut commands: Vec<Value> = Vec::new();
+    // The file each command came from, for messages.
+    let mut origins: Vec<String> = Vec::new();
     let mut verdicts = Vec::new();
     for path in &args.files {
         let file = read_command_file(path).map_err(|e| CliError::work_of(&e))?;
@@ -31,6 +34,7 @@ pub fn run(args: LabelArgs, _settings: &Settings) -> Result<ExitStatus, CliError
                 verdicts.push(verdict(&path.display().to_string(), &p, true));
             }
             commands.push(c);
+            origins.push(path.display().to_string());
         }
     }
     if !verdicts.is_empty() {
@@ -42,6 +46,31 @@ pub fn run(args: LabelArgs, _settings: &Settings) -> Result<ExitStatus, CliError
         return Err(CliError::Work(Problem::new(format!(
             "{n} invalid command{}: no label written",
             if n == 1 { "" } else { "s" }
+        ))));
+    }
+    // One label, one image: XNAT installs every command under it, so names repeat across the
+    // files as they would within one (compared without each file's own `image`).
+    let imageless: Vec<Value> = commands
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            if let Some(o) = c.as_object_mut() {
+                o.remove("image");
+            }
+            c
+        })
+        .collect();
+    let twins = duplicate_names(&imageless);
+    if let Some((i, d)) = twins.first() {
+        // One line, the first repeat named; the others counted.
+        let more = match twins.len() - 1 {
+            0 => String::new(),
+            n => format!(" ({n} more repeated)"),
+        };
+        return Err(CliError::Work(Problem::new(format!(
+            "{}: {}{more}; one label, one image: no label written",
+            origins.get(*i).map(String::as_str).unwrap_or("?"),
+            d.message
         ))));
     }
     let json = serde_json::to_string(&commands).map_err(CliError::work)?;
