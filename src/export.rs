@@ -316,8 +316,9 @@ fn exact_matches<'v>(desired: &[Desired], commands: &[&'v Value]) -> Vec<&'v Val
         .collect()
 }
 
-/// `repository@sha256:…` with no tag: installed pinned to a digest.
-fn is_digest_only(image: &str) -> bool {
+/// `repository@sha256:…` with no tag: installed pinned to a digest (an entry's `pin-digest`,
+/// and how its label is read).
+pub fn is_digest_only(image: &str) -> bool {
     image
         .rsplit_once('@')
         .is_some_and(|(name, _)| !crate::reference::xnat_has_tag(name))

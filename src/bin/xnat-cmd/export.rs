@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use xnat_cmd::export::{build, gather, to_json, to_yaml, ExportOptions, Label};
+use xnat_cmd::export::{build, gather, is_digest_only, to_json, to_yaml, ExportOptions, Label};
 use xnat_cmd::fleet::run::{sources_fleet, Selection};
 use xnat_cmd::limits::DEFAULT_XNAT_CONCURRENCY;
 use xnat_cmd::plan::Desired;
@@ -208,10 +208,7 @@ async fn read_labels(
     let mut fleet = sources_fleet(&readable, None, &[]);
     for entry in &mut fleet.images {
         // Installed under `repository@digest`: read that manifest, install under it again.
-        entry.pin_digest = entry
-            .image
-            .rsplit_once('@')
-            .is_some_and(|(name, _)| !xnat_cmd::reference::xnat_has_tag(name));
+        entry.pin_digest = is_digest_only(&entry.image);
     }
     let progress = Progress::new(false);
     let loaded = read_fleet_images(&fleet, "XNAT", &args.source, settings, &progress).await?;
